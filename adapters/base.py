@@ -1,0 +1,106 @@
+"""The seam between the gateway and a bank: the ``BankAdapter`` Protocol and the types it speaks.
+
+An adapter speaks one bank's dialect and answers in FDX v6 shapes (plain JSON-ready dicts whose
+keys are FDX field names). It never sees tokens or consents: the gateway passes only the customer
+and the accounts, dates and pages that the consent allows, and projects every object it returns
+down to the consented fields. Adapters raise only ``adapters.errors.AdapterError`` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
+
+# FDX objects travel as JSON dicts keyed by FDX field names (fdx-api-6.2 schemas): Account is an
+# AccountWithDetails (accountCategory discriminates), Transaction one of the *Transaction types.
+FdxObject: TypeAlias = dict[str, Any]
+Account: TypeAlias = FdxObject
+Transaction: TypeAlias = FdxObject
+Statement: TypeAlias = FdxObject
+AccountContact: TypeAlias = FdxObject
+PaymentNetwork: TypeAlias = FdxObject
+CustomerInfo: TypeAlias = FdxObject
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """Who signed in: the bank's own customer id and a name to greet them by."""
+
+    customer_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Inclusive date range (FDX ``startTime``/``endTime`` are dates, docs/fdx.md §1)."""
+
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """``offset`` is the opaque cursor the adapter itself returned as ``Page.next_offset``."""
+
+    offset: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_offset: str | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    content: bytes
+    media_type: str = "application/pdf"
+
+
+@runtime_checkable
+class BankAdapter(Protocol):
+    """A bank's systems, as the gateway needs them. Every method is async and may raise only
+    ``AdapterError``s; unknown ids (or ids of another customer) raise ``AccountNotFound``."""
+
+    name: str
+
+    async def authenticate(self, username: str, password: str) -> Customer | None:
+        """The customer if the credentials are right, else None (never say which part failed)."""
+
+    async def get_customer(self, customer_id: str) -> Customer: ...
+
+    async def list_accounts(self, customer_id: str) -> Sequence[Account]:
+        """Every account of the customer, with full details; the gateway filters and projects."""
+
+    async def get_account(self, customer_id: str, account_id: str) -> Account: ...
+
+    async def list_transactions(
+        self, customer_id: str, account_id: str, window: Window, page: PageRequest
+    ) -> Page[Transaction]:
+        """Transactions whose date (posted, or transaction date when pending) lies in ``window``,
+        newest first, pending included."""
+
+    async def get_contact(self, customer_id: str, account_id: str) -> AccountContact: ...
+
+    async def list_payment_networks(
+        self, customer_id: str, account_id: str, page: PageRequest
+    ) -> Page[PaymentNetwork]: ...
+
+    async def list_statements(
+        self, customer_id: str, account_id: str, window: Window, page: PageRequest
+    ) -> Page[Statement]: ...
+
+    async def get_statement(
+        self, customer_id: str, account_id: str, statement_id: str
+    ) -> Document: ...
+
+    async def get_customer_info(self, customer_id: str) -> CustomerInfo:
+        """The FDX Customer (``/customers/current``); ``accounts[]`` lists all of them."""
+
+    async def aclose(self) -> None: ...

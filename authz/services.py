@@ -1,0 +1,62 @@
+"""The parts every endpoint needs, built once by ``gateway.app.create_app`` and passed down."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from adapters.base import BankAdapter
+from authz.keys import SigningKeys
+from authz.store.base import RecordStore, StateStore
+from authz.tokens import AccessTokens
+from config.policy import Policy
+from config.settings import Settings
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Services:
+    settings: Settings
+    policy: Policy
+    records: RecordStore
+    state: StateStore
+    bank: BankAdapter
+    keys: SigningKeys
+    tokens: AccessTokens
+    clock: Clock
+    secret: bytes  # signs session cookies and CSRF values, keys pairwise subjects
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        policy: Policy,
+        records: RecordStore,
+        state: StateStore,
+        bank: BankAdapter,
+        keys: SigningKeys,
+        secret: bytes | None = None,
+        clock: Clock = time.time,
+    ) -> Services:
+        tokens = AccessTokens(
+            keys,
+            issuer=settings.issuer,
+            audience=settings.resource_audience,
+            ttl=settings.access_token_ttl,
+            clock=clock,
+        )
+        return cls(
+            settings=settings,
+            policy=policy,
+            records=records,
+            state=state,
+            bank=bank,
+            keys=keys,
+            tokens=tokens,
+            clock=clock,
+            secret=secret if secret is not None else secrets.token_bytes(32),
+        )

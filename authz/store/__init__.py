@@ -1,0 +1,46 @@
+"""Persistence seams and their implementations, chosen by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from authz.store.base import (
+    AuditEvent,
+    ClientRecord,
+    Kind,
+    Payload,
+    RecordStore,
+    RefreshToken,
+    SchemaError,
+    StateStore,
+)
+
+
+def open_records(url: str, *, clock: Callable[[], float] | None = None) -> RecordStore:
+    if url.startswith("sqlite:///"):
+        from authz.store.sqlite import SqliteRecordStore
+
+        return SqliteRecordStore(url.removeprefix("sqlite:///"))
+    raise ValueError(f"database_url: no record store for {url!r}")
+
+
+def open_state(url: str, *, clock: Callable[[], float]) -> StateStore:
+    if url == "memory://":
+        from authz.store.memory import MemoryStateStore
+
+        return MemoryStateStore(clock=clock)
+    raise ValueError(f"state_url: no state store for {url!r}")
+
+
+__all__ = [
+    "AuditEvent",
+    "ClientRecord",
+    "Kind",
+    "Payload",
+    "RecordStore",
+    "RefreshToken",
+    "SchemaError",
+    "StateStore",
+    "open_records",
+    "open_state",
+]

@@ -1,0 +1,210 @@
+"""The two storage seams (design.md §4) and the records that cross them.
+
+``RecordStore`` keeps what must last (clients, consents and their history, refresh tokens, audit
+events): SQLite by default, PostgreSQL at scale. ``StateStore`` keeps short-lived, hot state
+(PAR request URIs, codes, interactions, sessions, jti caches, counters): in-process by default,
+Redis at scale. Callers depend on these Protocols only; ``authz.store.open_records`` and
+``open_state`` pick the implementation from a URL.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from authz.consent.model import Consent, ConsentEvent
+
+Payload = dict[str, Any]  # JSON-serialisable; the only Any that crosses these seams
+
+
+class SchemaError(Exception):
+    """The database holds a schema this code does not know (newer, or not ours)."""
+
+
+# ---------------------------------------------------------------------------- durable records
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A registered data recipient (RFC 7591 metadata plus the FDX limits it registered)."""
+
+    client_id: str
+    client_name: str
+    redirect_uris: tuple[str, ...]
+    jwks: Payload  # public JWK Set for private_key_jwt
+    logo_uri: str | None = None
+    client_uri: str | None = None
+    description: str | None = None  # the purpose shown when a request gives none
+    contacts: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()  # data clusters it may ask for (registered scope)
+    duration_types: tuple[str, ...] = ("ONE_TIME", "TIME_BOUND", "PERSISTENT")
+    max_duration_period: int | None = None  # days, TIME_BOUND
+    max_lookback_period: int | None = None  # days
+    status: str = "approved"  # pending | approved | suspended
+    created_at: float = 0.0
+    extra: Payload = field(default_factory=dict)  # further registered metadata, kept verbatim
+
+    def to_dict(self) -> Payload:
+        return {
+            "client_id": self.client_id,
+            "client_name": self.client_name,
+            "redirect_uris": list(self.redirect_uris),
+            "jwks": self.jwks,
+            "logo_uri": self.logo_uri,
+            "client_uri": self.client_uri,
+            "description": self.description,
+            "contacts": list(self.contacts),
+            "clusters": list(self.clusters),
+            "duration_types": list(self.duration_types),
+            "max_duration_period": self.max_duration_period,
+            "max_lookback_period": self.max_lookback_period,
+            "status": self.status,
+            "created_at": self.created_at,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ClientRecord:
+        return cls(
+            client_id=d["client_id"],
+            client_name=d["client_name"],
+            redirect_uris=tuple(d["redirect_uris"]),
+            jwks=d["jwks"],
+            logo_uri=d.get("logo_uri"),
+            client_uri=d.get("client_uri"),
+            description=d.get("description"),
+            contacts=tuple(d.get("contacts", ())),
+            clusters=tuple(d.get("clusters", ())),
+            duration_types=tuple(d.get("duration_types", ("ONE_TIME", "TIME_BOUND", "PERSISTENT"))),
+            max_duration_period=d.get("max_duration_period"),
+            max_lookback_period=d.get("max_lookback_period"),
+            status=d.get("status", "approved"),
+            created_at=d.get("created_at", 0.0),
+            extra=dict(d.get("extra", {})),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """A refresh token as stored: only its SHA-256 hash, never the token itself."""
+
+    token_hash: str
+    consent_id: str
+    client_id: str
+    created_at: float
+    expires_at: float
+    used_at: float | None = None  # set when rotated; presenting it again is a replay
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One data access: who read what, through which consent, and how much."""
+
+    id: str
+    time: float
+    consent_id: str
+    client_id: str
+    customer_id: str
+    endpoint: str  # "GET /accounts/{accountId}/transactions"
+    account_ids: tuple[str, ...]
+    clusters: tuple[str, ...]
+    record_count: int
+    status: int
+    interaction_id: str
+
+
+class RecordStore(Protocol):
+    async def migrate(self) -> None:
+        """Create the schema, or upgrade it; raise SchemaError on a schema newer than the code."""
+
+    async def check_schema(self) -> None:
+        """Raise SchemaError unless the schema is exactly the one this code knows."""
+
+    # clients
+    async def put_client(self, client: ClientRecord) -> None:
+        """Insert or replace."""
+
+    async def get_client(self, client_id: str) -> ClientRecord | None: ...
+
+    async def list_clients(self) -> list[ClientRecord]: ...
+
+    # consents
+    async def create_consent(self, consent: Consent, event: ConsentEvent) -> None: ...
+
+    async def get_consent(self, consent_id: str) -> Consent | None: ...
+
+    async def update_consent(
+        self, consent: Consent, event: ConsentEvent, *, expected_version: int
+    ) -> bool:
+        """Store ``consent`` (and append ``event``) only if the stored version is
+        ``expected_version``; False if another writer got there first."""
+
+    async def list_consents(
+        self, *, customer_id: str | None = None, client_id: str | None = None
+    ) -> list[Consent]:
+        """Newest first."""
+
+    async def consent_events(self, consent_id: str) -> list[ConsentEvent]:
+        """Oldest first."""
+
+    async def append_consent_event(self, event: ConsentEvent) -> None:
+        """History that does not change the consent itself (e.g. a denial, a replay seen)."""
+
+    # refresh tokens (RFC 6749 §10.4, rotated on every use)
+    async def put_refresh_token(self, token: RefreshToken) -> None: ...
+
+    async def use_refresh_token(
+        self, token_hash: str, now: float
+    ) -> tuple[RefreshToken | None, bool]:
+        """Atomically mark the token used. Returns (the record as it was, True) for the one caller
+        that wins; (record, False) when it was already used or revoked (a replay); (None, False)
+        when unknown."""
+
+    async def revoke_refresh_tokens(self, consent_id: str, now: float) -> int:
+        """Revoke every refresh token of the consent; returns how many were live."""
+
+    # audit (append-only)
+    async def append_audit(self, events: Sequence[AuditEvent]) -> None: ...
+
+    async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
+        """Oldest first."""
+
+    async def aclose(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------- short-lived state
+
+
+class Kind(enum.StrEnum):
+    PAR = "par"  # RFC 9126 request_uri, single use, 60 s
+    CODE = "code"  # authorization code, single use, 60 s
+    INTERACTION = "interaction"  # a login / consent screen in progress
+    SESSION = "session"  # a signed-in consumer at the bank
+    ASSERTION_JTI = "jti"  # RFC 7523 §3 client assertion replay cache
+    REVOKED_ACCESS = "revoked"  # RFC 7009: revoked access-token jti until its exp
+    LOGIN_FAILURES = "login_fail"  # counters for login throttling
+
+
+class StateStore(Protocol):
+    async def put(self, kind: Kind, key: str, payload: Payload, *, ttl: float) -> None: ...
+
+    async def get(self, kind: Kind, key: str) -> Payload | None:
+        """None when absent or expired."""
+
+    async def consume(self, kind: Kind, key: str) -> Payload | None:
+        """Atomically mark used and return the payload as it was *before* this call. A second
+        consume sees ``"consumed_at"`` in the payload, so a replay can be detected and refused
+        (RFC 6749 §4.1.2); None when absent or expired. The item keeps its TTL."""
+
+    async def add_once(self, kind: Kind, key: str, *, ttl: float) -> bool:
+        """Set if absent; True for the first caller only (jti replay caches)."""
+
+    async def delete(self, kind: Kind, key: str) -> None: ...
+
+    async def incr(self, kind: Kind, key: str, *, ttl: float) -> int:
+        """Add one and return the new count; the TTL starts with the first increment."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,149 @@
+"""Settings, read once at start-up into a frozen value that is passed down explicitly.
+
+Defaults live in ``config/gateway.toml``; ``FDX_<KEY>`` environment variables override them.
+This module is the only place in the code base that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
+ENV_PREFIX = "FDX_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the key and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    issuer: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite:///var/gateway.db"
+    state_url: str = "memory://"
+    var_dir: str = "var"
+    adapter: str = "sandbox"
+    demo_dir: str = "config/demo"
+    access_token_ttl: int = 300
+    par_ttl: int = 60
+    code_ttl: int = 60
+    interaction_ttl: int = 900
+    session_ttl: int = 1800
+    assertion_max_lifetime: int = 300
+    clock_skew: int = 30
+    page_limit_default: int = 100
+    page_limit_max: int = 500
+    max_consent_days: int = 365
+    max_body_bytes: int = 65536
+    languages: tuple[str, ...] = field(default=("en", "ja"))
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def resource_audience(self) -> str:
+        """RFC 9068 ``aud`` of access tokens: the FDX resource server's base URL."""
+        return self.issuer + "/fdx/v6"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.var_dir)
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        defaults_file: Path = DEFAULTS_FILE,
+    ) -> Settings:
+        """Defaults from the TOML file, then ``FDX_*`` overrides; raises SettingsError."""
+        env = os.environ if environ is None else environ
+        try:
+            raw: dict[str, Any] = tomllib.loads(defaults_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{defaults_file}: cannot read defaults ({exc})") from exc
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise SettingsError(f"{defaults_file}: unknown key(s) {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for name, f in known.items():
+            env_key = ENV_PREFIX + name.upper()
+            if env_key in env:
+                values[name] = _cast(env_key, env[env_key], f.type)
+            elif name in raw:
+                values[name] = _cast(name, raw[name], f.type)
+        return cls(**values)
+
+
+def _cast(key: str, value: Any, type_name: Any) -> Any:
+    kind = str(type_name)
+    if kind == "int":
+        if isinstance(value, bool):
+            raise SettingsError(f"{key}: expected a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: expected a whole number, got {value!r}") from None
+    if kind.startswith("tuple"):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise SettingsError(f"{key}: expected a comma-separated list, got {value!r}")
+        return tuple(str(i).strip() for i in items if str(i).strip())
+    if not isinstance(value, str):
+        raise SettingsError(f"{key}: expected text, got {value!r}")
+    return value
+
+
+def _validate(s: Settings) -> None:
+    url = urlsplit(s.issuer)
+    if url.scheme not in ("https", "http") or not url.netloc or url.query or url.fragment:
+        raise SettingsError(
+            f"issuer: must be an http(s) URL without query or fragment, got {s.issuer!r}"
+        )
+    if url.scheme == "http" and url.hostname not in ("127.0.0.1", "localhost", "::1"):
+        # RFC 8414 §2: the issuer is an https URL; plain http only for local development.
+        raise SettingsError(f"issuer: must use https outside localhost, got {s.issuer!r}")
+    if s.issuer.endswith("/"):
+        raise SettingsError(f"issuer: must not end with '/', got {s.issuer!r}")
+    if not (s.database_url.startswith("sqlite:///") or s.database_url.startswith("postgresql://")):
+        raise SettingsError(f"database_url: expected sqlite:///PATH, got {s.database_url!r}")
+    if s.state_url != "memory://" and not s.state_url.startswith("redis://"):
+        raise SettingsError(f"state_url: expected memory:// or redis://…, got {s.state_url!r}")
+    if not 1 <= s.port <= 65535:
+        raise SettingsError(f"port: must be 1-65535, got {s.port}")
+    bounds = {
+        "access_token_ttl": (1, 900),  # FDX Security Model: access tokens live ≤ 900 s
+        "par_ttl": (5, 600),
+        "code_ttl": (5, 600),
+        "interaction_ttl": (30, 86400),
+        "session_ttl": (60, 86400),
+        "assertion_max_lifetime": (10, 3600),
+        "clock_skew": (0, 300),
+        "page_limit_default": (1, 10000),
+        "page_limit_max": (1, 10000),
+        "max_consent_days": (1, 365),
+        "max_body_bytes": (1024, 10_000_000),
+    }
+    for key, (low, high) in bounds.items():
+        value = getattr(s, key)
+        if not low <= value <= high:
+            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+    if s.page_limit_default > s.page_limit_max:
+        raise SettingsError("page_limit_default: must not exceed page_limit_max")
+    if not s.languages or any(lang not in ("en", "ja") for lang in s.languages):
+        raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
+    if not s.adapter:
+        raise SettingsError("adapter: must name a bank adapter")
