@@ -45,6 +45,7 @@ class Settings:
     max_consent_days: int = 365
     max_body_bytes: int = 65536
     languages: tuple[str, ...] = field(default=("en", "ja"))
+    provider_name: str = "Sandbox Bank"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -145,5 +146,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError("page_limit_default: must not exceed page_limit_max")
     if not s.languages or any(lang not in ("en", "ja") for lang in s.languages):
         raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
+    if not s.provider_name.strip():
+        raise SettingsError("provider_name: the bank's name shown to consumers must not be empty")
     if not s.adapter:
         raise SettingsError("adapter: must name a bank adapter")

@@ -1,0 +1,86 @@
+"""OAuth errors: authlib's RFC 6749 classes plus ours, rendered in exactly one place.
+
+Deep code raises (``raise InvalidRequestError("code_verifier is required")``); the OAuth
+endpoints' exception handler turns any ``OAuth2Error`` into an RFC 6749 §5.2 body with
+``Cache-Control: no-store``. authlib stays inside ``authz`` (design.md §3).
+"""
+
+from __future__ import annotations
+
+import orjson
+from authlib.oauth2.base import OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
+    UnsupportedResponseTypeError,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class InvalidAuthorizationDetailsError(OAuth2Error):
+    """RFC 9396 §5: authorization_details malformed, of an unknown type, or beyond what the
+    client registered."""
+
+    error = "invalid_authorization_details"
+
+
+class InvalidRequestUriError(OAuth2Error):
+    """RFC 9101 §7: the request_uri is unknown, expired, already used or not this client's."""
+
+    error = "invalid_request_uri"
+
+
+class UnsupportedTokenTypeError(OAuth2Error):
+    """RFC 7009 §2.2.1."""
+
+    error = "unsupported_token_type"
+
+
+class RequestTooLargeError(InvalidRequestError):
+    status_code = 413
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth_error_response(error: OAuth2Error) -> Response:
+    """RFC 6749 §5.2. ``invalid_client`` is a 401 (§5.2: the client failed to authenticate)."""
+    status = 401 if isinstance(error, InvalidClientError) else int(error.status_code or 400)
+    body: dict[str, str] = {"error": str(error.error)}
+    if error.description:
+        body["error_description"] = str(error.description)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=NO_STORE
+    )
+
+
+async def handle_oauth_error(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler, registered once for ``OAuth2Error``."""
+    assert isinstance(exc, OAuth2Error)
+    return oauth_error_response(exc)
+
+
+__all__ = [
+    "NO_STORE",
+    "AccessDeniedError",
+    "InvalidAuthorizationDetailsError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidRequestUriError",
+    "InvalidScopeError",
+    "OAuth2Error",
+    "RequestTooLargeError",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "UnsupportedResponseTypeError",
+    "UnsupportedTokenTypeError",
+    "handle_oauth_error",
+    "oauth_error_response",
+]
