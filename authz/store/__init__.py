@@ -21,6 +21,10 @@ def open_records(url: str, *, clock: Callable[[], float] | None = None) -> Recor
         from authz.store.sqlite import SqliteRecordStore
 
         return SqliteRecordStore(url.removeprefix("sqlite:///"))
+    if url == "memory://":
+        from authz.store.memory import MemoryRecordStore
+
+        return MemoryRecordStore(clock=clock)
     raise ValueError(f"database_url: no record store for {url!r}")
 
 
