@@ -1,0 +1,110 @@
+"""The composition root: ``create_app`` wires settings, stores, keys, the bank and every route.
+
+This is the only place where parts are chosen and connected. Tests call ``create_app`` with
+their own ``Services``; ``fdxgw serve`` (and ``uvicorn --factory gateway.app:from_environment``)
+build everything from the settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from adapters import load_adapter
+from authz import screens
+from authz.endpoints import oauth_routes
+from authz.errors import OAuth2Error, handle_oauth_error
+from authz.keys import SigningKeys
+from authz.services import Clock, Services
+from authz.store import open_records, open_state
+from config.policy import load_policy
+from config.settings import Settings
+from gateway import fdx
+from gateway.errors import fdx_exception_handlers
+from gateway.middleware import InteractionIdMiddleware
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # A gateway never starts on a schema it does not know (`fdxgw init` migrates).
+        await services.records.check_schema()
+        try:
+            yield
+        finally:
+            await services.bank.aclose()
+            await services.state.aclose()
+            await services.records.aclose()
+
+    async def index(request: Request) -> JSONResponse:
+        issuer = services.settings.issuer
+        return JSONResponse(
+            {
+                "issuer": issuer,
+                "metadata": f"{issuer}/.well-known/oauth-authorization-server",
+                "fdx": f"{issuer}/fdx/v6",
+            }
+        )
+
+    routes: list[BaseRoute] = [
+        Route("/", index, methods=["GET"]),
+        *oauth_routes(services),
+        *screens.routes(services),
+        Mount("/fdx/v6", routes=fdx.routes(services)),
+        *fdx.version_routes(),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(InteractionIdMiddleware)],
+        exception_handlers={**fdx_exception_handlers, OAuth2Error: handle_oauth_error},
+        lifespan=lifespan,
+    )
+
+
+def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
+    """Everything the settings name: stores, keys, the session secret and the bank adapter."""
+    var = settings.var_path
+    return Services.build(
+        settings,
+        policy=load_policy(),
+        records=open_records(settings.database_url, clock=clock),
+        state=open_state(settings.state_url, clock=clock),
+        bank=load_adapter(settings.adapter),
+        keys=SigningKeys.load_or_create(var / "keys"),
+        secret=load_or_create_secret(var / "secret.key"),
+        clock=clock,
+    )
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """32 random bytes kept in a 0600 file, so sessions survive a restart."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+    secret = path.read_bytes()
+    if len(secret) < 32:
+        raise ValueError(f"{path}: session secret is shorter than 32 bytes")
+    return secret
+
+
+def from_environment() -> Starlette:
+    """``uvicorn --factory gateway.app:from_environment``: settings read once, here."""
+    return create_app(Settings.load())
