@@ -124,7 +124,9 @@ class MemoryRecordStore:
     """A complete ``RecordStore`` in dicts: for tests, and ``memory://`` on a throwaway node.
 
     Records are frozen dataclasses; clients (whose jwks/extra are dicts) are kept serialised so a
-    caller cannot reach into the store through a returned record.
+    caller cannot reach into the store through a returned record. Integrity rules match
+    ``SqliteRecordStore``: ValueError for a duplicate consent id, or for an event or refresh token
+    of a consent that does not exist.
     """
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -134,6 +136,7 @@ class MemoryRecordStore:
         self._events: dict[str, list[ConsentEvent]] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._audit: dict[str, list[AuditEvent]] = {}
+        self._audit_ids: set[str] = set()
         self._seq = itertools.count()
 
     async def migrate(self) -> None:
@@ -160,7 +163,7 @@ class MemoryRecordStore:
         if consent.id in self._consents:
             raise ValueError("consent already exists")
         self._consents[consent.id] = (next(self._seq), consent)
-        self._events.setdefault(consent.id, []).append(event)
+        self._events[consent.id] = [event]
 
     async def get_consent(self, consent_id: str) -> Consent | None:
         row = self._consents.get(consent_id)
@@ -173,7 +176,7 @@ class MemoryRecordStore:
         if row is None or row[1].version != expected_version:
             return False
         self._consents[consent.id] = (row[0], consent)
-        self._events.setdefault(consent.id, []).append(event)
+        self._events[consent.id].append(event)
         return True
 
     async def list_consents(
@@ -192,10 +195,14 @@ class MemoryRecordStore:
         return sorted(self._events.get(consent_id, ()), key=lambda e: e.time)  # stable
 
     async def append_consent_event(self, event: ConsentEvent) -> None:
-        self._events.setdefault(event.consent_id, []).append(event)
+        if event.consent_id not in self._consents:
+            raise ValueError("event for an unknown consent")
+        self._events[event.consent_id].append(event)
 
     # refresh tokens
     async def put_refresh_token(self, token: RefreshToken) -> None:
+        if token.consent_id not in self._consents or token.token_hash in self._refresh:
+            raise ValueError("refresh token for an unknown consent or reused hash")
         self._refresh[token.token_hash] = token
 
     async def use_refresh_token(
@@ -224,7 +231,9 @@ class MemoryRecordStore:
     # audit
     async def append_audit(self, events: Sequence[AuditEvent]) -> None:
         for e in events:
-            self._audit.setdefault(e.consent_id, []).append(e)
+            if e.id not in self._audit_ids:  # a retried batch is idempotent, as in SQLite
+                self._audit_ids.add(e.id)
+                self._audit.setdefault(e.consent_id, []).append(e)
 
     async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
         rows = self._audit.get(consent_id, [])

@@ -1,0 +1,70 @@
+"""The SQLite schema of the record store, as an ordered list of migrations.
+
+The database says which schema it holds in its header: ``PRAGMA application_id`` marks the file as
+ours and ``PRAGMA user_version`` counts the migrations applied. Migration *n* (1-based) is
+``MIGRATIONS[n - 1]``; a release only ever appends to the list, never edits an entry, so every
+database upgrades along the same path. A gateway that finds a version it does not know refuses to
+start instead of guessing.
+"""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x46445847  # "FDXG"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first slice
+    (
+        """CREATE TABLE clients (
+            client_id TEXT PRIMARY KEY,
+            data      TEXT NOT NULL
+        )""",
+        """CREATE TABLE consents (
+            id          TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            client_id   TEXT NOT NULL,
+            status      TEXT NOT NULL,
+            version     INTEGER NOT NULL,
+            created_at  REAL NOT NULL,
+            data        TEXT NOT NULL
+        )""",
+        "CREATE INDEX consents_customer ON consents (customer_id, created_at)",
+        "CREATE INDEX consents_client ON consents (client_id, created_at)",
+        """CREATE TABLE consent_events (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            consent_id TEXT NOT NULL REFERENCES consents (id),
+            time       REAL NOT NULL,
+            event      TEXT NOT NULL,
+            actor      TEXT NOT NULL,
+            reason     TEXT,
+            detail     TEXT
+        )""",
+        "CREATE INDEX consent_events_consent ON consent_events (consent_id, time)",
+        """CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            consent_id TEXT NOT NULL REFERENCES consents (id),
+            client_id  TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            used_at    REAL,
+            revoked_at REAL
+        )""",
+        "CREATE INDEX refresh_tokens_consent ON refresh_tokens (consent_id)",
+        # No foreign key: the audit trail must outlive anything it mentions, and never be refused.
+        """CREATE TABLE audit_events (
+            id             TEXT PRIMARY KEY,
+            time           REAL NOT NULL,
+            consent_id     TEXT NOT NULL,
+            client_id      TEXT NOT NULL,
+            customer_id    TEXT NOT NULL,
+            endpoint       TEXT NOT NULL,
+            account_ids    TEXT NOT NULL,
+            clusters       TEXT NOT NULL,
+            record_count   INTEGER NOT NULL,
+            status         INTEGER NOT NULL,
+            interaction_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_events_consent ON audit_events (consent_id, time)",
+    ),
+)
+
+CURRENT_VERSION = len(MIGRATIONS)
