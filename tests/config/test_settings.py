@@ -1,0 +1,75 @@
+"""Settings: defaults from gateway.toml, FDX_ overrides, and start-up errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings, SettingsError
+
+
+def test_defaults_come_from_the_toml_file() -> None:
+    """With no environment, the file's defaults apply."""
+    settings = Settings.load(environ={})
+
+    assert "http://127.0.0.1:8000" == settings.issuer
+    assert 300 == settings.access_token_ttl
+    assert ("en", "ja") == settings.languages
+
+
+def test_environment_overrides_the_file() -> None:
+    """FDX_<KEY> wins over the file, cast to the field's type."""
+    settings = Settings.load(
+        environ={"FDX_PORT": "9000", "FDX_ISSUER": "https://bank.example", "FDX_LANGUAGES": "ja,en"}
+    )
+
+    assert 9000 == settings.port
+    assert "https://bank.example" == settings.issuer
+    assert ("ja", "en") == settings.languages
+    assert settings.secure_cookies
+    assert "https://bank.example/fdx/v6" == settings.resource_audience
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"FDX_PORT": "eighty"}, "FDX_PORT"),
+        ({"FDX_PORT": "70000"}, "port"),
+        ({"FDX_ISSUER": "http://bank.example"}, "issuer"),
+        ({"FDX_ISSUER": "https://bank.example/"}, "issuer"),
+        ({"FDX_ISSUER": "ftp://bank.example"}, "issuer"),
+        ({"FDX_ACCESS_TOKEN_TTL": "3600"}, "access_token_ttl"),
+        ({"FDX_DATABASE_URL": "mysql://x"}, "database_url"),
+        ({"FDX_STATE_URL": "memcached://x"}, "state_url"),
+        ({"FDX_LANGUAGES": "fr"}, "languages"),
+        ({"FDX_MAX_CONSENT_DAYS": "400"}, "max_consent_days"),
+        ({"FDX_PAGE_LIMIT_DEFAULT": "600"}, "page_limit_default"),
+    ],
+    ids=[
+        "not-a-number", "port-range", "plain-http-outside-localhost", "trailing-slash",
+        "not-http", "token-too-long-lived", "unknown-database", "unknown-state-store",
+        "unsupported-language", "consent-beyond-a-year", "default-above-max",
+    ],
+)  # fmt: skip
+def test_a_bad_value_stops_start_up_naming_the_key(environ: dict[str, str], key: str) -> None:
+    """The message starts with the key, so an operator knows what to fix."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(environ=environ)
+
+    assert str(caught.value).startswith(key)
+
+
+def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    """A typo in gateway.toml does not pass silently."""
+    defaults = tmp_path / "gateway.toml"
+    defaults.write_text('isuer = "https://bank.example"\n', encoding="utf-8")
+
+    with pytest.raises(SettingsError, match="isuer"):
+        Settings.load(environ={}, defaults_file=defaults)
+
+
+def test_missing_defaults_file_is_reported(tmp_path: Path) -> None:
+    """A missing file is an error naming the file, not a traceback."""
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.load(environ={}, defaults_file=tmp_path / "absent.toml")
