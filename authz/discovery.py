@@ -1,0 +1,60 @@
+"""Authorization server metadata (RFC 8414) and the JWK Set that verifies our tokens.
+
+The document advertises only what is implemented: code flow through PAR, PKCE S256,
+``private_key_jwt`` with ES256/PS256, RAR type ``fdx_v1.0``, pairwise subjects. No ID tokens and
+no DPoP yet, so neither is listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from authz.authorization_details import DETAILS_TYPE
+from authz.client_auth import ALGORITHMS, AUTH_METHOD
+from authz.services import Services
+from config.policy import Policy
+from config.settings import Settings
+
+JWKS_CACHE = "public, max-age=300"
+
+
+def metadata(settings: Settings, policy: Policy) -> dict[str, Any]:
+    issuer = settings.issuer
+    doc: dict[str, Any] = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "pushed_authorization_request_endpoint": f"{issuer}/oauth/par",
+        "require_pushed_authorization_requests": True,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "jwks_uri": f"{issuer}/jwks",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": [c.scope for c in policy.clusters.values()] + ["offline_access"],
+        "authorization_details_types_supported": [DETAILS_TYPE],
+        "authorization_response_iss_parameter_supported": True,
+        "subject_types_supported": ["pairwise"],
+        "ui_locales_supported": ["en", "ja"],
+    }
+    for endpoint in ("token", "revocation", "introspection", "pushed_authorization_request"):
+        doc[f"{endpoint}_endpoint_auth_methods_supported"] = [AUTH_METHOD]
+        doc[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(ALGORITHMS)
+    return doc
+
+
+def metadata_response(services: Services) -> Response:
+    body = orjson.dumps(metadata(services.settings, services.policy))
+    return Response(body, media_type="application/json")
+
+
+def jwks_response(services: Services) -> Response:
+    body = orjson.dumps(services.keys.jwks())
+    return Response(
+        body, media_type="application/jwk-set+json", headers={"Cache-Control": JWKS_CACHE}
+    )

@@ -1,0 +1,65 @@
+"""Token introspection (RFC 7662) for the calling client's own tokens.
+
+``active`` is true only for an access token that verifies, is not on the revocation deny-list,
+belongs to the caller and whose consent is live right now (FDX: "is the ConsentGrant active").
+Everything else, including any refresh token, answers ``{"active": false}``: the RecordStore
+cannot read a refresh token without using it, and §2.2 allows the AS to decline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authz.client_auth import ClientAuthenticator
+from authz.errors import NO_STORE, InvalidRequestError
+from authz.forms import read_form
+from authz.services import Services
+from authz.store.base import ClientRecord, Kind
+from authz.token import MAX_TOKEN_CHARS
+from authz.tokens import TokenInvalid
+
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+async def introspection_endpoint(
+    request: Request, services: Services, clients: ClientAuthenticator
+) -> Response:
+    form = await read_form(request, max_bytes=services.settings.max_body_bytes)
+    client = await clients.authenticate(request, form)
+    token = form.get("token")
+    if not token:
+        raise InvalidRequestError(description="token is required")
+    body = await introspect(services, client, token) if len(token) <= MAX_TOKEN_CHARS else INACTIVE
+    return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+
+
+async def introspect(services: Services, client: ClientRecord, token: str) -> dict[str, Any]:
+    try:
+        claims = services.tokens.verify(token)
+    except TokenInvalid:
+        return INACTIVE
+    if claims.client_id != client.client_id:
+        return INACTIVE
+    if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
+        return INACTIVE
+    consent = await services.records.get_consent(claims.consent_id)
+    if consent is None or not consent.is_active(services.clock()):
+        return INACTIVE
+    settings = services.settings
+    return {
+        "active": True,
+        "scope": " ".join(sorted(claims.scope)),
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "iss": settings.issuer,
+        "aud": settings.resource_audience,
+        "jti": claims.jti,
+        "token_type": "Bearer",
+        "fdxConsentId": claims.consent_id,
+    }

@@ -1,0 +1,102 @@
+"""The pushed authorization request endpoint (RFC 9126), the only way into /oauth/authorize.
+
+FAPI 2.0 §5.3.1.2 makes PAR mandatory, so every authorization request is validated here, with the
+client authenticated, before the consumer sees a screen: response type, redirect URI, PKCE S256
+and what is asked for (``authorization_details`` or ``scope``). The validated request is stored
+once under a fresh request_uri; ``authz/screens`` consumes it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authz.authorization_details import consent_request, parse_scope
+from authz.client_auth import ClientAuthenticator
+from authz.errors import NO_STORE, InvalidRequestError, UnsupportedResponseTypeError
+from authz.forms import read_form
+from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.services import Services
+from authz.store.base import ClientRecord, Kind
+
+MAX_STATE_CHARS = 512
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")  # base64url, RFC 7636 §4.2
+
+
+async def pushed_authorization_request(
+    request: Request, services: Services, clients: ClientAuthenticator
+) -> Response:
+    """RFC 9126 §2: 201 with a single-use request_uri."""
+    form = await read_form(request, max_bytes=services.settings.max_body_bytes)
+    client = await clients.authenticate(request, form)
+    pushed = validate_pushed(form, client, services)
+    key = secrets.token_urlsafe(32)
+    ttl = services.settings.par_ttl
+    await services.state.put(Kind.PAR, key, pushed.to_dict(), ttl=ttl)
+    body = {"request_uri": REQUEST_URI_PREFIX + key, "expires_in": ttl}
+    return Response(
+        orjson.dumps(body), status_code=201, media_type="application/json", headers=NO_STORE
+    )
+
+
+def validate_pushed(
+    form: Mapping[str, str], client: ClientRecord, services: Services
+) -> PushedRequest:
+    """The authorization request as the authenticated ``client`` pushed it, fully checked."""
+    if "request_uri" in form:
+        # RFC 9126 §2.1: a pushed request must not itself point at another one.
+        raise InvalidRequestError(description="request_uri is not allowed in a pushed request")
+    if "request" in form:
+        raise InvalidRequestError(description="request objects are not supported")
+    if form.get("client_id") != client.client_id:
+        raise InvalidRequestError(description="client_id is required and must be the client's")
+    _check_response_type(form.get("response_type"))
+    redirect_uri = form.get("redirect_uri")
+    if not redirect_uri:
+        raise InvalidRequestError(description="redirect_uri is required")
+    if redirect_uri not in client.redirect_uris:
+        # Exact string match, no normalisation (RFC 9700 §4.1.3, FAPI 2.0 §5.3.1.2).
+        raise InvalidRequestError(description="redirect_uri is not registered for this client")
+    state = form.get("state")
+    if state is not None and len(state) > MAX_STATE_CHARS:
+        raise InvalidRequestError(description=f"state exceeds {MAX_STATE_CHARS} characters")
+    code_challenge = _check_pkce(form)
+    scopes = parse_scope(form.get("scope"), client, services.policy)
+    consent = consent_request(
+        form.get("authorization_details"), scopes, client, services.policy, services.settings
+    )
+    return PushedRequest(
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        state=state or None,
+        scope=scopes,
+        code_challenge=code_challenge,
+        consent=consent,
+        created_at=services.clock(),
+    )
+
+
+def _check_response_type(value: str | None) -> None:
+    if not value:
+        raise InvalidRequestError(description="response_type is required")
+    if value != "code":
+        raise UnsupportedResponseTypeError(
+            value, description="only response_type code is supported"
+        )
+
+
+def _check_pkce(form: Mapping[str, str]) -> str:
+    """FAPI 2.0 §5.3.2.2: PKCE with S256 on every request; plain is refused."""
+    challenge = form.get("code_challenge")
+    if not challenge:
+        raise InvalidRequestError(description="code_challenge is required")
+    if not CODE_CHALLENGE.fullmatch(challenge):
+        raise InvalidRequestError(description="code_challenge is malformed")
+    if form.get("code_challenge_method") != "S256":
+        raise InvalidRequestError(description="code_challenge_method must be S256")
+    return challenge

@@ -1,0 +1,217 @@
+"""The token endpoint (RFC 6749 §3.2): authorization codes and rotating refresh tokens.
+
+Every token hangs from a consent (``grant_id``): an access token is a short JWT the gate checks
+against the live consent, a refresh token is opaque, stored hashed and rotated on each use. A code
+or refresh token presented twice revokes the consent (RFC 6749 §4.1.2, RFC 9700 §4.14.2), since
+one of the two callers holds a stolen copy and we cannot tell which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authz.client_auth import ClientAuthenticator
+from authz.consent.model import Consent, DurationType
+from authz.consent.revoke import revoke_consent
+from authz.errors import (
+    NO_STORE,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnsupportedGrantTypeError,
+)
+from authz.forms import read_form
+from authz.requests import AuthorizationCode
+from authz.services import Services
+from authz.store.base import ClientRecord, Kind, RefreshToken
+from authz.tokens import pairwise_subject
+
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
+MAX_TOKEN_CHARS = 4096
+
+
+async def token_endpoint(
+    request: Request, services: Services, clients: ClientAuthenticator
+) -> Response:
+    form = await read_form(request, max_bytes=services.settings.max_body_bytes)
+    client = await clients.authenticate(request, form)
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise InvalidRequestError(description="grant_type is required")
+    if grant_type == "authorization_code":
+        body = await exchange_code(form, client, services)
+    elif grant_type == "refresh_token":
+        body = await refresh(form, client, services)
+    else:
+        error = UnsupportedGrantTypeError(grant_type)
+        error.description = "grant_type must be authorization_code or refresh_token"
+        raise error
+    return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+
+
+async def exchange_code(
+    form: Mapping[str, str], client: ClientRecord, services: Services
+) -> dict[str, Any]:
+    """RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6)."""
+    raw = _required(form, "code")
+    redirect_uri = _required(form, "redirect_uri")
+    verifier = _required(form, "code_verifier")
+    if not CODE_VERIFIER.fullmatch(verifier):
+        raise InvalidRequestError(description="code_verifier is malformed")
+    payload = await services.state.consume(Kind.CODE, raw) if len(raw) <= 256 else None
+    if payload is None:
+        raise InvalidGrantError(description="authorization code is invalid or expired")
+    if "consumed_at" in payload:
+        consent_id = payload.get("consent_id")
+        if isinstance(consent_id, str):
+            await _revoke(services, consent_id, "authorization code replayed")
+        raise InvalidGrantError(description="authorization code was already used")
+    try:
+        code = AuthorizationCode.from_dict(payload)
+    except (KeyError, TypeError, ValueError):
+        raise InvalidGrantError(description="authorization code is invalid") from None
+    if code.client_id != client.client_id:
+        raise InvalidGrantError(description="authorization code was issued to another client")
+    if code.redirect_uri != redirect_uri:
+        raise InvalidGrantError(description="redirect_uri does not match the authorization")
+    challenge: str = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]
+    if not secrets.compare_digest(challenge, code.code_challenge):
+        raise InvalidGrantError(description="code_verifier does not match the code_challenge")
+    consent = await _active_consent(services, code.consent_id, client)
+    return await _issue(
+        services, consent, client, customer_id=code.customer_id, scope=code.scope, rotate=None
+    )
+
+
+async def refresh(
+    form: Mapping[str, str], client: ClientRecord, services: Services
+) -> dict[str, Any]:
+    """RFC 6749 §6, rotated on every use (RFC 9700 §4.14.2)."""
+    raw = _required(form, "refresh_token")
+    now = services.clock()
+    if len(raw) > MAX_TOKEN_CHARS:
+        raise InvalidGrantError(description="refresh token is invalid")
+    record, won = await services.records.use_refresh_token(hash_token(raw), now)
+    if record is None:
+        raise InvalidGrantError(description="refresh token is invalid")
+    if not won:
+        await _revoke(services, record.consent_id, "refresh token replayed")
+        raise InvalidGrantError(description="refresh token was already used")
+    if record.client_id != client.client_id:
+        raise InvalidGrantError(description="refresh token was issued to another client")
+    if record.expires_at <= now:
+        raise InvalidGrantError(description="refresh token expired")
+    consent = await _active_consent(services, record.consent_id, client)
+    granted = consent.scope or tuple(services.policy.scopes_for(consent.clusters))
+    scope = granted
+    if "scope" in form:
+        asked = tuple(dict.fromkeys(form["scope"].split()))
+        if not asked or not set(asked) <= set(granted):
+            raise InvalidScopeError(description="scope must be a subset of the granted scope")
+        scope = asked
+    return await _issue(
+        services, consent, client, customer_id=consent.customer_id, scope=scope, rotate=record
+    )
+
+
+async def _issue(
+    services: Services,
+    consent: Consent,
+    client: ClientRecord,
+    *,
+    customer_id: str,
+    scope: tuple[str, ...],
+    rotate: RefreshToken | None,
+) -> dict[str, Any]:
+    now = services.clock()
+    access, claims = services.tokens.issue(
+        consent_id=consent.id,
+        client_id=client.client_id,
+        sub=pairwise_subject(services.secret, customer_id, client.client_id),
+        scope=" ".join(scope),
+    )
+    body: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": claims.exp - claims.iat,
+        "scope": " ".join(scope),
+    }
+    if consent.duration_type is not DurationType.ONE_TIME:
+        # A rotated token keeps the original's end: rotation never extends a grant.
+        if rotate is not None:
+            expires_at = rotate.expires_at
+        elif consent.expires_at is not None:
+            expires_at = consent.expires_at
+        else:
+            expires_at = now + services.settings.max_consent_days * 86400
+        body["refresh_token"] = await _new_refresh_token(
+            services, consent.id, client.client_id, now, expires_at
+        )
+    body["grant_id"] = consent.id
+    body["authorization_details"] = [granted_details(consent)]
+    return body
+
+
+def granted_details(consent: Consent) -> dict[str, Any]:
+    """RFC 9396 §7: the token response says what was actually granted, accounts included."""
+    request: dict[str, Any] = {"durationType": consent.duration_type.value}
+    if consent.duration_period is not None:
+        request["durationPeriod"] = consent.duration_period
+    if consent.lookback_period is not None:
+        request["lookbackPeriod"] = consent.lookback_period
+    request["resources"] = [r.to_fdx() for r in consent.resources]
+    return {"type": "fdx_v1.0", "consentRequest": request}
+
+
+def hash_token(token: str) -> str:
+    """Refresh tokens are stored as their SHA-256 only (RFC 6819 §5.1.4.1.3)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def _new_refresh_token(
+    services: Services, consent_id: str, client_id: str, now: float, expires_at: float
+) -> str:
+    token = secrets.token_urlsafe(32)
+    await services.records.put_refresh_token(
+        RefreshToken(
+            token_hash=hash_token(token),
+            consent_id=consent_id,
+            client_id=client_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+async def _active_consent(services: Services, consent_id: str, client: ClientRecord) -> Consent:
+    consent = await services.records.get_consent(consent_id)
+    if (
+        consent is None
+        or consent.client_id != client.client_id
+        or not consent.is_active(services.clock())
+    ):
+        raise InvalidGrantError(description="the consent is no longer active")
+    return consent
+
+
+async def _revoke(services: Services, consent_id: str, detail: str) -> None:
+    await revoke_consent(
+        services, consent_id, actor="DATA_PROVIDER", reason="BUSINESS_RULE", detail=detail
+    )
+
+
+def _required(form: Mapping[str, str], name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise InvalidRequestError(description=f"{name} is required")
+    return value
