@@ -1,0 +1,164 @@
+"""The FDX error tree, rendered in exactly one place (style.md §2.5, docs/fdx.md §3).
+
+Deep code raises; ``render`` turns any ``FdxError``, adapter error or unexpected exception into an
+FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::
+
+    FdxError                     500 / 500
+    ├── InvalidToken             401 / 603  WWW-Authenticate: Bearer error="invalid_token"
+    │   └── MissingToken         401 / 603  WWW-Authenticate: Bearer  (RFC 6750 §3.1: no error code)
+    ├── ConsentInactive          401 / 602  WWW-Authenticate: Bearer error="invalid_token"
+    ├── InsufficientScope        403 / 602  WWW-Authenticate: Bearer error="insufficient_scope"
+    ├── InvalidInput             400 / 401
+    ├── InvalidDate              400 / 702
+    ├── InvalidDateRange         400 / 703
+    ├── AccountNotFound          404 / 701
+    ├── StatementNotFound        404 / 1104
+    ├── NotFound                 404 / 1107
+    ├── MethodNotAllowed         405 / 1206 (+ Allow)
+    └── VersionNotSupported      501 / 1106
+
+Adapter errors are mapped through ``adapters.errors.fdx_code_for``, the one table. ``debugMessage``
+never carries personal data, tokens, adapter messages or tracebacks: for a 500 it is only the
+interaction id, which joins the response to the server log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import ClassVar
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from adapters.errors import AdapterError, ScheduledMaintenance, fdx_code_for
+from gateway.responses import fdx_json
+
+log = logging.getLogger("gateway.fdx")
+
+INTERACTION_ID_HEADER = "x-fapi-interaction-id"
+_INVALID_TOKEN = 'Bearer error="invalid_token"'  # noqa: S105 (a challenge, not a secret)
+
+
+class FdxError(Exception):
+    code: ClassVar[str] = "500"
+    status: ClassVar[int] = 500
+    message: ClassVar[str] = "Internal server error"
+    challenge: ClassVar[str | None] = None  # RFC 6750 §3 WWW-Authenticate value
+
+    def __init__(
+        self, debug: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(debug or self.message)
+        self.debug = debug or self.message
+        self.headers = dict(headers or {})
+        if self.challenge is not None:
+            self.headers.setdefault("WWW-Authenticate", self.challenge)
+
+
+class InvalidToken(FdxError):
+    code, status, message = "603", 401, "Authentication failed"
+    challenge = _INVALID_TOKEN
+
+
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code."""
+
+    challenge = "Bearer"
+
+
+class ConsentInactive(FdxError):
+    code, status, message = "602", 401, "Consent is revoked or expired"
+    challenge = _INVALID_TOKEN
+
+
+class InsufficientScope(FdxError):
+    code, status, message = "602", 403, "Customer not authorized for this data"
+    challenge = 'Bearer error="insufficient_scope"'
+
+
+class InvalidInput(FdxError):
+    code, status, message = "401", 400, "Invalid Input"
+
+
+class InvalidDate(FdxError):
+    code, status, message = "702", 400, "Invalid start or end date"
+
+
+class InvalidDateRange(FdxError):
+    code, status, message = "703", 400, "Invalid date range"
+
+
+class AccountNotFound(FdxError):
+    code, status, message = "701", 404, "Account not found"
+
+
+class StatementNotFound(FdxError):
+    code, status, message = "1104", 404, "Statement id not found"
+
+
+class NotFound(FdxError):
+    code, status, message = "1107", 404, "Data not found for request parameters"
+
+
+class MethodNotAllowed(FdxError):
+    code, status, message = "1206", 405, "Method Not Allowed"
+
+    def __init__(self, debug: str | None = None) -> None:
+        super().__init__(debug, headers={"Allow": "GET"})
+
+
+class VersionNotSupported(FdxError):
+    code, status, message = "1106", 501, "FdxVersion not supported or not implemented"
+
+
+def interaction_id(request: Request) -> str:
+    """The id the middleware put in the scope; one is made up if the middleware is absent."""
+    iid = request.scope.get("fdx.interaction_id")
+    if not isinstance(iid, str):
+        iid = str(uuid.uuid4())
+        request.scope["fdx.interaction_id"] = iid
+    return iid
+
+
+def render(request: Request, exc: BaseException) -> Response:
+    """The one place an FDX error becomes a response."""
+    iid = interaction_id(request)
+    headers: dict[str, str] = {INTERACTION_ID_HEADER: iid}
+    if isinstance(exc, FdxError):
+        status, code, message, debug = exc.status, exc.code, exc.message, exc.debug
+        headers.update(exc.headers)
+    elif isinstance(exc, AdapterError):
+        mapped = fdx_code_for(exc)
+        status, code, message = mapped.status, mapped.code, mapped.message
+        debug = message  # the adapter's own text stays in the log: it may name a customer
+        if isinstance(exc, ScheduledMaintenance):
+            headers["Retry-After"] = str(exc.retry_after)  # RFC 9110 §10.2.3
+        if status >= 500:
+            log.warning("fdx.adapter_error %s interaction_id=%s", type(exc).__name__, iid)
+    else:
+        log.error("fdx.unhandled interaction_id=%s", iid, exc_info=exc)
+        status, code, message = 500, "500", FdxError.message
+        debug = f"interaction id {iid}"
+    return fdx_json({"code": code, "message": message, "debugMessage": debug}, status, headers)
+
+
+async def handle_fdx_exception(request: Request, exc: Exception) -> Response:
+    return render(request, exc)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Starlette's last-resort handler: FDX shape under /fdx, Starlette's plain 500 elsewhere."""
+    if request.url.path.startswith("/fdx/"):
+        return render(request, exc)
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+fdx_exception_handlers: dict[type[Exception], ExceptionHandler] = {
+    FdxError: handle_fdx_exception,
+    AdapterError: handle_fdx_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,58 @@
+"""Query parameters of FDX requests, read once and strictly.
+
+A repeated parameter is ambiguous (which ``limit`` wins?), so it is refused rather than guessed;
+an oversized value is refused before anything parses it. Unknown parameters are ignored, as FDX
+clients may send newer ones (e.g. 6.4's ``pageKey`` to a 6.2 server).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from gateway.errors import InvalidInput
+
+MAX_VALUE = 1024
+MAX_FIELDS = 64
+
+Query = dict[str, str]
+
+
+def read_query(request: Request) -> Query:
+    raw = request.scope.get("query_string", b"")
+    if not raw:
+        return {}
+    try:
+        pairs = parse_qsl(
+            raw.decode("latin-1"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("query string is not valid") from None
+    query: Query = {}
+    for name, value in pairs:
+        if name in query:
+            raise InvalidInput(f"query parameter {_safe(name)} is repeated")
+        if len(value) > MAX_VALUE:
+            raise InvalidInput(f"query parameter {_safe(name)} is too long")
+        query[name] = value
+    return query
+
+
+def one_of(query: Query, *names: str) -> str | None:
+    """The value of the first present alias (FDX 6.4 ``pageKey`` for ``offset``, ``startDate``
+    for ``startTime``); two aliases with different values are refused."""
+    values = {query[n] for n in names if n in query}
+    if len(values) > 1:
+        raise InvalidInput(f"{' and '.join(names)} disagree")
+    return values.pop() if values else None
+
+
+def _safe(name: str) -> str:
+    """A parameter name fit to echo in ``debugMessage``: short, and only harmless characters."""
+    cleaned = "".join(c for c in name[:40] if c.isalnum() or c in "_-")
+    return cleaned or "(unnamed)"
