@@ -1,0 +1,348 @@
+"""The RecordStore contract (authz/store/base.py), run over every implementation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import anyio
+import pytest
+
+from authz.consent.model import (
+    Consent,
+    ConsentEvent,
+    ConsentResource,
+    ConsentStatus,
+    DurationType,
+)
+from authz.store.base import AuditEvent, ClientRecord, RecordStore, RefreshToken, SchemaError
+
+pytestmark = pytest.mark.anyio
+
+T0 = 1_700_000_000.0
+
+
+def client(client_id: str = "client-1", **changes: object) -> ClientRecord:
+    base = ClientRecord(
+        client_id=client_id,
+        client_name="Budget App",
+        redirect_uris=("https://app.example/cb",),
+        jwks={"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k1"}]},
+        clusters=("ACCOUNT_BASIC", "TRANSACTIONS"),
+        max_duration_period=365,
+        created_at=T0,
+        extra={"software_id": "s-1"},
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def consent(
+    consent_id: str = "consent-1",
+    *,
+    customer_id: str = "customer-1",
+    client_id: str = "client-1",
+    created_at: float = T0,
+) -> Consent:
+    return Consent(
+        id=consent_id,
+        status=ConsentStatus.ACTIVE,
+        client_id=client_id,
+        customer_id=customer_id,
+        created_at=created_at,
+        updated_at=created_at,
+        expires_at=created_at + 90 * 86400,
+        duration_type=DurationType.TIME_BOUND,
+        duration_period=90,
+        lookback_period=365,
+        resources=(ConsentResource("ACCOUNT", "acc-1", ("ACCOUNT_BASIC", "TRANSACTIONS")),),
+        purpose="Budgeting",
+        scope=("fdx:accountbasic:read", "fdx:transactions:read"),
+    )
+
+
+def event(consent_id: str = "consent-1", name: str = "granted", at: float = T0) -> ConsentEvent:
+    return ConsentEvent(consent_id, at, name, "INDIVIDUAL", "USER_ACTION", None)
+
+
+def token(token_hash: str = "h1", consent_id: str = "consent-1") -> RefreshToken:  # noqa: S107
+    return RefreshToken(token_hash, consent_id, "client-1", T0, T0 + 86400)
+
+
+def audit(audit_id: str, consent_id: str = "consent-1", at: float = T0) -> AuditEvent:
+    return AuditEvent(
+        id=audit_id,
+        time=at,
+        consent_id=consent_id,
+        client_id="client-1",
+        customer_id="customer-1",
+        endpoint="GET /accounts/{accountId}/transactions",
+        account_ids=("acc-1",),
+        clusters=("TRANSACTIONS",),
+        record_count=25,
+        status=200,
+        interaction_id="i-" + audit_id,
+    )
+
+
+# ---------------------------------------------------------------------------- schema
+
+
+async def test_check_schema_fails_before_migrate(fresh_records: RecordStore) -> None:
+    """A store that was never migrated is refused (the gateway will not start on it)."""
+    with pytest.raises(SchemaError):
+        await fresh_records.check_schema()
+
+
+async def test_check_schema_passes_after_migrate(fresh_records: RecordStore) -> None:
+    """migrate creates exactly the schema check_schema expects."""
+    await fresh_records.migrate()
+    await fresh_records.check_schema()
+
+
+async def test_migrate_is_idempotent(records: RecordStore) -> None:
+    """Running migrate again keeps the schema and the data."""
+    await records.put_client(client())
+    await records.migrate()
+    await records.check_schema()
+    assert await records.get_client("client-1") == client()
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+async def test_a_client_round_trips(records: RecordStore) -> None:
+    """put_client then get_client returns an equal record; unknown ids are None."""
+    await records.put_client(client())
+    assert await records.get_client("client-1") == client()
+    assert await records.get_client("nobody") is None
+
+
+async def test_put_client_replaces(records: RecordStore) -> None:
+    """A second put of the same id is an upsert."""
+    await records.put_client(client())
+    await records.put_client(client(status="suspended"))
+    got = await records.get_client("client-1")
+    assert got is not None
+    assert got.status == "suspended"
+    assert len(await records.list_clients()) == 1
+
+
+async def test_list_clients_returns_all_by_id(records: RecordStore) -> None:
+    """Every registered client, ordered by client_id."""
+    for cid in ("c-b", "c-a", "c-c"):
+        await records.put_client(client(cid))
+    assert [c.client_id for c in await records.list_clients()] == ["c-a", "c-b", "c-c"]
+
+
+async def test_a_returned_client_does_not_alias_the_store(records: RecordStore) -> None:
+    """Mutating the jwks of a returned record changes nothing stored."""
+    await records.put_client(client())
+    got = await records.get_client("client-1")
+    assert got is not None
+    got.jwks["keys"].clear()
+    assert await records.get_client("client-1") == client()
+
+
+# ---------------------------------------------------------------------------- consents
+
+
+async def test_a_consent_round_trips_with_its_first_event(records: RecordStore) -> None:
+    """create_consent stores the consent and its first history line."""
+    await records.create_consent(consent(), event())
+    assert await records.get_consent("consent-1") == consent()
+    assert await records.consent_events("consent-1") == [event()]
+    assert await records.get_consent("nope") is None
+
+
+async def test_creating_a_consent_twice_is_refused(records: RecordStore) -> None:
+    """Consent ids are unique."""
+    await records.create_consent(consent(), event())
+    with pytest.raises(ValueError, match="exists"):
+        await records.create_consent(consent(), event())
+
+
+async def test_list_consents_filters_and_orders_newest_first(records: RecordStore) -> None:
+    """By customer, by client, both or neither; newest first."""
+    await records.create_consent(
+        consent("a", customer_id="u1", client_id="c1", created_at=1), event("a")
+    )
+    await records.create_consent(
+        consent("b", customer_id="u1", client_id="c2", created_at=3), event("b")
+    )
+    await records.create_consent(
+        consent("c", customer_id="u2", client_id="c1", created_at=2), event("c")
+    )
+
+    async def ids(**kw: str) -> list[str]:
+        return [c.id for c in await records.list_consents(**kw)]  # type: ignore[arg-type]
+
+    assert await ids(customer_id="u1") == ["b", "a"]
+    assert await ids(client_id="c1") == ["c", "a"]
+    assert await ids(customer_id="u1", client_id="c1") == ["a"]
+    assert await ids() == ["b", "c", "a"]
+    assert await ids(customer_id="nobody") == []
+
+
+async def test_consents_created_at_the_same_time_list_latest_insert_first(
+    records: RecordStore,
+) -> None:
+    """Ties on created_at fall back to insertion order, newest first."""
+    for cid in ("x", "y", "z"):
+        await records.create_consent(consent(cid), event(cid))
+    assert [c.id for c in await records.list_consents(customer_id="customer-1")] == ["z", "y", "x"]
+
+
+async def test_update_with_the_current_version_succeeds(records: RecordStore) -> None:
+    """The expected version matches: the consent and the event are stored."""
+    await records.create_consent(consent(), event())
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await records.update_consent(
+        revoked, event(name="revoked", at=T0 + 10), expected_version=1
+    )
+    assert await records.get_consent("consent-1") == revoked
+    assert [e.event for e in await records.consent_events("consent-1")] == ["granted", "revoked"]
+
+
+async def test_update_with_a_stale_version_changes_nothing(records: RecordStore) -> None:
+    """A writer that lost the race gets False; neither consent nor history change."""
+    await records.create_consent(consent(), event())
+    first = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await records.update_consent(first, event(name="revoked"), expected_version=1)
+    late = consent().with_status(ConsentStatus.EXPIRED, T0 + 20)
+    assert not await records.update_consent(late, event(name="expired"), expected_version=1)
+    assert await records.get_consent("consent-1") == first
+    assert [e.event for e in await records.consent_events("consent-1")] == ["granted", "revoked"]
+
+
+async def test_update_of_an_unknown_consent_is_false(records: RecordStore) -> None:
+    """There is nothing to update."""
+    assert not await records.update_consent(consent(), event(), expected_version=1)
+    assert await records.get_consent("consent-1") is None
+
+
+async def test_events_are_listed_oldest_first(records: RecordStore) -> None:
+    """History reads in time order, whether written by update or append."""
+    await records.create_consent(consent(), event(at=T0))
+    await records.append_consent_event(event(name="refresh_replay", at=T0 + 5))
+    renewed = replace(consent(), version=2, updated_at=T0 + 9)
+    await records.update_consent(renewed, event(name="renewed", at=T0 + 9), expected_version=1)
+    await records.append_consent_event(event(name="used", at=T0 + 9))
+    names = [e.event for e in await records.consent_events("consent-1")]
+    assert names == ["granted", "refresh_replay", "renewed", "used"]
+    assert await records.consent_events("other") == []
+
+
+async def test_append_consent_event_keeps_every_field(records: RecordStore) -> None:
+    """Actor, reason and detail come back as written; the consent itself is unchanged."""
+    await records.create_consent(consent(), event())
+    denied = ConsentEvent(
+        "consent-1", T0 + 1, "replay", "DATA_PROVIDER", "BUSINESS_RULE", "code reused"
+    )
+    await records.append_consent_event(denied)
+    assert (await records.consent_events("consent-1"))[-1] == denied
+    assert await records.get_consent("consent-1") == consent()
+
+
+async def test_an_event_for_an_unknown_consent_is_refused(records: RecordStore) -> None:
+    """History cannot dangle."""
+    with pytest.raises(ValueError, match="unknown consent"):
+        await records.append_consent_event(event("ghost"))
+
+
+# ---------------------------------------------------------------------------- refresh tokens
+
+
+async def test_first_use_of_a_refresh_token_wins(records: RecordStore) -> None:
+    """The first caller gets the record as it was, unused, and True."""
+    await records.create_consent(consent(), event())
+    await records.put_refresh_token(token())
+    assert await records.use_refresh_token("h1", T0 + 5) == (token(), True)
+
+
+async def test_second_use_of_a_refresh_token_is_a_replay(records: RecordStore) -> None:
+    """Presenting a rotated token again returns it, with used_at, and False (RFC 6749 §10.4)."""
+    await records.create_consent(consent(), event())
+    await records.put_refresh_token(token())
+    await records.use_refresh_token("h1", T0 + 5)
+    assert await records.use_refresh_token("h1", T0 + 6) == (
+        replace(token(), used_at=T0 + 5),
+        False,
+    )
+
+
+async def test_an_unknown_refresh_token_is_none(records: RecordStore) -> None:
+    """Never issued: (None, False)."""
+    assert await records.use_refresh_token("nope", T0) == (None, False)
+
+
+async def test_concurrent_uses_of_a_refresh_token_have_one_winner(records: RecordStore) -> None:
+    """Of 50 tasks presenting one token at once, exactly one rotates it."""
+    await records.create_consent(consent(), event())
+    await records.put_refresh_token(token())
+    won: list[bool] = []
+
+    async def use(i: int) -> None:
+        won.append((await records.use_refresh_token("h1", T0 + i))[1])
+
+    async with anyio.create_task_group() as tg:
+        for i in range(50):
+            tg.start_soon(use, i)
+    assert (won.count(True), len(won)) == (1, 50)
+
+
+async def test_a_refresh_token_for_an_unknown_consent_is_refused(records: RecordStore) -> None:
+    """Tokens belong to a consent that exists."""
+    with pytest.raises(ValueError, match="unknown consent"):
+        await records.put_refresh_token(token(consent_id="ghost"))
+
+
+async def test_revoke_counts_live_tokens_only(records: RecordStore) -> None:
+    """Used tokens and other consents' tokens are not counted; a second revoke finds none."""
+    await records.create_consent(consent(), event())
+    await records.create_consent(consent("consent-2"), event("consent-2"))
+    for h in ("live-1", "live-2", "used"):
+        await records.put_refresh_token(token(h))
+    await records.put_refresh_token(token("other", consent_id="consent-2"))
+    await records.use_refresh_token("used", T0 + 1)
+    assert await records.revoke_refresh_tokens("consent-1", T0 + 2) == 2
+    assert await records.revoke_refresh_tokens("consent-1", T0 + 3) == 0
+    assert await records.use_refresh_token("other", T0 + 4) == (token("other", "consent-2"), True)
+
+
+async def test_a_revoked_refresh_token_is_a_replay(records: RecordStore) -> None:
+    """Using a revoked token returns it, with revoked_at, and False."""
+    await records.create_consent(consent(), event())
+    await records.put_refresh_token(token())
+    await records.revoke_refresh_tokens("consent-1", T0 + 2)
+    assert await records.use_refresh_token("h1", T0 + 3) == (
+        replace(token(), revoked_at=T0 + 2),
+        False,
+    )
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+async def test_audit_events_list_by_consent_oldest_first(records: RecordStore) -> None:
+    """A batch comes back in time order, filtered by consent, with every field."""
+    await records.append_audit([audit("a2", at=T0 + 2), audit("a1", at=T0 + 1)])
+    await records.append_audit([audit("b1", consent_id="consent-2"), audit("a3", at=T0 + 3)])
+    assert await records.list_audit(consent_id="consent-1") == [
+        audit("a1", at=T0 + 1),
+        audit("a2", at=T0 + 2),
+        audit("a3", at=T0 + 3),
+    ]
+    assert await records.list_audit(consent_id="none") == []
+
+
+async def test_an_empty_audit_batch_is_a_no_op(records: RecordStore) -> None:
+    """Appending nothing stores nothing and does not fail."""
+    await records.append_audit([])
+    assert await records.list_audit(consent_id="consent-1") == []
+
+
+async def test_a_retried_audit_batch_is_stored_once(records: RecordStore) -> None:
+    """Events are identified by id, so a batch written twice is not duplicated."""
+    batch = [audit("a1"), audit("a2", at=T0 + 1)]
+    await records.append_audit(batch)
+    await records.append_audit(batch)
+    assert [e.id for e in await records.list_audit(consent_id="consent-1")] == ["a1", "a2"]
