@@ -173,7 +173,7 @@ async def test_list_consents_filters_and_orders_newest_first(records: RecordStor
     )
 
     async def ids(**kw: str) -> list[str]:
-        return [c.id for c in await records.list_consents(**kw)]  # type: ignore[arg-type]
+        return [c.id for c in await records.list_consents(**kw)]
 
     assert await ids(customer_id="u1") == ["b", "a"]
     assert await ids(client_id="c1") == ["c", "a"]

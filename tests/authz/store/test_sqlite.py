@@ -1,0 +1,150 @@
+"""What only the SQLite record store has: a file, a schema version in it, other processes on it."""
+
+# ruff: noqa: ASYNC240  (tests stat their own tmp files; the loop has nothing else to do)
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from authz.store import open_records
+from authz.store.base import SchemaError
+from authz.store.schema import APPLICATION_ID, CURRENT_VERSION
+from authz.store.sqlite import SqliteRecordStore
+from tests.contracts.test_record_store import audit, client, consent, event, token
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "records.sqlite"
+
+
+async def test_migrate_creates_the_parent_directory(db_path: Path) -> None:
+    """A fresh deployment needs no mkdir before the first start."""
+    store = SqliteRecordStore(str(db_path))
+    await store.migrate()
+    await store.aclose()
+    assert db_path.is_file()
+
+
+async def test_check_schema_on_a_missing_file_fails_without_creating_it(db_path: Path) -> None:
+    """Looking does not leave an empty database behind."""
+    store = SqliteRecordStore(str(db_path))
+    with pytest.raises(SchemaError, match="no database"):
+        await store.check_schema()
+    await store.aclose()
+    assert not db_path.exists()
+
+
+async def test_check_schema_fails_on_a_fresh_empty_file(tmp_path: Path) -> None:
+    """An empty file is not a migrated database."""
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    store = SqliteRecordStore(str(path))
+    with pytest.raises(SchemaError, match="version 0"):
+        await store.check_schema()
+    await store.aclose()
+
+
+async def test_a_newer_schema_is_refused(db_path: Path) -> None:
+    """A database written by a later release stops both check_schema and migrate."""
+    store = SqliteRecordStore(str(db_path))
+    await store.migrate()
+    await store.aclose()
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"PRAGMA user_version = {CURRENT_VERSION + 1}")
+    db.close()
+    store = SqliteRecordStore(str(db_path))
+    with pytest.raises(SchemaError, match="newer"):
+        await store.check_schema()
+    with pytest.raises(SchemaError, match="newer"):
+        await store.migrate()
+    await store.aclose()
+
+
+async def test_another_applications_database_is_refused(tmp_path: Path) -> None:
+    """Tables we did not create mean the file is someone else's: never migrate over it."""
+    path = tmp_path / "theirs.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.close()
+    store = SqliteRecordStore(str(path))
+    with pytest.raises(SchemaError, match="not ours"):
+        await store.migrate()
+    await store.aclose()
+
+
+async def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    """Pointing the gateway at the wrong file gives a SchemaError, not a crash."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not a database, just some text " * 100)
+    store = SqliteRecordStore(str(path))
+    with pytest.raises(SchemaError, match="not a record store"):
+        await store.migrate()
+    await store.aclose()
+
+
+async def test_migrate_marks_the_file_as_ours(db_path: Path) -> None:
+    """The header carries our application id and the current version."""
+    store = SqliteRecordStore(str(db_path))
+    await store.migrate()
+    await store.aclose()
+    with sqlite3.connect(db_path) as db:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    db.close()
+    assert (app_id, version, mode) == (APPLICATION_ID, CURRENT_VERSION, "wal")
+
+
+async def test_data_survives_close_and_reopen(db_path: Path) -> None:
+    """Every write is committed: a new store on the file sees it all."""
+    store = SqliteRecordStore(str(db_path))
+    await store.migrate()
+    await store.put_client(client())
+    await store.create_consent(consent(), event())
+    await store.put_refresh_token(token())
+    await store.use_refresh_token("h1", 5.0)
+    await store.append_audit([audit("a1")])
+    await store.aclose()
+
+    again = SqliteRecordStore(str(db_path))
+    await again.check_schema()
+    assert await again.get_client("client-1") == client()
+    assert await again.get_consent("consent-1") == consent()
+    assert await again.consent_events("consent-1") == [event()]
+    assert (await again.use_refresh_token("h1", 6.0))[1] is False
+    assert await again.list_audit(consent_id="consent-1") == [audit("a1")]
+    await again.aclose()
+
+
+async def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> None:
+    """Two processes of one node share the file; rotation stays single-use across them."""
+    a = SqliteRecordStore(str(db_path))
+    b = SqliteRecordStore(str(db_path))
+    await a.migrate()
+    await b.check_schema()
+    await a.create_consent(consent(), event())
+    await a.put_refresh_token(token())
+    assert await b.get_consent("consent-1") == consent()
+    assert (await b.use_refresh_token("h1", 5.0))[1] is True
+    assert (await a.use_refresh_token("h1", 6.0))[1] is False
+    revoked = consent().with_status(consent().status.REVOKED, 7.0)
+    assert await b.update_consent(revoked, event(name="revoked"), expected_version=1)
+    assert not await a.update_consent(revoked, event(name="revoked"), expected_version=1)
+    assert await a.get_consent("consent-1") == revoked
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_open_records_picks_sqlite_for_a_sqlite_url(db_path: Path) -> None:
+    """sqlite:///<path> opens a SqliteRecordStore on that path."""
+    store = open_records(f"sqlite:///{db_path}")
+    assert isinstance(store, SqliteRecordStore)
+    await store.migrate()
+    await store.aclose()
+    assert db_path.is_file()
