@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from authz.consent.model import Consent, ConsentEvent
-from authz.store.base import AuditEvent, ClientRecord, Kind, Payload, RefreshToken, SchemaError
+from authz.store.base import AuditEvent, ClientRecord, Kind, Payload, RefreshToken
 
 _PURGE_PER_WRITE = 16  # expired entries dropped per write: amortised, so memory stays bounded
 
@@ -138,15 +138,12 @@ class MemoryRecordStore:
         self._audit: dict[str, list[AuditEvent]] = {}
         self._audit_ids: set[str] = set()
         self._seq = itertools.count()
-        self._migrated = False
 
     async def migrate(self) -> None:
-        self._migrated = True
+        return None
 
     async def check_schema(self) -> None:
-        # Same contract as a database: not usable until migrated.
-        if not self._migrated:
-            raise SchemaError("memory record store: migrate() has not run")
+        return None  # no schema to disagree with: a fresh store is ready for use
 
     # clients
     async def put_client(self, client: ClientRecord) -> None:

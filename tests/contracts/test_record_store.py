@@ -14,7 +14,7 @@ from authz.consent.model import (
     ConsentStatus,
     DurationType,
 )
-from authz.store.base import AuditEvent, ClientRecord, RecordStore, RefreshToken, SchemaError
+from authz.store.base import AuditEvent, ClientRecord, RecordStore, RefreshToken
 
 pytestmark = pytest.mark.anyio
 
@@ -84,12 +84,6 @@ def audit(audit_id: str, consent_id: str = "consent-1", at: float = T0) -> Audit
 
 
 # ---------------------------------------------------------------------------- schema
-
-
-async def test_check_schema_fails_before_migrate(fresh_records: RecordStore) -> None:
-    """A store that was never migrated is refused (the gateway will not start on it)."""
-    with pytest.raises(SchemaError):
-        await fresh_records.check_schema()
 
 
 async def test_check_schema_passes_after_migrate(fresh_records: RecordStore) -> None:
