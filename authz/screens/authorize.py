@@ -1,0 +1,55 @@
+"""GET /oauth/authorize: turn a pushed request's request_uri into a screen in progress.
+
+FAPI 2.0 §5.3.2.2 and RFC 9126 §4: the authorization request carries only ``client_id`` and
+``request_uri``; everything else came through PAR. The request_uri is single use (RFC 9126 §2.2)
+and must belong to the client named here (RFC 9126 §4).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authz.errors import OAuth2Error
+from authz.forms import single_query
+from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.screens import i18n
+from authz.screens.interaction import Interactions
+from authz.screens.pages import REASONS, error_page, with_language
+from authz.services import Services
+from authz.store.base import Kind
+
+PARAMS = frozenset({"client_id", "request_uri"})
+
+
+async def authorize(services: Services, request: Request) -> Response:
+    settings = services.settings
+    lang = i18n.choose(request, settings.languages)
+    try:
+        params = single_query(request, PARAMS)
+    except OAuth2Error:
+        return error_page(settings, lang, "bad_request")
+    if set(params) != PARAMS or not params["request_uri"].startswith(REQUEST_URI_PREFIX):
+        return error_page(settings, lang, "bad_request")
+    key = params["request_uri"].removeprefix(REQUEST_URI_PREFIX)
+    payload = await services.state.consume(Kind.PAR, key) if 0 < len(key) <= 128 else None
+    if payload is None or "consumed_at" in payload:
+        return error_page(settings, lang, "link_expired")
+    pushed = PushedRequest.from_dict(payload)
+    if pushed.client_id != params["client_id"]:
+        return error_page(settings, lang, "link_expired")
+    client = await services.records.get_client(pushed.client_id)
+    if client is None or client.status != "approved":
+        return error_page(settings, lang, "client_unavailable")
+    interaction = await Interactions(services).start(pushed)
+    return RedirectResponse(f"/oauth/interaction/{interaction.id}", status_code=303)
+
+
+async def error(services: Services, request: Request) -> Response:
+    """GET /oauth/error/{reason}: an error page again, in the language the consumer switched to."""
+    settings = services.settings
+    lang = i18n.choose(request, settings.languages)
+    reason = request.path_params["reason"]
+    if reason not in REASONS:
+        return error_page(settings, lang, "bad_request", status=404)
+    return with_language(request, error_page(settings, lang, reason), settings)

@@ -1,0 +1,76 @@
+"""A sign-in / consent screen in progress: the pushed request it serves and who is answering.
+
+Created by /oauth/authorize once the request_uri has been consumed, so the browser only ever holds
+an opaque id; bound to the customer at sign-in; consumed (single use) by the consumer's decision.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, replace
+
+from authz.requests import PushedRequest
+from authz.services import Services
+from authz.store.base import Kind, Payload
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    id: str
+    request: PushedRequest
+    customer_id: str | None
+    expires_at: float
+
+
+class Interactions:
+    def __init__(self, services: Services) -> None:
+        self._state = services.state
+        self._clock = services.clock
+        self._ttl = services.settings.interaction_ttl
+
+    async def start(self, request: PushedRequest) -> Interaction:
+        now = self._clock()
+        interaction = Interaction(secrets.token_urlsafe(24), request, None, now + self._ttl)
+        await self._state.put(
+            Kind.INTERACTION, interaction.id, _payload(interaction), ttl=self._ttl
+        )
+        return interaction
+
+    async def load(self, interaction_id: str) -> Interaction | None:
+        """None when unknown, expired, already decided, or not even shaped like an id."""
+        if not _ID.match(interaction_id):
+            return None
+        payload = await self._state.get(Kind.INTERACTION, interaction_id)
+        if payload is None or "consumed_at" in payload:
+            return None
+        return Interaction(
+            id=interaction_id,
+            request=PushedRequest.from_dict(payload["request"]),
+            customer_id=payload.get("customer_id"),
+            expires_at=float(payload["expires_at"]),
+        )
+
+    async def bind(self, interaction: Interaction, customer_id: str) -> Interaction:
+        """Record who signed in; the interaction keeps its original deadline."""
+        bound = replace(interaction, customer_id=customer_id)
+        ttl = max(1.0, interaction.expires_at - self._clock())
+        await self._state.put(Kind.INTERACTION, bound.id, _payload(bound), ttl=ttl)
+        return bound
+
+    async def finish(self, interaction: Interaction) -> bool:
+        """Atomically use the interaction up; False if another request already did (a double
+        submit, or a replay), in which case nothing may be granted."""
+        payload = await self._state.consume(Kind.INTERACTION, interaction.id)
+        await self._state.delete(Kind.INTERACTION, interaction.id)
+        return payload is not None and "consumed_at" not in payload
+
+
+def _payload(interaction: Interaction) -> Payload:
+    return {
+        "request": interaction.request.to_dict(),
+        "customer_id": interaction.customer_id,
+        "expires_at": interaction.expires_at,
+    }

@@ -1,0 +1,110 @@
+"""Signing the consumer in at the bank: the sign-in page and its form post.
+
+The bank adapter checks the credentials; the answer to a failure is one generic message that never
+says which part was wrong (OWASP ASVS V2.2 / authentication cheat sheet), and after
+``MAX_FAILURES`` failures for one user ID within ``WINDOW`` seconds further attempts are refused
+for a window, whatever the password.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from adapters.errors import AdapterError
+from authz.errors import OAuth2Error, RequestTooLargeError
+from authz.forms import read_form
+from authz.screens import csrf, i18n
+from authz.screens.interaction import Interaction, Interactions
+from authz.screens.pages import error_page, with_language
+from authz.screens.render import page, security_headers
+from authz.screens.session import Sessions
+from authz.services import Services
+from authz.store.base import ClientRecord, Kind
+
+MAX_FAILURES = 5
+WINDOW = 900  # seconds
+MAX_USERNAME = 256
+
+
+async def sign_in_page(
+    services: Services,
+    request: Request,
+    interaction: Interaction,
+    client: ClientRecord,
+    lang: str,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    username: str = "",
+) -> Response:
+    sessions = Sessions(services)
+    nonce = sessions.login_nonce(request) or secrets.token_urlsafe(16)
+    response = page(
+        services.settings,
+        "login.html",
+        lang,
+        here=f"/oauth/interaction/{interaction.id}",
+        status=status,
+        form_targets=client.redirect_uris,
+        client=client,
+        action=f"/oauth/interaction/{interaction.id}/login",
+        csrf=csrf.token(services.secret, "login:" + nonce, interaction.id),
+        message=message,
+        username=username,
+    )
+    sessions.set_login_nonce(response, nonce)
+    return with_language(request, response, services.settings)
+
+
+async def login(services: Services, request: Request) -> Response:
+    """POST /oauth/interaction/{id}/login."""
+    settings = services.settings
+    lang = i18n.choose(request, settings.languages)
+    interaction = await Interactions(services).load(request.path_params["interaction_id"])
+    if interaction is None:
+        return error_page(settings, lang, "link_expired")
+    client = await services.records.get_client(interaction.request.client_id)
+    if client is None or client.status != "approved":
+        return error_page(settings, lang, "client_unavailable")
+    try:
+        form = await read_form(request, max_bytes=settings.max_body_bytes)
+    except RequestTooLargeError:
+        return error_page(settings, lang, "bad_request", status=413)
+    except OAuth2Error:
+        return error_page(settings, lang, "bad_request")
+    nonce = Sessions(services).login_nonce(request)
+    binding = None if nonce is None else "login:" + nonce
+    if not csrf.valid(services.secret, binding, interaction.id, form.get(csrf.FIELD)):
+        return error_page(settings, lang, "forbidden")
+    username = form.get("username", "").strip()[:MAX_USERNAME]
+    password = form.get("password", "")
+    t = i18n.text(lang)
+    throttle_key = username.lower()
+    if await services.state.get(Kind.LOGIN_FAILURES, "lock:" + throttle_key) is not None:
+        return await sign_in_page(
+            services, request, interaction, client, lang,
+            status=429, message=t["too_many_attempts"], username=username,
+        )  # fmt: skip
+    try:
+        customer = await services.bank.authenticate(username, password) if username else None
+    except AdapterError:
+        return error_page(settings, lang, "bank_unavailable")
+    if customer is None:
+        failures = await services.state.incr(Kind.LOGIN_FAILURES, throttle_key, ttl=WINDOW)
+        if failures >= MAX_FAILURES:
+            await services.state.put(Kind.LOGIN_FAILURES, "lock:" + throttle_key, {}, ttl=WINDOW)
+        return await sign_in_page(
+            services, request, interaction, client, lang,
+            status=401, message=t["bad_credentials"], username=username,
+        )  # fmt: skip
+    await services.state.delete(Kind.LOGIN_FAILURES, throttle_key)
+    await Interactions(services).bind(interaction, customer.customer_id)
+    response = RedirectResponse(
+        f"/oauth/interaction/{interaction.id}", status_code=303, headers=security_headers()
+    )
+    await Sessions(services).end(request)
+    await Sessions(services).start(customer.customer_id, response)
+    return response

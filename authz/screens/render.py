@@ -1,0 +1,84 @@
+"""Turning a template into a response, with the security headers every screen carries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse
+
+from authz.screens import i18n
+from config.settings import Settings
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def origin(uri: str) -> str | None:
+    """A CSP source for ``uri``: its origin, or ``scheme:`` for a private-use scheme (RFC 8252
+    §7.1 app redirects); None if it has no scheme."""
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        return None
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+    return f"{parts.scheme}:"
+
+
+def security_headers(form_targets: Iterable[str] = ()) -> dict[str, str]:
+    """Headers of every screen response. ``form-action`` lists the client's redirect origins as
+    well as 'self', because browsers apply it to the redirect that follows a form post."""
+    origins = sorted({o for o in map(origin, form_targets) if o and _csp_safe(o)})
+    form_action = " ".join(["'self'", *origins])
+    return {
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'self'; "
+            "img-src 'self' https: http://127.0.0.1:* http://localhost:*; "
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+    }
+
+
+def page(
+    settings: Settings,
+    template: str,
+    lang: str,
+    *,
+    here: str,
+    status: int = 200,
+    form_targets: Iterable[str] = (),
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` in ``lang``. ``t`` holds the UI strings; ``switch`` links to ``here``
+    (a GET path showing the same page) in each other configured language."""
+    switch = [
+        {"lang": code, "name": i18n.NAMES[code], "href": here + "?" + urlencode({"lang": code})}
+        for code in settings.languages
+        if code != lang
+    ]
+    body = _env.get_template(template).render(
+        lang=lang, t=i18n.text(lang), provider=settings.provider_name, switch=switch, **context
+    )
+    return HTMLResponse(body, status_code=status, headers=security_headers(form_targets))
+
+
+def _csp_safe(source: str) -> bool:
+    """No character that could end the directive or start another (``;``, ``,``, quotes, space)."""
+    return all(c.isalnum() or c in ":/.-+[]_~%" for c in source)
