@@ -120,10 +120,11 @@ class Harness:
         hdr = {"alg": alg, "kid": signer.kid} if header is None else header
         return jwt.encode(hdr, body, signer, algorithms=[alg])
 
-    def auth(self, client_id: str = CLIENT_ID, **params: str) -> dict[str, str]:
+    def auth(self, who: str = CLIENT_ID, **params: str) -> dict[str, str]:
+        """Form parameters authenticating as ``who`` plus ``params``."""
         return {
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": self.assertion(client_id),
+            "client_assertion": self.assertion(who),
             **params,
         }
 
