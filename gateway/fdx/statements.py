@@ -12,7 +12,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.base import Page, PageRequest, Window
+from adapters.base import Page, PageRequest, Statement, Window
 from authz.services import Services
 from gateway.audit import AuditLog
 from gateway.dates import window
@@ -34,9 +34,8 @@ async def list_statements(call: Call) -> Served:
     clusters = ctx.require_account(account_id)
     dates = window(call.query, ctx.consent, call.today(), services.settings)
     paging = page_request(call.query, services.settings)
-    if dates is None:
-        page = Page[dict[str, Any]]((), total=0)
-    else:
+    page: Page[Statement] = Page((), total=0)
+    if dates is not None:
         page = await services.bank.list_statements(ctx.customer_id, account_id, dates, paging)
     allowed = services.policy.allowed_fields("statement", clusters)
     items = [_with_link(project(s, allowed), account_id, allowed) for s in page.items]

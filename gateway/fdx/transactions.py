@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from adapters.base import Page
+from adapters.base import Page, Transaction
 from authz.services import Services
 from gateway.audit import AuditLog
 from gateway.dates import window
@@ -14,6 +14,7 @@ from gateway.projection import project
 from gateway.responses import fdx_json
 
 ENDPOINT = "GET /accounts/{accountId}/transactions"
+EMPTY: Page[Transaction] = Page((), total=0)  # the window lies wholly outside the look-back
 
 
 async def list_transactions(call: Call) -> Served:
@@ -22,9 +23,8 @@ async def list_transactions(call: Call) -> Served:
     clusters = ctx.require_account(account_id)
     dates = window(call.query, ctx.consent, call.today(), services.settings)
     paging = page_request(call.query, services.settings)
-    if dates is None:
-        page = Page[dict[str, object]]((), total=0)
-    else:
+    page: Page[Transaction] = EMPTY
+    if dates is not None:
         page = await services.bank.list_transactions(ctx.customer_id, account_id, dates, paging)
     allowed = services.policy.allowed_fields("transaction", clusters)
     items = [project(t, allowed) for t in page.items]

@@ -1,0 +1,148 @@
+"""A fresh FDX app per test: memory stores, a fake clock, the fake bank, real tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import anyio
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+
+from authz.consent.model import (
+    Consent,
+    ConsentEvent,
+    ConsentResource,
+    ConsentStatus,
+    DurationType,
+)
+from authz.keys import SigningKeys
+from authz.services import Services
+from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from config.policy import load_policy
+from config.settings import Settings
+from gateway.errors import fdx_exception_handlers
+from gateway.fdx import routes, version_routes
+from gateway.middleware import InteractionIdMiddleware
+from tests.gateway.fakes import CUSTOMER, NOW, FakeBank
+
+CLIENT = "client-1"
+ALL_ON_CHECKING = {
+    "acc-chk": (
+        "ACCOUNT_BASIC",
+        "ACCOUNT_DETAILED",
+        "TRANSACTIONS",
+        "STATEMENTS",
+        "CUSTOMER_CONTACT",
+        "PAYMENT_SUPPORT",
+    )
+}
+
+
+class FakeClock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Harness:
+    """The app under test and the handles a test needs to set the scene and look behind it."""
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.bank = FakeBank()
+        self.records = MemoryRecordStore(clock=self.clock)
+        self.state = MemoryStateStore(clock=self.clock)
+        self.services = Services.build(
+            Settings(),
+            policy=load_policy(),
+            records=self.records,
+            state=self.state,
+            bank=self.bank,
+            keys=SigningKeys.generate(),
+            clock=self.clock,
+        )
+        app = Starlette(
+            routes=[Mount("/fdx/v6", routes=routes(self.services)), *version_routes()],
+            middleware=[Middleware(InteractionIdMiddleware)],
+            exception_handlers=fdx_exception_handlers,
+        )
+        self.client = TestClient(app, raise_server_exceptions=False)
+        self._n = 0
+
+    def grant(
+        self,
+        accounts: Mapping[str, Iterable[str]] = ALL_ON_CHECKING,
+        *,
+        lookback: int | None = None,
+        expires_in: float = 86400,
+        scope_clusters: Iterable[str] | None = None,
+        client_id: str = CLIENT,
+    ) -> tuple[Consent, str]:
+        """An ACTIVE consent on ``accounts`` and an access token for it."""
+        self._n += 1
+        consent = Consent(
+            id=f"consent-{self._n}",
+            status=ConsentStatus.ACTIVE,
+            client_id=client_id,
+            customer_id=CUSTOMER,
+            created_at=self.clock(),
+            updated_at=self.clock(),
+            expires_at=self.clock() + expires_in,
+            duration_type=DurationType.TIME_BOUND,
+            duration_period=1,
+            lookback_period=lookback,
+            resources=tuple(ConsentResource("ACCOUNT", a, tuple(cs)) for a, cs in accounts.items()),
+            purpose="Budgeting",
+        )
+        event = ConsentEvent(consent.id, self.clock(), "granted", "INDIVIDUAL")
+        anyio.run(self.records.create_consent, consent, event)
+        clusters = consent.clusters if scope_clusters is None else frozenset(scope_clusters)
+        scope = " ".join(self.services.policy.scopes_for(clusters))
+        token, _ = self.services.tokens.issue(
+            consent_id=consent.id, client_id=client_id, sub="pairwise-sub", scope=scope
+        )
+        return consent, token
+
+    def revoke(self, consent: Consent) -> None:
+        revoked = consent.with_status(ConsentStatus.REVOKED, self.clock())
+        event = ConsentEvent(consent.id, self.clock(), "revoked", "INDIVIDUAL", "USER_ACTION")
+        ok = anyio.run(
+            lambda: self.records.update_consent(revoked, event, expected_version=consent.version)
+        )
+        assert ok
+
+    def audit(self, consent: Consent) -> list[Any]:
+        return anyio.run(lambda: self.records.list_audit(consent_id=consent.id))
+
+    def get(self, path: str, token: str | None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return self.client.get(path, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def h() -> Iterator[Harness]:
+    harness = Harness()
+    with harness.client:
+        yield harness
+
+
+def assert_fdx_error(response: Any, status: int, code: str, fdx_validate: Any) -> dict[str, Any]:
+    """The response is an FDX Error1 with this status and code, never cached, with an id."""
+    assert (status, code) == (response.status_code, response.json().get("code"))
+    fdx_validate(response.json(), "Error1")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-fapi-interaction-id"]
+    body: dict[str, Any] = response.json()
+    return body
