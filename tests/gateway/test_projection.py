@@ -1,0 +1,32 @@
+"""project keeps only the released top-level fields."""
+
+from __future__ import annotations
+
+from gateway.projection import project, project_contact
+
+
+def test_project_drops_fields_not_allowed():
+    """Only the allowed keys survive, in a new dict; the input is untouched."""
+    obj = {"a": 1, "b": 2, "accountNumber": "123"}
+
+    out = project(obj, frozenset({"a", "b"}))
+
+    assert {"a": 1, "b": 2} == out
+    assert "accountNumber" in obj
+
+
+def test_project_returns_the_object_itself_when_nothing_is_dropped():
+    """The hot path allocates nothing."""
+    obj = {"a": 1}
+
+    assert project(obj, frozenset({"a", "b"})) is obj
+
+
+def test_contact_holders_are_projected_with_holder_fields():
+    """holders[] items follow the holder field list, not the contact's."""
+    contact = {"holders": [{"name": "A", "taxId": "1"}], "emails": ["e"], "secret": 1}
+
+    out = project_contact(contact, frozenset({"holders", "emails"}), frozenset({"name"}))
+
+    assert {"holders": [{"name": "A"}], "emails": ["e"]} == out
+    assert {"name": "A", "taxId": "1"} == contact["holders"][0]
