@@ -24,9 +24,10 @@ def test_project_returns_the_object_itself_when_nothing_is_dropped():
 
 def test_contact_holders_are_projected_with_holder_fields():
     """holders[] items follow the holder field list, not the contact's."""
-    contact = {"holders": [{"name": "A", "taxId": "1"}], "emails": ["e"], "secret": 1}
+    holder = {"name": "A", "taxId": "1"}
+    contact = {"holders": [holder], "emails": ["e"], "secret": 1}
 
     out = project_contact(contact, frozenset({"holders", "emails"}), frozenset({"name"}))
 
     assert {"holders": [{"name": "A"}], "emails": ["e"]} == out
-    assert {"name": "A", "taxId": "1"} == contact["holders"][0]
+    assert {"name": "A", "taxId": "1"} == holder

@@ -14,7 +14,8 @@ TXNS = "/fdx/v6/accounts/acc-chk/transactions"
 
 
 def _window_asked(h) -> Window:
-    return [args for name, args in h.bank.calls if name == "list_transactions"][-1][2]
+    asked: Window = [args for name, args in h.bank.calls if name == "list_transactions"][-1][2]
+    return asked
 
 
 def test_transactions_default_to_the_last_seven_days(h, fdx_validate):
