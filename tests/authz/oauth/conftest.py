@@ -168,7 +168,7 @@ class Harness:
         code = AuthorizationCode(
             client_id=client_id,
             redirect_uri=redirect_uri,
-            code_challenge=create_s256_code_challenge(verifier),
+            code_challenge=create_s256_code_challenge(verifier),  # type: ignore[no-untyped-call]
             consent_id=consent.id,
             customer_id=consent.customer_id,
             scope=GRANTED_SCOPE,

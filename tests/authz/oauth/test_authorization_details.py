@@ -174,9 +174,7 @@ def test_an_unknown_cluster_is_refused() -> None:
 
 def test_a_cluster_not_registered_for_the_client_is_refused() -> None:
     """INVESTMENTS is in the policy but not in the client's registration."""
-    description = _refused(
-        resources=[{"resourceType": "ACCOUNT", "dataClusters": ["INVESTMENTS"]}]
-    )
+    description = _refused(resources=[{"resourceType": "ACCOUNT", "dataClusters": ["INVESTMENTS"]}])
 
     assert "INVESTMENTS" in description
 

@@ -211,7 +211,9 @@ def test_an_oversized_body_is_refused_with_413(oauth: Harness) -> None:
 
 def test_a_repeated_parameter_is_refused(oauth: Harness) -> None:
     """RFC 6749 §3.1: parameters must not repeat."""
-    body = "&".join(f"{k}={v}" for k, v in oauth.auth(**_params(authorization_details=None)).items())
+    body = "&".join(
+        f"{k}={v}" for k, v in oauth.auth(**_params(authorization_details=None)).items()
+    )
     body += "&scope=fdx:transactions:read"
 
     response = oauth.http.post(
@@ -238,7 +240,9 @@ def test_malformed_authorization_details_is_refused_through_par(oauth: Harness) 
 def test_scope_alone_maps_fdx_scopes_to_clusters(oauth: Harness) -> None:
     """Without details, fdx scopes name the clusters; no offline_access means ONE_TIME."""
     response = _push(
-        oauth, authorization_details=None, scope="openid fdx:transactions:read fdx:accountbasic:read"
+        oauth,
+        authorization_details=None,
+        scope="openid fdx:transactions:read fdx:accountbasic:read",
     )
     consent = _stored(oauth, response).consent
 
