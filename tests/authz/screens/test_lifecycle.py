@@ -54,7 +54,7 @@ def test_a_persistent_consent_needs_reauthorization_within_a_year() -> None:
     assert lifecycle.expiry(asked, NOW, SETTINGS) == NOW + 365 * 86400
 
 
-def grant(**overrides: object):  # type: ignore[no-untyped-def]
+def grant(**overrides: object):
     arguments: dict[str, object] = {
         "consent_id": "c-1",
         "request": ASKED,
