@@ -56,9 +56,9 @@ class FakeClock:
 class Harness:
     """The app under test and the handles a test needs to set the scene and look behind it."""
 
-    def __init__(self) -> None:
+    def __init__(self, bank: Any = None) -> None:
         self.clock = FakeClock()
-        self.bank = FakeBank()
+        self.bank = FakeBank() if bank is None else bank
         self.records = MemoryRecordStore(clock=self.clock)
         self.state = MemoryStateStore(clock=self.clock)
         self.services = Services.build(
@@ -86,6 +86,7 @@ class Harness:
         expires_in: float = 86400,
         scope_clusters: Iterable[str] | None = None,
         client_id: str = CLIENT,
+        customer_id: str = CUSTOMER,
     ) -> tuple[Consent, str]:
         """An ACTIVE consent on ``accounts`` and an access token for it."""
         self._n += 1
@@ -93,7 +94,7 @@ class Harness:
             id=f"consent-{self._n}",
             status=ConsentStatus.ACTIVE,
             client_id=client_id,
-            customer_id=CUSTOMER,
+            customer_id=customer_id,
             created_at=self.clock(),
             updated_at=self.clock(),
             expires_at=self.clock() + expires_in,
