@@ -91,7 +91,7 @@ async def _bearer_token(request: Request) -> str:
     """RFC 6750 §2.1: exactly one ``Authorization: Bearer <token>``; the scheme is matched
     case-insensitively (RFC 7235 §2.1). A token in the query or a form body is refused (FAPI:
     header only), since URLs end up in logs and caches (RFC 6750 §5.3)."""
-    if "access_token" in request.query_params:
+    if b"access_token" in request.scope["query_string"] and "access_token" in request.query_params:
         raise InvalidToken("access token must be sent in the Authorization header")
     if request.headers.get("content-type", "").startswith(_FORM):
         if b"access_token" in await request.body():

@@ -76,18 +76,19 @@ class FdxEndpoint:
             ctx = await authorize(request, self.services, self.endpoint)
             call = Call(request, read_query(request), ctx, self.services, request.path_params)
             served = await self.handler(call)
+            # Recorded before the data leaves: an access that cannot be audited is not served.
+            await self.audit.record(
+                ctx,
+                self.endpoint,
+                served.account_ids,
+                served.clusters,
+                served.count,
+                served.response.status_code,
+            )
         except Exception as exc:
             response = render(request, exc)
             await self._audit_denial(request, response.status_code)
             return response
-        await self.audit.record(
-            ctx,
-            self.endpoint,
-            served.account_ids,
-            served.clusters,
-            served.count,
-            served.response.status_code,
-        )
         return served.response
 
     async def _audit_denial(self, request: Request, status: int) -> None:

@@ -240,3 +240,17 @@ def test_the_consent_is_read_live_on_every_call(h):
     h.get(ACCOUNT, token)
 
     assert [consent.id, consent.id] == reads
+
+
+def test_a_token_in_a_form_body_is_refused(h, fdx_validate):
+    """RFC 6750 §2.2 form tokens are not accepted here, even on a GET."""
+    _, token = h.grant()
+
+    response = h.client.request(
+        "GET",
+        ACCOUNT,
+        content=f"access_token={token}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert_fdx_error(response, 401, "603", fdx_validate)

@@ -70,3 +70,18 @@ def test_a_refused_token_writes_no_audit(h):
     h.get("/fdx/v6/accounts", token)
 
     assert [] == h.audit(consent)
+
+
+def test_data_is_not_served_when_the_audit_cannot_be_written(h, fdx_validate):
+    """An access that cannot be recorded is refused with a 500, not served unrecorded."""
+    _, token = h.grant()
+
+    async def broken(events):
+        raise OSError("disk full")
+
+    h.records.append_audit = broken
+
+    response = h.get("/fdx/v6/accounts/acc-chk", token)
+
+    assert 500 == response.status_code
+    assert "currentBalance" not in response.text
