@@ -2,8 +2,8 @@
 
 ``active`` is true only for an access token that verifies, is not on the revocation deny-list,
 belongs to the caller and whose consent is live right now (FDX: "is the ConsentGrant active").
-Everything else, including any refresh token, answers ``{"active": false}``: the RecordStore
-cannot read a refresh token without using it, and §2.2 allows the AS to decline.
+A refresh token is active while it is unused, unrevoked, unexpired, the caller's, and its consent
+is live. Everything else answers ``{"active": false}`` (§2.2).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from authz.errors import NO_STORE, InvalidRequestError
 from authz.forms import read_form
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
-from authz.token import MAX_TOKEN_CHARS
+from authz.token import MAX_TOKEN_CHARS, hash_token
 from authz.tokens import TokenInvalid
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -41,7 +41,7 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
     try:
         claims = services.tokens.verify(token)
     except TokenInvalid:
-        return INACTIVE
+        return await _introspect_refresh(services, client, token)
     if claims.client_id != client.client_id:
         return INACTIVE
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
@@ -62,4 +62,32 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
         "jti": claims.jti,
         "token_type": "Bearer",
         "fdxConsentId": claims.consent_id,
+    }
+
+
+async def _introspect_refresh(
+    services: Services, client: ClientRecord, token: str
+) -> dict[str, Any]:
+    record = await services.records.get_refresh_token(hash_token(token))
+    now = services.clock()
+    if (
+        record is None
+        or record.client_id != client.client_id
+        or record.used_at is not None
+        or record.revoked_at is not None
+        or record.expires_at <= now
+    ):
+        return INACTIVE
+    consent = await services.records.get_consent(record.consent_id)
+    if consent is None or not consent.is_active(now):
+        return INACTIVE
+    return {
+        "active": True,
+        "scope": " ".join(consent.scope),
+        "client_id": client.client_id,
+        "exp": int(record.expires_at),
+        "iat": int(record.created_at),
+        "iss": services.settings.issuer,
+        "token_type": "refresh_token",
+        "fdxConsentId": consent.id,
     }

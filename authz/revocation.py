@@ -52,9 +52,7 @@ async def revoke_access_token(services: Services, client: ClientRecord, token: s
 
 
 async def revoke_refresh_token(services: Services, client: ClientRecord, token: str) -> bool:
-    # The RecordStore reads a refresh token only by using it; a token we are about to revoke
-    # loses nothing by being marked used first.
-    record, _ = await services.records.use_refresh_token(hash_token(token), services.clock())
+    record = await services.records.get_refresh_token(hash_token(token))
     if record is None or record.client_id != client.client_id:
         return False
     return await revoke_consent(

@@ -100,14 +100,19 @@ async def refresh(
     now = services.clock()
     if len(raw) > MAX_TOKEN_CHARS:
         raise InvalidGrantError(description="refresh token is invalid")
-    record, won = await services.records.use_refresh_token(hash_token(raw), now)
+    token_hash = hash_token(raw)
+    # Look before using: another client presenting this token must not burn it (RFC 6749 §10.4).
+    seen = await services.records.get_refresh_token(token_hash)
+    if seen is None:
+        raise InvalidGrantError(description="refresh token is invalid")
+    if seen.client_id != client.client_id:
+        raise InvalidGrantError(description="refresh token was issued to another client")
+    record, won = await services.records.use_refresh_token(token_hash, now)
     if record is None:
         raise InvalidGrantError(description="refresh token is invalid")
     if not won:
         await _revoke(services, record.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
-    if record.client_id != client.client_id:
-        raise InvalidGrantError(description="refresh token was issued to another client")
     if record.expires_at <= now:
         raise InvalidGrantError(description="refresh token expired")
     consent = await _active_consent(services, record.consent_id, client)

@@ -156,6 +156,9 @@ class RecordStore(Protocol):
     # refresh tokens (RFC 6749 §10.4, rotated on every use)
     async def put_refresh_token(self, token: RefreshToken) -> None: ...
 
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        """Read without using: for revocation and introspection, which must not rotate it."""
+
     async def use_refresh_token(
         self, token_hash: str, now: float
     ) -> tuple[RefreshToken | None, bool]:

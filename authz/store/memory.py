@@ -205,6 +205,9 @@ class MemoryRecordStore:
             raise ValueError("refresh token for an unknown consent or reused hash")
         self._refresh[token.token_hash] = token
 
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return self._refresh.get(token_hash)
+
     async def use_refresh_token(
         self, token_hash: str, now: float
     ) -> tuple[RefreshToken | None, bool]:

@@ -179,6 +179,10 @@ class SqliteRecordStore:
                 ),
             )
 
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = self._one(_SELECT_REFRESH, (token_hash,))
+        return None if row is None else _token(*row)
+
     async def use_refresh_token(
         self, token_hash: str, now: float
     ) -> tuple[RefreshToken | None, bool]:

@@ -263,6 +263,17 @@ async def test_second_use_of_a_refresh_token_is_a_replay(records: RecordStore) -
     )
 
 
+async def test_reading_a_refresh_token_does_not_use_it(records: RecordStore) -> None:
+    """get_refresh_token is a plain read: the token can still be used once afterwards."""
+    await records.create_consent(consent(), event())
+    await records.put_refresh_token(token())
+
+    assert await records.get_refresh_token("h1") == token()
+    assert await records.get_refresh_token("nope") is None
+    assert await records.use_refresh_token("h1", T0 + 5) == (token(), True)
+    assert (await records.get_refresh_token("h1")) == replace(token(), used_at=T0 + 5)
+
+
 async def test_an_unknown_refresh_token_is_none(records: RecordStore) -> None:
     """Never issued: (None, False)."""
     assert await records.use_refresh_token("nope", T0) == (None, False)

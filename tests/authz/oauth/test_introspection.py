@@ -87,12 +87,18 @@ def test_garbage_is_inactive(oauth: Harness) -> None:
     assert _introspect(oauth, "x" * 5000) == {"active": False}
 
 
-def test_a_refresh_token_is_reported_inactive(oauth: Harness) -> None:
-    """Refresh tokens are not introspected (the store cannot read one without using it)."""
+def test_a_live_refresh_token_is_active_and_introspection_does_not_use_it(oauth: Harness) -> None:
+    """A refresh token reports its consent; reading it leaves it usable exactly once."""
     refresh = _tokens(oauth)["refresh_token"]
 
-    assert _introspect(oauth, refresh) == {"active": False}
+    body = _introspect(oauth, refresh)
+
+    assert body["active"] is True
+    assert body["fdxConsentId"] == "consent-1"
+    assert body["client_id"] == CLIENT_ID
+    assert _introspect(oauth, refresh, OTHER_ID) == {"active": False}
     assert oauth.refresh(refresh).status_code == 200
+    assert _introspect(oauth, refresh) == {"active": False}, "a rotated token is spent"
 
 
 def test_introspection_requires_a_token(oauth: Harness) -> None:

@@ -91,6 +91,7 @@ def test_another_clients_refresh_token_does_not_revoke_the_consent(oauth: Harnes
 
     assert response.status_code == 200
     assert oauth.get_consent().status is ConsentStatus.ACTIVE
+    assert oauth.refresh(tokens["refresh_token"]).status_code == 200, "the token is not burnt"
 
 
 def test_revocation_requires_a_token(oauth: Harness) -> None:

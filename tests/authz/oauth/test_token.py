@@ -210,10 +210,12 @@ def test_a_replayed_refresh_token_revokes_the_consent(oauth: Harness) -> None:
 
 
 def test_a_refresh_token_of_another_client_is_refused(oauth: Harness) -> None:
-    """Refresh tokens are bound to their client."""
+    """Refresh tokens are bound to their client, and another client cannot burn one."""
     first = _tokens(oauth)
 
     _error(oauth.refresh(first["refresh_token"], OTHER_ID), "invalid_grant")
+    assert oauth.refresh(first["refresh_token"]).status_code == 200
+    assert oauth.get_consent().status is ConsentStatus.ACTIVE
 
 
 def test_an_unknown_refresh_token_is_refused(oauth: Harness) -> None:
