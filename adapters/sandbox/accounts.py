@@ -59,7 +59,7 @@ def _base(opened: Opened, slot: str, book: Book, today: date, **fields: Any) -> 
         "accountCategory": book.category,
         "accountId": opened.ids[slot],
         "accountNumberDisplay": mask(opened.numbers[slot]),
-        "nickname": f"{person.first}'s {fields.pop('short')}",
+        "nickname": _nickname(person, fields.pop("short")),
         "status": "OPEN",
         "accountOpenDate": _opened_on(person, slot, opened).isoformat(),
         "currency": USD,
@@ -69,6 +69,13 @@ def _base(opened: Opened, slot: str, book: Book, today: date, **fields: Any) -> 
     }
     account.update(fields)
     return account
+
+
+def _nickname(person: Person, short: str) -> str:
+    """What the customer calls the account; Bob names his in Japanese (UTF-8 on the wire)."""
+    if person.nickname.isascii():
+        return f"{person.nickname}'s {short}"
+    return f"{person.nickname} {short}"
 
 
 def _opened_on(person: Person, slot: str, opened: Opened) -> date:

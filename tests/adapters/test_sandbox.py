@@ -91,7 +91,12 @@ async def test_ids_are_stable_across_days_and_opaque(bank: SandboxBank) -> None:
     for account in accounts:
         assert account["accountId"].startswith("acc_")
         assert len(account["accountId"]) <= 256
-        assert account["accountNumberDisplay"][-4:] not in account["accountId"][:5]
+        networks = await bank.list_payment_networks(
+            customer_id, account["accountId"], PageRequest()
+        )
+        for network in networks.items:
+            assert network["identifier"] not in account["accountId"]
+            assert network["identifier"] not in json.dumps(account)
         assert "accountNumber" not in account
         assert "routingTransitNumber" not in account
         assert "micrNumber" not in account
@@ -265,6 +270,22 @@ async def test_loan_and_investment_transactions_carry_their_details(bank: Sandbo
     assert {"CONTRIBUTION", "PURCHASED", "DIVIDEND", "FEE"} <= {
         t["transactionType"] for t in trades
     }
+    assert {t["inv401kSource"] for t in trades if t["transactionType"] == "CONTRIBUTION"} == {
+        "PRETAX",
+        "MATCH",
+    }
+
+
+async def test_a_brokerage_account_buys_sells_and_earns_dividends(bank: SandboxBank) -> None:
+    """Alice's taxable account has cash in, buys, a yearly sale, dividends and holdings."""
+    customer_id = await _login(bank)
+    invest = await _by_type(bank, customer_id, "TAXABLE")
+    trades, _, _ = await _all(bank, customer_id, invest["accountId"], EVERYTHING, 1000)
+    held = sum(h["marketValue"] for h in invest["holdings"])
+
+    assert {"TRANSFER", "PURCHASED", "SOLD", "DIVIDEND"} <= {t["transactionType"] for t in trades}
+    assert invest["currentValue"] == pytest.approx(held + invest["availableCashBalance"], abs=0.05)
+    assert {h["symbol"] for h in invest["holdings"]} == {"VTI", "VXUS", "BND"}
 
 
 async def test_statements_cover_24_months_newest_first(bank: SandboxBank) -> None:
@@ -475,6 +496,44 @@ def test_demo_consumers_file_matches_the_bank() -> None:
     published = json.loads((ROOT / "config" / "demo" / "consumers.json").read_text("utf-8"))
 
     assert published == demo_consumers(2026, TODAY)
+
+
+def test_statement_text_is_folded_to_ascii() -> None:
+    """Helvetica covers Latin-1 only, so accents are stripped and other scripts dropped."""
+    from adapters.sandbox.pdf import ascii_text
+
+    assert ascii_text("Café  田中 ボブ Zoë") == "Cafe Zoe"
+
+
+async def test_bobs_nickname_travels_as_unicode(bank: SandboxBank) -> None:
+    """Account nicknames keep non-ASCII text; only the PDF folds it."""
+    customer_id = await _login(bank, "bob")
+    checking = await _by_type(bank, customer_id, "CHECKING")
+
+    assert checking["nickname"] == "田中 ボブ Checking"
+
+
+SPECIFIC = {
+    "DEPOSIT_ACCOUNT": ("DepositAccountentity", "DepositTransactionentity"),
+    "LOC_ACCOUNT": ("LineofCreditAccountentity", "LineofCreditTransactionentity"),
+    "LOAN_ACCOUNT": ("LoanAccountentity", "LoanTransactionentity"),
+    "INVESTMENT_ACCOUNT": ("InvestmentAccountentity", "InvestmentTransactionentity"),
+}
+
+
+async def test_objects_validate_against_their_category_schema(
+    bank: SandboxBank, fdx_validate
+) -> None:
+    """Each account and transaction also fits the schema of its own category, enums included."""
+    for who in ("alice", "bob", "carol"):
+        customer_id = await _login(bank, who)
+        for account in await bank.list_accounts(customer_id):
+            account_schema, transaction_schema = SPECIFIC[account["accountCategory"]]
+            fdx_validate(account, account_schema)
+            items, _, _ = await _all(bank, customer_id, account["accountId"], EVERYTHING, 5000)
+            kinds = {t["transactionType"]: t for t in items}
+            for txn in kinds.values():
+                fdx_validate(txn, transaction_schema)
 
 
 async def test_fdx_shapes_validate(bank: SandboxBank, fdx_validate) -> None:
