@@ -43,12 +43,16 @@ def fdx_validate() -> FdxValidate:
     """
     spec = _spec()
     if spec is None:
-        pytest.skip("FDX 6.2 OpenAPI document not found (set FDX_OPENAPI or provide ../shared/fdx/)")
+        pytest.skip(
+            "FDX 6.2 OpenAPI document not found (set FDX_OPENAPI or provide ../shared/fdx/)"
+        )
     from openapi_schema_validator import OAS30Validator
 
     def validate(body: Any, schema: str) -> None:
         assert schema in spec["components"]["schemas"], f"no schema {schema}"
-        validator = OAS30Validator({"$ref": f"#/components/schemas/{schema}", "components": spec["components"]})
+        validator = OAS30Validator(
+            {"$ref": f"#/components/schemas/{schema}", "components": spec["components"]}
+        )
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
         assert errors == [], f"{schema}: " + "; ".join(errors[:10])
 
