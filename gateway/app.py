@@ -59,11 +59,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         )
 
     routes: list[BaseRoute] = [
-        Route("/", index, methods=["GET"]),
-        *oauth_routes(services),
-        *screens.routes(services),
+        # The FDX API first: Starlette matches routes in order, and this is the hot path.
         Mount("/fdx/v6", routes=fdx.routes(services)),
         *fdx.version_routes(),
+        *oauth_routes(services),
+        *screens.routes(services),
+        Route("/", index, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

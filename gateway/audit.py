@@ -1,9 +1,16 @@
 """The access log a consumer and the bank read later: one event per data access, granted or
 denied (12 CFR 1033.351: records of requests, responses and denials), written before the data
-leaves so no access goes unrecorded."""
+leaves so no access goes unrecorded.
+
+Writes are group-committed: every request that reaches ``record`` in the same turn of the event
+loop joins one batch, written in one transaction, and each waits until its batch is stored. So
+data is still never served before its audit record is durable, but under load one commit serves
+many requests instead of one each (docs/performance.md: "audit events are written in batches").
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -15,6 +22,8 @@ class AuditLog:
     def __init__(self, records: RecordStore, clock: Callable[[], float]) -> None:
         self._records = records
         self._clock = clock
+        self._pending: list[AuditEvent] = []
+        self._stored: asyncio.Future[None] | None = None
 
     async def record(
         self,
@@ -38,5 +47,26 @@ class AuditLog:
             status=status,
             interaction_id=ctx.interaction_id,
         )
-        await self._records.append_audit([event])
+        await self._join(event)
         return event
+
+    async def _join(self, event: AuditEvent) -> None:
+        self._pending.append(event)
+        stored = self._stored
+        if stored is None:
+            loop = asyncio.get_running_loop()
+            stored = self._stored = loop.create_future()
+            loop.create_task(self._flush(stored))
+        # shield: a request cancelled while waiting must not cancel its neighbours' batch.
+        await asyncio.shield(stored)
+
+    async def _flush(self, stored: asyncio.Future[None]) -> None:
+        await asyncio.sleep(0)  # one turn of the loop: let the requests already running join
+        batch, self._pending, self._stored = self._pending, [], None
+        try:
+            await self._records.append_audit(batch)
+        except Exception as exc:  # each waiting request fails closed: no record, no data
+            stored.set_exception(exc)
+            stored.exception()  # retrieved: asyncio must not warn when every waiter is gone
+        else:
+            stored.set_result(None)

@@ -140,7 +140,9 @@ class RecordStore(Protocol):
         self, consent: Consent, event: ConsentEvent, *, expected_version: int
     ) -> bool:
         """Store ``consent`` (and append ``event``) only if the stored version is
-        ``expected_version``; False if another writer got there first."""
+        ``expected_version``; False if another writer got there first. ``consent.version`` must
+        be higher (ValueError otherwise): readers trust an unchanged version to mean an
+        unchanged consent."""
 
     async def list_consents(
         self, *, customer_id: str | None = None, client_id: str | None = None

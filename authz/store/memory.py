@@ -172,6 +172,7 @@ class MemoryRecordStore:
     async def update_consent(
         self, consent: Consent, event: ConsentEvent, *, expected_version: int
     ) -> bool:
+        _check_bumped(consent, expected_version)
         row = self._consents.get(consent.id)
         if row is None or row[1].version != expected_version:
             return False
@@ -244,3 +245,8 @@ class MemoryRecordStore:
 
     async def aclose(self) -> None:
         return None
+
+
+def _check_bumped(consent: Consent, expected_version: int) -> None:
+    if consent.version <= expected_version:
+        raise ValueError("a consent update must raise its version")

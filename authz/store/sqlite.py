@@ -38,6 +38,7 @@ _USE_REFRESH = (
     " AND used_at IS NULL AND revoked_at IS NULL"
     " RETURNING token_hash, consent_id, client_id, created_at, expires_at"
 )
+_CONSENT_CACHE = 10_000
 _SELECT_REFRESH = (
     "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at"
     " FROM refresh_tokens WHERE token_hash = ?"
@@ -58,6 +59,7 @@ class SqliteRecordStore:
     def __init__(self, path: str) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        self._consents: dict[str, Consent] = {}  # parsed consents by id, checked by version
         # The loop thread is the only caller in practice; the lock keeps a transaction whole if a
         # worker thread (e.g. a sync bridge) ever calls in too. Uncontended it costs ~50 ns.
         self._lock = threading.Lock()
@@ -113,12 +115,29 @@ class SqliteRecordStore:
             _insert_event(db, event)
 
     async def get_consent(self, consent_id: str) -> Consent | None:
-        row = self._one("SELECT data FROM consents WHERE id = ?", (consent_id,))
-        return None if row is None else Consent.from_dict(orjson.loads(row[0]))
+        # Read on every FDX call (the live consent check). The version says whether the parsed
+        # consent held here is still current, so a hit costs one tiny indexed read, and a change
+        # made by any process sharing the file is seen on the very next call.
+        row = self._one("SELECT version FROM consents WHERE id = ?", (consent_id,))
+        if row is None:
+            return None
+        cached = self._consents.get(consent_id)
+        if cached is not None and cached.version == row[0]:
+            return cached
+        data = self._one("SELECT data FROM consents WHERE id = ?", (consent_id,))
+        if data is None:
+            return None
+        consent = Consent.from_dict(orjson.loads(data[0]))
+        if len(self._consents) >= _CONSENT_CACHE:
+            self._consents.pop(next(iter(self._consents)))
+        self._consents[consent_id] = consent
+        return consent
 
     async def update_consent(
         self, consent: Consent, event: ConsentEvent, *, expected_version: int
     ) -> bool:
+        if consent.version <= expected_version:
+            raise ValueError("a consent update must raise its version")
         with self._integrity("event for an unknown consent"), self._tx() as db:
             cursor = db.execute(
                 "UPDATE consents SET customer_id = ?, client_id = ?, status = ?, version = ?,"

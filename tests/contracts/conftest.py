@@ -6,7 +6,7 @@ A new implementation (Redis, PostgreSQL) joins by adding its name to the params 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -75,3 +75,24 @@ async def fresh_records(record_backend: str, tmp_path: Path) -> AsyncIterator[Re
 async def records(fresh_records: RecordStore) -> RecordStore:
     await fresh_records.migrate()
     return fresh_records
+
+
+@pytest.fixture
+async def reopen(
+    records: RecordStore, record_backend: str, tmp_path: Path
+) -> AsyncIterator[Callable[[], Awaitable[RecordStore]]]:
+    """Another store object on the same data, as a second gateway process would hold.
+
+    The in-process store has no data outside itself, so its "other process" is itself."""
+    opened: list[RecordStore] = []
+
+    async def open_again() -> RecordStore:
+        if record_backend == "memory":
+            return records
+        store = open_records(record_backend, tmp_path)
+        opened.append(store)
+        return store
+
+    yield open_again
+    for store in opened:
+        await store.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import anyio
@@ -207,9 +208,34 @@ async def test_update_with_a_stale_version_changes_nothing(records: RecordStore)
     assert [e.event for e in await records.consent_events("consent-1")] == ["granted", "revoked"]
 
 
+async def test_an_update_that_keeps_the_version_is_refused(records: RecordStore) -> None:
+    """Readers may cache a consent by version, so every change must raise it."""
+    await records.create_consent(consent(), event())
+    same = replace(consent(), status=ConsentStatus.REVOKED)
+
+    with pytest.raises(ValueError, match="version"):
+        await records.update_consent(same, event(name="revoked"), expected_version=1)
+    assert await records.get_consent("consent-1") == consent()
+
+
+async def test_a_change_by_another_store_on_the_same_data_is_seen_at_once(
+    records: RecordStore, reopen: Callable[[], Awaitable[RecordStore]]
+) -> None:
+    """A revocation written through one store object (another process) is read by the next call."""
+    await records.create_consent(consent(), event())
+    assert (await records.get_consent("consent-1")) == consent()  # now held by the reader
+    other = await reopen()
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await other.update_consent(revoked, event(name="revoked"), expected_version=1)
+
+    assert await records.get_consent("consent-1") == revoked
+
+
 async def test_update_of_an_unknown_consent_is_false(records: RecordStore) -> None:
     """There is nothing to update."""
-    assert not await records.update_consent(consent(), event(), expected_version=1)
+    assert not await records.update_consent(
+        replace(consent(), version=2), event(), expected_version=1
+    )
     assert await records.get_consent("consent-1") is None
 
 
