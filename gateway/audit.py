@@ -24,6 +24,7 @@ class AuditLog:
         self._clock = clock
         self._pending: list[AuditEvent] = []
         self._stored: asyncio.Future[None] | None = None
+        self._flushing: asyncio.Task[None] | None = None
 
     async def record(
         self,
@@ -56,7 +57,8 @@ class AuditLog:
         if stored is None:
             loop = asyncio.get_running_loop()
             stored = self._stored = loop.create_future()
-            loop.create_task(self._flush(stored))
+            # Held so the task cannot be collected before it runs (asyncio keeps weak refs).
+            self._flushing = loop.create_task(self._flush(stored))
         # shield: a request cancelled while waiting must not cancel its neighbours' batch.
         await asyncio.shield(stored)
 

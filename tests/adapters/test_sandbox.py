@@ -6,6 +6,7 @@ import itertools
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,13 +34,16 @@ async def _login(bank: SandboxBank, who: str = "alice") -> str:
     return customer.customer_id
 
 
-async def _by_type(bank: SandboxBank, customer_id: str, kind: str, status: str = "OPEN") -> dict:
+async def _by_type(
+    bank: SandboxBank, customer_id: str, kind: str, status: str = "OPEN"
+) -> dict[str, Any]:
     accounts = await bank.list_accounts(customer_id)
     return next(a for a in accounts if a["accountType"] == kind and a["status"] == status)
 
 
 async def _all(bank: SandboxBank, customer_id: str, account_id: str, window: Window, limit: int):
-    items, offset, pages = [], None, 0
+    items: list[dict[str, Any]] = []
+    offset, pages = None, 0
     while True:
         page = await bank.list_transactions(
             customer_id, account_id, window, PageRequest(offset=offset, limit=limit)
@@ -190,8 +194,8 @@ async def test_window_edges_are_inclusive(bank: SandboxBank) -> None:
     checking = await _by_type(bank, customer_id, "CHECKING")
     items, _, _ = await _all(bank, customer_id, checking["accountId"], EVERYTHING, 1000)
 
-    def day(t: dict) -> str:
-        return (t.get("postedTimestamp") or t["transactionTimestamp"])[:10]
+    def day(t: dict[str, Any]) -> str:
+        return str(t.get("postedTimestamp") or t["transactionTimestamp"])[:10]
 
     target = date.fromisoformat(day(items[len(items) // 2]))
     page = await bank.list_transactions(
@@ -419,7 +423,7 @@ async def test_authentication_compares_in_constant_time(
         calls.append((a, b))
         return a == b
 
-    monkeypatch.setattr(module.hmac, "compare_digest", spy)
+    monkeypatch.setattr(module.hmac, "compare_digest", spy)  # type: ignore[attr-defined]
 
     await bank.authenticate("alice", "nope")
     await bank.authenticate("nobody", "nope")

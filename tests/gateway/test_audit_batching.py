@@ -1,0 +1,84 @@
+"""Audit records are group-committed, and every request still waits for its own record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import anyio
+import pytest
+
+from authz.store.base import AuditEvent
+from authz.store.memory import MemoryRecordStore
+from gateway.audit import AuditLog
+
+pytestmark = pytest.mark.anyio
+
+
+class CountingStore(MemoryRecordStore):
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+        self.fail = fail
+
+    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        self.batches.append(len(events))
+        await super().append_audit(events)
+
+
+def _ctx(n: int) -> Any:
+    consent = SimpleNamespace(id="consent-1")
+    claims = SimpleNamespace(client_id="client-1")
+    return SimpleNamespace(consent=consent, claims=claims, customer_id="c", interaction_id=str(n))
+
+
+async def test_concurrent_records_share_one_transaction() -> None:
+    """Ten requests in one loop turn make one write, and all ten are stored when they return."""
+    store = CountingStore()
+    log = AuditLog(store, clock=lambda: 1.0)
+    done: list[str] = []
+
+    async def one(n: int) -> None:
+        event = await log.record(_ctx(n), "GET /accounts", ("a",), ("ACCOUNT_BASIC",), 1, 200)
+        stored = await store.list_audit(consent_id="consent-1")
+        assert event in stored, "a request returns only once its own record is stored"
+        done.append(event.interaction_id)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(10):
+            tg.start_soon(one, n)
+
+    assert [10] == store.batches
+    assert 10 == len(done)
+
+
+async def test_records_in_sequence_are_each_written() -> None:
+    """Without concurrency every record is its own batch; none is held back."""
+    store = CountingStore()
+    log = AuditLog(store, clock=lambda: 1.0)
+
+    for n in range(3):
+        await log.record(_ctx(n), "GET /accounts", (), (), 0, 200)
+
+    assert [1, 1, 1] == store.batches
+
+
+async def test_a_failed_write_fails_every_waiting_request() -> None:
+    """If the batch cannot be stored, every request in it fails closed (no data without audit)."""
+    log = AuditLog(CountingStore(fail=True), clock=lambda: 1.0)
+    failures: list[BaseException] = []
+
+    async def one(n: int) -> None:
+        try:
+            await log.record(_ctx(n), "GET /accounts", (), (), 0, 200)
+        except OSError as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(4):
+            tg.start_soon(one, n)
+
+    assert 4 == len(failures)
