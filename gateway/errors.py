@@ -138,7 +138,9 @@ def render(request: Request, exc: BaseException) -> Response:
         if status >= 500:
             log.warning("fdx.adapter_error %s interaction_id=%s", type(exc).__name__, iid)
     else:
-        log.error("fdx.unhandled interaction_id=%s", iid, exc_info=exc)
+        # Type and place only: an exception's message or a full traceback can carry personal
+        # data or a token, and logs must carry neither.
+        log.error("fdx.unhandled %s at %s interaction_id=%s", type(exc).__name__, _where(exc), iid)
         status, code, message = 500, "500", FdxError.message
         debug = f"interaction id {iid}"
     return fdx_json({"code": code, "message": message, "debugMessage": debug}, status, headers)
@@ -162,3 +164,13 @@ fdx_exception_handlers: dict[type[Exception], ExceptionHandler] = {
     AdapterError: handle_fdx_exception,
     Exception: handle_unexpected,
 }
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame, for finding the bug without logging its data."""
+    tb = exc.__traceback__
+    if tb is None:
+        return "?"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"

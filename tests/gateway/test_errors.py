@@ -47,12 +47,18 @@ def test_maintenance_says_when_to_retry(h, fdx_validate):
     assert "120" == response.headers["retry-after"]
 
 
-def test_an_unexpected_exception_is_a_500_with_only_the_interaction_id(h, fdx_validate):
+def test_an_unexpected_exception_is_a_500_with_only_the_interaction_id(h, fdx_validate, caplog):
     """No traceback, no exception text: the interaction id joins the response to the log."""
     _, token = h.grant()
     h.bank.fail = RuntimeError("secret detail of customer alice")
 
-    response = h.get(TXNS, token, headers={"x-fapi-interaction-id": "abc-123"})
+    with caplog.at_level("DEBUG"):
+        response = h.get(TXNS, token, headers={"x-fapi-interaction-id": "abc-123"})
+
+    logged = "\n".join(r.getMessage() + str(r.exc_info or "") for r in caplog.records)
+    assert "abc-123" in logged
+    assert "alice" not in logged, "the exception's text never reaches the log"
+    assert token not in logged
 
     body = assert_fdx_error(response, 500, "500", fdx_validate)
     assert "interaction id abc-123" == body["debugMessage"]
