@@ -11,7 +11,7 @@ many requests instead of one each (docs/performance.md: "audit events are writte
 from __future__ import annotations
 
 import asyncio
-import uuid
+import secrets
 from collections.abc import Callable, Iterable
 
 from authz.store.base import AuditEvent, RecordStore
@@ -36,7 +36,7 @@ class AuditLog:
         status: int,
     ) -> AuditEvent:
         event = AuditEvent(
-            id=str(uuid.uuid4()),
+            id=secrets.token_hex(16),
             time=self._clock(),
             consent_id=ctx.consent.id,
             client_id=ctx.claims.client_id,

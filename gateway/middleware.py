@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = b"x-fapi-interaction-id"
@@ -25,11 +24,14 @@ class InteractionIdMiddleware:
         scope["fdx.interaction_id"] = iid
         scope.setdefault("state", {})["interaction_id"] = iid
 
+        raw = iid.encode("ascii")
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                headers["x-fapi-interaction-id"] = iid
+                # The raw ASGI list, not MutableHeaders: this runs on every response.
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
+                headers.append((HEADER, raw))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)

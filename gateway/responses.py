@@ -13,8 +13,7 @@ NO_STORE = "no-store"
 
 
 def fdx_json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    response = Response(orjson.dumps(body), status_code=status, media_type="application/json")
-    response.headers["cache-control"] = NO_STORE
-    if headers:
-        response.headers.update(headers)
-    return response
+    all_headers = {"cache-control": NO_STORE, **headers} if headers else {"cache-control": NO_STORE}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=all_headers
+    )

@@ -9,7 +9,7 @@ from authz.services import Services
 from gateway.audit import AuditLog
 from gateway.fdx.endpoint import Call, Served, fdx_route
 from gateway.pagination import envelope, page_request
-from gateway.projection import project
+from gateway.projection import project_all
 from gateway.responses import fdx_json
 
 ENDPOINT = "GET /accounts/{accountId}/payment-networks"
@@ -22,7 +22,7 @@ async def list_payment_networks(call: Call) -> Served:
     paging = page_request(call.query, services.settings)
     page = await services.bank.list_payment_networks(ctx.customer_id, account_id, paging)
     allowed = services.policy.allowed_fields("payment_network", clusters)
-    items = [project(n, allowed) for n in page.items]
+    items = project_all(page.items, allowed)
     body = envelope(call.request, page, "paymentNetworks", items)
     return Served(fdx_json(body), (account_id,), clusters, len(items))
 

@@ -10,7 +10,7 @@ from gateway.audit import AuditLog
 from gateway.dates import window
 from gateway.fdx.endpoint import Call, Served, fdx_route
 from gateway.pagination import envelope, page_request
-from gateway.projection import project
+from gateway.projection import project_all
 from gateway.responses import fdx_json
 
 ENDPOINT = "GET /accounts/{accountId}/transactions"
@@ -27,7 +27,7 @@ async def list_transactions(call: Call) -> Served:
     if dates is not None:
         page = await services.bank.list_transactions(ctx.customer_id, account_id, dates, paging)
     allowed = services.policy.allowed_fields("transaction", clusters)
-    items = [project(t, allowed) for t in page.items]
+    items = project_all(page.items, allowed)
     body = envelope(call.request, page, "transactions", items)
     return Served(fdx_json(body), (account_id,), clusters, len(items))
 
