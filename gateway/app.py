@@ -7,6 +7,7 @@ build everything from the settings.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import time
@@ -41,6 +42,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # A gateway never starts on a schema it does not know (`fdxgw init` migrates).
         await services.records.check_schema()
+        # Everything built so far (policy, keys, the bank's reference data) lives as long as the
+        # process: move it out of the collector's sight, so full collections stay short and do
+        # not stall requests for tens of milliseconds (the p99 on the benchmark).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

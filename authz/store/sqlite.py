@@ -13,6 +13,7 @@ raises ``ValueError`` (as the in-memory store does); a schema this code does not
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ import orjson
 from authz.consent.model import Consent, ConsentEvent
 from authz.store.base import AuditEvent, ClientRecord, RefreshToken, SchemaError
 from authz.store.schema import APPLICATION_ID, CURRENT_VERSION, MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _BUSY_TIMEOUT_MS = 5000
@@ -39,6 +42,7 @@ _USE_REFRESH = (
     " RETURNING token_hash, consent_id, client_id, created_at, expires_at"
 )
 _CONSENT_CACHE = 10_000
+_CHECKPOINT_EVERY = 500  # commits between WAL checkpoints (SQLite's own default: 1000 pages)
 _SELECT_REFRESH = (
     "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at"
     " FROM refresh_tokens WHERE token_hash = ?"
@@ -60,6 +64,10 @@ class SqliteRecordStore:
         self._path = path
         self._conn: sqlite3.Connection | None = None
         self._consents: dict[str, Consent] = {}  # parsed consents by id, checked by version
+        self._fresh: set[str] = set()  # cached ids known current since _data_version was read
+        self._data_version: int | None = None
+        self._commits = 0
+        self._checkpointer: threading.Thread | None = None
         # The loop thread is the only caller in practice; the lock keeps a transaction whole if a
         # worker thread (e.g. a sync bridge) ever calls in too. Uncontended it costs ~50 ns.
         self._lock = threading.Lock()
@@ -115,22 +123,35 @@ class SqliteRecordStore:
             _insert_event(db, event)
 
     async def get_consent(self, consent_id: str) -> Consent | None:
-        # Read on every FDX call (the live consent check). The version says whether the parsed
-        # consent held here is still current, so a hit costs one tiny indexed read, and a change
-        # made by any process sharing the file is seen on the very next call.
+        # Read on every FDX call (the live consent check), so it is cached, never stale:
+        # - this store's own writes drop the cached entry as they commit;
+        # - PRAGMA data_version moves when any *other* connection (another gateway process on
+        #   the same file) commits; then each cached consent is re-validated by its version
+        #   (one indexed read) before it is trusted again.
+        with self._lock:
+            outside = self._db().execute("PRAGMA data_version").fetchone()[0]
+            if outside != self._data_version:
+                self._data_version = outside
+                self._fresh.clear()
+            elif consent_id in self._fresh:
+                return self._consents[consent_id]
         row = self._one("SELECT version FROM consents WHERE id = ?", (consent_id,))
         if row is None:
             return None
         cached = self._consents.get(consent_id)
         if cached is not None and cached.version == row[0]:
+            self._fresh.add(consent_id)
             return cached
         data = self._one("SELECT data FROM consents WHERE id = ?", (consent_id,))
         if data is None:
             return None
         consent = Consent.from_dict(orjson.loads(data[0]))
         if len(self._consents) >= _CONSENT_CACHE:
-            self._consents.pop(next(iter(self._consents)))
+            evicted = next(iter(self._consents))
+            self._consents.pop(evicted)
+            self._fresh.discard(evicted)
         self._consents[consent_id] = consent
+        self._fresh.add(consent_id)
         return consent
 
     async def update_consent(
@@ -138,6 +159,9 @@ class SqliteRecordStore:
     ) -> bool:
         if consent.version <= expected_version:
             raise ValueError("a consent update must raise its version")
+        # Our own commits do not move PRAGMA data_version: forget the cached copy ourselves.
+        self._fresh.discard(consent.id)
+        self._consents.pop(consent.id, None)
         with self._integrity("event for an unknown consent"), self._tx() as db:
             cursor = db.execute(
                 "UPDATE consents SET customer_id = ?, client_id = ?, status = ?, version = ?,"
@@ -280,6 +304,8 @@ class SqliteRecordStore:
         ]
 
     async def aclose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -303,6 +329,9 @@ class SqliteRecordStore:
                 conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+                # Checkpoints run on a thread of their own (_after_commit), not inside a request's
+                # commit: an automatic one stalls the event loop for tens of milliseconds.
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
                 conn.execute("PRAGMA foreign_keys = ON")
             except BaseException:
                 conn.close()
@@ -323,6 +352,20 @@ class SqliteRecordStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Every so many commits, copy the WAL back into the database on a background thread.
+        PASSIVE never blocks writers or readers; sqlite3 releases the GIL while it works."""
+        self._commits += 1
+        busy = self._checkpointer is not None and self._checkpointer.is_alive()
+        if self._commits < _CHECKPOINT_EVERY or busy or self._path == ":memory:":
+            return
+        self._commits = 0
+        self._checkpointer = threading.Thread(
+            target=_checkpoint, args=(self._path,), name="sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -405,3 +448,14 @@ def _insert_event(db: sqlite3.Connection, e: ConsentEvent) -> None:
         " VALUES (?, ?, ?, ?, ?, ?)",
         (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail),
     )
+
+
+def _checkpoint(path: str) -> None:
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        log.warning("sqlite.checkpoint_failed")  # the WAL keeps the data; the next one retries

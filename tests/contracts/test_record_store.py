@@ -197,6 +197,17 @@ async def test_update_with_the_current_version_succeeds(records: RecordStore) ->
     assert [e.event for e in await records.consent_events("consent-1")] == ["granted", "revoked"]
 
 
+async def test_a_consent_read_before_an_update_is_read_anew_after_it(records: RecordStore) -> None:
+    """Whatever a store keeps to make the live check cheap, its own writes are seen at once."""
+    await records.create_consent(consent(), event())
+    for _ in range(2):
+        assert await records.get_consent("consent-1") == consent()
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await records.update_consent(revoked, event(name="revoked"), expected_version=1)
+
+    assert await records.get_consent("consent-1") == revoked
+
+
 async def test_update_with_a_stale_version_changes_nothing(records: RecordStore) -> None:
     """A writer that lost the race gets False; neither consent nor history change."""
     await records.create_consent(consent(), event())
