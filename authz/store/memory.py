@@ -136,7 +136,6 @@ class MemoryRecordStore:
         self._events: dict[str, list[ConsentEvent]] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._audit: dict[str, list[AuditEvent]] = {}
-        self._audit_ids: set[str] = set()
         self._seq = itertools.count()
 
     async def migrate(self) -> None:
@@ -235,9 +234,7 @@ class MemoryRecordStore:
     # audit
     async def append_audit(self, events: Sequence[AuditEvent]) -> None:
         for e in events:
-            if e.id not in self._audit_ids:  # a retried batch is idempotent, as in SQLite
-                self._audit_ids.add(e.id)
-                self._audit.setdefault(e.consent_id, []).append(e)
+            self._audit.setdefault(e.consent_id, []).append(e)
 
     async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
         rows = self._audit.get(consent_id, [])

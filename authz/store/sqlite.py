@@ -48,7 +48,7 @@ _SELECT_REFRESH = (
     " FROM refresh_tokens WHERE token_hash = ?"
 )
 _INSERT_AUDIT = (
-    "INSERT OR IGNORE INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint,"
+    "INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint,"
     " account_ids, clusters, record_count, status, interaction_id)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -260,7 +260,7 @@ class SqliteRecordStore:
     # -------------------------------------------------------------------- audit
 
     async def append_audit(self, events: Sequence[AuditEvent]) -> None:
-        """One transaction per batch. ``OR IGNORE`` makes a retried batch idempotent by event id."""
+        """One transaction per batch, appended in order (the audit trail is append-only)."""
         if not events:
             return
         with self._tx() as db:
