@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from adapters.base import BankAdapter
+from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.store.base import RecordStore, StateStore
 from authz.tokens import AccessTokens
@@ -15,6 +17,11 @@ from config.policy import Policy
 from config.settings import Settings
 
 Clock = Callable[[], float]
+
+
+class ConsentObserver(Protocol):
+    async def consent_changed(self, consent: Consent, event: ConsentEvent) -> None:
+        """``consent`` as stored after ``event``; must not block (enqueue, don't deliver)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -28,6 +35,9 @@ class Services:
     tokens: AccessTokens
     clock: Clock
     secret: bytes  # signs session cookies and CSRF values, keys pairwise subjects
+    # Told of every consent change after it is stored (notifications, caches). Each must return
+    # at once: a slow receiver must never delay the consumer's action.
+    observers: list[ConsentObserver] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -40,6 +50,7 @@ class Services:
         bank: BankAdapter,
         keys: SigningKeys,
         secret: bytes | None = None,
+        observers: list[ConsentObserver] | None = None,
         clock: Clock = time.time,
     ) -> Services:
         tokens = AccessTokens(
@@ -59,4 +70,5 @@ class Services:
             tokens=tokens,
             clock=clock,
             secret=secret if secret is not None else secrets.token_bytes(32),
+            observers=list(observers or ()),
         )

@@ -70,7 +70,7 @@ async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
     known = {
         "client_id", "client_name", "redirect_uris", "jwks", "logo_uri", "client_uri",
         "description", "contacts", "clusters", "duration_types", "max_duration_period",
-        "max_lookback_period",
+        "max_lookback_period", "notification_uri",
     }  # fmt: skip
     fields = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known}

@@ -43,6 +43,7 @@ class ClientRecord:
     max_duration_period: int | None = None  # days, TIME_BOUND
     max_lookback_period: int | None = None  # days
     status: str = "approved"  # pending | approved | suspended
+    notification_uri: str | None = None  # where signed FDX consent notifications are POSTed
     created_at: float = 0.0
     extra: Payload = field(default_factory=dict)  # further registered metadata, kept verbatim
 
@@ -61,6 +62,7 @@ class ClientRecord:
             "max_duration_period": self.max_duration_period,
             "max_lookback_period": self.max_lookback_period,
             "status": self.status,
+            "notification_uri": self.notification_uri,
             "created_at": self.created_at,
             "extra": self.extra,
         }
@@ -81,6 +83,7 @@ class ClientRecord:
             max_duration_period=d.get("max_duration_period"),
             max_lookback_period=d.get("max_lookback_period"),
             status=d.get("status", "approved"),
+            notification_uri=d.get("notification_uri"),
             created_at=d.get("created_at", 0.0),
             extra=dict(d.get("extra", {})),
         )
