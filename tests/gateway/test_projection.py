@@ -42,4 +42,4 @@ def test_a_page_is_projected_as_a_whole_or_item_by_item():
     assert clean == project_all(clean, allowed)
     assert all(x is y for x, y in zip(project_all(clean, allowed), clean, strict=True))
     assert [{"a": 1}, {"a": 2}] == project_all(mixed, allowed)
-    assert [] == project_all([], allowed)
+    assert [] == project_all(list[dict[str, int]](), allowed)
