@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway.projection import project, project_all, project_contact
 
 
@@ -35,11 +37,11 @@ def test_contact_holders_are_projected_with_holder_fields():
 
 def test_a_page_is_projected_as_a_whole_or_item_by_item():
     """A page with nothing to drop passes through; one stray field is dropped from its item only."""
-    clean = [{"a": 1}, {"b": 2}]
-    mixed = [{"a": 1}, {"a": 2, "accountNumber": "123"}]
+    clean: list[dict[str, Any]] = [{"a": 1}, {"b": 2}]
+    mixed: list[dict[str, Any]] = [{"a": 1}, {"a": 2, "accountNumber": "123"}]
     allowed = frozenset({"a", "b"})
 
     assert clean == project_all(clean, allowed)
     assert all(x is y for x, y in zip(project_all(clean, allowed), clean, strict=True))
     assert [{"a": 1}, {"a": 2}] == project_all(mixed, allowed)
-    assert [] == project_all(list[dict[str, int]](), allowed)
+    assert [] == project_all([], allowed)
