@@ -1,13 +1,31 @@
-"""How a consent begins: its expiry, the grant, and the recorded refusal.
+"""A consent's life, from grant to its end, each step recorded with time, actor and reason.
 
-Pure functions over values: the caller passes ``now`` and the new consent's id, and stores what
-comes back (``records.create_consent(consent, event)``). Later steps of a consent's life (renewal,
-revocation, expiry) read the same rules from here.
+States (issue 3 §1)::
+
+    requested (the PAR; nothing stored) ─┬─▶ ACTIVE ──renewed──▶ ACTIVE
+                                         │     ├──revoked──▶ REVOKED   (final)
+                                         │     ├──expired──▶ EXPIRED   (final)
+                                         │     └──used─────▶ ACTIVE, ends with its token (ONE_TIME)
+                                         └─▶ DENIED (final, never usable)
+
+``expiry``, ``grant`` and ``deny`` are pure: the caller passes ``now`` and stores what comes back
+(``records.create_consent(consent, event)``). The async transitions (``revoke``, ``renew``,
+``expire_if_due``, ``end_with_token``) store the change with optimistic versions
+(``RecordStore.update_consent``), retry when another writer won, and then tell every
+``services.observers`` (notifications, caches) once per stored change, never on a no-op.
+
+Expiry is exact to the second and needs no background job: ``Consent.is_active`` refuses a consent
+at ``expires_at`` on every use, and whoever sees such a consent calls ``expire_if_due`` to record
+the EXPIRED transition. REVOKED and EXPIRED are final: a revoked or expired consent never becomes
+ACTIVE again; the recipient must ask for a new consent (which is also how a change of scope
+happens). Actors are FDX PartyTypes, reasons FDX ConsentUpdateReasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from authz.consent.model import (
     Consent,
@@ -17,11 +35,21 @@ from authz.consent.model import (
     DurationType,
 )
 from authz.requests import ConsentRequest
+from authz.services import Services
 from config.policy import Policy
 from config.settings import Settings
 
+log = logging.getLogger("authz.consent")
+
 DAY = 86400
 INDIVIDUAL = "INDIVIDUAL"  # FDX PartyType of the consumer
+DATA_RECIPIENT = "DATA_RECIPIENT"  # FDX PartyType of the fintech app
+DATA_PROVIDER = "DATA_PROVIDER"  # FDX PartyType of the bank (this gateway)
+ACTORS = frozenset({INDIVIDUAL, DATA_RECIPIENT, DATA_PROVIDER})
+USER_ACTION = "USER_ACTION"  # FDX ConsentUpdateReason
+BUSINESS_RULE = "BUSINESS_RULE"
+REASONS = frozenset({USER_ACTION, BUSINESS_RULE})
+ATTEMPTS = 5  # optimistic-version retries before giving up
 
 
 def expiry(request: ConsentRequest, now: float, settings: Settings) -> float:
@@ -34,11 +62,17 @@ def expiry(request: ConsentRequest, now: float, settings: Settings) -> float:
     - PERSISTENT: ``max_consent_days`` (365) days: the consumer must reauthorize within a year of
       the latest authorization (CFPB 12 CFR §1033.421(b); FDX UX guidelines).
     """
-    if request.duration_type is DurationType.ONE_TIME:
+    return _ends(request.duration_type, request.duration_period, now, settings)
+
+
+def _ends(
+    duration_type: DurationType, duration_period: int | None, now: float, settings: Settings
+) -> float:
+    if duration_type is DurationType.ONE_TIME:
         return now + settings.code_ttl + settings.access_token_ttl
     days = settings.max_consent_days
-    if request.duration_type is DurationType.TIME_BOUND and request.duration_period is not None:
-        days = max(1, min(request.duration_period, settings.max_consent_days))
+    if duration_type is DurationType.TIME_BOUND and duration_period is not None:
+        days = max(1, min(duration_period, settings.max_consent_days))
     return now + days * DAY
 
 
@@ -128,3 +162,210 @@ def deny(
         scope=(),
     )
     return consent, ConsentEvent(consent_id, now, "denied", INDIVIDUAL, reason="USER_ACTION")
+
+
+# ---------------------------------------------------------------------------- transitions
+
+
+class ConsentNotRenewable(Exception):
+    """Only an ACTIVE, not yet expired TIME_BOUND or PERSISTENT consent can be renewed."""
+
+
+class RevocationConflict(Exception):
+    """The consent kept changing under us; its refresh tokens were revoked, its status not."""
+
+
+class TransitionConflict(Exception):
+    """Another writer kept bumping the consent's version; nothing was stored."""
+
+
+# Given the stored consent and ``now``: the new consent and its event, or None for "no change".
+Change = Callable[[Consent, float], "tuple[Consent, ConsentEvent] | None"]
+
+
+async def revoke(
+    services: Services,
+    consent_id: str,
+    *,
+    actor: str,
+    reason: str,
+    detail: str | None = None,
+) -> Consent | None:
+    """End the consent now and kill its refresh tokens; the consent as it ends up, or None when
+    unknown. Revoking a consent that already ended changes nothing (no event, no notice) but still
+    revokes its refresh tokens, so nothing usable is ever left behind. An ACTIVE consent already
+    past its expiry is recorded EXPIRED, not REVOKED: that is what happened first.
+
+    Raises ``RevocationConflict`` (after revoking the refresh tokens) if writers kept racing it.
+    """
+    consent, _ = await revoke_with_outcome(
+        services, consent_id, actor=actor, reason=reason, detail=detail
+    )
+    return consent
+
+
+async def revoke_with_outcome(
+    services: Services, consent_id: str, *, actor: str, reason: str, detail: str | None
+) -> tuple[Consent | None, bool]:
+    """``revoke``, also saying whether this call made the change (for ``revoke_consent``)."""
+    _check_party(actor, reason)
+
+    def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
+        if consent.status is not ConsentStatus.ACTIVE:
+            return None
+        if _past_expiry(consent, now):
+            return _expired(consent, now)
+        event = ConsentEvent(consent.id, now, "revoked", actor, reason, detail)
+        return consent.with_status(ConsentStatus.REVOKED, now), event
+
+    records = services.records
+    try:
+        consent, event = await _transition(services, consent_id, change)
+    except TransitionConflict:
+        await records.revoke_refresh_tokens(consent_id, services.clock())
+        raise RevocationConflict(consent_id) from None
+    if consent is not None:
+        await records.revoke_refresh_tokens(consent_id, services.clock())
+    return consent, event is not None and event.event == "revoked"
+
+
+async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL) -> Consent:
+    """A fresh authorization of the same scope (same accounts, clusters and lookback): a new
+    expiry computed from now by the rules of ``expiry`` (TIME_BOUND: ``durationPeriod`` days;
+    PERSISTENT: reauthorization due ``max_consent_days`` after this latest authorization; both
+    capped at ``max_consent_days``), event "renewed", version bumped.
+
+    Only an ACTIVE consent not yet past its expiry can be renewed. EXPIRED is final like REVOKED:
+    recipients were told it ended (FDX 409 on revocation, notifications), so bringing it back
+    would contradict them; the consumer grants a new consent instead. A ONE_TIME consent is one
+    data session and has nothing to renew. Raises ``ConsentNotRenewable`` (also for an unknown
+    id) or ``TransitionConflict``.
+    """
+    _check_party(actor, USER_ACTION)
+    settings = services.settings
+
+    def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
+        if _past_expiry(consent, now):
+            return _expired(consent, now)  # recorded, then refused below
+        if consent.status is not ConsentStatus.ACTIVE:
+            return None
+        if consent.duration_type is DurationType.ONE_TIME:
+            return None
+        ends = _ends(consent.duration_type, consent.duration_period, now, settings)
+        renewed = replace(consent.with_status(ConsentStatus.ACTIVE, now), expires_at=ends)
+        return renewed, ConsentEvent(consent.id, now, "renewed", actor, USER_ACTION)
+
+    consent, event = await _transition(services, consent_id, change)
+    if consent is None:
+        raise ConsentNotRenewable(f"consent {consent_id} is unknown")
+    if event is None or event.event != "renewed":
+        raise ConsentNotRenewable(
+            f"consent {consent_id} is {consent.status.value} ({consent.duration_type.value});"
+            " only an ACTIVE TIME_BOUND or PERSISTENT consent can be renewed"
+        )
+    return consent
+
+
+async def expire_if_due(services: Services, consent: Consent) -> Consent:
+    """If ``consent`` is ACTIVE and ``now >= expires_at``, store it EXPIRED (actor DATA_PROVIDER,
+    reason BUSINESS_RULE) and notify; the consent as stored. Called by whoever meets such a
+    consent on use (the FDX gate, the token endpoint, the consent API), so the transition is
+    recorded to the second without a background job. Cheap when nothing is due: no I/O."""
+    if not _past_expiry(consent, services.clock()):
+        return consent
+
+    def change(current: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
+        return _expired(current, now) if _past_expiry(current, now) else None
+
+    stored, _ = await _transition(services, consent.id, change)
+    return stored if stored is not None else consent
+
+
+async def end_with_token(services: Services, consent_id: str, *, token_exp: float) -> Consent:
+    """ONE_TIME: the consent is one data session and ends when its access token ends, so at the
+    code exchange its ``expires_at`` becomes the token's ``exp`` (event "used"); it can never
+    outlive that token. Other duration types are returned unchanged."""
+
+    def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
+        if consent.duration_type is not DurationType.ONE_TIME:
+            return None
+        if consent.status is not ConsentStatus.ACTIVE or _past_expiry(consent, now):
+            return None
+        ends = token_exp if consent.expires_at is None else min(consent.expires_at, token_exp)
+        used = replace(consent.with_status(ConsentStatus.ACTIVE, now), expires_at=ends)
+        event = ConsentEvent(consent.id, now, "used", DATA_PROVIDER, BUSINESS_RULE)
+        return used, event
+
+    consent, _ = await _transition(services, consent_id, change)
+    if consent is None:
+        raise LookupError(consent_id)
+    return consent
+
+
+def reauthorization_due(consent: Consent, now: float, *, within_days: int = 30) -> bool:
+    """True while a PERSISTENT consent is ACTIVE and its reauthorization falls within
+    ``within_days`` (the sweeper's 30-day notice, issue 3 §4). TIME_BOUND consents end when the
+    consumer said they would and ONE_TIME ones after one session: neither is "due"."""
+    if consent.duration_type is not DurationType.PERSISTENT or consent.expires_at is None:
+        return False
+    return consent.is_active(now) and now >= consent.expires_at - within_days * DAY
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _past_expiry(consent: Consent, now: float) -> bool:
+    return (
+        consent.status is ConsentStatus.ACTIVE
+        and consent.expires_at is not None
+        and now >= consent.expires_at
+    )
+
+
+def _expired(consent: Consent, now: float) -> tuple[Consent, ConsentEvent]:
+    # The transition happened at expires_at; it is recorded when first seen.
+    event = ConsentEvent(consent.id, now, "expired", DATA_PROVIDER, BUSINESS_RULE)
+    return consent.with_status(ConsentStatus.EXPIRED, now), event
+
+
+def _check_party(actor: str, reason: str) -> None:
+    if actor not in ACTORS:
+        raise ValueError(f"actor must be an FDX PartyType among {sorted(ACTORS)}")
+    if reason not in REASONS:
+        raise ValueError(f"reason must be an FDX ConsentUpdateReason among {sorted(REASONS)}")
+
+
+async def _transition(
+    services: Services, consent_id: str, change: Change
+) -> tuple[Consent | None, ConsentEvent | None]:
+    """Apply ``change`` to the stored consent with optimistic versions, retrying when another
+    writer won; then notify the observers. (None, None) for an unknown id; (consent, None) when
+    there was nothing to change."""
+    records = services.records
+    for _ in range(ATTEMPTS):
+        current = await records.get_consent(consent_id)
+        if current is None:
+            return None, None
+        proposed = change(current, services.clock())
+        if proposed is None:
+            return current, None
+        updated, event = proposed
+        if await records.update_consent(updated, event, expected_version=current.version):
+            await _notify(services, updated, event)
+            return updated, event
+    raise TransitionConflict(consent_id)
+
+
+async def _notify(services: Services, consent: Consent, event: ConsentEvent) -> None:
+    """Observers enqueue and return; one that fails must not undo or hide a stored change."""
+    for observer in services.observers:
+        try:
+            await observer.consent_changed(consent, event)
+        except Exception as exc:
+            # Type names only: an exception's text may carry personal data.
+            log.error(
+                "consent.observer_failed %s %s consent_id=%s",
+                type(observer).__name__,
+                type(exc).__name__,
+                consent.id,
+            )
