@@ -13,6 +13,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from adapters.base import Customer
 from adapters.errors import AdapterError
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
@@ -80,27 +81,21 @@ async def login(services: Services, request: Request) -> Response:
     if not csrf.valid(services.secret, binding, interaction.id, form.get(csrf.FIELD)):
         return error_page(settings, lang, "forbidden")
     username = form.get("username", "").strip()[:MAX_USERNAME]
-    password = form.get("password", "")
     t = i18n.text(lang)
-    throttle_key = username.lower()
-    if await services.state.get(Kind.LOGIN_FAILURES, "lock:" + throttle_key) is not None:
+    try:
+        customer = await authenticate(services, username, form.get("password", ""))
+    except TooManyAttempts:
         return await sign_in_page(
             services, request, interaction, client, lang,
             status=429, message=t["too_many_attempts"], username=username,
         )  # fmt: skip
-    try:
-        customer = await services.bank.authenticate(username, password) if username else None
     except AdapterError:
         return error_page(settings, lang, "bank_unavailable")
     if customer is None:
-        failures = await services.state.incr(Kind.LOGIN_FAILURES, throttle_key, ttl=WINDOW)
-        if failures >= MAX_FAILURES:
-            await services.state.put(Kind.LOGIN_FAILURES, "lock:" + throttle_key, {}, ttl=WINDOW)
         return await sign_in_page(
             services, request, interaction, client, lang,
             status=401, message=t["bad_credentials"], username=username,
         )  # fmt: skip
-    await services.state.delete(Kind.LOGIN_FAILURES, throttle_key)
     await Interactions(services).bind(interaction, customer.customer_id)
     response = RedirectResponse(
         f"/oauth/interaction/{interaction.id}", status_code=303, headers=security_headers()
@@ -108,3 +103,25 @@ async def login(services: Services, request: Request) -> Response:
     await Sessions(services).end(request)
     await Sessions(services).start(customer.customer_id, response)
     return response
+
+
+class TooManyAttempts(Exception):
+    """The user ID is locked out for ``WINDOW`` seconds after ``MAX_FAILURES`` failures."""
+
+
+async def authenticate(services: Services, username: str, password: str) -> Customer | None:
+    """The bank's check of the credentials behind the throttle shared by every sign-in form (the
+    consent screen's and the consumer portal's). None for wrong credentials (counted); raises
+    ``TooManyAttempts`` while the user ID is locked, whatever the password, and lets the bank's
+    ``AdapterError`` through."""
+    throttle_key = username.lower()
+    if await services.state.get(Kind.LOGIN_FAILURES, "lock:" + throttle_key) is not None:
+        raise TooManyAttempts(username)
+    customer = await services.bank.authenticate(username, password) if username else None
+    if customer is None:
+        failures = await services.state.incr(Kind.LOGIN_FAILURES, throttle_key, ttl=WINDOW)
+        if failures >= MAX_FAILURES:
+            await services.state.put(Kind.LOGIN_FAILURES, "lock:" + throttle_key, {}, ttl=WINDOW)
+        return None
+    await services.state.delete(Kind.LOGIN_FAILURES, throttle_key)
+    return customer
