@@ -15,6 +15,7 @@ from starlette.responses import Response
 from authz.authorization_details import DETAILS_TYPE
 from authz.client_auth import ALGORITHMS, AUTH_METHOD
 from authz.services import Services
+from authz.tokens import CONSENTS_SCOPE
 from config.policy import Policy
 from config.settings import Settings
 
@@ -34,9 +35,12 @@ def metadata(settings: Settings, policy: Policy) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/jwks",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": [c.scope for c in policy.clusters.values()] + ["offline_access"],
+        # The cluster scopes (authorization code), offline_access, and the Consent API's scope,
+        # granted only through client_credentials.
+        "scopes_supported": [c.scope for c in policy.clusters.values()]
+        + ["offline_access", CONSENTS_SCOPE],
         "authorization_details_types_supported": [DETAILS_TYPE],
         "authorization_response_iss_parameter_supported": True,
         "subject_types_supported": ["pairwise"],

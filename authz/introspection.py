@@ -46,11 +46,12 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
         return INACTIVE
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         return INACTIVE
-    consent = await services.records.get_consent(claims.consent_id)
-    if consent is None or not consent.is_active(services.clock()):
-        return INACTIVE
+    if claims.consent_id is not None:  # None: a client-credentials token, bound to no consent
+        consent = await services.records.get_consent(claims.consent_id)
+        if consent is None or not consent.is_active(services.clock()):
+            return INACTIVE
     settings = services.settings
-    return {
+    body: dict[str, Any] = {
         "active": True,
         "scope": " ".join(sorted(claims.scope)),
         "client_id": claims.client_id,
@@ -61,8 +62,10 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
         "aud": settings.resource_audience,
         "jti": claims.jti,
         "token_type": "Bearer",
-        "fdxConsentId": claims.consent_id,
     }
+    if claims.consent_id is not None:
+        body["fdxConsentId"] = claims.consent_id
+    return body
 
 
 async def _introspect_refresh(

@@ -1,4 +1,5 @@
-"""The token endpoint (RFC 6749 §3.2): authorization codes and rotating refresh tokens.
+"""The token endpoint (RFC 6749 §3.2): authorization codes, rotating refresh tokens, and client
+credentials for the FDX Consent API.
 
 Every token hangs from a consent (``grant_id``): an access token is a short JWT the gate checks
 against the live consent, a refresh token is opaque, stored hashed and rotated on each use. A code
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authz.client_auth import ClientAuthenticator
+from authz.consent import lifecycle
 from authz.consent.model import Consent, DurationType
 from authz.consent.revoke import revoke_consent
 from authz.errors import (
@@ -33,7 +35,7 @@ from authz.forms import read_form
 from authz.requests import AuthorizationCode
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind, RefreshToken
-from authz.tokens import pairwise_subject
+from authz.tokens import CONSENTS_SCOPE, pairwise_subject
 
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
 MAX_TOKEN_CHARS = 4096
@@ -51,9 +53,13 @@ async def token_endpoint(
         body = await exchange_code(form, client, services)
     elif grant_type == "refresh_token":
         body = await refresh(form, client, services)
+    elif grant_type == "client_credentials":
+        body = client_credentials(form, client, services)
     else:
         error = UnsupportedGrantTypeError(grant_type)
-        error.description = "grant_type must be authorization_code or refresh_token"
+        error.description = (
+            "grant_type must be authorization_code, refresh_token or client_credentials"
+        )
         raise error
     return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
 
@@ -87,9 +93,35 @@ async def exchange_code(
     if not secrets.compare_digest(challenge, code.code_challenge):
         raise InvalidGrantError(description="code_verifier does not match the code_challenge")
     consent = await _active_consent(services, code.consent_id, client)
-    return await _issue(
+    issued = int(services.clock())  # the token's iat is this or later
+    body = await _issue(
         services, consent, client, customer_id=code.customer_id, scope=code.scope, rotate=None
     )
+    if consent.duration_type is DurationType.ONE_TIME:
+        # One data session: the consent ends when this access token ends (issue 3 §1).
+        token_exp = issued + int(body["expires_in"])
+        await lifecycle.end_with_token(services, consent.id, token_exp=token_exp)
+    return body
+
+
+def client_credentials(
+    form: Mapping[str, str], client: ClientRecord, services: Services
+) -> dict[str, Any]:
+    """RFC 6749 §4.4, for the FDX Consent API only: the recipient acts for itself, so the token
+    carries no consent (no ``fdxConsentId``, RFC 9068 §2.2 ``sub`` = the client) and opens no
+    data; the FDX data gate refuses it. No refresh token (§4.4.3)."""
+    scope = form.get("scope", CONSENTS_SCOPE).split()
+    if scope != [CONSENTS_SCOPE]:
+        raise InvalidScopeError(description=f"client_credentials grants only {CONSENTS_SCOPE}")
+    access, claims = services.tokens.issue(
+        consent_id=None, client_id=client.client_id, sub=client.client_id, scope=CONSENTS_SCOPE
+    )
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": claims.exp - claims.iat,
+        "scope": CONSENTS_SCOPE,
+    }
 
 
 async def refresh(
@@ -113,9 +145,11 @@ async def refresh(
     if not won:
         await _revoke(services, record.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
-    if record.expires_at <= now:
-        raise InvalidGrantError(description="refresh token expired")
     consent = await _active_consent(services, record.consent_id, client)
+    # A token's end is its consent's end when issued; a renewal (lifecycle.renew) moves the
+    # consent's end later, and the consent is checked live, so the later end wins.
+    if record.expires_at <= now and (consent.expires_at or 0.0) <= record.expires_at:
+        raise InvalidGrantError(description="refresh token expired")
     granted = consent.scope or tuple(services.policy.scopes_for(consent.clusters))
     scope = granted
     if "scope" in form:
@@ -151,11 +185,12 @@ async def _issue(
         "scope": " ".join(scope),
     }
     if consent.duration_type is not DurationType.ONE_TIME:
-        # A rotated token keeps the original's end: rotation never extends a grant.
-        if rotate is not None:
-            expires_at = rotate.expires_at
-        elif consent.expires_at is not None:
+        # A rotated token keeps the consent's end: rotation never extends a grant (only the
+        # consumer's renewal does, and then the consent's end is the new one).
+        if consent.expires_at is not None:
             expires_at = consent.expires_at
+        elif rotate is not None:
+            expires_at = rotate.expires_at
         else:
             expires_at = now + services.settings.max_consent_days * 86400
         body["refresh_token"] = await _new_refresh_token(
@@ -200,11 +235,10 @@ async def _new_refresh_token(
 
 async def _active_consent(services: Services, consent_id: str, client: ClientRecord) -> Consent:
     consent = await services.records.get_consent(consent_id)
-    if (
-        consent is None
-        or consent.client_id != client.client_id
-        or not consent.is_active(services.clock())
-    ):
+    if consent is None or consent.client_id != client.client_id:
+        raise InvalidGrantError(description="the consent is no longer active")
+    if not consent.is_active(services.clock()):
+        await lifecycle.expire_if_due(services, consent)  # records an expiry seen on use
         raise InvalidGrantError(description="the consent is no longer active")
     return consent
 

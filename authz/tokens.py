@@ -22,6 +22,10 @@ from authz.keys import SIGNING_ALG, SigningKeys
 
 Clock = Callable[[], float]
 AT_TYP = "at+jwt"  # RFC 9068 §2.1
+# The client-credentials scope of the FDX Consent API (GET/PUT /consents/{id}[/revocation]). FDX
+# 6.2 secures those paths with a bearer token but publishes no scope for them; this one follows
+# FDX's ``fdx:<resource>:<action>`` pattern (``fdx:notifications:subscribe``) and names the path.
+CONSENTS_SCOPE = "fdx:consents:manage"
 
 
 class TokenInvalid(Exception):
@@ -33,7 +37,7 @@ class AccessClaims:
     jti: str
     sub: str
     client_id: str
-    consent_id: str
+    consent_id: str | None  # None only for a client-credentials token (no consumer, no consent)
     scope: frozenset[str]
     iat: int
     exp: int
@@ -59,8 +63,10 @@ class AccessTokens:
         self._cache_size = cache_size
 
     def issue(
-        self, *, consent_id: str, client_id: str, sub: str, scope: str
+        self, *, consent_id: str | None, client_id: str, sub: str, scope: str
     ) -> tuple[str, AccessClaims]:
+        """A signed access token; ``consent_id`` None (no ``fdxConsentId``) only for the
+        client-credentials grant, whose token the FDX data gate refuses."""
         now = int(self._clock())
         claims = AccessClaims(
             jti=secrets.token_urlsafe(16),
@@ -80,8 +86,9 @@ class AccessTokens:
             "jti": claims.jti,
             "iat": now,
             "exp": claims.exp,
-            "fdxConsentId": consent_id,
         }
+        if consent_id is not None:
+            body["fdxConsentId"] = consent_id
         header = {"alg": SIGNING_ALG, "kid": self._keys.kid, "typ": AT_TYP}
         token = jwt.encode(header, body, self._keys.current, algorithms=[SIGNING_ALG])
         return token, claims
@@ -122,14 +129,17 @@ class AccessTokens:
             registry.validate(c)
         except JoseError:
             raise TokenInvalid("token expired or not for this resource server") from None
-        fields = ("jti", "sub", "client_id", "fdxConsentId", "scope")
+        fields = ("jti", "sub", "client_id", "scope")
         if not all(isinstance(c.get(k), str) and c.get(k) for k in fields):
             raise TokenInvalid("token lacks required claims")
+        consent_id = c.get("fdxConsentId")
+        if consent_id is not None and not (isinstance(consent_id, str) and consent_id):
+            raise TokenInvalid("token has a malformed fdxConsentId")
         return AccessClaims(
             jti=c["jti"],
             sub=c["sub"],
             client_id=c["client_id"],
-            consent_id=c["fdxConsentId"],
+            consent_id=consent_id,
             scope=frozenset(c["scope"].split()),
             iat=int(c["iat"]),
             exp=int(c["exp"]),

@@ -3,24 +3,31 @@
 Order matters and is cheap (performance.md): the token is verified locally (a cache hit after the
 first call), then one state read for a revoked jti and one record read for the consent, checked
 live on every call so that a revocation or an expiry takes effect on the very next request, not
-when the token expires (design.md §5, docs/fdx.md §8.6).
+when the token expires (design.md §5, docs/fdx.md §8.6). A consent found ACTIVE but past its
+expiry is refused like any other and, on that rare path only, its EXPIRED transition recorded.
+
+``authorize_client`` is the other gate, for the FDX Consent API: a client-credentials token of the
+recipient with the consent-management scope, bound to no consent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from starlette.requests import Request
 
+from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.services import Services
 from authz.store.base import Kind
-from authz.tokens import AccessClaims, TokenInvalid
+from authz.tokens import CONSENTS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
     AccountNotFound,
     ConsentInactive,
+    FdxError,
     InsufficientScope,
     InvalidToken,
     MissingToken,
@@ -67,14 +74,15 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
         claims = services.tokens.verify(token)
     except TokenInvalid:
         raise InvalidToken() from None
+    if claims.consent_id is None:
+        raise InvalidToken("a client-credentials token opens no customer data")
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise InvalidToken()  # RFC 7009: revoked before its exp
     consent = await services.records.get_consent(claims.consent_id)
-    if (
-        consent is None
-        or consent.client_id != claims.client_id
-        or not consent.is_active(services.clock())
-    ):
+    if consent is None or consent.client_id != claims.client_id:
+        raise ConsentInactive()
+    if not consent.is_active(services.clock()):
+        await lifecycle.expire_if_due(services, consent)  # no I/O unless the expiry is new
         raise ConsentInactive()
     ctx = AccessContext(
         claims=claims,
@@ -85,6 +93,31 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     )
     request.scope[ACCESS_SCOPE_KEY] = ctx
     return ctx
+
+
+class ManagementScopeRequired(FdxError):
+    """403 on the Consent API for a token without the consent-management scope (a data-access
+    token): FDX 6.2 gives ``{"code": "403", "message": "Forbidden"}`` as its 403 example, and
+    RFC 6750 §3.1 names the scope that is missing."""
+
+    code, status, message = "403", 403, "Forbidden"
+    challenge: ClassVar[str | None] = f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
+
+
+async def authorize_client(request: Request, services: Services) -> AccessClaims:
+    """The Consent API's gate: a valid, unrevoked client-credentials token carrying
+    ``CONSENTS_SCOPE`` and no consent. Which consents the client may see is the caller's check
+    (its own only)."""
+    token = await _bearer_token(request)
+    try:
+        claims = services.tokens.verify(token)
+    except TokenInvalid:
+        raise InvalidToken() from None
+    if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
+        raise InvalidToken()
+    if claims.consent_id is not None or CONSENTS_SCOPE not in claims.scope:
+        raise ManagementScopeRequired(f"this operation needs a {CONSENTS_SCOPE} token")
+    return claims
 
 
 async def _bearer_token(request: Request) -> str:

@@ -46,6 +46,9 @@ INDIVIDUAL = "INDIVIDUAL"  # FDX PartyType of the consumer
 DATA_RECIPIENT = "DATA_RECIPIENT"  # FDX PartyType of the fintech app
 DATA_PROVIDER = "DATA_PROVIDER"  # FDX PartyType of the bank (this gateway)
 ACTORS = frozenset({INDIVIDUAL, DATA_RECIPIENT, DATA_PROVIDER})
+# Every FDX PartyType: who may be named as the initiator of a recipient's revocation.
+PARTY_TYPES = ACTORS | {"DATA_ACCESS_PLATFORM", "MERCHANT", "VENDOR"}
+_INITIATOR = "initiator="
 USER_ACTION = "USER_ACTION"  # FDX ConsentUpdateReason
 BUSINESS_RULE = "BUSINESS_RULE"
 REASONS = frozenset({USER_ACTION, BUSINESS_RULE})
@@ -190,25 +193,40 @@ async def revoke(
     actor: str,
     reason: str,
     detail: str | None = None,
+    initiator: str | None = None,
 ) -> Consent | None:
     """End the consent now and kill its refresh tokens; the consent as it ends up, or None when
     unknown. Revoking a consent that already ended changes nothing (no event, no notice) but still
     revokes its refresh tokens, so nothing usable is ever left behind. An ACTIVE consent already
     past its expiry is recorded EXPIRED, not REVOKED: that is what happened first.
 
+    ``initiator`` is the FDX PartyType a recipient says started it (ConsentRevocationRequest),
+    kept in the event (``revocation_initiator`` reads it back); by default the actor.
+
     Raises ``RevocationConflict`` (after revoking the refresh tokens) if writers kept racing it.
     """
     consent, _ = await revoke_with_outcome(
-        services, consent_id, actor=actor, reason=reason, detail=detail
+        services, consent_id, actor=actor, reason=reason, detail=detail, initiator=initiator
     )
     return consent
 
 
 async def revoke_with_outcome(
-    services: Services, consent_id: str, *, actor: str, reason: str, detail: str | None
+    services: Services,
+    consent_id: str,
+    *,
+    actor: str,
+    reason: str,
+    detail: str | None = None,
+    initiator: str | None = None,
 ) -> tuple[Consent | None, bool]:
-    """``revoke``, also saying whether this call made the change (for ``revoke_consent``)."""
+    """``revoke``, also saying whether this call made the change (True) or found the consent
+    already ended (False)."""
     _check_party(actor, reason)
+    if initiator is not None:
+        if initiator not in PARTY_TYPES:
+            raise ValueError(f"initiator must be an FDX PartyType among {sorted(PARTY_TYPES)}")
+        detail = _INITIATOR + initiator + ("" if detail is None else f"; {detail}")
 
     def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
         if consent.status is not ConsentStatus.ACTIVE:
@@ -309,6 +327,16 @@ def reauthorization_due(consent: Consent, now: float, *, within_days: int = 30) 
     if consent.duration_type is not DurationType.PERSISTENT or consent.expires_at is None:
         return False
     return consent.is_active(now) and now >= consent.expires_at - within_days * DAY
+
+
+def revocation_initiator(event: ConsentEvent) -> str:
+    """The FDX PartyType that started a "revoked" event: the one a recipient named, else the
+    actor."""
+    if event.detail is not None and event.detail.startswith(_INITIATOR):
+        named = event.detail[len(_INITIATOR) :].split(";", 1)[0]
+        if named in PARTY_TYPES:
+            return named
+    return event.actor
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -12,7 +12,15 @@ from starlette.routing import BaseRoute
 
 from authz.services import Services
 from gateway.audit import AuditLog
-from gateway.fdx import accounts, contact, customers, payment_networks, statements, transactions
+from gateway.fdx import (
+    accounts,
+    consents,
+    contact,
+    customers,
+    payment_networks,
+    statements,
+    transactions,
+)
 from gateway.fdx.fallback import unknown_path_route, version_routes
 
 
@@ -21,6 +29,7 @@ def routes(services: Services, audit: AuditLog | None = None) -> list[BaseRoute]
     out: list[BaseRoute] = []
     for resource in (accounts, transactions, statements, contact, payment_networks, customers):
         out.extend(resource.routes(services, log))
+    out.extend(consents.routes(services))  # after the data routes: they are the hot path
     out.append(unknown_path_route())
     return out
 

@@ -255,8 +255,8 @@ def test_a_refresh_may_not_widen_the_scope(oauth: Harness) -> None:
 
 
 def test_an_unsupported_grant_type_is_refused(oauth: Harness) -> None:
-    """Only authorization_code and refresh_token."""
-    form = oauth.auth(grant_type="client_credentials")
+    """Only authorization_code, refresh_token and client_credentials."""
+    form = oauth.auth(grant_type="password")
 
     _error(oauth.post("/oauth/token", form), "unsupported_grant_type")
 
