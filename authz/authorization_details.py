@@ -134,9 +134,11 @@ def _duration_period(
 
 
 def _lookback(value: Any, client: ClientRecord) -> int | None:
-    if value is None:
-        return None
     limit = client.max_lookback_period
+    if value is None:
+        # Omitting it must not mean "all history" for a client registered with a limit: the
+        # consent then asks for exactly what the client registered (as a scope-only request does).
+        return limit
     return _days(value, "lookbackPeriod", 0, MAX_LOOKBACK_DAYS if limit is None else limit)
 
 

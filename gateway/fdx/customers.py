@@ -26,6 +26,10 @@ async def get_current(call: Call) -> Served:
     clusters = frozenset(c for a in accounts for c in ctx.clusters_for(a))
     info = await call.services.bank.get_customer_info(ctx.customer_id)
     body = dict(project(info, call.services.policy.allowed_fields("customer", clusters)))
+    if "customerId" in body:
+        # The bank's own id would let two recipients correlate one consumer: each recipient sees
+        # the pairwise subject of its token instead (OIDC Core §8.1; the same value as `sub`).
+        body["customerId"] = ctx.claims.sub
     if isinstance(body.get("accounts"), list):
         consented = set(ctx.consent.account_ids)
         body["accounts"] = [a for a in body["accounts"] if _account_id(a) in consented]

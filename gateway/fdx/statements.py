@@ -1,6 +1,12 @@
 """GET /accounts/{accountId}/statements[/{statementId}] (FDX searchForAccountStatements,
-getAccountStatement). A statement dated before the consent's look-back period is as good as
-absent: 404/1104, whether listed or fetched by id."""
+getAccountStatement).
+
+A statement document shows every transaction of its period, so the look-back window must cover
+the whole period, not only the statement date: a statement whose period starts before the
+window is as good as absent (not listed; 404/1104 when fetched by id). An adapter may say where a
+period starts with a ``periodStartDate`` (YYYY-MM-DD; never released, it is in no cluster);
+otherwise the period is taken to be the PERIOD_DAYS before the statement date.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from gateway.responses import NO_STORE, fdx_json
 LIST = "GET /accounts/{accountId}/statements"
 ONE = "GET /accounts/{accountId}/statements/{statementId}"
 MAX_SCAN_PAGES = 50  # bounds the look-back check of one document request
+PERIOD_DAYS = 31  # a monthly statement's longest period, when the adapter does not say
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -38,7 +45,12 @@ async def list_statements(call: Call) -> Served:
     if dates is not None:
         page = await services.bank.list_statements(ctx.customer_id, account_id, dates, paging)
     allowed = services.policy.allowed_fields("statement", clusters)
-    items = [_with_link(project(s, allowed), account_id, allowed) for s in page.items]
+    earliest = _earliest(call)
+    items = [
+        _with_link(project(s, allowed), account_id, allowed)
+        for s in page.items
+        if earliest is None or _period_within(s, earliest)
+    ]
     body = envelope(call.request, page, "statements", items)
     return Served(fdx_json(body), (account_id,), clusters, len(items))
 
@@ -47,8 +59,8 @@ async def get_statement(call: Call) -> Served:
     ctx, services = call.ctx, call.services
     account_id, statement_id = call.path["accountId"], call.path["statementId"]
     clusters = ctx.require_account(account_id)
-    if ctx.consent.lookback_period is not None:
-        earliest = call.today() - timedelta(days=ctx.consent.lookback_period)
+    earliest = _earliest(call)
+    if earliest is not None:
         await _require_within(call, account_id, statement_id, Window(earliest, call.today()))
     document = await services.bank.get_statement(ctx.customer_id, account_id, statement_id)
     name = _UNSAFE.sub("_", statement_id)[:64] or "statement"
@@ -66,7 +78,7 @@ async def _require_within(call: Call, account_id: str, statement_id: str, dates:
     for _ in range(MAX_SCAN_PAGES):
         page = await bank.list_statements(customer_id, account_id, dates, paging)
         for s in page.items:
-            if s.get("statementId") == statement_id and _dated_within(s, dates):
+            if s.get("statementId") == statement_id and _period_within(s, dates.start):
                 return
         if page.next_offset is None:
             break
@@ -74,12 +86,20 @@ async def _require_within(call: Call, account_id: str, statement_id: str, dates:
     raise StatementNotFound()
 
 
-def _dated_within(statement: dict[str, Any], dates: Window) -> bool:
+def _earliest(call: Call) -> date | None:
+    lookback = call.ctx.consent.lookback_period
+    return None if lookback is None else call.today() - timedelta(days=lookback)
+
+
+def _period_within(statement: dict[str, Any], earliest: date) -> bool:
+    """True when the statement's whole period starts on or after ``earliest``."""
     try:
         day = date.fromisoformat(str(statement.get("statementDate", ""))[:10])
+        given = statement.get("periodStartDate")
+        start = date.fromisoformat(str(given)[:10]) if given else day - timedelta(PERIOD_DAYS)
     except ValueError:
-        return False
-    return dates.start <= day <= dates.end
+        return False  # an undated statement cannot be shown to lie inside the window
+    return start >= earliest
 
 
 def _with_link(

@@ -6,7 +6,7 @@ from datetime import date
 
 from adapters.base import Window
 from tests.gateway.conftest import assert_fdx_error
-from tests.gateway.fakes import TODAY
+from tests.gateway.fakes import CUSTOMER, TODAY
 
 STATEMENTS = "/fdx/v6/accounts/acc-chk/statements"
 
@@ -58,6 +58,30 @@ def test_a_statement_before_the_lookback_is_not_found(h, fdx_validate):
 
     assert_fdx_error(response, 404, "1104", fdx_validate)
     assert [] == [c for c in h.bank.calls if c[0] == "get_statement"]
+
+
+def test_a_statement_whose_period_starts_before_the_lookback_is_withheld(h, fdx_validate):
+    """The PDF shows its whole period: st-1 (dated 2026-01-30, so covering January) starts before
+    a 60-day look-back (2026-01-14) though its date is inside; it is neither listed nor served."""
+    _, token = h.grant(lookback=60)
+
+    listed = h.get(f"{STATEMENTS}?startTime=2026-01-14&endTime=2026-03-15", token)
+    fetched = h.get(f"{STATEMENTS}/st-1", token)
+
+    assert ["st-0"] == [s["statementId"] for s in listed.json()["statements"]]
+    assert_fdx_error(fetched, 404, "1104", fdx_validate)
+    assert 200 == h.get(f"{STATEMENTS}/st-0", token).status_code
+
+
+def test_an_adapter_given_period_start_decides(h):
+    """With periodStartDate the adapter says where the period begins; it never leaves the bank."""
+    _, token = h.grant(lookback=60)
+    h.bank.statements[1]["periodStartDate"] = "2026-01-20"
+
+    listed = h.get(f"{STATEMENTS}?startTime=2026-01-14&endTime=2026-03-15", token).json()
+
+    assert ["st-0", "st-1"] == [s["statementId"] for s in listed["statements"]]
+    assert all("periodStartDate" not in s for s in listed["statements"])
 
 
 def test_an_unknown_statement_is_not_found(h, fdx_validate):
@@ -127,6 +151,8 @@ def test_current_customer_under_contact_only(h, fdx_validate):
     fdx_validate(body, "Customerentity")
     assert {"first": "Alice", "last": "Doe"} == body["name"]
     assert not {"dateOfBirth", "taxId", "governmentId"} & body.keys()
+    assert h.services.tokens.verify(token).sub == body["customerId"], "pairwise, not the bank's id"
+    assert CUSTOMER not in response.text
     assert ["acc-chk", "acc-card"] == [a["accountId"] for a in body["accounts"]]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -55,6 +56,12 @@ def test_a_valid_request_becomes_a_consent_request() -> None:
         clusters=("ACCOUNT_BASIC",),
         purpose="Budgeting",
     )
+
+
+def test_an_omitted_lookback_is_the_clients_registered_limit() -> None:
+    """Leaving lookbackPeriod out never means unlimited history for a client with a limit."""
+    assert 365 == _details().lookback_period
+    assert _details(client=replace(CLIENT, max_lookback_period=None)).lookback_period is None
 
 
 def test_clusters_of_all_resources_are_merged_in_policy_order() -> None:
