@@ -118,15 +118,7 @@ def main() -> int:
     if any(run.non_2xx for rs in runs.values() for run in rs):
         print("FAILED: some responses were not 2xx; the figures are meaningless", file=sys.stderr)
         return 1
-    med = {
-        k: Run(
-            *(
-                statistics.median(getattr(r, f) for r in rs)
-                for f in ("rps", "p50_ms", "p99_ms", "non_2xx")
-            )
-        )
-        for k, rs in runs.items()
-    }
+    med = {k: _median(rs) for k, rs in runs.items()}
     ratio = med["gateway"].rps / med["bare"].rps
     summary = {
         "endpoint": "GET /fdx/v6/accounts/{id}/transactions (100 a page)",
