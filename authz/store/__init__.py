@@ -13,6 +13,7 @@ from authz.store.base import (
     RefreshToken,
     SchemaError,
     StateStore,
+    StateUnavailable,
 )
 
 
@@ -33,6 +34,10 @@ def open_state(url: str, *, clock: Callable[[], float]) -> StateStore:
         from authz.store.memory import MemoryStateStore
 
         return MemoryStateStore(clock=clock)
+    if url.startswith(("redis://", "rediss://")):
+        from authz.store.redis import RedisStateStore
+
+        return RedisStateStore(url, clock=clock)
     raise ValueError(f"state_url: no state store for {url!r}")
 
 
@@ -45,6 +50,7 @@ __all__ = [
     "RefreshToken",
     "SchemaError",
     "StateStore",
+    "StateUnavailable",
     "open_records",
     "open_state",
 ]

@@ -23,6 +23,11 @@ class SchemaError(Exception):
     """The database holds a schema this code does not know (newer, or not ours)."""
 
 
+class StateUnavailable(Exception):
+    """The state store cannot be reached or cannot answer in time (Redis down, timed out, failing
+    over). Callers fail closed: the gateway answers 503 rather than guess at single-use state."""
+
+
 # ---------------------------------------------------------------------------- durable records
 
 
@@ -197,6 +202,10 @@ class Kind(enum.StrEnum):
 
 
 class StateStore(Protocol):
+    """Short-lived state under ``(kind, key)``, each item with its own TTL in seconds.
+
+    Any method may raise ``StateUnavailable`` when the backing service cannot be reached."""
+
     async def put(self, kind: Kind, key: str, payload: Payload, *, ttl: float) -> None: ...
 
     async def get(self, kind: Kind, key: str) -> Payload | None:

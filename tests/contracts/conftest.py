@@ -2,20 +2,29 @@
 
 A new implementation (Redis, PostgreSQL) joins by adding its name to the params and a branch to
 ``open_state`` / ``open_records`` below; every contract test then runs over it unchanged.
+
+Redis runs for real on 127.0.0.1:6379 (``$FDX_TEST_REDIS_URL`` overrides). Each test gets its own
+key prefix and its keys are deleted afterwards. Unreachable, the Redis tests fail under CI=true
+and are skipped elsewhere, saying why.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
+import redis
 
 from authz.store.base import RecordStore, StateStore
 from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.redis import RedisStateStore
 from authz.store.sqlite import SqliteRecordStore
 
-STATE_BACKENDS = ["memory"]
+STATE_BACKENDS = ["memory", "redis"]
 RECORD_BACKENDS = ["memory", "sqlite"]
 
 
@@ -24,12 +33,15 @@ class FakeClock:
 
     def __init__(self, now: float = 1_700_000_000.0) -> None:
         self.now = now
+        self.on_advance: list[Callable[[float], None]] = []  # stores whose time is elsewhere
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+        for hook in self.on_advance:
+            hook(seconds)
 
 
 @pytest.fixture
@@ -40,6 +52,11 @@ def clock() -> FakeClock:
 def open_state(backend: str, clock: FakeClock) -> StateStore:
     if backend == "memory":
         return MemoryStateStore(clock=clock)
+    if backend == "redis":
+        require_redis()
+        store = RedisStateStore(REDIS_URL, clock=clock, prefix=new_prefix())
+        clock.on_advance.append(lambda seconds: warp_ttls(store.prefix, seconds))
+        return store
     raise AssertionError(f"no fixture branch for state backend {backend!r}")
 
 
@@ -56,6 +73,8 @@ async def state(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterat
     store = open_state(request.param, clock)
     yield store
     await store.aclose()
+    if isinstance(store, RedisStateStore):
+        purge_prefix(store.prefix)
 
 
 @pytest.fixture(params=RECORD_BACKENDS)
@@ -96,3 +115,77 @@ async def reopen(
     yield open_again
     for store in opened:
         await store.aclose()
+
+
+# ---------------------------------------------------------------------------- Redis
+
+REDIS_URL = os.environ.get("FDX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Shift the expiry of the given keys back by ARGV[1] ms; PEXPIREAT in the past deletes the key, so
+# Redis itself decides what has expired. PEXPIRETIME needs Redis >= 7. Test keys only: the keys
+# span slots, which a cluster would refuse.
+_WARP = """
+for _, k in ipairs(KEYS) do
+  local at = redis.call('PEXPIRETIME', k)
+  if at > 0 then redis.call('PEXPIREAT', k, at - tonumber(ARGV[1])) end
+end
+"""
+
+
+@cache
+def _sync_redis() -> redis.Redis:
+    return redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=0.5)
+
+
+@cache
+def _redis_unreachable() -> str | None:
+    """Why Redis cannot be used, or None when it answers PING."""
+    try:
+        _sync_redis().ping()
+    except redis.RedisError as exc:
+        return f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}); .ci/run starts it"
+    return None
+
+
+def require_redis() -> None:
+    """Fail under CI (the engines must be tested there), skip elsewhere, when Redis is down."""
+    reason = _redis_unreachable()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def new_prefix() -> str:
+    """A key prefix no other test or run shares."""
+    return f"fdxgw-test:{uuid.uuid4().hex}:"
+
+
+def prefixed_keys(prefix: str) -> list[bytes]:
+    pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+    return list(_sync_redis().scan_iter(match=pattern, count=1000))
+
+
+def purge_prefix(prefix: str) -> None:
+    keys = prefixed_keys(prefix)
+    if keys:
+        _sync_redis().delete(*keys)
+
+
+def warp_ttls(prefix: str, seconds: float) -> None:
+    """Let ``seconds`` pass for the keys under ``prefix``, as FakeClock.advance does in memory.
+
+    Redis's own clock keeps running while a test runs, so only steps of whole tenths of a second
+    are simulated faithfully (a key left 1 ms from its expiry may or may not outlive the next
+    command); a finer step skips the rest of the test, whose real-time twin is in
+    tests/authz/store/test_redis.py."""
+    ms = round(seconds * 1000)
+    if ms % 100:
+        pytest.skip(
+            f"a {ms} ms step cannot be simulated against Redis's running clock; "
+            "test_redis.py covers real expiry"
+        )
+    keys = prefixed_keys(prefix)
+    if keys:
+        _sync_redis().eval(_WARP, len(keys), *keys, ms)

@@ -1,0 +1,185 @@
+"""The ``StateStore`` of a multi-instance deployment: short-lived state in Redis (design.md §4).
+
+Key layout: one Redis key per item, ``<prefix>{<kind>:<key>}``, e.g. ``fdxgw:{code:Xy3…}``. The
+braces are a Redis Cluster hash tag: the slot is computed from ``<kind>:<key>`` alone, so every
+item lands wherever its own name hashes, and any companion key a later script needs for the same
+item must reuse the tag (``fdxgw:{code:Xy3…}:…``) to stay in one slot. Each command and script
+here touches exactly one key, so the layout works unchanged on a cluster. Kinds never contain
+``:``, so ``<kind>:<key>`` is unambiguous however many colons ``key`` has (PAR request URIs do).
+
+Values are JSON, ``[consumed_at, payload]``: ``[null,{…}]`` until the first ``consume`` writes the
+time in place of ``null`` (atomically, in Lua, keeping the key's TTL). The consumed mark lives
+outside the payload, so no payload content can fake or hide it and the Lua side never parses
+JSON (cjson would round floats to 14 digits). Counters (``incr``) are plain Redis integers.
+
+Expiry is Redis's: every write carries ``PX`` (milliseconds), so Redis's clock, not the injected
+one, decides when an item is gone. The injected clock only stamps ``consumed_at``, so a replay
+reports the same time base as the rest of the gateway.
+
+Every failure to reach Redis in time surfaces as ``StateUnavailable`` and nothing is retried: a
+retried ``consume`` whose first attempt reached Redis would report a legitimate use as a replay.
+Connections a restarted Redis has closed are replaced by the pool before use, so recovery needs
+no retry either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import cast
+
+import orjson
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.maint_notifications import MaintNotificationsConfig
+
+from authz.store.base import Kind, Payload, StateUnavailable
+
+DEFAULT_PREFIX = "fdxgw:"
+DEFAULT_TIMEOUT = 1.0  # seconds to connect or to get a reply: a dead Redis fails fast
+
+_UNCONSUMED = b"[null,"
+
+# GET, and on the first consume replace the envelope's null with the time; KEEPTTL (Redis ≥ 6)
+# leaves the expiry as it was (StateStore.consume). Returns the value as it was before.
+_CONSUME = """
+local raw = redis.call('GET', KEYS[1])
+if raw and string.sub(raw, 1, 6) == '[null,' then
+  redis.call('SET', KEYS[1], '[' .. ARGV[1] .. ',' .. string.sub(raw, 7), 'KEEPTTL')
+end
+return raw
+"""
+
+# INCR, starting the TTL with the first increment only. A payload stored under the same name is
+# replaced by a fresh count, as the in-process store does.
+_INCR = """
+local raw = redis.call('GET', KEYS[1])
+if raw and string.sub(raw, 1, 1) == '[' then
+  redis.call('DEL', KEYS[1])
+end
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n
+"""
+
+# Redis could not be reached or could not serve now (down, timed out, a replica after failover,
+# out of memory, a cluster slot moving): the gateway fails closed with 503 on any of them.
+_UNAVAILABLE: tuple[type[Exception], ...] = (
+    rexc.ConnectionError,
+    rexc.TimeoutError,
+    rexc.ReadOnlyError,
+    rexc.OutOfMemoryError,
+    rexc.ClusterDownError,
+    rexc.TryAgainError,
+)
+
+
+class RedisStateStore:
+    """``StateStore`` over one Redis connection pool, shared by every task of this process.
+
+    ``url`` is a redis-py URL (``redis://[user:password@]host:port/db``, ``rediss://`` for TLS);
+    its query may tune the pool, e.g. ``?max_connections=200&socket_timeout=0.5``. ``prefix``
+    namespaces this gateway's keys (it must not contain ``{``, which would move the hash tag).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        prefix: str = DEFAULT_PREFIX,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("prefix must not contain '{' or '}' (the hash tag is the item's)")
+        self._clock = clock
+        self._prefix = prefix
+        self._redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            # redis-py 8's default ("auto") skips the pool's check for connections the server
+            # has closed, so the first call after a Redis restart would fail on a dead socket
+            # (redis/redis-py#4128, fixed after 8.1). We use no maintenance notifications.
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        )
+        self._consume = self._redis.register_script(_CONSUME)
+        self._incr = self._redis.register_script(_INCR)
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def key(self, kind: Kind, key: str) -> str:
+        """The Redis key of an item (see the module docstring for the layout)."""
+        return f"{self._prefix}{{{kind.value}:{key}}}"
+
+    # -------------------------------------------------------------------- StateStore
+
+    async def put(self, kind: Kind, key: str, payload: Payload, *, ttl: float) -> None:
+        value = _UNCONSUMED + orjson.dumps(payload) + b"]"
+        with _translate_errors():
+            await self._redis.set(self.key(kind, key), value, px=_ms(ttl))
+
+    async def get(self, kind: Kind, key: str) -> Payload | None:
+        with _translate_errors():
+            raw = await self._redis.get(self.key(kind, key))
+        return None if raw is None else _decode(cast(bytes, raw))  # responses are never decoded
+
+    async def consume(self, kind: Kind, key: str) -> Payload | None:
+        now = orjson.dumps(self._clock())
+        with _translate_errors():
+            raw = await self._consume(keys=[self.key(kind, key)], args=[now])
+        return None if raw is None else _decode(raw)
+
+    async def add_once(self, kind: Kind, key: str, *, ttl: float) -> bool:
+        value = _UNCONSUMED + b"{}]"  # read back as {}, as the in-process store does
+        with _translate_errors():
+            added = await self._redis.set(self.key(kind, key), value, px=_ms(ttl), nx=True)
+        return bool(added)
+
+    async def delete(self, kind: Kind, key: str) -> None:
+        with _translate_errors():
+            await self._redis.delete(self.key(kind, key))
+
+    async def incr(self, kind: Kind, key: str, *, ttl: float) -> int:
+        with _translate_errors():
+            count = await self._incr(keys=[self.key(kind, key)], args=[_ms(ttl)])
+        return int(count)
+
+    async def aclose(self) -> None:
+        """Close every pooled connection; the store is unusable afterwards."""
+        await self._redis.aclose()
+
+
+@contextmanager
+def _translate_errors() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        # The type only: a redis-py message may carry the host, never a secret, but keep it short.
+        raise StateUnavailable(f"state store unavailable ({type(exc).__name__})") from exc
+
+
+def _ms(ttl: float) -> int:
+    """A TTL in whole milliseconds, Redis's ``PX`` unit; sub-millisecond TTLs cannot be kept."""
+    ms = round(ttl * 1000)
+    if ms < 1:
+        raise ValueError(f"ttl must be at least 1 ms, got {ttl!r} s")
+    return ms
+
+
+def _decode(raw: bytes) -> Payload:
+    if not raw.startswith(b"["):
+        return {"count": int(raw)}  # a counter read through get()/consume(), as in memory.py
+    consumed_at, payload = orjson.loads(raw)
+    if consumed_at is not None:
+        payload.setdefault("consumed_at", consumed_at)  # a caller's own field wins, as in memory
+    value: Payload = payload
+    return value
