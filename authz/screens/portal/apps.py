@@ -1,0 +1,84 @@
+"""The portal's two lists: apps that can see the consumer's data now, and past connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from authz.consent.model import Consent
+from authz.consent.receipts import AccountLabel, account_labels
+from authz.screens.portal import views
+from authz.screens.portal.visit import HOME, Visit
+from authz.store.base import ClientRecord
+
+
+async def connected(visit: Visit) -> Response:
+    """GET /consumer: one card per consent that is active now."""
+    services = visit.services
+    now = services.clock()
+    active = [
+        c
+        for c in await services.records.list_consents(customer_id=visit.customer_id)
+        if c.is_active(now)
+    ]
+    clients = await views.client_map(services, (c.client_id for c in active))
+    shared = sorted({a for c in active for a in c.account_ids})
+    labels = await account_labels(services.bank, visit.customer_id, shared) if shared else {}
+    cards = [await _card(visit, c, clients.get(c.client_id), labels, now) for c in active]
+    return visit.render("portal/apps.html", here=HOME, nav="apps", cards=cards)
+
+
+async def history(visit: Visit) -> Response:
+    """GET /consumer/history: consents that ended (revoked, expired) or were refused, with when
+    and by whom."""
+    services = visit.services
+    now = services.clock()
+    ended = [
+        c
+        for c in await services.records.list_consents(customer_id=visit.customer_id)
+        if not c.is_active(now)
+    ]
+    clients = await views.client_map(services, (c.client_id for c in ended))
+    provider, policy, lang = services.settings.provider_name, services.policy, visit.lang
+    rows = []
+    for consent in ended:
+        name = views.client_name(clients, consent.client_id)
+        events = await services.records.consent_events(consent.id)
+        end = views.ending(consent, events, now, visit.t, client_name=name, provider=provider)
+        rows.append(
+            {
+                "id": consent.id,
+                "client_name": name,
+                "status": visit.t["status_" + views.status(consent, now).value],
+                "granted": views.day(consent.created_at),
+                "ended": views.when(end.time) if end else "",
+                "by": end.by if end else "",
+                "clusters": [c["title"] for c in views.clusters(policy, consent.clusters, lang)],
+            }
+        )
+    return visit.render("portal/history.html", here=HOME + "/history", nav="history", rows=rows)
+
+
+async def _card(
+    visit: Visit,
+    consent: Consent,
+    client: ClientRecord | None,
+    labels: dict[str, AccountLabel],
+    now: float,
+) -> dict[str, Any]:
+    services = visit.services
+    audit = await services.records.list_audit(consent_id=consent.id)
+    last = max((a.time for a in audit), default=None)
+    return {
+        "id": consent.id,
+        "client_name": client.client_name if client else consent.client_id,
+        "logo_uri": views.web_link(client.logo_uri if client else None),
+        "purpose": consent.purpose or (client.description if client else "") or "",
+        "clusters": views.clusters(services.policy, consent.clusters, visit.lang),
+        "accounts": views.accounts(consent, labels, visit.t, services.settings.provider_name),
+        "granted": views.day(consent.created_at),
+        "expires": views.when(consent.expires_at) if consent.expires_at else "",
+        "last_accessed": views.when(last) if last is not None else visit.t["never"],
+        "renew_due": views.renew_due(consent, now),
+    }

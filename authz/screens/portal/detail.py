@@ -1,0 +1,107 @@
+"""One consent's page: what is shared, every access (log and chart), the exact fields that leave
+the bank, what happened to the consent, and its receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from authz.consent.model import Consent, ConsentStatus
+from authz.consent.receipts import AccountLabel, account_labels, receipt_events
+from authz.screens.portal import chart, views
+from authz.screens.portal.visit import HOME, Visit
+from authz.store.base import AuditEvent
+from config.policy import Policy
+
+PAGE_SIZE = 50  # accesses per page of the log, newest first
+DONE = ("revoked", "renewed")
+
+
+async def consent_page(visit: Visit) -> Response:
+    """GET /consumer/consents/{consent_id}[?page=n]."""
+    services, t, lang = visit.services, visit.t, visit.lang
+    consent = await visit.own_consent(visit.request.path_params["consent_id"])
+    now = services.clock()
+    client = await services.records.get_client(consent.client_id)
+    name = client.client_name if client else consent.client_id
+    provider = services.settings.provider_name
+    events = await services.records.consent_events(consent.id)
+    audit = await services.records.list_audit(consent_id=consent.id)
+    labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
+    page_no, pages = _page(visit, len(audit))
+    newest_first = list(reversed(audit))
+    shown = newest_first[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
+    drawn = chart.daily((a.time for a in audit), now)
+    current = views.status(consent, now)
+    done = visit.request.query_params.get("done")
+    here = f"{HOME}/consents/{quote(consent.id, safe='')}"
+    return visit.render(
+        "portal/consent.html",
+        here=here,
+        nav="apps" if current is ConsentStatus.ACTIVE else "history",
+        consent_id=consent.id,
+        base=here,
+        client_name=name,
+        logo_uri=views.web_link(client.logo_uri if client else None),
+        purpose=consent.purpose or (client.description if client else "") or "",
+        state=t["status_" + current.value],
+        active=current is ConsentStatus.ACTIVE,
+        renew_due=views.renew_due(consent, now),
+        clusters=views.clusters(services.policy, consent.clusters, lang),
+        accounts=views.accounts(consent, labels, t, provider),
+        granted=views.when(consent.created_at),
+        expires=views.when(consent.expires_at) if consent.expires_at else "",
+        duration=views.duration(consent, t),
+        lookback=views.lookback(consent, t),
+        log=[_access_row(a, labels, services.policy, lang) for a in shown],
+        log_total=len(audit),
+        log_first=(page_no - 1) * PAGE_SIZE + 1,
+        log_last=(page_no - 1) * PAGE_SIZE + len(shown),
+        newer=f"{here}?page={page_no - 1}" if page_no > 1 else None,
+        older=f"{here}?page={page_no + 1}" if page_no < pages else None,
+        chart=drawn,
+        chart_summary=t["chart_summary"].format(total=drawn.total, peak=drawn.peak),
+        events=views.event_rows(events, consent, t, client_name=name, provider=provider),
+        receipts=[
+            {"n": n, "what": t.get("event_" + e.event, e.event), "when": views.when(e.time)}
+            for n, e in enumerate(receipt_events(events), start=1)
+        ],
+        done=t[done + "_done"].format(client=name, date=_end(consent)) if done in DONE else None,
+    )
+
+
+def _page(visit: Visit, total: int) -> tuple[int, int]:
+    pages = max(1, -(-total // PAGE_SIZE))
+    raw = visit.request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return min(max(number, 1), pages), pages
+
+
+def _access_row(
+    event: AuditEvent, labels: Mapping[str, AccountLabel], policy: Policy, lang: str
+) -> dict[str, Any]:
+    return {
+        "when": views.when(event.time),
+        "data": [c["title"] for c in views.clusters(policy, event.clusters, lang)],
+        "accounts": _account_names(event.account_ids, labels),
+        "records": event.record_count,
+        "reference": event.interaction_id,
+    }
+
+
+def _account_names(ids: Sequence[str], labels: Mapping[str, AccountLabel]) -> list[str]:
+    out = []
+    for account_id in ids:
+        label = labels.get(account_id)
+        if label is None or label.number is None:
+            out.append(label.name if label else account_id)
+        else:
+            out.append(f"{label.name} {label.number}")
+    return out
+
+
+def _end(consent: Consent) -> str:
+    return views.when(consent.expires_at) if consent.expires_at else ""

@@ -1,0 +1,110 @@
+"""Signing in to the portal: the consent screen's sign-in, session and throttle; signing out."""
+
+from __future__ import annotations
+
+from authz.screens.login import MAX_FAILURES
+from authz.screens.session import SESSION_COOKIE
+from tests.authz.portal.conftest import Portal, form_csrf
+
+
+def test_a_signed_out_visitor_sees_the_sign_in_form(portal: Portal) -> None:
+    """GET /consumer without a session is the sign-in page, with labelled fields."""
+    response = portal.client.get("/consumer")
+
+    assert response.status_code == 200
+    assert '<label for="username">User ID</label>' in response.text
+    assert '<label for="password">Password</label>' in response.text
+    assert 'action="/consumer/login"' in response.text
+
+
+def test_signing_in_leads_to_the_connected_apps(portal: Portal) -> None:
+    """Correct credentials start a session and redirect to the portal home."""
+    response = portal.sign_in()
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/consumer"
+    assert SESSION_COOKIE in response.cookies
+    assert "Apps that can see your data" in portal.client.get("/consumer").text
+
+
+def test_a_wrong_password_gets_the_generic_message(portal: Portal) -> None:
+    """The failure never says which part was wrong."""
+    response = portal.sign_in(password="wrong")
+
+    assert response.status_code == 401
+    assert "The user ID or password is not correct." in response.text
+
+
+def test_the_sign_in_throttle_is_the_consent_screens(portal: Portal) -> None:
+    """After MAX_FAILURES failures the user ID is locked, even for the right password."""
+    for _ in range(MAX_FAILURES):
+        assert portal.sign_in(password="wrong").status_code == 401
+
+    response = portal.sign_in()
+
+    assert response.status_code == 429
+    assert "Too many unsuccessful sign-in attempts" in response.text
+
+
+def test_sign_in_without_its_csrf_value_is_refused(portal: Portal) -> None:
+    """A cross-site login post (login CSRF) is a friendly 403, not a session."""
+    portal.client.get("/consumer")
+    response = portal.client.post(
+        "/consumer/login", data={"username": "alice", "password": "x", "csrf": "forged"}
+    )
+
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in response.cookies
+    assert "expired for security reasons" in response.text
+
+
+def test_a_consumer_signed_in_on_the_consent_screen_is_not_asked_again(portal: Portal) -> None:
+    """The portal shares the consent screen's session cookie."""
+    from tests.authz.screens.conftest import World
+
+    world = World(portal.services, portal.clock, portal.client)
+    path = world.start()
+    assert world.sign_in(path).status_code == 303
+
+    response = portal.client.get("/consumer")
+
+    assert response.status_code == 200
+    assert "Apps that can see your data" in response.text
+    assert 'name="password"' not in response.text
+
+
+def test_signing_out_ends_the_session_at_the_bank(signed_in: Portal) -> None:
+    """POST /consumer/logout with its CSRF value: the session is gone, the cookie too."""
+    home = signed_in.client.get("/consumer").text
+    cookie = signed_in.client.cookies.get(SESSION_COOKIE)
+
+    response = signed_in.client.post(
+        "/consumer/logout", data={"csrf": form_csrf(home, "/consumer/logout")}
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/consumer?done=signed_out"
+    signed_in.client.cookies.set(SESSION_COOKIE, cookie or "")  # even a kept cookie is dead
+    page = signed_in.client.get("/consumer?done=signed_out")
+    assert 'name="password"' in page.text
+    assert "You are signed out." in page.text
+
+
+def test_signing_out_needs_the_csrf_value(signed_in: Portal) -> None:
+    """Without it the session survives: a cross-site post cannot sign the consumer out."""
+    response = signed_in.client.post("/consumer/logout", data={"stay": "no"})
+
+    assert response.status_code == 403
+    assert "Apps that can see your data" in signed_in.client.get("/consumer").text
+
+
+def test_portal_pages_send_a_signed_out_visitor_to_sign_in(portal: Portal) -> None:
+    """GET pages redirect to /consumer; POSTs are refused."""
+    consent = portal.grant()
+
+    page = portal.client.get(f"/consumer/consents/{consent.id}")
+    post = portal.client.post(f"/consumer/consents/{consent.id}/revoke", data={"csrf": "x"})
+
+    assert (page.status_code, page.headers["location"]) == (303, "/consumer")
+    assert post.status_code == 403
+    assert portal.consent(consent.id).status.value == "ACTIVE"
