@@ -26,6 +26,7 @@ from authz import screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
+from authz.screens import portal
 from authz.services import Clock, Services
 from authz.store import open_records, open_state
 from config.policy import load_policy
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         *fdx.version_routes(),
         *oauth_routes(services),
         *screens.routes(services),
+        *portal.routes(services),
         Route("/", index, methods=["GET"]),
     ]
     return Starlette(
