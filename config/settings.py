@@ -30,6 +30,9 @@ class Settings:
     port: int = 8000
     database_url: str = "sqlite:///var/gateway.db"
     state_url: str = "memory://"
+    # FDX_REDIS_URL (design.md §7): when set, short-lived state lives in this Redis, exactly as if
+    # state_url named it; state_url stays the one setting every reader uses.
+    redis_url: str = ""
     var_dir: str = "var"
     adapter: str = "sandbox"
     demo_dir: str = "config/demo"
@@ -48,6 +51,7 @@ class Settings:
     provider_name: str = "Sandbox Bank"
 
     def __post_init__(self) -> None:
+        _apply_redis_url(self)
         _validate(self)
 
     @property
@@ -108,6 +112,16 @@ def _cast(key: str, value: Any, type_name: Any) -> Any:
     return value
 
 
+def _apply_redis_url(s: Settings) -> None:
+    if not s.redis_url:
+        return
+    if not s.redis_url.startswith(("redis://", "rediss://")):
+        raise SettingsError(f"redis_url: expected redis://… or rediss://…, got {s.redis_url!r}")
+    if s.state_url not in ("memory://", s.redis_url):
+        raise SettingsError("redis_url: names another store than state_url; set only one of them")
+    object.__setattr__(s, "state_url", s.redis_url)  # frozen: set once, before anyone reads it
+
+
 def _validate(s: Settings) -> None:
     url = urlsplit(s.issuer)
     if url.scheme not in ("https", "http") or not url.netloc or url.query or url.fragment:
@@ -121,7 +135,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"issuer: must not end with '/', got {s.issuer!r}")
     if not (s.database_url.startswith("sqlite:///") or s.database_url.startswith("postgresql://")):
         raise SettingsError(f"database_url: expected sqlite:///PATH, got {s.database_url!r}")
-    if s.state_url != "memory://" and not s.state_url.startswith("redis://"):
+    if s.state_url != "memory://" and not s.state_url.startswith(("redis://", "rediss://")):
         raise SettingsError(f"state_url: expected memory:// or redis://…, got {s.state_url!r}")
     if not 1 <= s.port <= 65535:
         raise SettingsError(f"port: must be 1-65535, got {s.port}")

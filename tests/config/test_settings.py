@@ -73,3 +73,26 @@ def test_missing_defaults_file_is_reported(tmp_path: Path) -> None:
     """A missing file is an error naming the file, not a traceback."""
     with pytest.raises(SettingsError, match="cannot read"):
         Settings.load(environ={}, defaults_file=tmp_path / "absent.toml")
+
+
+def test_fdx_redis_url_selects_the_redis_state_store() -> None:
+    """FDX_REDIS_URL (design.md §7) names the state store, read by everyone as state_url."""
+    settings = Settings.load(environ={"FDX_REDIS_URL": "rediss://cache.bank.example:6380/0"})
+
+    assert "rediss://cache.bank.example:6380/0" == settings.state_url
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"FDX_REDIS_URL": "memcached://cache:11211"},
+        {"FDX_REDIS_URL": "redis://a:6379/0", "FDX_STATE_URL": "redis://b:6379/0"},
+    ],
+    ids=["not-redis", "disagrees-with-state-url"],
+)
+def test_a_bad_redis_url_stops_start_up(environ: dict[str, str]) -> None:
+    """A redis_url that is not Redis, or names another store than state_url, is refused."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(environ=environ)
+
+    assert str(caught.value).startswith("redis_url")
