@@ -62,7 +62,8 @@ def accounts(
     for account_id in consent.account_ids:
         label = labels.get(account_id)
         if label is None or (label.name == account_id and label.number is None):
-            out.append({"name": t["account_unknown"].format(id=account_id, provider=provider)})
+            unknown = t["account_unknown"].format(id=account_id, provider=provider)
+            out.append({"name": unknown, "number": ""})
         else:
             out.append({"name": label.name, "number": label.number or ""})
     return out

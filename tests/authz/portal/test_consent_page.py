@@ -1,0 +1,122 @@
+"""GET /consumer/consents/{id}: access log, chart, exact fields, history and receipts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from authz.screens.portal.detail import PAGE_SIZE
+from tests.authz.portal.conftest import Portal
+
+
+def test_another_customers_consent_is_not_found_like_an_unknown_one(signed_in: Portal) -> None:
+    """Same 404 page for someone else's consent and for an id that does not exist."""
+    bobs = signed_in.grant(customer_id="cust-bob", accounts=("acc-bob",))
+
+    theirs = signed_in.client.get(f"/consumer/consents/{bobs.id}")
+    unknown = signed_in.client.get("/consumer/consents/c-does-not-exist")
+
+    assert theirs.status_code == unknown.status_code == 404
+    assert "We could not find that page." in theirs.text
+    assert theirs.text.replace(bobs.id, "X") == unknown.text.replace("c-does-not-exist", "X")
+
+
+@pytest.mark.parametrize(
+    "suffix", ["/revoke", "/renew", "/receipts/1", "/receipts/1.jws"], ids=str.strip
+)
+def test_every_page_of_another_customers_consent_is_not_found(
+    signed_in: Portal, suffix: str
+) -> None:
+    """Revoke, renew and receipts of someone else's consent: 404 as well."""
+    bobs = signed_in.grant(customer_id="cust-bob", accounts=("acc-bob",))
+
+    assert signed_in.client.get(f"/consumer/consents/{bobs.id}{suffix}").status_code == 404
+
+
+def test_the_access_log_lists_every_access_newest_first(signed_in: Portal) -> None:
+    """When, which cluster, which account, how many records, the interaction id."""
+    consent = signed_in.grant(accounts=("acc-checking", "acc-savings"))
+    signed_in.access(consent, count=7, interaction_id="older-access-id")
+    signed_in.clock.advance(600)
+    signed_in.access(
+        consent,
+        accounts=("acc-savings",),
+        clusters=("ACCOUNT_BASIC",),
+        count=1,
+        interaction_id="newer-access-id",
+    )
+
+    html = signed_in.client.get(f"/consumer/consents/{consent.id}").text
+
+    log = html[html.index('class="data access-log"') :]
+    assert log.index("newer-access-id") < log.index("older-access-id")
+    assert "<td>2026-01-01 00:10 UTC</td>" in log
+    assert "<td>Basic account information</td>" in log
+    assert "<td>Rainy day ••••5678</td>" in log
+    assert '<td class="number">7</td>' in log
+
+
+def test_a_long_access_log_is_paginated(signed_in: Portal) -> None:
+    """PAGE_SIZE per page, with links to older and newer accesses."""
+    consent = signed_in.grant()
+    for n in range(PAGE_SIZE + 5):
+        signed_in.access(consent, at=signed_in.clock() + n, interaction_id=f"access-{n:03d}")
+
+    first = signed_in.client.get(f"/consumer/consents/{consent.id}").text
+    second = signed_in.client.get(f"/consumer/consents/{consent.id}?page=2").text
+
+    assert "access-054" in first
+    assert "access-004" not in first
+    assert f'href="/consumer/consents/{consent.id}?page=2">Older accesses' in first
+    assert "access-004" in second
+    assert "access-054" not in second
+    assert f'href="/consumer/consents/{consent.id}?page=1">Newer accesses' in second
+    assert signed_in.client.get(f"/consumer/consents/{consent.id}?page=x").status_code == 200
+
+
+def test_the_chart_is_inline_svg_with_a_text_alternative(signed_in: Portal) -> None:
+    """A bar per day for 30 days, titled and described, and the same numbers as a table."""
+    consent = signed_in.grant()
+    signed_in.access(consent, at=signed_in.clock() - 86400)
+    signed_in.access(consent)
+    signed_in.access(consent)
+
+    html = signed_in.client.get(f"/consumer/consents/{consent.id}").text
+
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert 'role="img"' in svg
+    assert 'aria-labelledby="chart-title chart-desc"' in svg
+    assert len(re.findall(r'<rect class="bar"', svg)) == 30
+    assert "<title>2026-01-01: 2</title>" in svg
+    assert "Accesses in the last 30 days: 3. Most in one day: 2." in svg
+    assert '<tr><th scope="row">2025-12-31</th><td>1</td></tr>' in html
+    assert "<script" not in html
+    assert "style=" not in html
+
+
+def test_the_exact_fields_that_leave_the_bank_come_from_the_policy(signed_in: Portal) -> None:
+    """Every field the policy releases for each consented cluster, and none of another's."""
+    consent = signed_in.grant(clusters=("ACCOUNT_BASIC",))
+    released = sorted(signed_in.services.policy.clusters["ACCOUNT_BASIC"].fields["account"])
+
+    html = signed_in.client.get(f"/consumer/consents/{consent.id}").text
+
+    assert "<code>" + ", ".join(released) + "</code>" in html
+    assert "currentBalance" not in html  # ACCOUNT_DETAILED was not consented
+
+
+def test_the_page_tells_what_happened_and_offers_the_receipts(signed_in: Portal) -> None:
+    """The grant event, and its receipt as a page and as a signed file."""
+    consent = signed_in.grant()
+
+    html = signed_in.client.get(f"/consumer/consents/{consent.id}").text
+
+    assert "You allowed sharing" in html
+    assert f'href="/consumer/consents/{consent.id}/receipts/1"' in html
+    assert f'href="/consumer/consents/{consent.id}/receipts/1.jws" download' in html
+
+
+def test_an_overlong_consent_id_is_not_found(signed_in: Portal) -> None:
+    """Ids longer than any we issue are refused before reaching the store."""
+    assert signed_in.client.get("/consumer/consents/" + "a" * 500).status_code == 404
