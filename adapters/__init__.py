@@ -5,6 +5,8 @@ from __future__ import annotations
 from adapters.base import (
     Account,
     AccountContact,
+    AdapterFactory,
+    AdapterOptions,
     BankAdapter,
     Customer,
     CustomerInfo,
@@ -16,23 +18,20 @@ from adapters.base import (
     Transaction,
     Window,
 )
+from adapters.composite import CompositeBank
 from adapters.errors import AdapterError, fdx_code_for
-
-
-def load_adapter(name: str) -> BankAdapter:
-    """The adapter configured by name (``settings.adapter``)."""
-    if name == "sandbox":
-        from adapters.sandbox import SandboxBank
-
-        return SandboxBank()
-    raise ValueError(f"adapter: unknown bank adapter {name!r} (known: sandbox)")
-
+from adapters.registry import ENTRY_POINT_GROUP, AdapterConfigError, load_adapter
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "Account",
     "AccountContact",
+    "AdapterConfigError",
     "AdapterError",
+    "AdapterFactory",
+    "AdapterOptions",
     "BankAdapter",
+    "CompositeBank",
     "Customer",
     "CustomerInfo",
     "Document",

@@ -8,7 +8,7 @@ down to the consented fields. Adapters raise only ``adapters.errors.AdapterError
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
@@ -104,3 +104,12 @@ class BankAdapter(Protocol):
         """The FDX Customer (``/customers/current``); ``accounts[]`` lists all of them."""
 
     async def aclose(self) -> None: ...
+
+
+AdapterOptions: TypeAlias = Mapping[str, Any]
+"""One adapter's table from the adapter configuration file (``settings.adapter_config``)."""
+
+AdapterFactory: TypeAlias = Callable[[AdapterOptions], BankAdapter]
+"""What an entry point in the group ``fdx_gateway.adapters`` loads to (docs/adapters.md): a
+callable that takes the adapter's options and returns a ready ``BankAdapter``. It may do no I/O;
+an adapter opens its connections on first use and closes them in ``aclose``."""

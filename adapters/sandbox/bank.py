@@ -44,6 +44,11 @@ class SandboxBank:
         self.today = today or datetime.now(UTC).date()
         self._data: BankData = build(seed, self.today)
 
+    @property
+    def data(self) -> BankData:
+        """The whole synthetic bank, read-only (fault plans resolve names against it)."""
+        return self._data
+
     async def authenticate(self, username: str, password: str) -> Customer | None:
         record = self._data.logins.get(username)
         expected = record.person.password if record is not None else _NO_PASSWORD

@@ -1,0 +1,392 @@
+"""A reference bank core speaking the reference dialect over HTTP, backed by any BankAdapter.
+
+It plays the bank's core for tests, the conformance kit, benchmarks and anyone trying the HTTP
+adapter: its data is the sandbox bank's, turned into the core's JSON by the inverse of
+adapters/http/mapping.py, so the HTTP adapter in front of it must answer exactly what the sandbox
+answers in process. ``Behaviour`` scripts misbehaviour (slow, failing, flapping, malformed,
+maintenance) and counts requests; a bearer token can be required on every call::
+
+    python -m adapters.http.reference_core --port 9100 [--token-file FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import ssl
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from adapters.base import BankAdapter, FdxObject, PageRequest, Window
+from adapters.errors import (
+    AccountClosed,
+    AccountTypeNotSupported,
+    AdapterError,
+    ScheduledMaintenance,
+    StatementProcessing,
+)
+from adapters.http import mapping
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# ---- FDX → core: the inverse of mapping.py, so the two can be checked against each other ----
+
+_CATEGORY = {fdx: core for core, fdx in mapping.CATEGORIES.items() if core != "credit_line"}
+_STATUS = {fdx: core for core, fdx in mapping.STATUSES.items()}
+_STATE = {fdx: core for core, fdx in mapping.TRANSACTION_STATES.items()}
+_RAIL = {fdx: core for core, fdx in mapping.RAILS.items()}
+_KIND = {fdx: core for core, fdx in mapping.NUMBER_KINDS.items()}
+_SPECIAL_ACCOUNT = {
+    "accountCategory", "status", "currency", "accountType", "accountNumberDisplay",
+    "balanceType", "productName", "description",
+}  # fmt: skip
+
+
+def _inverse(fields: Mapping[str, str]) -> dict[str, str]:
+    return {fdx: core for core, fdx in fields.items()}
+
+
+_ACCOUNT = _inverse(mapping.ACCOUNT_FIELDS)
+_BALANCE = _inverse(mapping.BALANCE_FIELDS)
+_TRANSACTION = _inverse(mapping.TRANSACTION_FIELDS)
+_SECURITY = _inverse(mapping.SECURITY_FIELDS)
+_STATEMENT = _inverse(mapping.STATEMENT_FIELDS)
+_ADDRESS = _inverse(mapping.ADDRESS_FIELDS)
+
+
+def snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def core_account(fdx: FdxObject) -> dict[str, Any]:
+    core: dict[str, Any] = {
+        "category": _CATEGORY[fdx["accountCategory"]],
+        "state": _STATUS[fdx["status"]],
+        "currency": fdx["currency"]["currencyCode"],
+        "product": {"type": fdx["accountType"].lower(), "name": fdx.get("productName")},
+    }
+    if "description" in fdx:
+        core["product"]["description"] = fdx["description"]
+    if "accountNumberDisplay" in fdx:
+        # The sandbox never reveals a full number; a core would: make one ending the same.
+        core["number"] = "00" + "7" * 6 + fdx["accountNumberDisplay"][-4:]
+    if "balanceType" in fdx:
+        core["balance_type"] = fdx["balanceType"].lower()
+    balances, terms = {}, {}
+    for key, value in fdx.items():
+        if key in _ACCOUNT:
+            core[_ACCOUNT[key]] = value
+        elif key in _BALANCE:
+            balances[_BALANCE[key]] = value
+        elif key not in _SPECIAL_ACCOUNT:
+            terms[snake(key)] = value
+    return {**core, "balances": balances, "terms": terms}
+
+
+def core_transaction(fdx: FdxObject) -> dict[str, Any]:
+    core: dict[str, Any] = {}
+    for key, value in fdx.items():
+        if key in _TRANSACTION:
+            core[_TRANSACTION[key]] = value
+        elif key in _SECURITY:
+            core.setdefault("security", {})[_SECURITY[key]] = value
+    minor = round(fdx["amount"] * 100)
+    core["amount_minor"] = -minor if fdx["debitCreditMemo"] == "DEBIT" else minor
+    core["state"] = _STATE[fdx["status"]]
+    if "transactionType" in fdx:
+        core["kind"] = fdx["transactionType"].lower()
+    if "foreignAmount" in fdx:
+        core["fx"] = {"amount": fdx["foreignAmount"], "currency": fdx["foreignCurrency"]}
+    return core
+
+
+def _points(fdx: FdxObject) -> dict[str, Any]:
+    return {
+        "emails": fdx.get("emails", []),
+        "addresses": [
+            {**{_ADDRESS[k]: v for k, v in a.items() if k in _ADDRESS}, "kind": a["type"].lower()}
+            for a in fdx.get("addresses", [])
+        ],
+        "phones": [
+            {"kind": t["type"].lower(), "country_code": t["country"], "number": t["number"]}
+            for t in fdx.get("telephones", [])
+        ],
+    }
+
+
+def core_customer(fdx: FdxObject) -> dict[str, Any]:
+    core: dict[str, Any] = {
+        "id": fdx["customerId"],
+        "first_name": fdx["name"]["first"],
+        "last_name": fdx["name"]["last"],
+        "business": fdx.get("type") == "BUSINESS",
+        **_points(fdx),
+        "accounts": [
+            {"id": a["accountId"], "role": a.get("relationship", "PRIMARY").lower()}
+            for a in fdx.get("accounts", [])
+        ],
+    }
+    if "dateOfBirth" in fdx:
+        core["born_on"] = fdx["dateOfBirth"]
+    if "taxId" in fdx:
+        core["tax_id_last4"] = fdx["taxId"][-4:]
+        core["tax_country"] = fdx.get("taxIdCountry", "US")
+    if "customerStartDate" in fdx:
+        core["since"] = fdx["customerStartDate"]
+    return core
+
+
+def core_contact(fdx: FdxObject) -> dict[str, Any]:
+    holders = [
+        {
+            "first_name": h["name"]["first"],
+            "last_name": h["name"]["last"],
+            "role": h.get("relationship", "PRIMARY").lower(),
+        }
+        for h in fdx["holders"]
+    ]
+    return {"holders": holders, **_points(fdx)}
+
+
+def core_network(fdx: FdxObject) -> dict[str, Any]:
+    return {
+        "routing": fdx["bankId"],
+        "number": fdx["identifier"],
+        "number_kind": _KIND[fdx["identifierType"]],
+        "rail": _RAIL[fdx["type"]],
+        "can_receive": fdx["transferIn"],
+        "can_send": fdx["transferOut"],
+        "request_for_payment": fdx.get("supportsRequestForPayment", False),
+    }
+
+
+def core_statement(fdx: FdxObject) -> dict[str, Any]:
+    core = {_STATEMENT[k]: v for k, v in fdx.items() if k in _STATEMENT}
+    core["state"] = fdx.get("status", "AVAILABLE").lower()
+    return core
+
+
+# ---- misbehaviour on demand ----
+
+
+@dataclass
+class Behaviour:
+    """What the core does to the next requests. ``script`` is consumed one entry per request
+    (``None`` = behave); when it is empty, ``always`` applies. Entries: an HTTP status to answer
+    with, ``"slow"`` (wait ``delay`` seconds, or until ``release`` is set), ``"malformed"``,
+    ``"maintenance"`` (503 + Retry-After), ``"reset"`` (drop the connection)."""
+
+    script: deque[int | str | None] = field(default_factory=deque)
+    always: int | str | None = None
+    delay: float = 0.0
+    release: asyncio.Event | None = None
+    retry_after: int | str | None = 120  # seconds or an HTTP-date; None: body flag only
+    token: str | None = None
+    requests: Counter[str] = field(default_factory=Counter)
+    authorizations: list[str | None] = field(default_factory=list)
+
+    def next(self) -> int | str | None:
+        return self.script.popleft() if self.script else self.always
+
+
+_ERROR_CODES: dict[type[AdapterError], str] = {
+    AccountClosed: "account_closed",
+    AccountTypeNotSupported: "account_type_not_supported",
+    StatementProcessing: "statement_processing",
+}
+
+
+def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
+
+
+class ReferenceCore:
+    """The core's aiohttp application over ``bank``."""
+
+    def __init__(self, bank: BankAdapter, behaviour: Behaviour | None = None) -> None:
+        self.bank = bank
+        self.behaviour = behaviour or Behaviour()
+        self._transactions: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._misbehave])
+        c, a = "/customers/{customer}", "/customers/{customer}/accounts/{account}"
+        app.add_routes(
+            [
+                web.post("/auth/login", self.login),
+                web.get(c, self.customer),
+                web.get(c + "/accounts", self.accounts),
+                web.get(a, self.account),
+                web.get(a + "/transactions", self.transactions),
+                web.get(a + "/contact", self.contact),
+                web.get(a + "/payment-networks", self.networks),
+                web.get(a + "/statements", self.statements),
+                web.get(a + "/statements/{statement}", self.statement),
+            ]
+        )
+        return app
+
+    @web.middleware
+    async def _misbehave(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        b = self.behaviour
+        route = request.match_info.route.resource
+        b.requests[route.canonical if route is not None else request.path] += 1
+        b.authorizations.append(request.headers.get("Authorization"))
+        if b.token is not None and not hmac.compare_digest(
+            request.headers.get("Authorization", ""), f"Bearer {b.token}"
+        ):
+            return _json({"error": "unauthorized"}, 401)
+        fault = b.next()
+        if fault == "slow":
+            if b.release is not None:
+                await b.release.wait()
+            else:
+                await asyncio.sleep(b.delay)
+        elif fault == "malformed":
+            return web.Response(body=b'{"accounts": [', content_type="application/json")
+        elif fault == "maintenance":
+            after = {} if b.retry_after is None else {"Retry-After": str(b.retry_after)}
+            return _json({"maintenance": True}, 503, after)
+        elif fault == "reset":
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response(status=500)
+        elif isinstance(fault, int):
+            return _json({"error": "injected"}, fault)
+        try:
+            return await handler(request)
+        except AdapterError as exc:
+            return self._failure(exc)
+
+    def _failure(self, exc: AdapterError) -> web.Response:
+        if isinstance(exc, ScheduledMaintenance):
+            return _json({"maintenance": True}, 503, {"Retry-After": str(exc.retry_after)})
+        for cls, code in _ERROR_CODES.items():
+            if isinstance(exc, cls):
+                return _json({"error": code}, 409)
+        name = type(exc).__name__
+        if name.endswith("NotFound"):
+            return _json({"error": "not_found"}, 404)
+        return _json({"error": "unavailable"}, 503 if name == "BankUnavailable" else 504)
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await request.json(loads=orjson.loads)
+        customer = await self.bank.authenticate(str(body["username"]), str(body["password"]))
+        if customer is None:
+            return _json({"error": "invalid_credentials"}, 401)
+        info = await self.bank.get_customer_info(customer.customer_id)
+        return _json(core_customer(info))
+
+    async def customer(self, request: web.Request) -> web.Response:
+        await self.bank.get_customer(request.match_info["customer"])
+        info = await self.bank.get_customer_info(request.match_info["customer"])
+        return _json(core_customer(info))
+
+    async def accounts(self, request: web.Request) -> web.Response:
+        found = await self.bank.list_accounts(request.match_info["customer"])
+        return _json({"accounts": [core_account(a) for a in found]})
+
+    async def account(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        return _json(core_account(await self.bank.get_account(m["customer"], m["account"])))
+
+    async def transactions(self, request: web.Request) -> web.Response:
+        m, window, page = request.match_info, _window(request), _page(request)
+        account = await self.bank.get_account(m["customer"], m["account"])
+        found = await self.bank.list_transactions(m["customer"], m["account"], window, page)
+        body = {
+            "account": {"id": m["account"], "category": _CATEGORY[account["accountCategory"]]},
+            "transactions": [self._core_transaction(t) for t in found.items],
+            "next_cursor": found.next_offset,
+            "total": found.total,
+        }
+        return _json(body)
+
+    def _core_transaction(self, fdx: FdxObject) -> dict[str, Any]:
+        # Converted once per transaction: the core answers "at once" in benchmarks.
+        key = (fdx["accountId"], fdx["transactionId"])
+        core = self._transactions.get(key)
+        if core is None:
+            core = self._transactions[key] = core_transaction(fdx)
+        return core
+
+    async def contact(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        return _json(core_contact(await self.bank.get_contact(m["customer"], m["account"])))
+
+    async def networks(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        found = await self.bank.list_payment_networks(m["customer"], m["account"], _page(request))
+        body = {
+            "networks": [core_network(n) for n in found.items],
+            "next_cursor": found.next_offset,
+            "total": found.total,
+        }
+        return _json(body)
+
+    async def statements(self, request: web.Request) -> web.Response:
+        m, window, page = request.match_info, _window(request), _page(request)
+        found = await self.bank.list_statements(m["customer"], m["account"], window, page)
+        body = {
+            "account": {"id": m["account"]},
+            "statements": [core_statement(s) for s in found.items],
+            "next_cursor": found.next_offset,
+            "total": found.total,
+        }
+        return _json(body)
+
+    async def statement(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        document = await self.bank.get_statement(m["customer"], m["account"], m["statement"])
+        return web.Response(body=document.content, content_type=document.media_type)
+
+
+def _window(request: web.Request) -> Window:
+    q = request.query
+    return Window(date.fromisoformat(q["from"]), date.fromisoformat(q["to"]))
+
+
+def _page(request: web.Request) -> PageRequest:
+    return PageRequest(request.query.get("cursor"), int(request.query.get("limit", "100")))
+
+
+async def serve(
+    core: ReferenceCore,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> tuple[web.AppRunner, int]:
+    """Start ``core`` on ``host:port`` (0: a free port); returns the runner and the port."""
+    runner = web.AppRunner(core.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+    return runner, int(runner.addresses[0][1])
+
+
+def main() -> None:
+    from adapters.sandbox import SandboxBank
+
+    parser = argparse.ArgumentParser(description="the reference bank core, over the sandbox")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--token-file", help="require this bearer token on every call")
+    args = parser.parse_args()
+    token = None
+    if args.token_file:
+        with open(args.token_file, encoding="utf-8") as f:
+            token = f.read().strip()
+    core = ReferenceCore(SandboxBank(), Behaviour(token=token))
+    web.run_app(core.app(), host=args.host, port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
