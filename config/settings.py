@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
+_ADAPTER_NAME = r"[a-z][a-z0-9_-]{0,39}"
+_ADAPTER_SPEC = re.compile(
+    rf"(?:{_ADAPTER_NAME}:)?{_ADAPTER_NAME}(?:,{_ADAPTER_NAME}:{_ADAPTER_NAME})*"
+)
 ENV_PREFIX = "FDX_"
 
 
@@ -35,6 +40,8 @@ class Settings:
     redis_url: str = ""
     var_dir: str = "var"
     adapter: str = "sandbox"
+    # The adapters' own options: a TOML/JSON file with a table per adapter label (docs/adapters.md).
+    adapter_config: str = ""
     demo_dir: str = "config/demo"
     access_token_ttl: int = 300
     par_ttl: int = 60
@@ -162,5 +169,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
     if not s.provider_name.strip():
         raise SettingsError("provider_name: the bank's name shown to consumers must not be empty")
-    if not s.adapter:
-        raise SettingsError("adapter: must name a bank adapter")
+    if not _ADAPTER_SPEC.fullmatch(s.adapter):
+        # NAME, or LABEL:NAME,… for a composite bank (adapters/registry.py, docs/adapters.md).
+        raise SettingsError(
+            f"adapter: expected NAME or LABEL:NAME,LABEL:NAME… (lower case), got {s.adapter!r}"
+        )
+    if "\x00" in s.adapter_config:
+        raise SettingsError("adapter_config: expected the path of a TOML or JSON file")

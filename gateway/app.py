@@ -90,7 +90,7 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
         policy=load_policy(),
         records=open_records(settings.database_url, clock=clock),
         state=open_state(settings.state_url, clock=clock),
-        bank=load_adapter(settings.adapter),
+        bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(var / "keys"),
         secret=load_or_create_secret(var / "secret.key"),
         clock=clock,

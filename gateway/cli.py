@@ -3,6 +3,7 @@
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
     sub.add_parser("serve", help="start the gateway")
     sub.add_parser("check", help="validate settings and the cluster policy")
+    _adapter_parser(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings.load()
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "init":
         return asyncio.run(_init(settings))
+    if args.command == "adapter":
+        return _adapter_check(settings, args)
     return _serve(settings)
 
 
@@ -77,6 +81,23 @@ async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
     await records.put_client(client)
     return client.client_id
+
+
+def _adapter_parser(sub: Any) -> None:
+    adapter = sub.add_parser("adapter", help="prove a bank adapter with the conformance kit")
+    actions = adapter.add_subparsers(dest="action", required=True)
+    from adapters.conformance.cli import add_arguments
+
+    add_arguments(actions.add_parser("check", help="run the conformance kit over NAME"))
+
+
+def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from adapters.conformance.cli import run
+
+    # FDX_OPENAPI locates the FDX schemas for the kit; it is not a gateway setting.
+    return run(args, config_default=settings.adapter_config, environ=os.environ)
 
 
 def _serve(settings: Settings) -> int:
