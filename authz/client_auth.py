@@ -27,6 +27,7 @@ from joserfc.jwk import JWKRegistry, Key
 from starlette.requests import Request
 
 from authz.errors import InvalidClientError
+from authz.registration.jwks_fetcher import JwksFetcher, JwksFetchError
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
 
@@ -40,10 +41,15 @@ _KEY_TYPES = {"ES256": "EC", "PS256": "RSA"}
 class ClientAuthenticator:
     """Authenticates the calling client of one request; built once per app."""
 
-    def __init__(self, services: Services, *, cache_size: int = 1024) -> None:
+    def __init__(
+        self, services: Services, *, cache_size: int = 1024, fetcher: JwksFetcher | None = None
+    ) -> None:
         self._services = services
         self._keys: OrderedDict[str, tuple[str, tuple[Key, ...]]] = OrderedDict()
         self._cache_size = cache_size
+        self._fetcher = fetcher or JwksFetcher(
+            clock=services.clock, allow_private=services.settings.jwks_fetch_allow_private
+        )
 
     async def authenticate(self, request: Request, form: Mapping[str, str]) -> ClientRecord:
         """The approved client that signed ``client_assertion``; raises ``InvalidClientError``."""
@@ -68,29 +74,27 @@ class ClientAuthenticator:
         client = await self._services.records.get_client(client_id)
         if client is None or client.status != "approved":
             raise InvalidClientError(description="unknown or inactive client")
-        claims = self._verify(client, assertion, header)
+        claims = await self._verify(client, assertion, header)
         await self._check_claims(client_id, claims)
         return client
 
-    def _verify(
+    async def _verify(
         self, client: ClientRecord, assertion: str, header: Mapping[str, Any]
     ) -> dict[str, Any]:
         alg = header.get("alg")
         if alg not in ALGORITHMS:
             raise InvalidClientError(description="client_assertion must be signed ES256 or PS256")
         kid = header.get("kid")
-        candidates = [
-            k
-            for k in self._client_keys(client)
-            if k.key_type == _KEY_TYPES[alg] and (kid is None or k.kid == kid)
-        ]
-        for key in candidates:
-            try:
-                token = jwt.decode(assertion, key, algorithms=[alg])
-            except (JoseError, ValueError, TypeError):
-                continue
-            return dict(token.claims)
-        raise InvalidClientError(description="client_assertion signature invalid")
+        keys = await self._client_keys(client)
+        claims = _verified_by(keys, assertion, alg, kid)
+        if claims is None and client.jwks_uri and (kid is None or kid not in _kids(keys)):
+            # An unknown kid: the client may have rotated its keys (the fetcher rate-limits).
+            claims = _verified_by(
+                await self._client_keys(client, refresh=True), assertion, alg, kid
+            )
+        if claims is None:
+            raise InvalidClientError(description="client_assertion signature invalid")
+        return claims
 
     async def _check_claims(self, client_id: str, claims: Mapping[str, Any]) -> None:
         settings = self._services.settings
@@ -122,18 +126,46 @@ class ClientAuthenticator:
         ):
             raise InvalidClientError(description="client_assertion already used")
 
-    def _client_keys(self, client: ClientRecord) -> tuple[Key, ...]:
-        fingerprint = hashlib.sha256(orjson.dumps(client.jwks, option=orjson.OPT_SORT_KEYS))
+    async def _client_keys(self, client: ClientRecord, *, refresh: bool = False) -> tuple[Key, ...]:
+        jwks = client.jwks
+        if client.jwks_uri:
+            try:
+                jwks = await self._fetcher.get(client.client_id, client.jwks_uri, refresh=refresh)
+            except JwksFetchError:
+                raise InvalidClientError(
+                    description="client keys unavailable at jwks_uri"
+                ) from None
+        fingerprint = hashlib.sha256(orjson.dumps(jwks, option=orjson.OPT_SORT_KEYS))
         digest = fingerprint.hexdigest()
         cached = self._keys.get(client.client_id)
         if cached is not None and cached[0] == digest:
             self._keys.move_to_end(client.client_id)
             return cached[1]
-        keys = _import_keys(client.jwks)
+        keys = _import_keys(jwks)
         self._keys[client.client_id] = (digest, keys)
         if len(self._keys) > self._cache_size:
             self._keys.popitem(last=False)
         return keys
+
+
+def _verified_by(
+    keys: tuple[Key, ...], assertion: str, alg: str, kid: Any
+) -> dict[str, Any] | None:
+    """The assertion's claims if one of ``keys`` (of the algorithm's type and the ``kid``, when
+    given) verifies it; None otherwise."""
+    for key in keys:
+        if key.key_type != _KEY_TYPES[alg] or (kid is not None and key.kid != kid):
+            continue
+        try:
+            token = jwt.decode(assertion, key, algorithms=[alg])
+        except (JoseError, ValueError, TypeError):
+            continue
+        return dict(token.claims)
+    return None
+
+
+def _kids(keys: tuple[Key, ...]) -> set[str]:
+    return {str(k.kid) for k in keys if k.kid is not None}
 
 
 def _import_keys(jwks: Mapping[str, Any]) -> tuple[Key, ...]:

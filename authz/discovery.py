@@ -1,8 +1,9 @@
 """Authorization server metadata (RFC 8414) and the JWK Set that verifies our tokens.
 
 The document advertises only what is implemented: code flow through PAR, PKCE S256,
-``private_key_jwt`` with ES256/PS256, RAR type ``fdx_v1.0``, pairwise subjects. No ID tokens and
-no DPoP yet, so neither is listed.
+``private_key_jwt`` with ES256/PS256, RAR type ``fdx_v1.0``, pairwise subjects, ID tokens and
+userinfo (OIDC Discovery §3; ES256 only: no RSA signing key exists), and dynamic registration
+when a registry is configured. No DPoP yet, so it is not listed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from authz.authorization_details import DETAILS_TYPE
 from authz.client_auth import ALGORITHMS, AUTH_METHOD
+from authz.oidc import CLAIMS_SUPPORTED, ID_TOKEN_ALGS, OPENID
 from authz.services import Services
 from authz.tokens import CONSENTS_SCOPE
 from config.policy import Policy
@@ -40,15 +42,30 @@ def metadata(settings: Settings, policy: Policy) -> dict[str, Any]:
         # The cluster scopes (authorization code), offline_access, and the Consent API's scope,
         # granted only through client_credentials.
         "scopes_supported": [c.scope for c in policy.clusters.values()]
-        + ["offline_access", CONSENTS_SCOPE],
+        + ["offline_access", CONSENTS_SCOPE, OPENID],
         "authorization_details_types_supported": [DETAILS_TYPE],
         "authorization_response_iss_parameter_supported": True,
         "subject_types_supported": ["pairwise"],
         "ui_locales_supported": ["en", "ja"],
     }
+    doc.update(_openid(settings))
     for endpoint in ("token", "revocation", "introspection", "pushed_authorization_request"):
         doc[f"{endpoint}_endpoint_auth_methods_supported"] = [AUTH_METHOD]
         doc[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(ALGORITHMS)
+    return doc
+
+
+def _openid(settings: Settings) -> dict[str, Any]:
+    """OIDC Discovery §3 fields, and RFC 7591 §3's registration endpoint when DCR is on."""
+    doc: dict[str, Any] = {
+        "userinfo_endpoint": f"{settings.issuer}/oauth/userinfo",
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+    }
+    if settings.registry_jwks:
+        doc["registration_endpoint"] = f"{settings.issuer}/register"
     return doc
 
 

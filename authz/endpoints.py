@@ -13,7 +13,9 @@ from starlette.routing import BaseRoute, Route
 from authz.client_auth import ClientAuthenticator
 from authz.discovery import jwks_response, metadata_response
 from authz.introspection import introspection_endpoint
+from authz.oidc import userinfo_endpoint
 from authz.par import pushed_authorization_request
+from authz.registration.endpoint import registration_routes
 from authz.revocation import revocation_endpoint
 from authz.services import Services
 from authz.token import token_endpoint
@@ -40,6 +42,9 @@ def oauth_routes(services: Services) -> list[BaseRoute]:
     async def introspect(request: Request) -> Response:
         return await introspection_endpoint(request, services, clients)
 
+    async def userinfo(request: Request) -> Response:
+        return await userinfo_endpoint(request, services)
+
     return [
         Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"]),
         Route("/.well-known/openid-configuration", discovery, methods=["GET"]),
@@ -48,4 +53,6 @@ def oauth_routes(services: Services) -> list[BaseRoute]:
         Route("/oauth/token", token, methods=["POST"]),
         Route("/oauth/revoke", revoke, methods=["POST"]),
         Route("/oauth/introspect", introspect, methods=["POST"]),
+        Route("/oauth/userinfo", userinfo, methods=["GET", "POST"]),
+        *registration_routes(services),
     ]

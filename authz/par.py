@@ -25,6 +25,7 @@ from authz.services import Services
 from authz.store.base import ClientRecord, Kind
 
 MAX_STATE_CHARS = 512
+MAX_NONCE_CHARS = 512
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")  # base64url, RFC 7636 §4.2
 
 
@@ -66,6 +67,9 @@ def validate_pushed(
     if state is not None and len(state) > MAX_STATE_CHARS:
         raise InvalidRequestError(description=f"state exceeds {MAX_STATE_CHARS} characters")
     code_challenge = _check_pkce(form)
+    nonce = form.get("nonce")
+    if nonce is not None and not 0 < len(nonce) <= MAX_NONCE_CHARS:
+        raise InvalidRequestError(description=f"nonce must be 1 to {MAX_NONCE_CHARS} characters")
     scopes = parse_scope(form.get("scope"), client, services.policy)
     consent = consent_request(
         form.get("authorization_details"), scopes, client, services.policy, services.settings
@@ -78,6 +82,7 @@ def validate_pushed(
         code_challenge=code_challenge,
         consent=consent,
         created_at=services.clock(),
+        nonce=nonce,
     )
 
 

@@ -63,6 +63,7 @@ class PushedRequest:
     code_challenge: str  # S256 only (FAPI 2.0)
     consent: ConsentRequest
     created_at: float
+    nonce: str | None = None  # OIDC Core §3.1.2.1, echoed in the ID token
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class PushedRequest:
             "code_challenge": self.code_challenge,
             "consent": self.consent.to_dict(),
             "created_at": self.created_at,
+            "nonce": self.nonce,
         }
 
     @classmethod
@@ -85,6 +87,7 @@ class PushedRequest:
             code_challenge=d["code_challenge"],
             consent=ConsentRequest.from_dict(d["consent"]),
             created_at=d["created_at"],
+            nonce=d.get("nonce"),
         )
 
 
@@ -97,6 +100,8 @@ class AuthorizationCode:
     customer_id: str
     scope: tuple[str, ...]  # granted: fdx scopes of the consented clusters (+ openid…)
     issued_at: float
+    nonce: str | None = None  # from the pushed request, for the ID token
+    auth_time: float | None = None  # when the consumer signed in (OIDC Core §2 auth_time)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +112,8 @@ class AuthorizationCode:
             "customer_id": self.customer_id,
             "scope": list(self.scope),
             "issued_at": self.issued_at,
+            "nonce": self.nonce,
+            "auth_time": self.auth_time,
         }
 
     @classmethod
@@ -119,4 +126,6 @@ class AuthorizationCode:
             customer_id=d["customer_id"],
             scope=tuple(d["scope"]),
             issued_at=d["issued_at"],
+            nonce=d.get("nonce"),
+            auth_time=d.get("auth_time"),
         )

@@ -32,6 +32,7 @@ from authz.errors import (
     UnsupportedGrantTypeError,
 )
 from authz.forms import read_form
+from authz.oidc import OPENID, id_token
 from authz.requests import AuthorizationCode
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind, RefreshToken
@@ -97,6 +98,16 @@ async def exchange_code(
     body = await _issue(
         services, consent, client, customer_id=code.customer_id, scope=code.scope, rotate=None
     )
+    if OPENID in code.scope:
+        # OIDC Core §3.1.3.3: the code flow's token response carries the ID token.
+        body["id_token"] = id_token(
+            services,
+            client_id=client.client_id,
+            customer_id=code.customer_id,
+            access_token=body["access_token"],
+            nonce=code.nonce,
+            auth_time=code.auth_time,
+        )
     if consent.duration_type is DurationType.ONE_TIME:
         # One data session: the consent ends when this access token ends (issue 3 §1).
         token_exp = issued + int(body["expires_in"])

@@ -56,6 +56,11 @@ class Settings:
     max_body_bytes: int = 65536
     languages: tuple[str, ...] = field(default=("en", "ja"))
     provider_name: str = "Sandbox Bank"
+    # The ecosystem registry's public JWK Set (a file) that verifies software statements at
+    # POST /register (RFC 7591 §2.3); empty turns dynamic registration off.
+    registry_jwks: str = "config/demo/registry-jwks.json"
+    # Let jwks_uri fetches reach private, loopback and link-local addresses: tests only (SSRF).
+    jwks_fetch_allow_private: bool = False
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
@@ -102,6 +107,8 @@ class Settings:
 
 def _cast(key: str, value: Any, type_name: Any) -> Any:
     kind = str(type_name)
+    if kind == "bool":
+        return _cast_bool(key, value)
     if kind == "int":
         if isinstance(value, bool):
             raise SettingsError(f"{key}: expected a whole number, got {value!r}")
@@ -127,6 +134,17 @@ def _apply_redis_url(s: Settings) -> None:
     if s.state_url not in ("memory://", s.redis_url):
         raise SettingsError("redis_url: names another store than state_url; set only one of them")
     object.__setattr__(s, "state_url", s.redis_url)  # frozen: set once, before anyone reads it
+
+
+def _cast_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"{key}: expected true or false, got {value!r}")
 
 
 def _validate(s: Settings) -> None:
@@ -169,6 +187,12 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
     if not s.provider_name.strip():
         raise SettingsError("provider_name: the bank's name shown to consumers must not be empty")
+    if s.registry_jwks and (not s.registry_jwks.endswith(".json") or "\x00" in s.registry_jwks):
+        raise SettingsError(
+            f"registry_jwks: expected the path of a JWK Set file (*.json), got {s.registry_jwks!r}"
+        )
+    if not isinstance(s.jwks_fetch_allow_private, bool):
+        raise SettingsError("jwks_fetch_allow_private: expected true or false")
     if not _ADAPTER_SPEC.fullmatch(s.adapter):
         # NAME, or LABEL:NAME,… for a composite bank (adapters/registry.py, docs/adapters.md).
         raise SettingsError(

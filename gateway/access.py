@@ -1,10 +1,12 @@
 """The per-request gate: bearer token → live consent → which clusters open this endpoint.
 
 Order matters and is cheap (performance.md): the token is verified locally (a cache hit after the
-first call), then one state read for a revoked jti and one record read for the consent, checked
-live on every call so that a revocation or an expiry takes effect on the very next request, not
-when the token expires (design.md §5, docs/fdx.md §8.6). A consent found ACTIVE but past its
-expiry is refused like any other and, on that rare path only, its EXPIRED transition recorded.
+first call), then one state read for a revoked jti and one record read each for the consent and
+the recipient (both cached by the store, never stale), checked live on every call so that a
+revocation, an expiry or the bank suspending the recipient takes effect on the very next
+request, not when the token expires (design.md §5, docs/fdx.md §8.6). A consent found ACTIVE
+but past its expiry is refused like any other and, on that rare path only, its EXPIRED
+transition recorded.
 
 ``authorize_client`` is the other gate, for the FDX Consent API: a client-credentials token of the
 recipient with the consent-management scope, bound to no consent.
@@ -84,6 +86,7 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     if not consent.is_active(services.clock()):
         await lifecycle.expire_if_due(services, consent)  # no I/O unless the expiry is new
         raise ConsentInactive()
+    await _require_active_recipient(services, claims.client_id)
     ctx = AccessContext(
         claims=claims,
         consent=consent,
@@ -117,7 +120,16 @@ async def authorize_client(request: Request, services: Services) -> AccessClaims
         raise InvalidToken()
     if claims.consent_id is not None or CONSENTS_SCOPE not in claims.scope:
         raise ManagementScopeRequired(f"this operation needs a {CONSENTS_SCOPE} token")
+    await _require_active_recipient(services, claims.client_id)
     return claims
+
+
+async def _require_active_recipient(services: Services, client_id: str) -> None:
+    """A recipient the bank suspended (or that deregistered) is refused from its very next call;
+    its consents are kept as they are. 401/603, as for any credential no longer honoured
+    (docs/fdx.md §3): the token is sound, the party holding it is not admitted."""
+    if await services.records.client_status(client_id) != "approved":
+        raise InvalidToken("the data recipient is not active (suspended or deregistered)")
 
 
 async def _bearer_token(request: Request) -> str:

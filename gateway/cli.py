@@ -3,6 +3,8 @@
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw recipients list              every registered recipient and its status
+fdxgw recipients approve|suspend|reinstate CLIENT_ID   the bank's decision about one recipient
 fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
 """
 
@@ -12,10 +14,13 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from authz.keys import SigningKeys
+from authz.registration import recipients
+from authz.registration.statement import load_registry_keys
 from authz.store import ClientRecord, RecordStore, SchemaError, open_records
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
@@ -27,11 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
     sub.add_parser("serve", help="start the gateway")
     sub.add_parser("check", help="validate settings and the cluster policy")
+    _recipients_parser(sub)
     _adapter_parser(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings.load()
         load_policy()
+        if settings.registry_jwks:
+            load_registry_keys(settings.registry_jwks)
     except (SettingsError, PolicyError) as exc:
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -40,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "init":
         return asyncio.run(_init(settings))
+    if args.command == "recipients":
+        if args.action != "list" and not args.client_id:
+            parser.error(f"recipients {args.action} needs a CLIENT_ID")
+        return asyncio.run(_recipients(settings, args.action, args.client_id, args.reason))
     if args.command == "adapter":
         return _adapter_check(settings, args)
     return _serve(settings)
@@ -98,6 +110,41 @@ def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
 
     # FDX_OPENAPI locates the FDX schemas for the kit; it is not a gateway setting.
     return run(args, config_default=settings.adapter_config, environ=os.environ)
+
+
+def _recipients_parser(sub: Any) -> None:
+    recipients = sub.add_parser("recipients", help="list, approve, suspend or reinstate")
+    recipients.add_argument("action", choices=["list", "approve", "suspend", "reinstate"])
+    recipients.add_argument("client_id", nargs="?", help="the recipient (not for list)")
+    recipients.add_argument("--reason", help="why (recorded with the change)")
+
+
+async def _recipients(
+    settings: Settings, action: str, client_id: str | None, reason: str | None
+) -> int:
+    """The bank's decisions (``authz.registration.recipients``), effective on the recipient's
+    next request in every gateway process sharing the database."""
+    records = open_records(settings.database_url)
+    try:
+        await records.check_schema()
+        if action == "list":
+            for client in await recipients.list_recipients(records):
+                print(f"{client.client_id}\t{client.status}\t{client.client_name}")
+            return 0
+        assert client_id is not None
+        changed = await recipients.change_status(
+            records, client_id, action, now=time.time(), reason=reason
+        )
+    except SchemaError as exc:
+        print(f"fdxgw: storage: {exc}", file=sys.stderr)
+        return 2
+    except recipients.RecipientError as exc:
+        print(f"fdxgw: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await records.aclose()
+    print(f"{changed.client_id} is now {changed.status}")
+    return 0
 
 
 def _serve(settings: Settings) -> int:

@@ -228,6 +228,8 @@ async def _approve(
         customer_id=session.customer_id,
         scope=consent.scope,
         issued_at=now,
+        nonce=interaction.request.nonce,
+        auth_time=session.auth_time,
     )
     await services.state.put(Kind.CODE, code, grant.to_dict(), ttl=settings.code_ttl)
     params = {"code": code, "state": interaction.request.state, "iss": settings.issuer}

@@ -47,10 +47,12 @@ class ClientRecord:
     duration_types: tuple[str, ...] = ("ONE_TIME", "TIME_BOUND", "PERSISTENT")
     max_duration_period: int | None = None  # days, TIME_BOUND
     max_lookback_period: int | None = None  # days
-    status: str = "approved"  # pending | approved | suspended
+    status: str = "approved"  # pending | approved | suspended | deleted (RFC 7592 §2.3)
     notification_uri: str | None = None  # where signed FDX consent notifications are POSTed
     created_at: float = 0.0
     extra: Payload = field(default_factory=dict)  # further registered metadata, kept verbatim
+    jwks_uri: str | None = None  # keys fetched from here instead of ``jwks`` (RFC 7591 §2)
+    registration_token_hash: str | None = None  # RFC 7592 token, its SHA-256 only
 
     def to_dict(self) -> Payload:
         return {
@@ -70,6 +72,8 @@ class ClientRecord:
             "notification_uri": self.notification_uri,
             "created_at": self.created_at,
             "extra": self.extra,
+            "jwks_uri": self.jwks_uri,
+            "registration_token_hash": self.registration_token_hash,
         }
 
     @classmethod
@@ -91,6 +95,8 @@ class ClientRecord:
             notification_uri=d.get("notification_uri"),
             created_at=d.get("created_at", 0.0),
             extra=dict(d.get("extra", {})),
+            jwks_uri=d.get("jwks_uri"),
+            registration_token_hash=d.get("registration_token_hash"),
         )
 
 
@@ -136,6 +142,11 @@ class RecordStore(Protocol):
         """Insert or replace."""
 
     async def get_client(self, client_id: str) -> ClientRecord | None: ...
+
+    async def client_status(self, client_id: str) -> str | None:
+        """The client's ``status`` alone, None if unknown. Read by the FDX gate on every call
+        (a suspended recipient is refused on its next request), so implementations keep it
+        cheap, and never stale: a change by any writer is seen by the next read."""
 
     async def list_clients(self) -> list[ClientRecord]: ...
 

@@ -132,6 +132,7 @@ class MemoryRecordStore:
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._clock = clock  # unused today; kept so open_records() can pass one to every store
         self._clients: dict[str, bytes] = {}
+        self._statuses: dict[str, str] = {}
         self._consents: dict[str, tuple[int, Consent]] = {}  # id -> (insertion seq, consent)
         self._events: dict[str, list[ConsentEvent]] = {}
         self._refresh: dict[str, RefreshToken] = {}
@@ -147,6 +148,10 @@ class MemoryRecordStore:
     # clients
     async def put_client(self, client: ClientRecord) -> None:
         self._clients[client.client_id] = orjson.dumps(client.to_dict())
+        self._statuses[client.client_id] = client.status
+
+    async def client_status(self, client_id: str) -> str | None:
+        return self._statuses.get(client_id)
 
     async def get_client(self, client_id: str) -> ClientRecord | None:
         raw = self._clients.get(client_id)

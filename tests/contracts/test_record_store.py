@@ -128,6 +128,26 @@ async def test_list_clients_returns_all_by_id(records: RecordStore) -> None:
     assert [c.client_id for c in await records.list_clients()] == ["c-a", "c-b", "c-c"]
 
 
+async def test_client_status_follows_every_put(records: RecordStore) -> None:
+    """client_status is the stored status, read again after each change; None if unknown."""
+    assert await records.client_status("client-1") is None
+    await records.put_client(client(status="pending"))
+    assert await records.client_status("client-1") == "pending"
+    assert await records.client_status("client-1") == "pending"
+    await records.put_client(client(status="suspended"))
+    assert await records.client_status("client-1") == "suspended"
+    await records.put_client(client(status="approved"))
+    assert await records.client_status("client-1") == "approved"
+
+
+async def test_registration_fields_round_trip(records: RecordStore) -> None:
+    """jwks_uri and the registration token hash are stored with the client."""
+    stored = client(jwks_uri="https://app.example/jwks", registration_token_hash="ab" * 32)
+    await records.put_client(stored)
+
+    assert await records.get_client("client-1") == stored
+
+
 async def test_a_returned_client_does_not_alias_the_store(records: RecordStore) -> None:
     """Mutating the jwks of a returned record changes nothing stored."""
     await records.put_client(client())

@@ -21,6 +21,7 @@ from authz.consent.model import (
 )
 from authz.keys import SigningKeys
 from authz.services import Services
+from authz.store.base import ClientRecord
 from authz.store.memory import MemoryRecordStore, MemoryStateStore
 from config.policy import load_policy
 from config.settings import Settings
@@ -106,12 +107,25 @@ class Harness:
         )
         event = ConsentEvent(consent.id, self.clock(), "granted", "INDIVIDUAL")
         anyio.run(self.records.create_consent, consent, event)
+        self.register(client_id)
         clusters = consent.clusters if scope_clusters is None else frozenset(scope_clusters)
         scope = " ".join(self.services.policy.scopes_for(clusters))
         token, _ = self.services.tokens.issue(
             consent_id=consent.id, client_id=client_id, sub="pairwise-sub", scope=scope
         )
         return consent, token
+
+    def register(self, client_id: str = CLIENT, status: str = "approved") -> None:
+        """The recipient as the bank approved it (the gate reads its status on every call)."""
+        if anyio.run(self.records.client_status, client_id) != status:
+            client = ClientRecord(
+                client_id=client_id,
+                client_name=f"App {client_id}",
+                redirect_uris=("https://app.example.com/callback",),
+                jwks={"keys": []},
+                status=status,
+            )
+            anyio.run(self.records.put_client, client)
 
     def revoke(self, consent: Consent) -> None:
         revoked = consent.with_status(ConsentStatus.REVOKED, self.clock())

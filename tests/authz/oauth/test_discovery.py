@@ -26,10 +26,10 @@ def test_openid_configuration_serves_the_same_document(oauth: Harness) -> None:
 
 
 def test_metadata_advertises_only_what_is_implemented(oauth: Harness) -> None:
-    """No ID tokens, no DPoP, no secrets; PKCE S256 and private_key_jwt everywhere."""
+    """ES256 ID tokens only, no DPoP, no secrets; PKCE S256 and private_key_jwt everywhere."""
     doc = oauth.http.get("/.well-known/oauth-authorization-server").json()
 
-    assert "id_token_signing_alg_values_supported" not in doc
+    assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
     assert "dpop_signing_alg_values_supported" not in doc
     assert doc["response_types_supported"] == ["code"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
