@@ -2,12 +2,18 @@
 
     python -m bench.server gateway --port 8101 --info /tmp/gw.json
     python -m bench.server bare    --port 8102 --info /tmp/bare.json
+    python -m bench.server core    --port 8103 --info /tmp/core.json
+    python -m bench.server gateway-http --port 8104 --info /tmp/gwh.json --upstream http://127.0.0.1:8103
 
 Both serve ``GET …/transactions`` for the same sandbox account, window and page size, from the
 same in-process SandboxBank, encoded with the same encoder (orjson), under the same uvicorn
 settings. The gateway adds exactly what the product adds: token verification, the live consent
 check, the consent gate, date clamping, field projection and an audit record per call. ``--info``
 receives the URL and the bearer token (the gateway's), so the load generator can call it.
+
+``core`` is the reference bank core (adapters/http/reference_core.py) over the same sandbox bank,
+and ``gateway-http`` the whole gateway path with the HTTP adapter in front of that core instead
+of the in-process bank: the same account, window, page and body (bench/http_adapter.py).
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.base import PageRequest, Window
+from adapters.base import BankAdapter, PageRequest, Window
+from adapters.http import HttpBank, HttpCoreConfig
+from adapters.http.reference_core import ReferenceCore
 from adapters.sandbox import SandboxBank
 from authz.consent.model import Consent, ConsentEvent, ConsentResource, ConsentStatus, DurationType
 from authz.keys import SigningKeys
@@ -49,12 +57,22 @@ def window() -> tuple[str, str]:
     return str(today - timedelta(days=DAYS)), str(today)
 
 
-async def first_account(bank: SandboxBank) -> tuple[str, str]:
+async def first_account(bank: BankAdapter) -> tuple[str, str]:
     customer = await bank.authenticate("alice", "sandbox-alice")
     assert customer is not None
     accounts = await bank.list_accounts(customer.customer_id)
     checking = next(a for a in accounts if a.get("accountType") == "CHECKING")
     return customer.customer_id, checking["accountId"]
+
+
+async def set_up(bank: BankAdapter) -> tuple[str, str]:
+    """The benchmarked account; the HTTP adapter's pool is closed again, since it belongs to
+    this loop and the server runs another."""
+    try:
+        return await first_account(bank)
+    finally:
+        if isinstance(bank, HttpBank):
+            await bank.aclose()
 
 
 def bare_app(bank: SandboxBank, customer_id: str) -> Starlette:
@@ -78,7 +96,7 @@ def bare_app(bank: SandboxBank, customer_id: str) -> Starlette:
 
 
 async def gateway_app(
-    bank: SandboxBank, customer_id: str, account_id: str
+    bank: BankAdapter, customer_id: str, account_id: str
 ) -> tuple[Starlette, str]:
     var = Path(tempfile.mkdtemp(prefix="fdxgw-bench-"))
     settings = Settings(
@@ -129,18 +147,25 @@ async def gateway_app(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["gateway", "bare"])
+    parser.add_argument("kind", choices=["gateway", "bare", "core", "gateway-http"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--info", type=Path, required=True)
+    parser.add_argument("--upstream", help="the core's base URL (gateway-http)")
     args = parser.parse_args()
 
-    bank = SandboxBank()
-    customer_id, account_id = asyncio.run(first_account(bank))
+    if args.kind == "core":
+        serve_core(args.port, args.info)
+        return
+    bank: BankAdapter = SandboxBank()
+    if args.kind == "gateway-http":
+        bank = HttpBank(HttpCoreConfig(base_url=args.upstream, pool_size=64))
+    customer_id, account_id = asyncio.run(set_up(bank))
     token = ""
-    if args.kind == "gateway":
-        app, token = asyncio.run(gateway_app(bank, customer_id, account_id))
-    else:
+    if args.kind == "bare":
+        assert isinstance(bank, SandboxBank)
         app = bare_app(bank, customer_id)
+    else:
+        app, token = asyncio.run(gateway_app(bank, customer_id, account_id))
     start, end = window()
     url = (
         f"http://127.0.0.1:{args.port}/fdx/v6/accounts/{account_id}/transactions"
@@ -151,6 +176,22 @@ def main() -> None:
         app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
         access_log=False, log_level="warning", server_header=False,
     )  # fmt: skip
+
+
+def serve_core(port: int, info: Path) -> None:
+    """The reference core over the sandbox bank, on uvloop like the others."""
+    import uvloop
+    from aiohttp import web
+
+    async def run() -> None:
+        runner = web.AppRunner(ReferenceCore(SandboxBank()).app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        ready = json.dumps({"url": f"http://127.0.0.1:{port}/", "token": ""})
+        info.write_text(ready)  # noqa: ASYNC240 (once, at start-up)
+        await asyncio.Event().wait()
+
+    uvloop.run(run())
 
 
 if __name__ == "__main__":

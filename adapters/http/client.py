@@ -94,6 +94,7 @@ class CoreClient:
         if config.bearer_token is not None:
             self._headers["Authorization"] = f"Bearer {config.bearer_token}"
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def get_json(self, path: str, params: Mapping[str, str] | None, missing: Missing) -> Any:
         body, _ = await self._call("GET", path, params, None, missing)
@@ -114,7 +115,13 @@ class CoreClient:
             self._session = None
 
     def _open(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._loop is not loop:
+            # A session belongs to the loop that made it (e.g. a set-up run before the server
+            # loop started); it cannot be closed from here, only left behind.
+            self._session = None
         if self._session is None or self._session.closed:
+            self._loop = loop
             connector = aiohttp.TCPConnector(
                 limit=self.config.pool_size,
                 ssl=self.config.ssl_context() or False,
