@@ -61,6 +61,19 @@ class Settings:
     registry_jwks: str = "config/demo/registry-jwks.json"
     # Let jwks_uri fetches reach private, loopback and link-local addresses: tests only (SSRF).
     jwks_fetch_allow_private: bool = False
+    # Audit trail retention in days: at least 3 years (CFPB 12 CFR 1033.351).
+    audit_retention_days: int = 1095
+    # Signed consent notifications to recipients (issue 3 §4): per-attempt timeouts (seconds),
+    # attempts and exponential backoff (seconds), deliveries in flight, sweeper period (0: off).
+    notification_connect_timeout: float = 3.0
+    notification_read_timeout: float = 10.0
+    notification_max_attempts: int = 13
+    notification_backoff_base: int = 30
+    notification_backoff_max: int = 21600
+    notification_concurrency: int = 4
+    notification_sweep_interval: int = 60
+    # Let notifications go to http:// URLs on loopback hosts: sandbox and tests only.
+    allow_insecure_notification_urls: bool = False
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
@@ -109,6 +122,13 @@ def _cast(key: str, value: Any, type_name: Any) -> Any:
     kind = str(type_name)
     if kind == "bool":
         return _cast_bool(key, value)
+    if kind == "float":
+        if isinstance(value, bool):
+            raise SettingsError(f"{key}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: expected a number, got {value!r}") from None
     if kind == "int":
         if isinstance(value, bool):
             raise SettingsError(f"{key}: expected a whole number, got {value!r}")
@@ -176,11 +196,23 @@ def _validate(s: Settings) -> None:
         "page_limit_max": (1, 10000),
         "max_consent_days": (1, 365),
         "max_body_bytes": (1024, 10_000_000),
+        "audit_retention_days": (1095, 36500),  # 12 CFR 1033.351: not less than three years
+        "notification_connect_timeout": (0.01, 60),
+        "notification_read_timeout": (0.01, 120),
+        "notification_max_attempts": (1, 50),
+        "notification_backoff_base": (1, 3600),
+        "notification_backoff_max": (1, 86400),
+        "notification_concurrency": (1, 64),
+        "notification_sweep_interval": (0, 86400),
     }
     for key, (low, high) in bounds.items():
         value = getattr(s, key)
         if not low <= value <= high:
             raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+    if s.notification_backoff_base > s.notification_backoff_max:
+        raise SettingsError("notification_backoff_base: must not exceed notification_backoff_max")
+    if not isinstance(s.allow_insecure_notification_urls, bool):
+        raise SettingsError("allow_insecure_notification_urls: expected true or false")
     if s.page_limit_default > s.page_limit_max:
         raise SettingsError("page_limit_default: must not exceed page_limit_max")
     if not s.languages or any(lang not in ("en", "ja") for lang in s.languages):

@@ -3,6 +3,9 @@
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw audit verify                 recompute the audit trail's hash chain; name the first break
+fdxgw audit export --from --to     the trail's links in a date range, as JSON lines
+fdxgw audit prune                  delete links older than audit_retention_days (keeps an anchor)
 fdxgw recipients list              every registered recipient and its status
 fdxgw recipients approve|suspend|reinstate CLIENT_ID   the bank's decision about one recipient
 fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
@@ -15,8 +18,12 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from authz.keys import SigningKeys
 from authz.registration import recipients
@@ -25,6 +32,8 @@ from authz.store import ClientRecord, RecordStore, SchemaError, open_records
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
 
+_clock = time.time  # the one clock of the commands (tests set their own)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fdxgw", description="FDX data-sharing gateway")
@@ -32,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
     sub.add_parser("serve", help="start the gateway")
     sub.add_parser("check", help="validate settings and the cluster policy")
+    _audit_parser(sub)
     _recipients_parser(sub)
     _adapter_parser(sub)
     args = parser.parse_args(argv)
@@ -48,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "init":
         return asyncio.run(_init(settings))
+    if args.command == "audit":
+        return asyncio.run(_audit(settings, args))
     if args.command == "recipients":
         if args.action != "list" and not args.client_id:
             parser.error(f"recipients {args.action} needs a CLIENT_ID")
@@ -110,6 +122,91 @@ def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
 
     # FDX_OPENAPI locates the FDX schemas for the kit; it is not a gateway setting.
     return run(args, config_default=settings.adapter_config, environ=os.environ)
+
+
+def _audit_parser(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="verify, export or prune the audit trail")
+    actions = audit.add_subparsers(dest="action", required=True)
+    verify = actions.add_parser("verify", help="recompute the hash chain")
+    verify.add_argument("--progress-every", type=int, default=100_000, metavar="N")
+    export = actions.add_parser("export", help="links in [--from, --to] as JSON lines")
+    export.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    actions.add_parser("prune", help="apply audit_retention_days")
+
+
+def _date(text: str) -> float:
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+    return day.timestamp()
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from authz import trail
+
+    records = open_records(settings.database_url)
+    try:
+        await records.check_schema()
+        if args.action == "verify":
+            return await _verify(records, args.progress_every)
+        if args.action == "export":
+            # --to names a day, included whole: the range ends at the next midnight (UTC).
+            end = args.end + 86400
+            if end <= args.start:
+                print("fdxgw: --to is before --from", file=sys.stderr)
+                return 2
+            return await _export(trail.export_range(records, args.start, end), args.out)
+        pruned = await trail.prune(records, settings, _clock())
+        print(f"pruned {pruned} links older than {settings.audit_retention_days} days")
+        return 0
+    except SchemaError as exc:
+        print(f"fdxgw: storage: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await records.aclose()
+
+
+async def _verify(records: RecordStore, every: int) -> int:
+    from authz.trail import verify_chain
+
+    shown = [0]
+
+    def progress(count: int) -> None:
+        if every > 0 and count // every > shown[0]:
+            shown[0] = count // every
+            print(f"  ... {count} links verified", file=sys.stderr, flush=True)
+
+    result = await verify_chain(records, progress=progress)
+    start = "the retention anchor" if result.anchored else "genesis"
+    if result.broken is None:
+        print(f"OK: {result.count} links verified from {start}; head {result.head}")
+        return 0
+    b = result.broken
+    when = datetime.fromtimestamp(b.time, UTC).isoformat(timespec="seconds")
+    print(
+        f"BROKEN at seq {b.seq} ({b.kind}, {when}): {b.reason};"
+        f" {result.count} links before it verified from {start}"
+    )
+    return 1
+
+
+async def _export(lines: AsyncIterator[dict[str, Any]], out: Path | None) -> int:
+    stream = out.open("wb") if out is not None else sys.stdout.buffer
+    count = 0
+    try:
+        async for line in lines:
+            stream.write(orjson.dumps(line) + b"\n")
+            count += 1
+    finally:
+        if out is not None:
+            stream.close()
+        else:
+            stream.flush()
+    print(f"exported {count} links", file=sys.stderr)
+    return 0
 
 
 def _recipients_parser(sub: Any) -> None:

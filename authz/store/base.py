@@ -130,6 +130,54 @@ class AuditEvent:
     interaction_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class TrailEntry:
+    """One link of the audit trail's hash chain (``authz.store.chain``).
+
+    ``record`` is the canonical JSON (sorted keys) of the consent event or data access, exactly as
+    hashed; ``hash`` = SHA-256 hex of ``prev_hash`` followed by the canonical JSON of
+    ``{"kind", "record", "seq", "time"}``."""
+
+    seq: int
+    time: float
+    kind: str  # consent_event | data_access
+    record: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrailAnchor:
+    """Where the kept chain starts after a retention prune: the last pruned link."""
+
+    seq: int
+    time: float
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationDelivery:
+    """One signed notification to a recipient and the history of its delivery.
+
+    ``id`` is the FDX ``notificationId``, the same on every attempt so a receiver can drop
+    duplicates. ``notification`` is the FDX Notificationentity without ``sentOn``, which is set
+    (and the whole signed) per attempt. ``dedupe_key``, when given, is unique: a second enqueue
+    with it is refused (the sweeper's notice is sent once per consent per authorization)."""
+
+    id: str
+    client_id: str
+    consent_id: str
+    kind: str  # revoked | expired | renewed | reauthorization_due
+    notification: Payload
+    created_at: float
+    next_attempt_at: float
+    dedupe_key: str | None = None
+    attempts: int = 0
+    last_status: str | None = None  # "204", "timeout", "refused: …"
+    delivered_at: float | None = None
+    given_up_at: float | None = None
+
+
 class RecordStore(Protocol):
     async def migrate(self) -> None:
         """Create the schema, or upgrade it; raise SchemaError on a schema newer than the code."""
@@ -195,6 +243,57 @@ class RecordStore(Protocol):
 
     async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
         """Oldest first."""
+
+    # audit trail (hash-chained; every consent event and audit event is linked in the same
+    # transaction that stores it, so nothing is stored without its link)
+    async def list_trail(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[TrailEntry]:
+        """Links with ``seq > after_seq`` (and ``start <= time < end`` when given), by seq."""
+
+    async def trail_anchor(self) -> TrailAnchor | None:
+        """The last pruned link, or None if nothing was ever pruned."""
+
+    async def prune_trail(self, before: float) -> int:
+        """Retention (12 CFR 1033.351): delete the oldest links, up to the first one at or after
+        ``before``, and the audit events older than ``before``; keep the last deleted link as the
+        anchor so the rest still verifies. Returns how many links were deleted."""
+
+    # recipient notifications (a durable outbox: nothing is lost across restarts)
+    async def enqueue_notification(self, delivery: NotificationDelivery) -> bool:
+        """Store a new delivery; False (and nothing stored) if its ``dedupe_key`` was used."""
+
+    async def claim_notifications(
+        self, now: float, *, limit: int, lease: float
+    ) -> list[NotificationDelivery]:
+        """Up to ``limit`` pending deliveries due at ``now``, earliest first; each one's next
+        attempt moves to ``now + lease``, so another worker (or this one after a crash) takes it
+        again only once the lease has passed."""
+
+    async def record_notification_attempt(
+        self,
+        delivery_id: str,
+        *,
+        now: float,
+        status: str,
+        delivered: bool,
+        retry_at: float | None,
+    ) -> None:
+        """Count one attempt: delivered, to be retried at ``retry_at``, or (neither) given up."""
+
+    async def get_notification(self, delivery_id: str) -> NotificationDelivery | None: ...
+
+    async def list_notifications(self, *, consent_id: str) -> list[NotificationDelivery]:
+        """Oldest first."""
+
+    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
+        """ACTIVE consents whose ``expires_at`` is before ``before``, soonest first (the
+        sweeper's notices; never used to decide access)."""
 
     async def aclose(self) -> None: ...
 

@@ -16,8 +16,18 @@ from typing import Any
 
 import orjson
 
-from authz.consent.model import Consent, ConsentEvent
-from authz.store.base import AuditEvent, ClientRecord, Kind, Payload, RefreshToken
+from authz.consent.model import Consent, ConsentEvent, ConsentStatus
+from authz.store import chain
+from authz.store.base import (
+    AuditEvent,
+    ClientRecord,
+    Kind,
+    NotificationDelivery,
+    Payload,
+    RefreshToken,
+    TrailAnchor,
+    TrailEntry,
+)
 
 _PURGE_PER_WRITE = 16  # expired entries dropped per write: amortised, so memory stays bounded
 
@@ -138,6 +148,10 @@ class MemoryRecordStore:
         self._refresh: dict[str, RefreshToken] = {}
         self._audit: dict[str, list[AuditEvent]] = {}
         self._seq = itertools.count()
+        self._trail: list[TrailEntry] = []
+        self._anchor: TrailAnchor | None = None
+        self._deliveries: dict[str, NotificationDelivery] = {}  # insertion order is age
+        self._dedupe: set[str] = set()
 
     async def migrate(self) -> None:
         return None
@@ -168,6 +182,7 @@ class MemoryRecordStore:
             raise ValueError("consent already exists")
         self._consents[consent.id] = (next(self._seq), consent)
         self._events[consent.id] = [event]
+        self._link([chain.consent_item_of(consent, event)])
 
     async def get_consent(self, consent_id: str) -> Consent | None:
         row = self._consents.get(consent_id)
@@ -182,6 +197,7 @@ class MemoryRecordStore:
             return False
         self._consents[consent.id] = (row[0], consent)
         self._events[consent.id].append(event)
+        self._link([chain.consent_item_of(consent, event)])
         return True
 
     async def list_consents(
@@ -203,6 +219,7 @@ class MemoryRecordStore:
         if event.consent_id not in self._consents:
             raise ValueError("event for an unknown consent")
         self._events[event.consent_id].append(event)
+        self._link([chain.consent_item_of(self._consents[event.consent_id][1], event)])
 
     # refresh tokens
     async def put_refresh_token(self, token: RefreshToken) -> None:
@@ -240,13 +257,125 @@ class MemoryRecordStore:
     async def append_audit(self, events: Sequence[AuditEvent]) -> None:
         for e in events:
             self._audit.setdefault(e.consent_id, []).append(e)
+        self._link([chain.access_item(e) for e in events])
 
     async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
         rows = self._audit.get(consent_id, [])
         return sorted(rows, key=lambda e: e.time)  # stable: same time keeps insertion order
 
+    # audit trail
+    async def list_trail(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[TrailEntry]:
+        first = self._trail[0].seq if self._trail else 1
+        found: list[TrailEntry] = []
+        for entry in self._trail[max(0, after_seq + 1 - first) :]:
+            if (start is None or entry.time >= start) and (end is None or entry.time < end):
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
+
+    async def trail_anchor(self) -> TrailAnchor | None:
+        return self._anchor
+
+    async def prune_trail(self, before: float) -> int:
+        cut = next((i for i, e in enumerate(self._trail) if e.time >= before), len(self._trail))
+        if cut:
+            last = self._trail[cut - 1]
+            self._anchor = TrailAnchor(last.seq, last.time, last.hash)
+            del self._trail[:cut]
+        for consent_id, rows in self._audit.items():
+            self._audit[consent_id] = [e for e in rows if e.time >= before]
+        return cut
+
+    def _link(self, items: list[chain.Item]) -> None:
+        if self._trail:
+            seq, prev = self._trail[-1].seq, self._trail[-1].hash
+        elif self._anchor is not None:
+            seq, prev = self._anchor.seq, self._anchor.hash
+        else:
+            seq, prev = 0, chain.GENESIS
+        self._trail.extend(chain.link(seq, prev, items))
+
+    # notifications
+    async def enqueue_notification(self, delivery: NotificationDelivery) -> bool:
+        if delivery.dedupe_key is not None:
+            if delivery.dedupe_key in self._dedupe:
+                return False
+            self._dedupe.add(delivery.dedupe_key)
+        if delivery.id in self._deliveries:
+            return False
+        self._deliveries[delivery.id] = _copy(delivery)
+        return True
+
+    async def claim_notifications(
+        self, now: float, *, limit: int, lease: float
+    ) -> list[NotificationDelivery]:
+        due = sorted(
+            (
+                d
+                for d in self._deliveries.values()
+                if d.delivered_at is None and d.given_up_at is None and d.next_attempt_at <= now
+            ),
+            key=lambda d: d.next_attempt_at,
+        )[:limit]
+        for d in due:
+            self._deliveries[d.id] = replace(d, next_attempt_at=now + lease)
+        return [_copy(d) for d in due]
+
+    async def record_notification_attempt(
+        self,
+        delivery_id: str,
+        *,
+        now: float,
+        status: str,
+        delivered: bool,
+        retry_at: float | None,
+    ) -> None:
+        d = self._deliveries.get(delivery_id)
+        if d is None:
+            return
+        self._deliveries[delivery_id] = replace(
+            d,
+            attempts=d.attempts + 1,
+            last_status=status,
+            delivered_at=now if delivered else None,
+            given_up_at=now if not delivered and retry_at is None else None,
+            next_attempt_at=retry_at if retry_at is not None else d.next_attempt_at,
+        )
+
+    async def get_notification(self, delivery_id: str) -> NotificationDelivery | None:
+        d = self._deliveries.get(delivery_id)
+        return None if d is None else _copy(d)
+
+    async def list_notifications(self, *, consent_id: str) -> list[NotificationDelivery]:
+        rows = [_copy(d) for d in self._deliveries.values() if d.consent_id == consent_id]
+        return sorted(rows, key=lambda d: d.created_at)  # stable: insertion order on ties
+
+    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
+        rows = [
+            c
+            for _, c in self._consents.values()
+            if c.status is ConsentStatus.ACTIVE
+            and c.expires_at is not None
+            and c.expires_at < before
+        ]
+        rows.sort(key=lambda c: c.expires_at or 0.0)
+        return rows[:limit]
+
     async def aclose(self) -> None:
         return None
+
+
+def _copy(d: NotificationDelivery) -> NotificationDelivery:
+    """A delivery whose payload the caller cannot mutate the store through."""
+    return replace(d, notification=orjson.loads(orjson.dumps(d.notification)))
 
 
 def _check_bumped(consent: Consent, expected_version: int) -> None:

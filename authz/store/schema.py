@@ -68,6 +68,48 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX audit_events_consent ON audit_events (consent_id, time)",
     ),
+    # 2: the audit trail (a hash chain over consent events and data accesses, authz/store/chain.py)
+    # and the outbox of signed notifications to recipients (authz/notifications/)
+    (
+        # seq is the chain order; rows are only appended, or deleted from the start by retention.
+        """CREATE TABLE trail (
+            seq       INTEGER PRIMARY KEY,
+            time      REAL NOT NULL,
+            kind      TEXT NOT NULL,
+            record    TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash      TEXT NOT NULL
+        )""",
+        "CREATE INDEX trail_time ON trail (time)",
+        # At most one row: the last link deleted by retention, where verification starts.
+        """CREATE TABLE trail_anchor (
+            id   INTEGER PRIMARY KEY CHECK (id = 1),
+            seq  INTEGER NOT NULL,
+            time REAL NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        """CREATE TABLE notification_deliveries (
+            id              TEXT PRIMARY KEY,
+            client_id       TEXT NOT NULL,
+            consent_id      TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            notification    TEXT NOT NULL,
+            created_at      REAL NOT NULL,
+            next_attempt_at REAL NOT NULL,
+            dedupe_key      TEXT UNIQUE,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            last_status     TEXT,
+            delivered_at    REAL,
+            given_up_at     REAL
+        )""",
+        "CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)"
+        " WHERE delivered_at IS NULL AND given_up_at IS NULL",
+        "CREATE INDEX notification_deliveries_consent"
+        " ON notification_deliveries (consent_id, created_at)",
+        # The sweeper's question ("which active consents end soon?") without a full scan.
+        "CREATE INDEX consents_active_expiry ON consents (json_extract(data, '$.expires_at'))"
+        " WHERE status = 'ACTIVE'",
+    ),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

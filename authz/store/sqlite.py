@@ -24,7 +24,16 @@ from typing import Any
 import orjson
 
 from authz.consent.model import Consent, ConsentEvent
-from authz.store.base import AuditEvent, ClientRecord, RefreshToken, SchemaError
+from authz.store import chain
+from authz.store.base import (
+    AuditEvent,
+    ClientRecord,
+    NotificationDelivery,
+    RefreshToken,
+    SchemaError,
+    TrailAnchor,
+    TrailEntry,
+)
 from authz.store.schema import APPLICATION_ID, CURRENT_VERSION, MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,30 @@ _SELECT_AUDIT = (
     " record_count, status, interaction_id FROM audit_events WHERE consent_id = ?"
     " ORDER BY time, rowid"
 )
+_INSERT_TRAIL = (
+    "INSERT INTO trail (seq, time, kind, record, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_DELIVERY = (
+    "INSERT OR IGNORE INTO notification_deliveries (id, client_id, consent_id, kind,"
+    " notification, created_at, next_attempt_at, dedupe_key, attempts, last_status,"
+    " delivered_at, given_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_DUE_DELIVERIES = (
+    "SELECT id, client_id, consent_id, kind, notification, created_at, next_attempt_at,"
+    " dedupe_key, attempts, last_status, delivered_at, given_up_at FROM notification_deliveries"
+    " WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?"
+    " ORDER BY next_attempt_at LIMIT ?"
+)
+_DELIVERY_BY_ID = (
+    "SELECT id, client_id, consent_id, kind, notification, created_at, next_attempt_at,"
+    " dedupe_key, attempts, last_status, delivered_at, given_up_at FROM notification_deliveries"
+    " WHERE id = ?"
+)
+_DELIVERIES_OF_CONSENT = (
+    "SELECT id, client_id, consent_id, kind, notification, created_at, next_attempt_at,"
+    " dedupe_key, attempts, last_status, delivered_at, given_up_at FROM notification_deliveries"
+    " WHERE consent_id = ? ORDER BY created_at, rowid"
+)
 
 
 class SqliteRecordStore:
@@ -81,9 +114,12 @@ class SqliteRecordStore:
         self._make_parent()
         with self._schema_errors(), self._tx() as db:
             version = _version(db)
+            had_trail = _has_table(db, "trail")
             for number in range(version + 1, CURRENT_VERSION + 1):
                 for statement in MIGRATIONS[number - 1]:
                     db.execute(statement)
+            if not had_trail and _has_table(db, "trail"):
+                _backfill_trail(db)  # history stored before the trail existed is linked too
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {CURRENT_VERSION}")
 
@@ -148,7 +184,7 @@ class SqliteRecordStore:
                 " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _consent_row(consent),
             )
-            _insert_event(db, event)
+            _insert_event(db, event, consent)
 
     async def get_consent(self, consent_id: str) -> Consent | None:
         # Read on every FDX call (the live consent check), so it is cached, never stale:
@@ -198,7 +234,7 @@ class SqliteRecordStore:
             )
             if cursor.rowcount == 0:
                 return False  # the transaction commits nothing
-            _insert_event(db, event)
+            _insert_event(db, event, consent)
             return True
 
     async def list_consents(
@@ -228,7 +264,7 @@ class SqliteRecordStore:
 
     async def append_consent_event(self, event: ConsentEvent) -> None:
         with self._integrity("event for an unknown consent"), self._tx() as db:
-            _insert_event(db, event)
+            _insert_event(db, event, None)
 
     # -------------------------------------------------------------------- refresh tokens
 
@@ -291,6 +327,7 @@ class SqliteRecordStore:
         """One transaction per batch, appended in order (the audit trail is append-only)."""
         if not events:
             return
+        links = [chain.access_item(e) for e in events]  # hashed inside, encoded out here
         with self._tx() as db:
             db.executemany(
                 _INSERT_AUDIT,
@@ -311,25 +348,131 @@ class SqliteRecordStore:
                     for e in events
                 ],
             )
+            _link(db, links)
 
     async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
-        rows = self._all(_SELECT_AUDIT, (consent_id,))
-        return [
-            AuditEvent(
-                id=r[0],
-                time=r[1],
-                consent_id=r[2],
-                client_id=r[3],
-                customer_id=r[4],
-                endpoint=r[5],
-                account_ids=tuple(orjson.loads(r[6])),
-                clusters=tuple(orjson.loads(r[7])),
-                record_count=r[8],
-                status=r[9],
-                interaction_id=r[10],
+        return [_audit(r) for r in self._all(_SELECT_AUDIT, (consent_id,))]
+
+    # -------------------------------------------------------------------- audit trail
+
+    async def list_trail(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[TrailEntry]:
+        sql = "SELECT seq, time, kind, record, prev_hash, hash FROM trail WHERE seq > ?"
+        params: list[Any] = [after_seq]
+        if start is not None:
+            sql += " AND time >= ?"
+            params.append(start)
+        if end is not None:
+            sql += " AND time < ?"
+            params.append(end)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        return [TrailEntry(*r) for r in self._all(sql, tuple(params))]
+
+    async def trail_anchor(self) -> TrailAnchor | None:
+        row = self._one("SELECT seq, time, hash FROM trail_anchor WHERE id = 1", ())
+        return None if row is None else TrailAnchor(*row)
+
+    async def prune_trail(self, before: float) -> int:
+        with self._tx() as db:
+            first_kept = db.execute(
+                "SELECT min(seq) FROM trail WHERE time >= ?", (before,)
+            ).fetchone()[0]
+            if first_kept is None:
+                first_kept = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM trail").fetchone()[0]
+            last = db.execute(
+                "SELECT seq, time, hash FROM trail WHERE seq < ? ORDER BY seq DESC LIMIT 1",
+                (first_kept,),
+            ).fetchone()
+            if last is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO trail_anchor (id, seq, time, hash) VALUES (1, ?, ?, ?)",
+                    last,
+                )
+            pruned = db.execute("DELETE FROM trail WHERE seq < ?", (first_kept,)).rowcount
+            db.execute("DELETE FROM audit_events WHERE time < ?", (before,))
+            return int(pruned)
+
+    # -------------------------------------------------------------------- notifications
+
+    async def enqueue_notification(self, delivery: NotificationDelivery) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                _INSERT_DELIVERY,
+                (
+                    delivery.id,
+                    delivery.client_id,
+                    delivery.consent_id,
+                    delivery.kind,
+                    _json(delivery.notification),
+                    delivery.created_at,
+                    delivery.next_attempt_at,
+                    delivery.dedupe_key,
+                    delivery.attempts,
+                    delivery.last_status,
+                    delivery.delivered_at,
+                    delivery.given_up_at,
+                ),
             )
-            for r in rows
-        ]
+            return cursor.rowcount == 1
+
+    async def claim_notifications(
+        self, now: float, *, limit: int, lease: float
+    ) -> list[NotificationDelivery]:
+        with self._tx() as db:  # IMMEDIATE: two workers never claim the same row
+            rows = db.execute(_DUE_DELIVERIES, (now, limit)).fetchall()
+            db.executemany(
+                "UPDATE notification_deliveries SET next_attempt_at = ? WHERE id = ?",
+                [(now + lease, r[0]) for r in rows],
+            )
+        return [_delivery(r) for r in rows]
+
+    async def record_notification_attempt(
+        self,
+        delivery_id: str,
+        *,
+        now: float,
+        status: str,
+        delivered: bool,
+        retry_at: float | None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE notification_deliveries SET attempts = attempts + 1, last_status = ?,"
+                " delivered_at = ?, given_up_at = ?,"
+                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
+                (
+                    status,
+                    now if delivered else None,
+                    now if not delivered and retry_at is None else None,
+                    retry_at,
+                    delivery_id,
+                ),
+            )
+
+    async def get_notification(self, delivery_id: str) -> NotificationDelivery | None:
+        row = self._one(_DELIVERY_BY_ID, (delivery_id,))
+        return None if row is None else _delivery(row)
+
+    async def list_notifications(self, *, consent_id: str) -> list[NotificationDelivery]:
+        rows = self._all(_DELIVERIES_OF_CONSENT, (consent_id,))
+        return [_delivery(r) for r in rows]
+
+    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
+        # The expression matches the partial index consents_active_expiry.
+        rows = self._all(
+            "SELECT data FROM consents WHERE status = 'ACTIVE'"
+            " AND json_extract(data, '$.expires_at') < ?"
+            " ORDER BY json_extract(data, '$.expires_at') LIMIT ?",
+            (before, limit),
+        )
+        return [Consent.from_dict(orjson.loads(r[0])) for r in rows]
 
     async def aclose(self) -> None:
         if self._checkpointer is not None:
@@ -470,11 +613,108 @@ def _consent_row(c: Consent) -> tuple[Any, ...]:
     )
 
 
-def _insert_event(db: sqlite3.Connection, e: ConsentEvent) -> None:
+def _insert_event(db: sqlite3.Connection, e: ConsentEvent, consent: Consent | None) -> None:
+    """The event and its trail link, in the caller's transaction. Without ``consent`` (history
+    that does not change it) the link records the consent as stored."""
     db.execute(
         "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail),
+    )
+    if consent is not None:
+        _link(db, [chain.consent_item_of(consent, e)])
+        return
+    row = db.execute(
+        "SELECT client_id, customer_id, status, version FROM consents WHERE id = ?",
+        (e.consent_id,),
+    ).fetchone()
+    client_id, customer_id, status, version = row  # the insert above proved it exists
+    _link(
+        db,
+        [
+            chain.consent_item(
+                e, client_id=client_id, customer_id=customer_id, status=status, version=version
+            )
+        ],
+    )
+
+
+def _link(db: sqlite3.Connection, items: Sequence[chain.Item]) -> None:
+    """Append links after the last one. Callers hold BEGIN IMMEDIATE, so no writer in any
+    process can append between reading the last hash and inserting after it."""
+    last = db.execute("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1").fetchone()
+    if last is None:
+        last = db.execute("SELECT seq, hash FROM trail_anchor WHERE id = 1").fetchone()
+    seq, prev = last if last is not None else (0, chain.GENESIS)
+    db.executemany(
+        _INSERT_TRAIL,
+        [
+            (t.seq, t.time, t.kind, t.record, t.prev_hash, t.hash)
+            for t in chain.link(seq, prev, items)
+        ],
+    )
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _backfill_trail(db: sqlite3.Connection) -> None:
+    """Link history stored before the trail existed, in time order (an upgrade, once)."""
+    events = db.execute(
+        "SELECT e.consent_id, e.time, e.event, e.actor, e.reason, e.detail, c.client_id,"
+        " c.customer_id, c.status, c.version FROM consent_events e JOIN consents c"
+        " ON c.id = e.consent_id ORDER BY e.time, e.id"
+    ).fetchall()
+    items = [
+        chain.consent_item(
+            ConsentEvent(*r[:6]), client_id=r[6], customer_id=r[7], status=r[8], version=r[9]
+        )
+        for r in events
+    ]
+    accesses = db.execute(
+        "SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids, clusters,"
+        " record_count, status, interaction_id FROM audit_events ORDER BY seq"
+    ).fetchall()
+    items += [chain.access_item(_audit(r)) for r in accesses]
+    items.sort(key=lambda item: item[0])  # stable: equal times keep their table order
+    if items:
+        _link(db, items)
+
+
+def _audit(r: Sequence[Any]) -> AuditEvent:
+    return AuditEvent(
+        id=r[0],
+        time=r[1],
+        consent_id=r[2],
+        client_id=r[3],
+        customer_id=r[4],
+        endpoint=r[5],
+        account_ids=tuple(orjson.loads(r[6])),
+        clusters=tuple(orjson.loads(r[7])),
+        record_count=r[8],
+        status=r[9],
+        interaction_id=r[10],
+    )
+
+
+def _delivery(r: Sequence[Any]) -> NotificationDelivery:
+    return NotificationDelivery(
+        id=r[0],
+        client_id=r[1],
+        consent_id=r[2],
+        kind=r[3],
+        notification=orjson.loads(r[4]),
+        created_at=r[5],
+        next_attempt_at=r[6],
+        dedupe_key=r[7],
+        attempts=r[8],
+        last_status=r[9],
+        delivered_at=r[10],
+        given_up_at=r[11],
     )
 
 
