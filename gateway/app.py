@@ -12,7 +12,7 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,6 +26,7 @@ from authz import screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
+from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services
 from authz.store import open_records, open_state
@@ -49,7 +50,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with AsyncExitStack() as background:
+                # Notification delivery and the sweeper run beside the app, off the request path.
+                for observer in services.observers:
+                    if isinstance(observer, Notifier):
+                        await background.enter_async_context(observer.running())
+                yield
         finally:
             await services.bank.aclose()
             await services.state.aclose()
@@ -85,7 +91,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     """Everything the settings name: stores, keys, the session secret and the bank adapter."""
     var = settings.var_path
-    return Services.build(
+    services = Services.build(
         settings,
         policy=load_policy(),
         records=open_records(settings.database_url, clock=clock),
@@ -95,6 +101,8 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
         secret=load_or_create_secret(var / "secret.key"),
         clock=clock,
     )
+    services.observers.append(Notifier(services))  # signed consent notices to recipients
+    return services
 
 
 def load_or_create_secret(path: Path) -> bytes:

@@ -1,0 +1,119 @@
+"""One POST of a signed notification to a recipient, bounded in every direction.
+
+A receiver is someone else's server: it may be down, slow, redirect, or answer with a flood.
+So each attempt has connect and read timeouts plus an overall deadline, redirects are never
+followed (a 3xx is a failed attempt), the response body is never read (only the status line
+counts), and the shared client holds at most ``notification_concurrency`` connections. Only
+``https`` URLs are used, and not to literal private, loopback or link-local addresses; plain
+``http`` to a loopback host is allowed only with ``allow_insecure_notification_urls`` (sandbox,
+tests).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+
+from authz.notifications.message import MEDIA_TYPE
+from config.settings import Settings
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+class Refused(Exception):
+    """The URL may not receive notifications; the message says why (no personal data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivered: bool
+    status: str  # the HTTP status ("204"), or what went wrong ("timeout", "connect error")
+
+
+def check_url(url: str, *, allow_insecure: bool) -> None:
+    """Raise ``Refused`` unless ``url`` may receive notifications."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise Refused("malformed url") from None
+    if not host or parts.username or parts.password or parts.fragment:
+        raise Refused("malformed url")
+    loopback = _is_loopback(host)
+    if parts.scheme == "http" and allow_insecure and loopback:
+        return
+    if parts.scheme != "https":
+        raise Refused("not an https url")
+    if loopback and not allow_insecure:
+        raise Refused("loopback host")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: resolved by the client (see the report: no DNS-level check yet)
+    if not address.is_global and not (loopback and allow_insecure):
+        raise Refused("non-public address")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Sender:
+    def __init__(
+        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._settings = settings
+        connect, read = settings.notification_connect_timeout, settings.notification_read_timeout
+        self._deadline = connect + 2 * read  # a receiver trickling its headers still ends
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=self._deadline),
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=settings.notification_concurrency,
+                max_keepalive_connections=settings.notification_concurrency,
+            ),
+            trust_env=False,  # no proxies or netrc credentials from the environment
+        )
+
+    @property
+    def deadline(self) -> float:
+        """The longest one attempt can take, in seconds."""
+        return self._deadline
+
+    async def post(self, url: str, jws: str) -> Outcome:
+        """POST ``jws`` to ``url``; raises ``Refused`` for a URL that may not receive it."""
+        check_url(url, allow_insecure=self._settings.allow_insecure_notification_urls)
+        headers = {
+            "content-type": MEDIA_TYPE,
+            "x-fapi-interaction-id": str(uuid.uuid4()),
+            "fdx-api-actor-type": "BATCH",  # FDX: no customer present
+        }
+        try:
+            with anyio.fail_after(self._deadline):
+                request = self._client.build_request("POST", url, content=jws, headers=headers)
+                response = await self._client.send(request, stream=True)
+                await response.aclose()  # the body is never read
+        except TimeoutError:
+            return Outcome(False, "timeout")
+        except httpx.TimeoutException:
+            return Outcome(False, "timeout")
+        except httpx.ConnectError:
+            return Outcome(False, "connect error")
+        except httpx.HTTPError as exc:
+            return Outcome(False, type(exc).__name__)
+        return Outcome(200 <= response.status_code < 300, str(response.status_code))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,71 @@
+"""The periodic look for consents that need a notice before anyone uses them.
+
+Expiry never depends on this (the gate refuses a consent at ``expires_at`` on use); the sweeper
+only makes sure recipients hear of it:
+
+- a consent past its expiry and still ACTIVE (nobody used it since) is recorded EXPIRED through
+  ``lifecycle.expire_if_due``, whose observers queue the expiry notice;
+- a PERSISTENT consent whose reauthorization falls due within 30 days
+  (``lifecycle.reauthorization_due``; FDX UX guidelines recommend a reminder 30 days ahead)
+  gets one ``CONSENT_UPDATED`` notice per authorization: the outbox's unique
+  ``dedupe_key`` (consent id + the expiry being reminded of) makes repeated sweeps no-ops,
+  and a renewal (a new expiry) earns a new notice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+
+from authz.consent import lifecycle
+from authz.notifications import message
+from authz.services import Services
+
+if TYPE_CHECKING:
+    from authz.notifications.notifier import Notifier
+
+log = logging.getLogger("authz.notifications")
+
+NOTICE_DAYS = 30
+BATCH = 1000  # consents looked at per sweep, soonest expiry first
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    expired: int
+    reminded: int
+
+
+class Sweeper:
+    def __init__(self, services: Services, notifier: Notifier) -> None:
+        self._services = services
+        self._notifier = notifier
+
+    async def sweep(self) -> SweepResult:
+        services = self._services
+        now = services.clock()
+        horizon = now + NOTICE_DAYS * lifecycle.DAY
+        expired = reminded = 0
+        for consent in await services.records.consents_expiring(horizon, limit=BATCH):
+            if consent.expires_at is not None and consent.expires_at <= now:
+                stored = await lifecycle.expire_if_due(services, consent)
+                expired += stored.status is not consent.status
+            elif lifecycle.reauthorization_due(consent, now, within_days=NOTICE_DAYS):
+                key = f"{message.REAUTHORIZATION_DUE}:{consent.id}:{consent.expires_at!r}"
+                if await self._notifier.enqueue(
+                    message.REAUTHORIZATION_DUE, consent, dedupe_key=key
+                ):
+                    reminded += 1
+        return SweepResult(expired, reminded)
+
+    async def run(self, interval: float) -> None:
+        """Sweep every ``interval`` seconds (the first after one interval) until cancelled."""
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception as exc:  # the next sweep tries again
+                log.error("notification.sweep_failed %s", type(exc).__name__)

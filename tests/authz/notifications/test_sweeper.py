@@ -1,0 +1,80 @@
+"""The sweeper: one reauthorization notice per authorization, and expiry of unused consents."""
+
+from __future__ import annotations
+
+import pytest
+
+from authz.consent import lifecycle
+from authz.consent.model import ConsentStatus, DurationType
+from tests.authz.notifications.conftest import DAY, World
+
+pytestmark = pytest.mark.anyio
+
+
+async def kinds(world: World, consent_id: str = "c-1") -> list[str]:
+    return [d.kind for d in await world.records.list_notifications(consent_id=consent_id)]
+
+
+async def test_a_reauthorization_notice_is_sent_once_30_days_ahead(world: World) -> None:
+    """Due within 30 days: one CONSENT_UPDATED notice, however many sweeps follow."""
+    await world.client(uri="https://app.example/n")
+    await world.consent(expires_in=31 * DAY)
+    sweeper = world.notifier.sweeper
+
+    early = await sweeper.sweep()
+    world.clock.advance(2 * DAY)
+    first = await sweeper.sweep()
+    again = await sweeper.sweep()
+
+    assert (early.reminded, first.reminded, again.reminded) == (0, 1, 0)
+    [notice] = await world.records.list_notifications(consent_id="c-1")
+    assert notice.kind == "reauthorization_due"
+    assert notice.notification["type"] == "CONSENT_UPDATED"
+    assert (
+        notice.notification["notificationPayload"]["customFields"]["name"] == "reauthorizationDue"
+    )
+
+
+async def test_a_renewal_earns_a_new_notice_for_the_next_authorization(world: World) -> None:
+    """After a renewal (new expiry) the next due date gets its own notice."""
+    await world.client(uri="https://app.example/n")
+    await world.consent(expires_in=20 * DAY)
+    sweeper = world.notifier.sweeper
+    await sweeper.sweep()
+
+    await lifecycle.renew(world.services, "c-1")
+    await sweeper.sweep()
+    world.clock.advance(340 * DAY)
+    await sweeper.sweep()
+    await sweeper.sweep()
+
+    assert await kinds(world) == ["reauthorization_due", "renewed", "reauthorization_due"]
+
+
+async def test_only_persistent_consents_are_reminded(world: World) -> None:
+    """A TIME_BOUND consent ending in 10 days ends as agreed: no reauthorization notice."""
+    await world.client(uri="https://app.example/n")
+    await world.consent(duration=DurationType.TIME_BOUND, expires_in=10 * DAY)
+
+    result = await world.notifier.sweeper.sweep()
+
+    assert result.reminded == 0
+    assert await kinds(world) == []
+
+
+async def test_an_unused_consent_past_its_expiry_is_expired_and_told(world: World) -> None:
+    """ACTIVE past expires_at: recorded EXPIRED (by the lifecycle) and an expiry notice queued."""
+    await world.client(uri="https://app.example/n")
+    await world.consent(duration=DurationType.TIME_BOUND, expires_in=DAY)
+    world.clock.advance(DAY)
+
+    first = await world.notifier.sweeper.sweep()
+    second = await world.notifier.sweeper.sweep()
+
+    consent = await world.records.get_consent("c-1")
+    assert consent is not None
+    assert consent.status is ConsentStatus.EXPIRED
+    assert (first.expired, second.expired) == (1, 0)
+    assert await kinds(world) == ["expired"]
+    [event] = [e for e in await world.records.consent_events("c-1") if e.event == "expired"]
+    assert event.actor == "DATA_PROVIDER"
