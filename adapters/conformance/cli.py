@@ -40,7 +40,7 @@ def run(
     *,
     config_default: str = "",
     environ: Mapping[str, str] | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     config = args.config if args.config is not None else config_default
     try:
@@ -55,10 +55,8 @@ def run(
         return 2
     spec = find_spec(args.spec, environ)
     report = asyncio.run(_run(adapter, probe, spec, only))
-    if args.json:
-        print(json.dumps(asdict(report), indent=2, default=str), file=out)
-    else:
-        print(report.render(), file=out)
+    text = json.dumps(asdict(report), indent=2, default=str) if args.json else report.render()
+    print(text, file=out or sys.stdout)
     return 0 if report.passed else 1
 
 

@@ -153,14 +153,14 @@ class CoreClient:
                 raise BankUnavailable(f"{self.label}: circuit open")
             try:
                 result = await self._once(method, path, params, payload, missing, refused)
-            except (_Answered, ScheduledMaintenance):
+            except (_Answered, ScheduledMaintenance) as exc:
                 self.breaker.succeeded()  # the core is there and speaking
-                raise
+                raise _public(exc) from exc.__cause__
             except BankUnavailable as exc:  # timeouts, connection failures, 5xx
                 self.breaker.failed()
                 retryable = isinstance(exc, BankTimeout | _Transient)
                 if method != "GET" or not retryable or attempt >= self.config.retries:
-                    raise
+                    raise _public(exc) from exc.__cause__
             except AdapterError:
                 self.breaker.succeeded()
                 raise
@@ -237,11 +237,18 @@ class CoreClient:
         return DEFAULT_RETRY_AFTER
 
 
+def _public(exc: AdapterError) -> AdapterError:
+    """The private kinds above steer retries only; callers and logs see BankUnavailable."""
+    if type(exc) in (_Answered, _Transient):
+        return BankUnavailable(str(exc))
+    return exc
+
+
 def _json(label: str, body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise _Answered(f"{label}: malformed JSON") from None
+        raise BankUnavailable(f"{label}: malformed JSON") from None
 
 
 def _error_body(body: bytes) -> dict[str, Any]:
