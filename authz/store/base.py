@@ -295,6 +295,10 @@ class RecordStore(Protocol):
         """ACTIVE consents whose ``expires_at`` is before ``before``, soonest first (the
         sweeper's notices; never used to decide access)."""
 
+    async def count_active_consents(self, now: float) -> int:
+        """How many consents are ACTIVE and not past their expiry at ``now`` (the
+        ``fdxgw_active_consents`` gauge, read at each metrics scrape: keep it to one count)."""
+
     async def aclose(self) -> None: ...
 
 

@@ -369,6 +369,9 @@ class MemoryRecordStore:
         rows.sort(key=lambda c: c.expires_at or 0.0)
         return rows[:limit]
 
+    async def count_active_consents(self, now: float) -> int:
+        return sum(1 for _, c in self._consents.values() if c.is_active(now))
+
     async def aclose(self) -> None:
         return None
 

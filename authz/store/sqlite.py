@@ -474,6 +474,17 @@ class SqliteRecordStore:
         )
         return [Consent.from_dict(orjson.loads(r[0])) for r in rows]
 
+    async def count_active_consents(self, now: float) -> int:
+        # Both terms read the partial index consents_active_expiry (status = 'ACTIVE').
+        row = self._one(
+            "SELECT (SELECT count(*) FROM consents WHERE status = 'ACTIVE'"
+            " AND json_extract(data, '$.expires_at') > ?)"
+            " + (SELECT count(*) FROM consents WHERE status = 'ACTIVE'"
+            " AND json_extract(data, '$.expires_at') IS NULL)",
+            (now,),
+        )
+        return int(row[0]) if row is not None else 0
+
     async def aclose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.join(timeout=5)
