@@ -74,10 +74,20 @@ class Settings:
     notification_sweep_interval: int = 60
     # Let notifications go to http:// URLs on loopback hosts: sandbox and tests only.
     allow_insecure_notification_urls: bool = False
+    # Operator tools (docs/operations.md): the admin API's token hash file (empty: no admin API),
+    # /metrics for the admin token only, the planned-windows file of /fdx/v6/availability, the
+    # bank adapter's health probe (timeout and cache, seconds) and the JSON log level.
+    admin_token_file: str = ""
+    metrics_require_admin: bool = False
+    maintenance_file: str = ""
+    adapter_probe_timeout: float = 1.0
+    adapter_probe_ttl: float = 5.0
+    log_level: str = "INFO"
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
         _validate(self)
+        _validate_operator_tools(self)
 
     @property
     def resource_audience(self) -> str:
@@ -146,16 +156,6 @@ def _cast(key: str, value: Any, type_name: Any) -> Any:
     return value
 
 
-def _apply_redis_url(s: Settings) -> None:
-    if not s.redis_url:
-        return
-    if not s.redis_url.startswith(("redis://", "rediss://")):
-        raise SettingsError(f"redis_url: expected redis://… or rediss://…, got {s.redis_url!r}")
-    if s.state_url not in ("memory://", s.redis_url):
-        raise SettingsError("redis_url: names another store than state_url; set only one of them")
-    object.__setattr__(s, "state_url", s.redis_url)  # frozen: set once, before anyone reads it
-
-
 def _cast_bool(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -165,6 +165,16 @@ def _cast_bool(key: str, value: Any) -> bool:
     if text in ("false", "0", "no", "off"):
         return False
     raise SettingsError(f"{key}: expected true or false, got {value!r}")
+
+
+def _apply_redis_url(s: Settings) -> None:
+    if not s.redis_url:
+        return
+    if not s.redis_url.startswith(("redis://", "rediss://")):
+        raise SettingsError(f"redis_url: expected redis://… or rediss://…, got {s.redis_url!r}")
+    if s.state_url not in ("memory://", s.redis_url):
+        raise SettingsError("redis_url: names another store than state_url; set only one of them")
+    object.__setattr__(s, "state_url", s.redis_url)  # frozen: set once, before anyone reads it
 
 
 def _validate(s: Settings) -> None:
@@ -219,12 +229,6 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
     if not s.provider_name.strip():
         raise SettingsError("provider_name: the bank's name shown to consumers must not be empty")
-    if s.registry_jwks and (not s.registry_jwks.endswith(".json") or "\x00" in s.registry_jwks):
-        raise SettingsError(
-            f"registry_jwks: expected the path of a JWK Set file (*.json), got {s.registry_jwks!r}"
-        )
-    if not isinstance(s.jwks_fetch_allow_private, bool):
-        raise SettingsError("jwks_fetch_allow_private: expected true or false")
     if not _ADAPTER_SPEC.fullmatch(s.adapter):
         # NAME, or LABEL:NAME,… for a composite bank (adapters/registry.py, docs/adapters.md).
         raise SettingsError(
@@ -232,3 +236,33 @@ def _validate(s: Settings) -> None:
         )
     if "\x00" in s.adapter_config:
         raise SettingsError("adapter_config: expected the path of a TOML or JSON file")
+    if s.registry_jwks and (not s.registry_jwks.endswith(".json") or "\x00" in s.registry_jwks):
+        raise SettingsError(
+            f"registry_jwks: expected the path of a JWK Set file (*.json), got {s.registry_jwks!r}"
+        )
+    if not isinstance(s.jwks_fetch_allow_private, bool):
+        raise SettingsError("jwks_fetch_allow_private: expected true or false")
+
+
+def _validate_operator_tools(s: Settings) -> None:
+    for key in ("admin_token_file", "maintenance_file"):
+        if "\x00" in getattr(s, key):
+            raise SettingsError(f"{key}: expected a file path")
+    if s.maintenance_file and not s.maintenance_file.endswith(".toml"):
+        raise SettingsError(f"maintenance_file: expected a TOML file, got {s.maintenance_file!r}")
+    if not isinstance(s.metrics_require_admin, bool):
+        raise SettingsError("metrics_require_admin: expected true or false")
+    if s.metrics_require_admin and not s.admin_token_file:
+        raise SettingsError("metrics_require_admin: needs admin_token_file (fdxgw admin token)")
+    if not 0.05 <= s.adapter_probe_timeout <= 30:
+        raise SettingsError(
+            f"adapter_probe_timeout: must be between 0.05 and 30, got {s.adapter_probe_timeout}"
+        )
+    if not 0 <= s.adapter_probe_ttl <= 300:
+        raise SettingsError(
+            f"adapter_probe_ttl: must be between 0 and 300, got {s.adapter_probe_ttl}"
+        )
+    if s.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(
+            f"log_level: expected DEBUG, INFO, WARNING or ERROR, got {s.log_level!r}"
+        )

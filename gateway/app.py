@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -33,12 +34,27 @@ from authz.store import open_records, open_state
 from config.policy import load_policy
 from config.settings import Settings
 from gateway import fdx
+from gateway.admin import AdminToken, admin_routes
 from gateway.errors import fdx_exception_handlers
+from gateway.health import AdapterProbe, health_routes
+from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
+from gateway.openapi.routes import docs_route
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
     services = services or build_services(settings)
+    # Operator tools (docs/operations.md): the adapter measured from outside, its health probe,
+    # the admin credential.
+    metrics = Metrics(data_routes=data_routes(services.policy), clock=services.clock)
+    services = replace(services, bank=measure(services.bank, metrics))
+    probe = AdapterProbe(
+        services.bank,
+        timeout=services.settings.adapter_probe_timeout,
+        ttl=services.settings.adapter_probe_ttl,
+    )
+    admin_file = services.settings.admin_token_file
+    admin_token = AdminToken(Path(admin_file) if admin_file else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,16 +89,27 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
 
     routes: list[BaseRoute] = [
         # The FDX API first: Starlette matches routes in order, and this is the hot path.
-        Mount("/fdx/v6", routes=fdx.routes(services)),
+        Mount("/fdx/v6", routes=fdx.routes(services, probe=probe)),
         *fdx.version_routes(),
         *oauth_routes(services),
         *screens.routes(services),
         *portal.routes(services),
         Route("/", index, methods=["GET"]),
+        *health_routes(services, probe),
+        metrics_route(
+            metrics,
+            services,
+            token=admin_token if services.settings.metrics_require_admin else None,
+        ),
+        Mount("/admin", routes=admin_routes(services, admin_token)),
+        docs_route(services.settings),
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(InteractionIdMiddleware)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(InteractionIdMiddleware),
+        ],
         exception_handlers={**fdx_exception_handlers, OAuth2Error: handle_oauth_error},
         lifespan=lifespan,
     )

@@ -3,12 +3,16 @@
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
 fdxgw audit verify                 recompute the audit trail's hash chain; name the first break
 fdxgw audit export --from --to     the trail's links in a date range, as JSON lines
 fdxgw audit prune                  delete links older than audit_retention_days (keeps an anchor)
 fdxgw recipients list              every registered recipient and its status
 fdxgw recipients approve|suspend|reinstate CLIENT_ID   the bank's decision about one recipient
-fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
+fdxgw consents search --customer ID | --recipient CLIENT_ID   consents as a table
+fdxgw consents revoke CONSENT_ID [--reason BUSINESS_RULE]     end one as the bank
+fdxgw keys list                    signing keys: kid, created, which one signs
+fdxgw admin token                  a new admin API token (printed once; its hash is stored)
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from authz.registration.statement import load_registry_keys
 from authz.store import ClientRecord, RecordStore, SchemaError, open_records
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
+from gateway.admin import commands
 
 _clock = time.time  # the one clock of the commands (tests set their own)
 
@@ -41,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
     sub.add_parser("serve", help="start the gateway")
     sub.add_parser("check", help="validate settings and the cluster policy")
+    _adapter_parser(sub)
     _audit_parser(sub)
     _recipients_parser(sub)
-    _adapter_parser(sub)
+    commands.add_parsers(sub)  # consents, keys, admin (gateway/admin/commands.py)
     args = parser.parse_args(argv)
     try:
         settings = Settings.load()
@@ -58,14 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "init":
         return asyncio.run(_init(settings))
+    if args.command == "adapter":
+        return _adapter_check(settings, args)
     if args.command == "audit":
         return asyncio.run(_audit(settings, args))
     if args.command == "recipients":
         if args.action != "list" and not args.client_id:
             parser.error(f"recipients {args.action} needs a CLIENT_ID")
         return asyncio.run(_recipients(settings, args.action, args.client_id, args.reason))
-    if args.command == "adapter":
-        return _adapter_check(settings, args)
+    if args.command in commands.COMMANDS:
+        return commands.run(settings, args)
     return _serve(settings)
 
 
@@ -105,23 +113,6 @@ async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
     await records.put_client(client)
     return client.client_id
-
-
-def _adapter_parser(sub: Any) -> None:
-    adapter = sub.add_parser("adapter", help="prove a bank adapter with the conformance kit")
-    actions = adapter.add_subparsers(dest="action", required=True)
-    from adapters.conformance.cli import add_arguments
-
-    add_arguments(actions.add_parser("check", help="run the conformance kit over NAME"))
-
-
-def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
-    import os
-
-    from adapters.conformance.cli import run
-
-    # FDX_OPENAPI locates the FDX schemas for the kit; it is not a gateway setting.
-    return run(args, config_default=settings.adapter_config, environ=os.environ)
 
 
 def _audit_parser(sub: Any) -> None:
@@ -244,10 +235,30 @@ async def _recipients(
     return 0
 
 
+def _adapter_parser(sub: Any) -> None:
+    adapter = sub.add_parser("adapter", help="prove a bank adapter with the conformance kit")
+    actions = adapter.add_subparsers(dest="action", required=True)
+    from adapters.conformance.cli import add_arguments
+
+    add_arguments(actions.add_parser("check", help="run the conformance kit over NAME"))
+
+
+def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from adapters.conformance.cli import run
+
+    # FDX_OPENAPI locates the FDX schemas for the kit; it is not a gateway setting.
+    return run(args, config_default=settings.adapter_config, environ=os.environ)
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.logging import configure
+
+    configure(settings.log_level)  # JSON lines, redacted, with the interaction id
 
     try:
         app = create_app(settings)
@@ -259,7 +270,7 @@ def _serve(settings: Settings) -> int:
     # query strings; data accesses are recorded in the audit trail instead.
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=False, log_level="info",
-        server_header=False,
+        server_header=False, log_config=None,
     )  # fmt: skip
     return 0
 

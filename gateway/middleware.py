@@ -8,6 +8,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logging import INTERACTION_ID
+
 HEADER = b"x-fapi-interaction-id"
 _VALID = re.compile(rb"[A-Za-z0-9-]{1,64}")
 
@@ -34,7 +36,12 @@ class InteractionIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        # Log lines written while this request runs carry its id (gateway.logging).
+        token = INTERACTION_ID.set(iid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            INTERACTION_ID.reset(token)
 
 
 def _from_request(scope: Scope) -> str | None:

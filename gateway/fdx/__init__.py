@@ -4,9 +4,12 @@
 
 ``routes`` ends with a catch-all answering 404/1107, so nothing under /fdx/v6 falls through to
 Starlette's plain-text 404; ``version_routes`` answers 501/1106 for any other /fdx/<version>.
+Before the catch-all: the public meta endpoints (``meta.py``) and the OpenAPI document.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from starlette.routing import BaseRoute
 
@@ -22,14 +25,32 @@ from gateway.fdx import (
     transactions,
 )
 from gateway.fdx.fallback import unknown_path_route, version_routes
+from gateway.fdx.meta import Window, load_windows, meta_routes
+from gateway.health import AdapterProbe
+from gateway.openapi.routes import openapi_route
 
 
-def routes(services: Services, audit: AuditLog | None = None) -> list[BaseRoute]:
+def routes(
+    services: Services,
+    audit: AuditLog | None = None,
+    *,
+    probe: AdapterProbe | None = None,
+    windows: Sequence[Window] | None = None,
+) -> list[BaseRoute]:
     log = audit or AuditLog(services.records, services.clock)
     out: list[BaseRoute] = []
     for resource in (accounts, transactions, statements, contact, payment_networks, customers):
         out.extend(resource.routes(services, log))
     out.extend(consents.routes(services))  # after the data routes: they are the hot path
+    settings = services.settings
+    if probe is None:
+        probe = AdapterProbe(
+            services.bank, timeout=settings.adapter_probe_timeout, ttl=settings.adapter_probe_ttl
+        )
+    if windows is None:
+        windows = load_windows(settings.maintenance_file)
+    out.extend(meta_routes(services, probe, windows))
+    out.append(openapi_route(settings))
     out.append(unknown_path_route())
     return out
 

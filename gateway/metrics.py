@@ -1,0 +1,489 @@
+"""Prometheus metrics at ``/metrics``, kept cheap enough for the FDX hot path.
+
+Nothing here touches a lock or prometheus_client on a request: the middleware and the adapter
+proxy add to plain dicts of counters and bucket lists (the event loop is one thread), and
+``Metrics.collect`` turns them into metric families only when Prometheus scrapes. Labels never
+carry a raw path or an id: requests are labelled by the matched route template
+(``/fdx/v6/accounts/{accountId}``), unknown methods become ``OTHER``, unmatched paths ``unmatched``.
+
+Series (all per process; a deployment sums its instances in Prometheus):
+
+- ``fdxgw_http_requests_total`` / ``fdxgw_http_request_duration_seconds``: route, method, status
+- ``fdxgw_adapter_call_duration_seconds``: adapter, operation; ``fdxgw_adapter_errors_total``:
+  adapter, operation, error (the adapter error's class)
+- ``fdxgw_active_consents``: ACTIVE and unexpired consents, counted when scraped
+- ``fdxgw_tokens_issued_total``: grant_type (successful POST /oauth/token answers)
+- ``fdxgw_cfpb_1033_requests`` / ``_proper_responses`` / ``_response_rate``: month (UTC), see
+  ``ResponseRate``
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.base import (
+    Account,
+    AccountContact,
+    BankAdapter,
+    Customer,
+    CustomerInfo,
+    Document,
+    Page,
+    PageRequest,
+    PaymentNetwork,
+    Statement,
+    Transaction,
+    Window,
+)
+from adapters.errors import AdapterError
+from authz.services import Services
+from config.policy import Policy
+from gateway.admin.token import AdminToken
+
+log = logging.getLogger("gateway.metrics")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    3.5,
+    5.0,
+    10.0,
+)  # fmt: skip  (3.5 s: the CFPB §1033.311(c)(1)(i)(D) proper-response limit)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
+PROPER_WITHIN = 3.5  # seconds, 12 CFR 1033.311(c)(1)(i)(D)(3)(ii)
+TOKEN_PATH = "/oauth/token"  # noqa: S105  (a path, not a secret)
+_GRANT = re.compile(rb"(?:^|&)grant_type=([A-Za-z0-9_.:%-]{1,100})")
+_MAX_SNIFF = 65536
+
+T = TypeVar("T")
+
+
+class _Series:
+    """A histogram's state: per-bucket (not cumulative) counts, count and sum."""
+
+    __slots__ = ("buckets", "count", "sum")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(BUCKETS) + 1)
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.buckets[bisect_left(BUCKETS, seconds)] += 1
+        self.count += 1
+        self.sum += seconds
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        running = 0
+        for bound, n in zip((*BUCKETS, float("inf")), self.buckets, strict=True):
+            running += n
+            out.append(("+Inf" if bound == float("inf") else repr(bound), running))
+        return out
+
+
+@dataclass(slots=True)
+class MonthTally:
+    requests: int = 0  # queries for covered data, scheduled downtime excluded
+    proper: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.proper / self.requests if self.requests else 1.0
+
+
+class ResponseRate:
+    """The CFPB §1033.311(c)(1)(i) proper response rate of the data endpoints, per UTC month.
+
+    Numerator: proper responses, that is answers that fulfil the query (2xx) or explain why not
+    (any 4xx, which the gateway always sends in the FDX error shape with a code), within 3.5 s.
+    Denominator: every query for covered data, except those answered during scheduled downtime
+    (a 503 with ``Retry-After``: the adapter's ``ScheduledMaintenance``), which the rule excludes
+    from both. 5xx otherwise (unscheduled downtime, errors) and slow answers count against it.
+    Kept in memory for the life of the process: each instance reports its own share.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.months: dict[str, MonthTally] = {}
+        self._month = ""
+        self._until = 0.0
+        self._tally = MonthTally()
+
+    def record(self, status: int, seconds: float, *, scheduled_downtime: bool) -> None:
+        if scheduled_downtime:
+            return
+        now = self.clock()
+        if now >= self._until or now < self._until - 32 * 86400:
+            self._roll(now)
+        self._tally.requests += 1
+        if status < 500 and seconds <= PROPER_WITHIN:
+            self._tally.proper += 1
+
+    def _roll(self, now: float) -> None:
+        day = datetime.fromtimestamp(now, UTC)
+        self._month = f"{day.year:04d}-{day.month:02d}"
+        year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+        self._until = datetime(year, month, 1, tzinfo=UTC).timestamp()
+        self._tally = self.months.setdefault(self._month, MonthTally())
+
+
+@dataclass(eq=False)
+class Metrics:
+    """One app's measurements and the Prometheus registry that exposes them."""
+
+    data_routes: frozenset[tuple[str, str]] = frozenset()  # (method, template) of data endpoints
+    clock: Callable[[], float] = time.time
+    requests: dict[tuple[str, str, str], _Series] = field(default_factory=dict)
+    adapter_calls: dict[tuple[str, str], _Series] = field(default_factory=dict)
+    adapter_errors: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    active_consents: int | None = None
+    rate: ResponseRate = field(init=False)
+    registry: CollectorRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rate = ResponseRate(self.clock)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)  # a Collector: it has collect()
+
+    def observe_request(
+        self, template: str, method: str, status: int, seconds: float, *, downtime: bool
+    ) -> None:
+        key = (template, method, str(status))
+        series = self.requests.get(key)
+        if series is None:
+            series = self.requests[key] = _Series()
+        series.observe(seconds)
+        if (method, template) in self.data_routes:
+            self.rate.record(status, seconds, scheduled_downtime=downtime)
+
+    def observe_adapter(self, adapter: str, operation: str, seconds: float) -> None:
+        key = (adapter, operation)
+        series = self.adapter_calls.get(key)
+        if series is None:
+            series = self.adapter_calls[key] = _Series()
+        series.observe(seconds)
+
+    def count_adapter_error(self, adapter: str, operation: str, error: str) -> None:
+        key = (adapter, operation, error)
+        self.adapter_errors[key] = self.adapter_errors.get(key, 0) + 1
+
+    def count_token(self, grant_type: str) -> None:
+        self.tokens[grant_type] = self.tokens.get(grant_type, 0) + 1
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def collect(self) -> Iterable[Metric]:
+        yield from self._histograms(
+            "fdxgw_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template, method and status.",
+            ("route", "method", "status"),
+            self.requests,
+        )
+        total = CounterMetricFamily(
+            "fdxgw_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            labels=("route", "method", "status"),
+        )
+        for key, series in sorted(self.requests.items()):
+            total.add_metric(key, series.count)
+        yield total
+        yield from self._histograms(
+            "fdxgw_adapter_call_duration_seconds",
+            "Time of each bank adapter call, by adapter and operation.",
+            ("adapter", "operation"),
+            self.adapter_calls,
+        )
+        errors = CounterMetricFamily(
+            "fdxgw_adapter_errors",
+            "Bank adapter calls that raised, by adapter, operation and error class.",
+            labels=("adapter", "operation", "error"),
+        )
+        for ekey, n in sorted(self.adapter_errors.items()):
+            errors.add_metric(ekey, n)
+        yield errors
+        tokens = CounterMetricFamily(
+            "fdxgw_tokens_issued", "Tokens issued, by grant type.", labels=("grant_type",)
+        )
+        for grant, n in sorted(self.tokens.items()):
+            tokens.add_metric((grant,), n)
+        yield tokens
+        if self.active_consents is not None:
+            yield GaugeMetricFamily(
+                "fdxgw_active_consents",
+                "Consents ACTIVE and not yet expired (all instances: read from storage).",
+                value=self.active_consents,
+            )
+        yield from self._response_rate()
+
+    def _response_rate(self) -> Iterable[Metric]:
+        doc = " (CFPB 12 CFR 1033.311(c)(1)(i); this instance, since it started)."
+        requests = GaugeMetricFamily(
+            "fdxgw_cfpb_1033_requests",
+            "Queries for covered data in the month, scheduled downtime excluded" + doc,
+            labels=("month",),
+        )
+        proper = GaugeMetricFamily(
+            "fdxgw_cfpb_1033_proper_responses",
+            "Proper responses in the month: 2xx or an explaining 4xx within 3.5 s" + doc,
+            labels=("month",),
+        )
+        rate = GaugeMetricFamily(
+            "fdxgw_cfpb_1033_response_rate",
+            "Proper responses divided by queries in the month" + doc,
+            labels=("month",),
+        )
+        for month, tally in sorted(self.rate.months.items()):
+            requests.add_metric((month,), tally.requests)
+            proper.add_metric((month,), tally.proper)
+            rate.add_metric((month,), tally.rate)
+        yield requests
+        yield proper
+        yield rate
+
+    @staticmethod
+    def _histograms(
+        name: str, doc: str, labels: Sequence[str], data: Mapping[Any, _Series]
+    ) -> Iterable[Metric]:
+        family = HistogramMetricFamily(name, doc, labels=labels)
+        for key, series in sorted(data.items()):
+            family.add_metric(list(key), series.cumulative(), series.sum)
+        yield family
+
+
+class MetricsMiddleware:
+    """Pure ASGI: times each HTTP request and labels it with the route Starlette matched.
+
+    Starlette's router sets ``scope["route"]`` to the matched route (the innermost one under a
+    Mount, whose prefix it appends to ``scope["root_path"]``), so the template is read after the
+    app has answered, at the cost of a dict lookup and a string join.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        root = scope.get("root_path", "")
+        answer = [500, False]  # status; 503 with Retry-After (scheduled downtime)
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer[0] = status = message["status"]
+                if status == 503:
+                    headers = message.get("headers", ())
+                    answer[1] = any(k.lower() == b"retry-after" for k, _ in headers)
+            await send(message)
+
+        grant: list[bytes] = []
+        if scope["path"] == TOKEN_PATH and scope["method"] == "POST":
+            receive = _sniff_grant(receive, grant)
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            seconds = time.perf_counter() - start
+            route = scope.get("route")
+            path = getattr(route, "path", None)
+            template = (
+                "unmatched" if path is None else scope.get("root_path", "")[len(root) :] + path
+            )
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            status = int(answer[0])
+            self.metrics.observe_request(
+                template, method, status, seconds, downtime=bool(answer[1])
+            )
+            if grant and status == 200:
+                self.metrics.count_token(_grant_type(b"".join(grant)))
+
+
+def _sniff_grant(receive: Receive, chunks: list[bytes]) -> Receive:
+    """``receive`` that also keeps the body (up to 64 KiB) of POST /oauth/token for its
+    ``grant_type``: counting by grant type without touching the token endpoint's code."""
+    size = [0]
+
+    async def wrapped() -> Message:
+        message = await receive()
+        if message["type"] == "http.request" and size[0] < _MAX_SNIFF:
+            body = message.get("body", b"")
+            chunks.append(body[: _MAX_SNIFF - size[0]])
+            size[0] += len(body)
+        return message
+
+    return wrapped
+
+
+def _grant_type(body: bytes) -> str:
+    found = _GRANT.search(body)
+    value = found.group(1).decode("ascii") if found else ""
+    return value if value in GRANT_TYPES else "other"
+
+
+class MeasuredBank:
+    """A ``BankAdapter`` that times each call of the one it wraps and counts what it raises.
+
+    Created by ``create_app`` around the configured adapter (and each member of a composite), so
+    adapters need no instrumentation of their own. Attributes other than the Protocol's pass
+    through to the wrapped adapter.
+    """
+
+    def __init__(self, bank: BankAdapter, metrics: Metrics, *, label: str | None = None) -> None:
+        self.wrapped = bank
+        # ``name`` is part of the Protocol; a test double may lack it, and must still work.
+        self.name: str = getattr(bank, "name", type(bank).__name__)
+        self.label = label or self.name
+        self._metrics = metrics
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+    async def _timed(self, operation: str, call: Awaitable[T]) -> T:
+        start = time.perf_counter()
+        try:
+            return await call
+        except Exception as exc:
+            error = type(exc).__name__ if isinstance(exc, AdapterError) else "unexpected"
+            self._metrics.count_adapter_error(self.label, operation, error)
+            raise
+        finally:
+            self._metrics.observe_adapter(self.label, operation, time.perf_counter() - start)
+
+    async def authenticate(self, username: str, password: str) -> Customer | None:
+        return await self._timed("authenticate", self.wrapped.authenticate(username, password))
+
+    async def get_customer(self, customer_id: str) -> Customer:
+        return await self._timed("get_customer", self.wrapped.get_customer(customer_id))
+
+    async def list_accounts(self, customer_id: str) -> Sequence[Account]:
+        return await self._timed("list_accounts", self.wrapped.list_accounts(customer_id))
+
+    async def get_account(self, customer_id: str, account_id: str) -> Account:
+        return await self._timed("get_account", self.wrapped.get_account(customer_id, account_id))
+
+    async def list_transactions(
+        self, customer_id: str, account_id: str, window: Window, page: PageRequest
+    ) -> Page[Transaction]:
+        call = self.wrapped.list_transactions(customer_id, account_id, window, page)
+        return await self._timed("list_transactions", call)
+
+    async def get_contact(self, customer_id: str, account_id: str) -> AccountContact:
+        return await self._timed("get_contact", self.wrapped.get_contact(customer_id, account_id))
+
+    async def list_payment_networks(
+        self, customer_id: str, account_id: str, page: PageRequest
+    ) -> Page[PaymentNetwork]:
+        call = self.wrapped.list_payment_networks(customer_id, account_id, page)
+        return await self._timed("list_payment_networks", call)
+
+    async def list_statements(
+        self, customer_id: str, account_id: str, window: Window, page: PageRequest
+    ) -> Page[Statement]:
+        call = self.wrapped.list_statements(customer_id, account_id, window, page)
+        return await self._timed("list_statements", call)
+
+    async def get_statement(self, customer_id: str, account_id: str, statement_id: str) -> Document:
+        call = self.wrapped.get_statement(customer_id, account_id, statement_id)
+        return await self._timed("get_statement", call)
+
+    async def get_customer_info(self, customer_id: str) -> CustomerInfo:
+        return await self._timed("get_customer_info", self.wrapped.get_customer_info(customer_id))
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
+
+
+def measure(bank: BankAdapter, metrics: Metrics) -> BankAdapter:
+    """``bank`` wrapped in ``MeasuredBank``; a composite's members are wrapped too (labelled by
+    their member label), so each core's latency and errors are visible on their own."""
+    members = getattr(bank, "members", None)
+    if isinstance(members, dict):
+        for label, member in list(members.items()):
+            if isinstance(member, BankAdapter) and not isinstance(member, MeasuredBank):
+                members[label] = MeasuredBank(member, metrics, label=label)
+    return MeasuredBank(bank, metrics)
+
+
+def unwrap(bank: BankAdapter) -> BankAdapter:
+    return bank.wrapped if isinstance(bank, MeasuredBank) else bank
+
+
+def data_routes(policy: Policy) -> frozenset[tuple[str, str]]:
+    """(METHOD, route template) of every FDX data endpoint the cluster policy opens: the
+    "queries for covered data" of the CFPB response rate."""
+    out = set()
+    for cluster in policy.clusters.values():
+        for endpoint in cluster.endpoints:
+            method, _, path = endpoint.partition(" ")
+            out.add((method, "/fdx/v6" + path))
+    return frozenset(out)
+
+
+def metrics_route(metrics: Metrics, services: Services, *, token: AdminToken | None) -> Route:
+    """``GET /metrics``; with ``token`` (``metrics_require_admin``) only for the admin token.
+    The active-consent gauge is one indexed count in storage, read at each scrape."""
+
+    async def scrape(request: Request) -> Response:
+        if token is not None:
+            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.verify(presented.strip()):
+                return Response(
+                    b"admin bearer token required\n",
+                    status_code=401,
+                    media_type="text/plain",
+                    headers={"www-authenticate": 'Bearer realm="fdxgw-admin"'},
+                )
+        try:
+            metrics.active_consents = await services.records.count_active_consents(services.clock())
+        except Exception as exc:
+            log.warning("metrics.active_consents_failed %s", type(exc).__name__)
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return Route("/metrics", scrape, methods=["GET"])
+
+
+__all__ = [
+    "CONTENT_TYPE",
+    "MeasuredBank",
+    "Metrics",
+    "MetricsMiddleware",
+    "ResponseRate",
+    "data_routes",
+    "measure",
+    "metrics_route",
+    "unwrap",
+]
