@@ -1,0 +1,297 @@
+"""/metrics: per-route requests and latency, adapter calls, consents, tokens, CFPB rate."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from adapters.errors import BankUnavailable, CustomerNotFound, ScheduledMaintenance
+from config.policy import load_policy
+from gateway.admin.token import write_token_hash
+from gateway.metrics import (
+    MeasuredBank,
+    Metrics,
+    MetricsMiddleware,
+    ResponseRate,
+    data_routes,
+    measure,
+)
+from tests.gateway.fakes import CUSTOMER, FakeBank
+from tests.gateway.operator_app import FullHarness
+
+MAY_2026 = 1_778_000_000.0  # 2026-05-05T16:53:20Z
+JUNE_2026 = 1_780_300_800.0  # 2026-06-01T08:00:00Z
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series in a Prometheus text page, or None when absent."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@pytest.fixture
+def full() -> FullHarness:
+    return FullHarness()
+
+
+def test_requests_are_labelled_by_route_template_not_raw_path(full):
+    """An account id in the path becomes {accountId}; the id never reaches a label."""
+    _, token = full.grant()
+
+    full.get("/fdx/v6/accounts/acc-chk", token)
+    full.get("/fdx/v6/accounts/acc-secret-id", token)
+    page = full.client.get("/metrics").text
+
+    ok = sample(
+        page,
+        "fdxgw_http_requests_total",
+        route="/fdx/v6/accounts/{accountId}",
+        method="GET",
+        status="200",
+    )
+    missing = sample(
+        page,
+        "fdxgw_http_requests_total",
+        route="/fdx/v6/accounts/{accountId}",
+        method="GET",
+        status="404",
+    )
+    assert (1.0, 1.0) == (ok, missing)
+    assert "acc-chk" not in page
+    assert "acc-secret-id" not in page
+
+
+def test_latency_is_a_histogram_per_route_method_and_status(full):
+    """Buckets, sum and count exist for the route that was called."""
+    _, token = full.grant()
+
+    full.get("/fdx/v6/accounts", token)
+    page = full.client.get("/metrics").text
+
+    count = sample(
+        page,
+        "fdxgw_http_request_duration_seconds_count",
+        route="/fdx/v6/accounts",
+        method="GET",
+        status="200",
+    )
+    inf = sample(
+        page,
+        "fdxgw_http_request_duration_seconds_bucket",
+        route="/fdx/v6/accounts",
+        le="+Inf",
+    )
+    assert (1.0, 1.0) == (count, inf)
+
+
+def test_unknown_paths_and_methods_do_not_grow_the_label_sets(full):
+    """A path no route matches is "unmatched"; a made-up method is OTHER."""
+    full.client.get("/nothing/here/12345")
+    full.client.request("BREW", "/fdx/v6/accounts")
+    page = full.client.get("/metrics").text
+
+    assert sample(page, "fdxgw_http_requests_total", route="unmatched", status="404") == 1.0
+    assert sample(page, "fdxgw_http_requests_total", method="OTHER") == 1.0
+    assert "12345" not in page
+    assert "BREW" not in page
+
+
+def test_adapter_calls_are_timed_and_errors_counted_per_adapter(full):
+    """The fake bank's calls appear under its name; a failure is counted by its class."""
+    _, token = full.grant()
+
+    full.get("/fdx/v6/accounts", token)
+    full.bank.fail = BankUnavailable("core down")
+    full.get("/fdx/v6/accounts", token)
+    page = full.client.get("/metrics").text
+
+    calls = sample(
+        page,
+        "fdxgw_adapter_call_duration_seconds_count",
+        adapter="fake",
+        operation="list_accounts",
+    )
+    errors = sample(
+        page,
+        "fdxgw_adapter_errors_total",
+        adapter="fake",
+        operation="list_accounts",
+        error="BankUnavailable",
+    )
+    assert (2.0, 1.0) == (calls, errors)
+
+
+def test_active_consents_are_counted_when_scraped(full):
+    """Two granted, one revoked: the gauge says one."""
+    first, _ = full.grant()
+    full.grant()
+    full.revoke(first)
+
+    page = full.client.get("/metrics").text
+
+    assert 1.0 == sample(page, "fdxgw_active_consents")
+
+
+def test_the_response_rate_counts_data_endpoints_per_month(full):
+    """A 200 and a 404 are proper, an outage (503/501) is not: 2 of 3 in the clock's month."""
+    _, token = full.grant()
+
+    full.get("/fdx/v6/accounts", token)
+    full.get("/fdx/v6/accounts/unknown", token)
+    full.bank.fail = BankUnavailable("core down")
+    full.get("/fdx/v6/accounts", token)
+    full.client.get("/fdx/v6/capability")  # meta: not a query for covered data
+    page = full.client.get("/metrics").text
+
+    assert 3.0 == sample(page, "fdxgw_cfpb_1033_requests", month="2026-03")
+    assert 2.0 == sample(page, "fdxgw_cfpb_1033_proper_responses", month="2026-03")
+    rate = sample(page, "fdxgw_cfpb_1033_response_rate", month="2026-03")
+    assert rate == pytest.approx(2 / 3)
+
+
+def test_scheduled_maintenance_is_left_out_of_the_rate(full):
+    """503 with Retry-After (the bank's planned downtime) is in neither count (§1033.311)."""
+    _, token = full.grant()
+
+    full.get("/fdx/v6/accounts", token)
+    full.bank.fail = ScheduledMaintenance(retry_after=60)
+    response = full.get("/fdx/v6/accounts", token)
+    page = full.client.get("/metrics").text
+
+    assert "60" == response.headers["retry-after"]
+    assert 1.0 == sample(page, "fdxgw_cfpb_1033_requests", month="2026-03")
+
+
+@pytest.mark.parametrize(
+    ("status", "seconds", "proper"),
+    [(200, 0.1, 1), (404, 0.1, 1), (429, 0.1, 1), (500, 0.1, 0), (200, 3.6, 0)],
+    ids=["ok", "explained-404", "explained-429", "server-error", "too-slow"],
+)
+def test_a_proper_response_fulfils_or_explains_within_3_5_seconds(status, seconds, proper):
+    """2xx or 4xx within 3.5 s is proper; 5xx or slower is not."""
+    rate = ResponseRate(clock=lambda: MAY_2026)
+
+    rate.record(status, seconds, scheduled_downtime=False)
+
+    assert (1, proper) == (rate.months["2026-05"].requests, rate.months["2026-05"].proper)
+
+
+def test_the_rate_starts_a_new_month_at_midnight_utc():
+    """Each calendar month has its own tally."""
+    now = [MAY_2026]
+    rate = ResponseRate(clock=lambda: now[0])
+
+    rate.record(200, 0.1, scheduled_downtime=False)
+    now[0] = JUNE_2026
+    rate.record(500, 0.1, scheduled_downtime=False)
+
+    assert {"2026-05": (1, 1), "2026-06": (1, 0)} == {
+        m: (t.requests, t.proper) for m, t in rate.months.items()
+    }
+
+
+def test_data_routes_are_the_policy_endpoints_under_fdx_v6():
+    """The covered-data endpoints come from clusters.toml; the Consent API is not one."""
+    routes = data_routes(load_policy())
+
+    assert ("GET", "/fdx/v6/accounts/{accountId}/transactions") in routes
+    assert ("GET", "/fdx/v6/customers/current") in routes
+    assert not any("consents" in path for _, path in routes)
+
+
+def _token_app(metrics: Metrics) -> Starlette:
+    async def token(request: Request) -> Response:
+        body = (await request.body()).decode()
+        return JSONResponse({}, status_code=400 if "bad" in body else 200)
+
+    return Starlette(routes=[Route("/oauth/token", token, methods=["POST"])])
+
+
+@pytest.mark.parametrize(
+    ("body", "grant"),
+    [
+        ("grant_type=authorization_code&code=x", "authorization_code"),
+        ("client_id=a&grant_type=refresh_token", "refresh_token"),
+        ("grant_type=client_credentials", "client_credentials"),
+        ("grant_type=urn%3Aunknown", "other"),
+    ],
+    ids=["code", "refresh", "client-credentials", "unknown"],
+)
+def test_issued_tokens_are_counted_by_grant_type(body, grant):
+    """A 200 from POST /oauth/token counts once under its form's grant_type."""
+    metrics = Metrics()
+    client = TestClient(MetricsMiddleware(_token_app(metrics), metrics))
+
+    client.post("/oauth/token", content=body, headers={"content-type": "x-www-form-urlencoded"})
+
+    assert {grant: 1} == metrics.tokens
+
+
+def test_refused_token_requests_are_not_counted_as_issued():
+    """An error answer issues nothing."""
+    metrics = Metrics()
+    client = TestClient(MetricsMiddleware(_token_app(metrics), metrics))
+
+    client.post("/oauth/token", content="grant_type=refresh_token&bad=1")
+
+    assert {} == metrics.tokens
+
+
+def test_metrics_can_require_the_admin_token(tmp_path: Path):
+    """With metrics_require_admin, a scrape without the admin token is refused."""
+    write_token_hash(tmp_path / "admin.sha256", "the-admin-token")
+    full = FullHarness(admin_token_file=str(tmp_path / "admin.sha256"), metrics_require_admin=True)
+
+    refused = full.client.get("/metrics")
+    allowed = full.client.get("/metrics", headers={"Authorization": "Bearer the-admin-token"})
+
+    assert (401, 200) == (refused.status_code, allowed.status_code)
+    assert allowed.headers["content-type"].startswith("text/plain; version=0.0.4")
+
+
+def test_a_composite_adapter_is_measured_member_by_member():
+    """Each member is wrapped under its own label, so one slow core shows on its own."""
+
+    class Composite(FakeBank):
+        name = "composite"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.members: dict[str, Any] = {"deposits": FakeBank(), "cards": FakeBank()}
+
+        async def get_customer(self, customer_id: str) -> Any:
+            return await self.members["cards"].get_customer(customer_id)
+
+    metrics = Metrics()
+    bank = measure(Composite(), metrics)
+
+    anyio.run(bank.get_customer, CUSTOMER)
+
+    assert isinstance(bank, MeasuredBank)
+    assert {("composite", "get_customer"), ("cards", "get_customer")} == set(metrics.adapter_calls)
+
+
+def test_expected_adapter_answers_are_counted_by_class():
+    """A not-found is counted under its own class, apart from outages."""
+    bank = FakeBank()
+    bank.fail = CustomerNotFound("x")
+    metrics = Metrics()
+
+    with pytest.raises(CustomerNotFound):
+        anyio.run(measure(bank, metrics).list_accounts, CUSTOMER)
+
+    assert {("fake", "list_accounts", "CustomerNotFound"): 1} == metrics.adapter_errors
