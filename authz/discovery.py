@@ -16,6 +16,7 @@ from starlette.responses import Response
 from authz.authorization_details import DETAILS_TYPE
 from authz.client_auth import ALGORITHMS, AUTH_METHOD
 from authz.oidc import CLAIMS_SUPPORTED, ID_TOKEN_ALGS, OPENID
+from authz.registration.statement import registry_file
 from authz.services import Services
 from authz.tokens import CONSENTS_SCOPE
 from config.policy import Policy
@@ -64,7 +65,7 @@ def _openid(settings: Settings) -> dict[str, Any]:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
     }
-    if settings.registry_jwks:
+    if registry_file(settings) is not None:
         doc["registration_endpoint"] = f"{settings.issuer}/register"
     return doc
 

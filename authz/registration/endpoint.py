@@ -42,7 +42,12 @@ from authz.registration.errors import (
     InvalidRegistrationTokenError,
 )
 from authz.registration.recipients import Status
-from authz.registration.statement import load_registry_keys, stored_claims, verify_statement
+from authz.registration.statement import (
+    load_registry_keys,
+    registry_file,
+    stored_claims,
+    verify_statement,
+)
 from authz.services import Services
 from authz.store.base import ClientRecord
 
@@ -58,9 +63,10 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 def registration_routes(services: Services) -> list[BaseRoute]:
     """The /register routes, or none when no registry is configured (DCR off)."""
-    if not services.settings.registry_jwks:
+    path = registry_file(services.settings)
+    if path is None:
         return []
-    registrar = Registrar(services, load_registry_keys(services.settings.registry_jwks))
+    registrar = Registrar(services, load_registry_keys(path))
     return [
         Route("/register", registrar.register, methods=["POST"]),
         Route("/register/{client_id}", registrar.manage, methods=["GET", "PUT", "DELETE"]),

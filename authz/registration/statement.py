@@ -24,13 +24,27 @@ from authz.registration.errors import (
     InvalidSoftwareStatementError,
     UnapprovedSoftwareStatementError,
 )
-from config.settings import SettingsError
+from config.settings import Settings, SettingsError
 
 ALGORITHMS = ("ES256", "PS256")
 MAX_STATEMENT_CHARS = 16_384
 _KEY_TYPES = {"ES256": "EC", "PS256": "RSA"}
 # JWT claims about the statement itself, never client metadata (RFC 7519 §4.1).
 JWT_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+
+
+def registry_file(settings: Settings) -> str | None:
+    """The registry JWK Set dynamic registration trusts, or None (registration off).
+
+    The demo registry's private key is published (config/demo), so its public key is trusted
+    only by the sandbox: a gateway in front of a real bank that kept the default turns DCR off
+    rather than let anyone sign statements."""
+    if not settings.registry_jwks:
+        return None
+    demo = (Path(settings.demo_dir) / "registry-jwks.json").resolve()
+    if settings.adapter != "sandbox" and Path(settings.registry_jwks).resolve() == demo:
+        return None
+    return settings.registry_jwks
 
 
 def load_registry_keys(path: str) -> KeySet:

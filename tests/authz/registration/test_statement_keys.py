@@ -101,3 +101,15 @@ def test_discovery_advertises_registration_only_when_a_registry_is_configured():
 
     assert on["registration_endpoint"] == "http://127.0.0.1:8000/register"
     assert "registration_endpoint" not in off
+
+
+def test_a_real_bank_never_trusts_the_published_demo_registry():
+    """The demo registry's private key is public: with another adapter, the default
+    registry_jwks turns registration off instead of trusting it."""
+    from authz.registration.statement import registry_file
+
+    assert registry_file(Settings()) == "config/demo/registry-jwks.json"
+    assert registry_file(Settings(adapter="acme")) is None
+    assert registry_file(Settings(adapter="acme", registry_jwks="/etc/fdx/registry.json")) == (
+        "/etc/fdx/registry.json"
+    )
