@@ -47,7 +47,13 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _NAMED = re.compile(
     r"(?i)\b(" + "|".join(SECRET_NAMES) + r")(\"?\s*[=:]\s*\"?)(?:Bearer\s+)?([^\s&\"',;}]+)"
 )
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Record attributes that are not extra fields (uvicorn's color_message repeats the message).
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def redact(text: str) -> str:

@@ -62,25 +62,11 @@ from gateway.admin.token import AdminToken
 log = logging.getLogger("gateway.metrics")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-BUCKETS: tuple[float, ...] = (
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    3.5,
-    5.0,
-    10.0,
-)  # fmt: skip  (3.5 s: the CFPB §1033.311(c)(1)(i)(D) proper-response limit)
+# Seconds. 3.5 s: the CFPB's proposed response-time limit, kept as a reference point.
+BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                              3.5, 5.0, 10.0)  # fmt: skip
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
-PROPER_WITHIN = 3.5  # seconds, 12 CFR 1033.311(c)(1)(i)(D)(3)(ii)
 TOKEN_PATH = "/oauth/token"  # noqa: S105  (a path, not a secret)
 _GRANT = re.compile(rb"(?:^|&)grant_type=([A-Za-z0-9_.:%-]{1,100})")
 _MAX_SNIFF = 65536
@@ -126,10 +112,12 @@ class ResponseRate:
     """The CFPB §1033.311(c)(1)(i) proper response rate of the data endpoints, per UTC month.
 
     Numerator: proper responses, that is answers that fulfil the query (2xx) or explain why not
-    (any 4xx, which the gateway always sends in the FDX error shape with a code), within 3.5 s.
-    Denominator: every query for covered data, except those answered during scheduled downtime
-    (a 503 with ``Retry-After``: the adapter's ``ScheduledMaintenance``), which the rule excludes
-    from both. 5xx otherwise (unscheduled downtime, errors) and slow answers count against it.
+    (any 4xx, which the gateway always sends in the FDX error shape with a code). Denominator:
+    every query for covered data, except those answered during scheduled downtime (a 503 with
+    ``Retry-After``: the adapter's ``ScheduledMaintenance``), which the rule excludes from both.
+    Any other 5xx (unscheduled downtime, errors) counts against the rate. The final rule asks
+    for a "commercially reasonable" response time without a number (the proposed 3,500 ms limit
+    was dropped), so time is not part of this count: the latency histograms show it.
     Kept in memory for the life of the process: each instance reports its own share.
     """
 
@@ -140,14 +128,14 @@ class ResponseRate:
         self._until = 0.0
         self._tally = MonthTally()
 
-    def record(self, status: int, seconds: float, *, scheduled_downtime: bool) -> None:
+    def record(self, status: int, *, scheduled_downtime: bool) -> None:
         if scheduled_downtime:
             return
         now = self.clock()
         if now >= self._until or now < self._until - 32 * 86400:
             self._roll(now)
         self._tally.requests += 1
-        if status < 500 and seconds <= PROPER_WITHIN:
+        if status < 500:
             self._tally.proper += 1
 
     def _roll(self, now: float) -> None:
@@ -186,7 +174,7 @@ class Metrics:
             series = self.requests[key] = _Series()
         series.observe(seconds)
         if (method, template) in self.data_routes:
-            self.rate.record(status, seconds, scheduled_downtime=downtime)
+            self.rate.record(status, scheduled_downtime=downtime)
 
     def observe_adapter(self, adapter: str, operation: str, seconds: float) -> None:
         key = (adapter, operation)
@@ -257,7 +245,7 @@ class Metrics:
         )
         proper = GaugeMetricFamily(
             "fdxgw_cfpb_1033_proper_responses",
-            "Proper responses in the month: 2xx or an explaining 4xx within 3.5 s" + doc,
+            "Proper responses in the month: 2xx, or a 4xx that explains why not" + doc,
             labels=("month",),
         )
         rate = GaugeMetricFamily(

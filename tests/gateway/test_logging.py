@@ -137,7 +137,7 @@ def test_configure_installs_one_json_handler_on_the_root():
     stream = io.StringIO()
     try:
         configure("WARNING", stream=stream)
-        logging.getLogger("uvicorn.error").warning("started %s", JWT)
+        logging.getLogger("uvicorn.error").warning("started %s", JWT, extra={"color_message": "x"})
         logging.getLogger("gateway.test").info("not shown")
     finally:
         for handler in list(root.handlers):
@@ -148,6 +148,7 @@ def test_configure_installs_one_json_handler_on_the_root():
 
     (line,) = lines(stream)
     assert ("uvicorn.error", f"started {MASK}") == (line["logger"], line["message"])
+    assert "color_message" not in line
 
 
 class Wiretap:

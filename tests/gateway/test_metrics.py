@@ -177,15 +177,15 @@ def test_scheduled_maintenance_is_left_out_of_the_rate(full):
 
 
 @pytest.mark.parametrize(
-    ("status", "seconds", "proper"),
-    [(200, 0.1, 1), (404, 0.1, 1), (429, 0.1, 1), (500, 0.1, 0), (200, 3.6, 0)],
-    ids=["ok", "explained-404", "explained-429", "server-error", "too-slow"],
+    ("status", "proper"),
+    [(200, 1), (206, 1), (404, 1), (429, 1), (500, 0), (503, 0)],
+    ids=["ok", "partial", "explained-404", "explained-429", "server-error", "outage"],
 )
-def test_a_proper_response_fulfils_or_explains_within_3_5_seconds(status, seconds, proper):
-    """2xx or 4xx within 3.5 s is proper; 5xx or slower is not."""
+def test_a_proper_response_fulfils_the_query_or_explains_why_not(status, proper):
+    """2xx or 4xx is proper; 5xx outside scheduled downtime is not."""
     rate = ResponseRate(clock=lambda: MAY_2026)
 
-    rate.record(status, seconds, scheduled_downtime=False)
+    rate.record(status, scheduled_downtime=False)
 
     assert (1, proper) == (rate.months["2026-05"].requests, rate.months["2026-05"].proper)
 
@@ -195,9 +195,9 @@ def test_the_rate_starts_a_new_month_at_midnight_utc():
     now = [MAY_2026]
     rate = ResponseRate(clock=lambda: now[0])
 
-    rate.record(200, 0.1, scheduled_downtime=False)
+    rate.record(200, scheduled_downtime=False)
     now[0] = JUNE_2026
-    rate.record(500, 0.1, scheduled_downtime=False)
+    rate.record(500, scheduled_downtime=False)
 
     assert {"2026-05": (1, 1), "2026-06": (1, 0)} == {
         m: (t.requests, t.proper) for m, t in rate.months.items()
