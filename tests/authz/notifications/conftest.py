@@ -113,7 +113,7 @@ def settings(**changes: Any) -> Settings:
     values: dict[str, Any] = {
         "allow_insecure_notification_urls": True,
         "notification_connect_timeout": 2.0,
-        "notification_read_timeout": 0.5,
+        "notification_read_timeout": 5.0,  # generous: a loaded CI machine is not a slow receiver
         "notification_max_attempts": 5,
         "notification_backoff_base": 30,
         "notification_sweep_interval": 0,

@@ -135,7 +135,7 @@ async def test_a_slow_receiver_blocks_neither_the_revocation_nor_other_deliverie
     receiver: StartReceiver,
 ) -> None:
     """Revoking returns before any delivery; while one receiver hangs, another is served."""
-    world = build_world(notification_read_timeout=5.0)
+    world = build_world()
     slow, fast = receiver("/slow"), receiver("/fast")
     slow.jwks = fast.jwks = app_jwks(world)
     slow.hold = threading.Event()
@@ -165,9 +165,10 @@ async def test_a_slow_receiver_blocks_neither_the_revocation_nor_other_deliverie
 
 
 async def test_a_receiver_slower_than_the_read_timeout_is_a_failed_attempt(
-    world: World, receiver: StartReceiver
+    receiver: StartReceiver,
 ) -> None:
     """The attempt ends at the timeout, is recorded as such and retried later."""
+    world = build_world(notification_read_timeout=0.3)
     slow = receiver()
     slow.jwks = app_jwks(world)
     slow.hold = threading.Event()
@@ -184,6 +185,7 @@ async def test_a_receiver_slower_than_the_read_timeout_is_a_failed_attempt(
     assert (delivery.attempts, delivery.last_status) == (1, "timeout")
     assert delivery.next_attempt_at == NOW + 30
     assert delivery.given_up_at is None
+    await world.notifier.sender.aclose()
 
 
 async def test_an_http_url_off_loopback_is_refused_without_a_request() -> None:
