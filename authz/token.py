@@ -74,14 +74,12 @@ async def exchange_code(
     verifier = _required(form, "code_verifier")
     if not CODE_VERIFIER.fullmatch(verifier):
         raise InvalidRequestError(description="code_verifier is malformed")
-    payload = await services.state.consume(Kind.CODE, raw) if len(raw) <= 256 else None
+    # Look before using: a code presented by another client or without its PKCE verifier is
+    # refused without consuming it, so whoever intercepts a code cannot burn it (or, through the
+    # replay rule below, the consumer's consent).
+    payload = await services.state.get(Kind.CODE, raw) if len(raw) <= 256 else None
     if payload is None:
         raise InvalidGrantError(description="authorization code is invalid or expired")
-    if "consumed_at" in payload:
-        consent_id = payload.get("consent_id")
-        if isinstance(consent_id, str):
-            await _revoke(services, consent_id, "authorization code replayed")
-        raise InvalidGrantError(description="authorization code was already used")
     try:
         code = AuthorizationCode.from_dict(payload)
     except (KeyError, TypeError, ValueError):
@@ -93,6 +91,13 @@ async def exchange_code(
     challenge: str = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]
     if not secrets.compare_digest(challenge, code.code_challenge):
         raise InvalidGrantError(description="code_verifier does not match the code_challenge")
+    used = await services.state.consume(Kind.CODE, raw)
+    if used is None:
+        raise InvalidGrantError(description="authorization code is invalid or expired")
+    if "consumed_at" in used:
+        # RFC 6749 §4.1.2: the code was exchanged before; revoke what it granted.
+        await _revoke(services, code.consent_id, "authorization code replayed")
+        raise InvalidGrantError(description="authorization code was already used")
     consent = await _active_consent(services, code.consent_id, client)
     issued = int(services.clock())  # the token's iat is this or later
     body = await _issue(
@@ -150,16 +155,15 @@ async def refresh(
         raise InvalidGrantError(description="refresh token is invalid")
     if seen.client_id != client.client_id:
         raise InvalidGrantError(description="refresh token was issued to another client")
-    record, won = await services.records.use_refresh_token(token_hash, now)
-    if record is None:
-        raise InvalidGrantError(description="refresh token is invalid")
-    if not won:
-        await _revoke(services, record.consent_id, "refresh token replayed")
+    if seen.used_at is not None or seen.revoked_at is not None:
+        await _revoke(services, seen.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
-    consent = await _active_consent(services, record.consent_id, client)
+    # Every refusal that is not a replay comes before the token is used, so a request with a bad
+    # scope (or for an ended consent) leaves the token as it was.
+    consent = await _active_consent(services, seen.consent_id, client)
     # A token's end is its consent's end when issued; a renewal (lifecycle.renew) moves the
     # consent's end later, and the consent is checked live, so the later end wins.
-    if record.expires_at <= now and (consent.expires_at or 0.0) <= record.expires_at:
+    if seen.expires_at <= now and (consent.expires_at or 0.0) <= seen.expires_at:
         raise InvalidGrantError(description="refresh token expired")
     granted = consent.scope or tuple(services.policy.scopes_for(consent.clusters))
     scope = granted
@@ -168,6 +172,12 @@ async def refresh(
         if not asked or not set(asked) <= set(granted):
             raise InvalidScopeError(description="scope must be a subset of the granted scope")
         scope = asked
+    record, won = await services.records.use_refresh_token(token_hash, now)
+    if record is None:
+        raise InvalidGrantError(description="refresh token is invalid")
+    if not won:  # lost a race with a concurrent use of the same token: a replay
+        await _revoke(services, record.consent_id, "refresh token replayed")
+        raise InvalidGrantError(description="refresh token was already used")
     return await _issue(
         services, consent, client, customer_id=consent.customer_id, scope=scope, rotate=record
     )

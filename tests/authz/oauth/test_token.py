@@ -106,10 +106,12 @@ def test_a_reused_code_revokes_the_consent_and_its_refresh_tokens(oauth: Harness
 
 
 def test_a_code_of_another_client_is_refused(oauth: Harness) -> None:
-    """The code is bound to the client it was issued to."""
+    """The code is bound to the client it was issued to, and another client cannot burn it."""
     code, verifier = oauth.code(oauth.consent())
 
     _error(oauth.exchange(code, verifier, OTHER_ID), "invalid_grant")
+    assert 200 == oauth.exchange(code, verifier).status_code
+    assert oauth.get_consent().status is ConsentStatus.ACTIVE
 
 
 def test_a_wrong_redirect_uri_is_refused(oauth: Harness) -> None:
@@ -130,11 +132,12 @@ def test_a_missing_redirect_uri_is_refused(oauth: Harness) -> None:
 
 def test_a_wrong_code_verifier_is_refused(oauth: Harness) -> None:
     """RFC 7636 §4.6: S256(verifier) must equal the challenge."""
-    code, _ = oauth.code(oauth.consent())
+    code, verifier = oauth.code(oauth.consent())
 
     description = _error(oauth.exchange(code, "x" * 64), "invalid_grant")
 
     assert "code_verifier" in description
+    assert 200 == oauth.exchange(code, verifier).status_code, "a wrong verifier burns nothing"
 
 
 def test_a_missing_code_verifier_is_refused(oauth: Harness) -> None:
@@ -252,6 +255,9 @@ def test_a_refresh_may_not_widen_the_scope(oauth: Harness) -> None:
     first = _tokens(oauth)
 
     _error(oauth.refresh(first["refresh_token"], scope="fdx:statements:read"), "invalid_scope")
+    _error(oauth.refresh(first["refresh_token"], scope=""), "invalid_scope")
+    assert 200 == oauth.refresh(first["refresh_token"]).status_code, "the token is not burnt"
+    assert oauth.get_consent().status is ConsentStatus.ACTIVE
 
 
 def test_an_unsupported_grant_type_is_refused(oauth: Harness) -> None:
