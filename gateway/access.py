@@ -83,10 +83,6 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     consent = await services.records.get_consent(claims.consent_id)
     if consent is None or consent.client_id != claims.client_id:
         raise ConsentInactive()
-    if not consent.is_active(services.clock()):
-        await lifecycle.expire_if_due(services, consent)  # no I/O unless the expiry is new
-        raise ConsentInactive()
-    await _require_active_recipient(services, claims.client_id)
     ctx = AccessContext(
         claims=claims,
         consent=consent,
@@ -94,7 +90,13 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
         interaction_id=interaction_id(request),
         usable=_usable(services.policy, endpoint, claims.scope),
     )
+    # Known from here on: a refusal below is audited against this consent (12 CFR 1033.351
+    # keeps denials too), including a call on a consent that was revoked or has expired.
     request.scope[ACCESS_SCOPE_KEY] = ctx
+    if not consent.is_active(services.clock()):
+        await lifecycle.expire_if_due(services, consent)  # no I/O unless the expiry is new
+        raise ConsentInactive()
+    await _require_active_recipient(services, claims.client_id)
     return ctx
 
 
@@ -139,8 +141,9 @@ async def _bearer_token(request: Request) -> str:
     if b"access_token" in request.scope["query_string"] and "access_token" in request.query_params:
         raise InvalidToken("access token must be sent in the Authorization header")
     if request.headers.get("content-type", "").startswith(_FORM):
-        if b"access_token" in await request.body():
-            raise InvalidToken("access token must be sent in the Authorization header")
+        # RFC 6750 §2.2 form-body tokens are refused outright, without reading the body: no FDX
+        # operation takes a form, and an unauthenticated body must not be buffered.
+        raise InvalidToken("access token must be sent in the Authorization header")
     values = request.headers.getlist("authorization")
     if not values:
         raise MissingToken("Authorization header is missing")

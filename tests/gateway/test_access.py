@@ -254,3 +254,32 @@ def test_a_token_in_a_form_body_is_refused(h, fdx_validate):
     )
 
     assert_fdx_error(response, 401, "603", fdx_validate)
+
+
+def test_a_form_body_is_refused_without_being_read(h):
+    """An unauthenticated body is never buffered: the gate refuses a form before reading it."""
+    _, token = h.grant()
+    app = h.client.app
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        raise AssertionError("the body was read")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": ACCOUNT, "raw_path": ACCOUNT.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"67108864"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+    }  # fmt: skip
+
+    anyio.run(app, scope, receive, send)
+
+    assert 401 == sent[0]["status"]

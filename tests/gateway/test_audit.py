@@ -62,12 +62,22 @@ def test_a_foreign_account_id_is_audited_without_the_id(h):
     assert (404, ()) == (event.status, event.account_ids)
 
 
-def test_a_refused_token_writes_no_audit(h):
-    """401 has no consent to attribute the attempt to."""
+def test_a_call_on_a_revoked_consent_is_audited_as_refused(h):
+    """The token names a consent of its client: the refusal (401) is on that consent's record."""
     consent, token = h.grant()
     h.revoke(consent)
 
     h.get("/fdx/v6/accounts", token)
+
+    [event] = h.audit(consent)
+    assert (401, 0) == (event.status, event.record_count)
+
+
+def test_an_unverifiable_token_writes_no_audit(h):
+    """A token that does not verify has no consent to attribute the attempt to."""
+    consent, token = h.grant()
+
+    h.get("/fdx/v6/accounts", token[:-4] + "AAAA")
 
     assert [] == h.audit(consent)
 
