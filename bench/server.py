@@ -100,7 +100,7 @@ async def gateway_app(
 ) -> tuple[Starlette, str]:
     var = Path(tempfile.mkdtemp(prefix="fdxgw-bench-"))
     settings = Settings(
-        database_url=f"sqlite:///{var}/gateway.db", var_dir=str(var), access_token_ttl=900
+        database_url=f"sqlite:///{var}/gateway.db", var_dir=str(var), access_token_ttl=300
     )
     records = open_records(settings.database_url)
     await records.migrate()

@@ -195,7 +195,7 @@ def _validate(s: Settings) -> None:
     if not 1 <= s.port <= 65535:
         raise SettingsError(f"port: must be 1-65535, got {s.port}")
     bounds = {
-        "access_token_ttl": (1, 900),  # FDX Security Model: access tokens live ≤ 900 s
+        "access_token_ttl": (1, 300),  # issue 2 and design.md §5: access tokens live ≤ 300 s
         "par_ttl": (5, 600),
         "code_ttl": (5, 600),
         "interaction_ttl": (30, 86400),

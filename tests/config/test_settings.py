@@ -39,7 +39,7 @@ def test_environment_overrides_the_file() -> None:
         ({"FDX_ISSUER": "http://bank.example"}, "issuer"),
         ({"FDX_ISSUER": "https://bank.example/"}, "issuer"),
         ({"FDX_ISSUER": "ftp://bank.example"}, "issuer"),
-        ({"FDX_ACCESS_TOKEN_TTL": "3600"}, "access_token_ttl"),
+        ({"FDX_ACCESS_TOKEN_TTL": "301"}, "access_token_ttl"),
         ({"FDX_DATABASE_URL": "mysql://x"}, "database_url"),
         ({"FDX_STATE_URL": "memcached://x"}, "state_url"),
         ({"FDX_LANGUAGES": "fr"}, "languages"),
