@@ -83,11 +83,26 @@ class Settings:
     adapter_probe_timeout: float = 1.0
     adapter_probe_ttl: float = 5.0
     log_level: str = "INFO"
+    # Signing key rotation (authz/keys.py, docs/security.md): a new key is published this many
+    # seconds before it signs; a replaced key stays published this long after it stopped
+    # signing; the optional file holding the passphrase that encrypts private keys at rest.
+    key_publish_ahead: int = 3600
+    key_retention: int = 2_592_000
+    keys_passphrase_file: str = ""
+    # Published rate limits (CFPB §1033.311(d), docs/security.md): FDX data requests a second
+    # per recipient and per consent, averaged over a window of rate_limit_window seconds (a
+    # burst may use the whole window's allowance); 0 turns a limit off.
+    rate_limit_per_client: int = 50
+    rate_limit_per_consent: int = 10
+    rate_limit_window: int = 10
+    # Failed sign-ins from one client address within 15 minutes before it is refused (429).
+    login_failures_per_address: int = 20
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
         _validate(self)
         _validate_operator_tools(self)
+        _validate_hardening(self)
 
     @property
     def resource_audience(self) -> str:
@@ -266,3 +281,23 @@ def _validate_operator_tools(s: Settings) -> None:
         raise SettingsError(
             f"log_level: expected DEBUG, INFO, WARNING or ERROR, got {s.log_level!r}"
         )
+
+
+def _validate_hardening(s: Settings) -> None:
+    bounds = {
+        # A key must be published before it signs for at least a JWKS cache lifetime plus a
+        # reload (docs/security.md); 0 is for a single instance without caching clients.
+        "key_publish_ahead": (0, 2_592_000),
+        # Past every token a key signed: access and ID tokens live ≤ 300 s (issue 2).
+        "key_retention": (3600, 315_360_000),
+        "rate_limit_per_client": (0, 1_000_000),
+        "rate_limit_per_consent": (0, 1_000_000),
+        "rate_limit_window": (1, 3600),
+        "login_failures_per_address": (1, 100_000),
+    }
+    for key, (low, high) in bounds.items():
+        value = getattr(s, key)
+        if isinstance(value, bool) or not low <= value <= high:
+            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+    if "\x00" in s.keys_passphrase_file:
+        raise SettingsError("keys_passphrase_file: expected a file path")

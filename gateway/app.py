@@ -26,7 +26,7 @@ from adapters import load_adapter
 from authz import screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
-from authz.keys import SigningKeys
+from authz.keys import SigningKeys, passphrase_setting
 from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services
@@ -124,7 +124,9 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
         records=open_records(settings.database_url, clock=clock),
         state=open_state(settings.state_url, clock=clock),
         bank=load_adapter(settings.adapter, settings.adapter_config),
-        keys=SigningKeys.load_or_create(var / "keys"),
+        keys=SigningKeys.load_or_create(
+            var / "keys", clock=clock, passphrase=passphrase_setting(settings.keys_passphrase_file)
+        ),
         secret=load_or_create_secret(var / "secret.key"),
         clock=clock,
     )

@@ -11,7 +11,9 @@ fdxgw recipients list              every registered recipient and its status
 fdxgw recipients approve|suspend|reinstate CLIENT_ID   the bank's decision about one recipient
 fdxgw consents search --customer ID | --recipient CLIENT_ID   consents as a table
 fdxgw consents revoke CONSENT_ID [--reason BUSINESS_RULE]     end one as the bank
-fdxgw keys list                    signing keys: kid, created, which one signs
+fdxgw keys list                    signing keys: kid, created, when it signs, when it retires
+fdxgw keys rotate [--now]          publish a new key that signs after key_publish_ahead
+fdxgw keys prune                   delete replaced keys past their retire_after
 fdxgw admin token                  a new admin API token (printed once; its hash is stored)
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from authz.keys import SigningKeys
+from authz.keys import KeyFileError, SigningKeys, passphrase_setting
 from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
 from authz.store import ClientRecord, RecordStore, SchemaError, open_records
@@ -83,7 +85,9 @@ async def _init(settings: Settings) -> int:
     records = open_records(settings.database_url)
     try:
         await records.migrate()
-        SigningKeys.load_or_create(settings.var_path / "keys")
+        SigningKeys.load_or_create(
+            settings.var_path / "keys", passphrase=passphrase_setting(settings.keys_passphrase_file)
+        )
         load_or_create_secret(settings.var_path / "secret.key")
         if settings.adapter == "sandbox":
             seeded = await _seed_demo(records, Path(settings.demo_dir))
@@ -91,6 +95,9 @@ async def _init(settings: Settings) -> int:
                 print(f"demo recipient {seeded} registered")
     except SchemaError as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
+        return 2
+    except KeyFileError as exc:
+        print(f"fdxgw: keys: {exc}", file=sys.stderr)
         return 2
     finally:
         await records.aclose()

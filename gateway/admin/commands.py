@@ -2,7 +2,9 @@
 
 fdxgw consents search --customer ID | --recipient CLIENT_ID   a table, newest first
 fdxgw consents revoke CONSENT_ID [--reason BUSINESS_RULE]     as the bank (DATA_PROVIDER)
-fdxgw keys list                                               kid, created, which one signs
+fdxgw keys list                                               kid, created, signs from, retires
+fdxgw keys rotate [--now]                                     a new key, signing after a delay
+fdxgw keys prune                                              delete keys past their retire_after
 fdxgw admin token                                             a new admin API token, shown once
 
 ``gateway.cli`` registers these with ``add_parsers`` and hands them over with ``run``. The keys
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from authz import keys as keyring
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.keys import SigningKeys
@@ -46,7 +50,14 @@ def add_parsers(sub: Any) -> None:
 
     keys = sub.add_parser("keys", help="the authorization server's signing keys")
     key_actions = keys.add_subparsers(dest="action", required=True)
-    key_actions.add_parser("list", help="kid, created and which key signs")
+    key_actions.add_parser("list", help="kid, created, when each signs and retires")
+    rotate = key_actions.add_parser("rotate", help="publish a new key; it signs later")
+    rotate.add_argument(
+        "--now",
+        action="store_true",
+        help="sign with it at once (a compromised key: clients may briefly miss it)",
+    )
+    key_actions.add_parser("prune", help="delete replaced keys past their retire_after")
 
     admin = sub.add_parser("admin", help="the admin API's credential")
     admin_actions = admin.add_subparsers(dest="action", required=True)
@@ -130,14 +141,43 @@ async def _revoke(settings: Settings, consent_id: str, reason: str) -> int:
 
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
     directory = settings.var_path / "keys"
-    if not any(directory.glob("signing-*.json")):
+    if not any(directory.glob(keyring.PATTERN)):
         print(f"fdxgw: no signing keys in {directory} (run fdxgw init)", file=sys.stderr)
         return 1
-    keys = SigningKeys.load_or_create(directory)
-    print(f"{'KID':45}  {'ALG':6}  {'CREATED':25}  SIGNS")
+    now = time.time()
+    try:
+        passphrase = keyring.passphrase_setting(settings.keys_passphrase_file)
+        if args.action == "rotate":
+            ahead = 0 if args.now else settings.key_publish_ahead
+            meta = keyring.rotate(
+                directory,
+                now=now,
+                publish_ahead=ahead,
+                retention=settings.key_retention,
+                passphrase=passphrase,
+            )
+            print(f"new key {meta.kid} published; it signs from {_iso(meta.not_before_signing)}")
+            print("running gateways publish it within 30 s; the old keys retire in their turn")
+            return 0
+        if args.action == "prune":
+            removed = keyring.prune(directory, now=now)
+            for meta in removed:
+                print(f"removed {meta.kid} (retired {_iso(meta.retire_after or now)})")
+            print(f"{len(removed)} key(s) removed")
+            return 0
+        keys = SigningKeys.load_or_create(directory, passphrase=passphrase)
+    except keyring.KeyFileError as exc:
+        print(f"fdxgw: keys: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'KID':45}  {'ALG':6}  {'CREATED':25}  {'SIGNS FROM':25}  {'RETIRES':25}  SIGNS")
     for key in list_keys(keys, directory):
         created = _iso(key.created) if key.created is not None else "-"
-        print(f"{key.kid:45}  {key.alg:6}  {created:25}  {'yes' if key.signing else ''}")
+        start = _iso(key.not_before_signing) if key.not_before_signing else "-"
+        retires = _iso(key.retire_after) if key.retire_after is not None else "-"
+        print(
+            f"{key.kid:45}  {key.alg:6}  {created:25}  {start:25}  {retires:25}"
+            f"  {'yes' if key.signing else ''}"
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The authorization server's signing keys as an operator sees them: kid, created, which signs."""
+"""The authorization server's signing keys as an operator sees them: kid, created, when each
+signs and retires, which one signs now."""
 
 from __future__ import annotations
 
@@ -7,33 +8,43 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from authz.keys import SigningKeys
+from authz.keys import SIGNING_ALG, SigningKeys
 
 
 @dataclass(frozen=True, slots=True)
 class KeyInfo:
     kid: str
     alg: str
-    created: float | None  # the key file's mtime; None for a key held only in memory
+    created: float | None
     signing: bool
+    not_before_signing: float | None = None
+    retire_after: float | None = None  # None while no newer key replaces it
 
     def to_dict(self) -> dict[str, Any]:
-        created = None
-        if self.created is not None:
-            created = datetime.fromtimestamp(self.created, UTC).isoformat(timespec="seconds")
-        return {"kid": self.kid, "alg": self.alg, "created": created, "signing": self.signing}
+        return {
+            "kid": self.kid,
+            "alg": self.alg,
+            "created": _iso(self.created),
+            "signing": self.signing,
+            "not_before_signing": _iso(self.not_before_signing),
+            "retire_after": _iso(self.retire_after),
+        }
 
 
 def list_keys(keys: SigningKeys, directory: Path | None = None) -> list[KeyInfo]:
-    """Every published key, oldest first; ``directory`` (``<var_dir>/keys``) dates them.
-    Public parts only: nothing here reads or returns a private key."""
-    out = []
-    for jwk in keys.jwks()["keys"]:
-        kid = str(jwk.get("kid", ""))
-        created = None
-        if directory is not None:
-            path = directory / f"signing-{kid}.json"
-            if path.is_file():
-                created = path.stat().st_mtime
-        out.append(KeyInfo(kid, str(jwk.get("alg", "")), created, kid == keys.kid))
-    return sorted(out, key=lambda k: (k.created or 0.0, not k.signing))
+    """Every published key, oldest first (``directory`` is accepted for older callers; the
+    key ring carries its own metadata). Public parts only: nothing here reads or returns a
+    private key."""
+    signer = keys.kid
+    return [
+        KeyInfo(
+            m.kid, SIGNING_ALG, m.created, m.kid == signer, m.not_before_signing, m.retire_after
+        )
+        for m in keys.ring()
+    ]
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
