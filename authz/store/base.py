@@ -111,6 +111,9 @@ class RefreshToken:
     expires_at: float
     used_at: float | None = None  # set when rotated; presenting it again is a replay
     revoked_at: float | None = None
+    # RFC 9449 §5: the DPoP key (RFC 7638 thumbprint) the token is bound to; a refresh must
+    # prove possession of that same key. None: not DPoP-bound.
+    jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +316,7 @@ class Kind(enum.StrEnum):
     ASSERTION_JTI = "jti"  # RFC 7523 §3 client assertion replay cache
     REVOKED_ACCESS = "revoked"  # RFC 7009: revoked access-token jti until its exp
     LOGIN_FAILURES = "login_fail"  # counters for login throttling
+    DPOP_JTI = "dpop_jti"  # RFC 9449 §11.1 DPoP proof replay cache, keyed "<jkt>:<jti>"
 
 
 class StateStore(Protocol):

@@ -110,6 +110,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX consents_active_expiry ON consents (json_extract(data, '$.expires_at'))"
         " WHERE status = 'ACTIVE'",
     ),
+    # 3: DPoP-bound refresh tokens (RFC 9449 §5): the thumbprint of the key they are bound to
+    ("ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT",),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -43,19 +43,19 @@ _BUSY_TIMEOUT_MS = 5000
 # Statements are literals: every value goes through a ? parameter.
 _INSERT_REFRESH = (
     "INSERT INTO refresh_tokens (token_hash, consent_id, client_id, created_at, expires_at,"
-    " used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " used_at, revoked_at, jkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _USE_REFRESH = (
     "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?"
     " AND used_at IS NULL AND revoked_at IS NULL"
-    " RETURNING token_hash, consent_id, client_id, created_at, expires_at"
+    " RETURNING token_hash, consent_id, client_id, created_at, expires_at, NULL, NULL, jkt"
 )
 _CONSENT_CACHE = 10_000
 _CLIENT_CACHE = 10_000
 _CHECKPOINT_EVERY = 500  # commits between WAL checkpoints (SQLite's own default: 1000 pages)
 _SELECT_REFRESH = (
-    "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at"
-    " FROM refresh_tokens WHERE token_hash = ?"
+    "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at,"
+    " jkt FROM refresh_tokens WHERE token_hash = ?"
 )
 _INSERT_AUDIT = (
     "INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint,"
@@ -283,6 +283,7 @@ class SqliteRecordStore:
                     token.expires_at,
                     token.used_at,
                     token.revoked_at,
+                    token.jkt,
                 ),
             )
 
@@ -601,10 +602,18 @@ def _token(
     expires_at: float,
     used_at: float | None = None,
     revoked_at: float | None = None,
+    jkt: str | None = None,
 ) -> RefreshToken:
     # float(): RETURNING hands back the value as bound, before the column's REAL affinity.
     return RefreshToken(
-        token_hash, consent_id, client_id, float(created_at), float(expires_at), used_at, revoked_at
+        token_hash,
+        consent_id,
+        client_id,
+        float(created_at),
+        float(expires_at),
+        used_at,
+        revoked_at,
+        jkt,
     )
 
 

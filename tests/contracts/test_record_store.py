@@ -331,6 +331,18 @@ async def test_reading_a_refresh_token_does_not_use_it(records: RecordStore) -> 
     assert (await records.get_refresh_token("h1")) == replace(token(), used_at=T0 + 5)
 
 
+async def test_a_refresh_token_keeps_its_dpop_key_through_use(records: RecordStore) -> None:
+    """The DPoP key thumbprint a token is bound to (RFC 9449 §5) is read back, and returned by
+    the use that rotates it, so the token endpoint can demand the same key."""
+    await records.create_consent(consent(), event())
+    bound = replace(token(), jkt="NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+    await records.put_refresh_token(bound)
+
+    assert await records.get_refresh_token("h1") == bound
+    assert await records.use_refresh_token("h1", T0 + 5) == (bound, True)
+    assert await records.use_refresh_token("h1", T0 + 6) == (replace(bound, used_at=T0 + 5), False)
+
+
 async def test_an_unknown_refresh_token_is_none(records: RecordStore) -> None:
     """Never issued: (None, False)."""
     assert await records.use_refresh_token("nope", T0) == (None, False)
