@@ -7,6 +7,7 @@ This module is the only place in the code base that reads ``os.environ``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -61,6 +62,19 @@ class Settings:
     registry_jwks: str = "config/demo/registry-jwks.json"
     # Let jwks_uri fetches reach private, loopback and link-local addresses: tests only (SSRF).
     jwks_fetch_allow_private: bool = False
+    # Sender-constrained tokens (FAPI 2.0 §5.3.2.1, README "Sender-constrained tokens"): fapi2
+    # issues and accepts only DPoP- or certificate-bound tokens; sandbox also Bearer ones.
+    profile: str = "fapi2"
+    # DPoP (RFC 9449): proof algorithms, how far a proof's iat may be from now (seconds), whether
+    # the AS and the RS demand a server nonce (§8, §9), and how long a nonce lasts.
+    dpop_algorithms: tuple[str, ...] = field(default=("ES256", "PS256"))
+    dpop_proof_window: int = 60
+    dpop_nonce_required: bool = False
+    dpop_nonce_lifetime: int = 300
+    # mTLS certificate-bound tokens (RFC 8705) behind a TLS-terminating proxy: the header in which
+    # it forwards the client certificate (URL-encoded PEM), trusted only from these addresses.
+    mtls_client_cert_header: str = ""
+    trusted_proxies: tuple[str, ...] = field(default=())
     # Audit trail retention in days: at least 3 years (CFPB 12 CFR 1033.351).
     audit_retention_days: int = 1095
     # Signed consent notifications to recipients (issue 3 §4): per-attempt timeouts (seconds),
@@ -257,6 +271,49 @@ def _validate(s: Settings) -> None:
         )
     if not isinstance(s.jwks_fetch_allow_private, bool):
         raise SettingsError("jwks_fetch_allow_private: expected true or false")
+    _validate_sender_constraint(s)
+
+
+DPOP_ALGORITHMS = ("ES256", "PS256", "Ed25519")  # what authz/dpop.py can verify
+PROFILES = ("fapi2", "sandbox")
+_HEADER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def _validate_sender_constraint(s: Settings) -> None:
+    if s.profile not in PROFILES:
+        raise SettingsError(f"profile: expected fapi2 or sandbox, got {s.profile!r}")
+    unknown = [a for a in s.dpop_algorithms if a not in DPOP_ALGORITHMS]
+    if not s.dpop_algorithms or unknown:
+        raise SettingsError(
+            f"dpop_algorithms: expected some of {', '.join(DPOP_ALGORITHMS)},"
+            f" got {','.join(s.dpop_algorithms)!r}"
+        )
+    if not 1 <= s.dpop_proof_window <= 300:
+        raise SettingsError(
+            f"dpop_proof_window: must be between 1 and 300, got {s.dpop_proof_window}"
+        )
+    if not 10 <= s.dpop_nonce_lifetime <= 3600:
+        raise SettingsError(
+            f"dpop_nonce_lifetime: must be between 10 and 3600, got {s.dpop_nonce_lifetime}"
+        )
+    if not isinstance(s.dpop_nonce_required, bool):
+        raise SettingsError("dpop_nonce_required: expected true or false")
+    header = s.mtls_client_cert_header.strip().lower()  # header names are case-insensitive
+    object.__setattr__(s, "mtls_client_cert_header", header)  # frozen: set before any read
+    if header and not _HEADER_NAME.fullmatch(header):
+        raise SettingsError(
+            f"mtls_client_cert_header: expected a header name, got {header!r}"
+        )
+    for proxy in s.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"trusted_proxies: expected IP addresses or CIDRs, got {proxy!r}"
+            ) from None
+    if header and not s.trusted_proxies:
+        # A forwarded certificate is only as good as the proxy that forwards it (RFC 8705 §3).
+        raise SettingsError("mtls_client_cert_header: needs trusted_proxies (the proxy addresses)")
 
 
 def _validate_operator_tools(s: Settings) -> None:
