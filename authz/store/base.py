@@ -316,6 +316,7 @@ class Kind(enum.StrEnum):
     ASSERTION_JTI = "jti"  # RFC 7523 §3 client assertion replay cache
     REVOKED_ACCESS = "revoked"  # RFC 7009: revoked access-token jti until its exp
     LOGIN_FAILURES = "login_fail"  # counters for login throttling
+    RATE = "rate"  # gateway.ratelimit: request counts per recipient and consent, per window
     DPOP_JTI = "dpop_jti"  # RFC 9449 §11.1 DPoP proof replay cache, keyed "<jkt>:<jti>"
 
 
@@ -341,5 +342,9 @@ class StateStore(Protocol):
 
     async def incr(self, kind: Kind, key: str, *, ttl: float) -> int:
         """Add one and return the new count; the TTL starts with the first increment."""
+
+    async def incr_many(self, kind: Kind, keys: Sequence[str], *, ttl: float) -> list[int]:
+        """``incr`` on each key, in order, in one round trip to a remote store (the rate
+        limiter's two counters per FDX call); the counts in the same order."""
 
     async def aclose(self) -> None: ...

@@ -85,6 +85,9 @@ class MemoryStateStore:
         entry[0] += 1
         return int(entry[0])
 
+    async def incr_many(self, kind: Kind, keys: Sequence[str], *, ttl: float) -> list[int]:
+        return [await self.incr(kind, key, ttl=ttl) for key in keys]
+
     async def aclose(self) -> None:
         self._items.clear()
         self._expiries.clear()

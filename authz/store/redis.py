@@ -25,7 +25,7 @@ no retry either.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import cast
 
@@ -152,6 +152,16 @@ class RedisStateStore:
         with _translate_errors():
             count = await self._incr(keys=[self.key(kind, key)], args=[_ms(ttl)])
         return int(count)
+
+    async def incr_many(self, kind: Kind, keys: Sequence[str], *, ttl: float) -> list[int]:
+        # One pipelined round trip; each script still touches one key (cluster-safe layout).
+        ms = _ms(ttl)
+        with _translate_errors():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    await self._incr(keys=[self.key(kind, key)], args=[ms], client=pipe)
+                counts = await pipe.execute()
+        return [int(c) for c in counts]
 
     async def aclose(self) -> None:
         """Close every pooled connection; the store is unusable afterwards."""

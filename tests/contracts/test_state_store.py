@@ -152,6 +152,27 @@ async def test_incr_ttl_starts_with_the_first_increment(
     assert await state.incr(Kind.LOGIN_FAILURES, "u", ttl=60) == 1
 
 
+async def test_incr_many_counts_each_key_in_order(state: StateStore) -> None:
+    """One call increments every key and returns the counts in the order asked."""
+    await state.incr(Kind.RATE, "b", ttl=60)
+
+    assert await state.incr_many(Kind.RATE, ["a", "b"], ttl=60) == [1, 2]
+    assert await state.incr_many(Kind.RATE, ["b", "a", "c"], ttl=60) == [3, 2, 1]
+    assert await state.incr(Kind.RATE, "a", ttl=60) == 3
+
+
+async def test_incr_many_ttl_starts_with_each_first_increment(
+    state: StateStore, clock: FakeClock
+) -> None:
+    """Each key's window is its own: an older key expires while a newer one keeps counting."""
+    await state.incr_many(Kind.RATE, ["old"], ttl=60)
+    clock.advance(30)
+    await state.incr_many(Kind.RATE, ["old", "new"], ttl=60)
+    clock.advance(31)
+
+    assert await state.incr_many(Kind.RATE, ["old", "new"], ttl=60) == [1, 2]
+
+
 async def test_returned_payloads_are_copies(state: StateStore, clock: FakeClock) -> None:
     """Mutating what get or consume returned does not change what is stored."""
     await state.put(Kind.INTERACTION, "i", {"v": 1, "nested": {"n": [1]}}, ttl=60)
