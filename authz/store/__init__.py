@@ -10,6 +10,7 @@ from authz.store.base import (
     Kind,
     Payload,
     RecordStore,
+    RecordsUnavailable,
     RefreshToken,
     SchemaError,
     StateStore,
@@ -17,7 +18,22 @@ from authz.store.base import (
 )
 
 
-def open_records(url: str, *, clock: Callable[[], float] | None = None) -> RecordStore:
+def open_records(
+    url: str,
+    *,
+    clock: Callable[[], float] | None = None,
+    pool_min_size: int = 1,
+    pool_max_size: int = 10,
+    timeout: float = 5.0,
+) -> RecordStore:
+    """The record store named by ``url``; nothing is opened yet. The pool arguments apply to
+    PostgreSQL only (connections kept open, at most open, seconds to wait for one)."""
+    if url.startswith("postgresql://"):
+        from authz.store.postgres import PostgresRecordStore
+
+        return PostgresRecordStore(
+            url, min_size=pool_min_size, max_size=pool_max_size, timeout=timeout
+        )
     if url.startswith("sqlite:///"):
         from authz.store.sqlite import SqliteRecordStore
 
@@ -47,6 +63,7 @@ __all__ = [
     "Kind",
     "Payload",
     "RecordStore",
+    "RecordsUnavailable",
     "RefreshToken",
     "SchemaError",
     "StateStore",

@@ -28,6 +28,12 @@ class StateUnavailable(Exception):
     over). Callers fail closed: the gateway answers 503 rather than guess at single-use state."""
 
 
+class RecordsUnavailable(Exception):
+    """The record store cannot be reached or cannot answer (PostgreSQL down, restarting, no
+    connection free in time). Callers fail closed: the gateway answers 503 rather than serve data
+    whose consent it cannot check, or report a write it cannot confirm."""
+
+
 # ---------------------------------------------------------------------------- durable records
 
 

@@ -1,10 +1,15 @@
-"""The SQLite schema of the record store, as an ordered list of migrations.
+"""The record store's schema, as an ordered list of migrations in each SQL dialect.
 
-The database says which schema it holds in its header: ``PRAGMA application_id`` marks the file as
-ours and ``PRAGMA user_version`` counts the migrations applied. Migration *n* (1-based) is
-``MIGRATIONS[n - 1]``; a release only ever appends to the list, never edits an entry, so every
-database upgrades along the same path. A gateway that finds a version it does not know refuses to
-start instead of guessing.
+Migration *n* (1-based) is ``MIGRATIONS[n - 1]`` on SQLite and ``POSTGRES_MIGRATIONS[n - 1]`` on
+PostgreSQL: one logical schema (the same tables, columns and indexes), spelled twice. A release
+only ever appends to both lists, never edits an entry, so every database upgrades along the same
+path; a migration that exists in one dialect only fails ``tests/authz/store/test_postgres.py``
+and makes the PostgreSQL store refuse to migrate (``dialect_gap``).
+
+Each database says which schema it holds: SQLite in its header (``PRAGMA application_id`` marks
+the file as ours, ``PRAGMA user_version`` counts the migrations applied), PostgreSQL in a
+``schema_version`` table (one row per migration applied, with our application id). A gateway
+that finds a version it does not know refuses to start instead of guessing.
 """
 
 from __future__ import annotations
@@ -115,3 +120,122 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
+
+# PostgreSQL: the same tables, columns and indexes as above, in order. Its own spellings:
+# - JSON documents are ``json`` (kept as text, exactly as written, like SQLite's TEXT, and still
+#   queryable with ->>), except the trail's ``record``, which is the hashed bytes: plain text;
+# - times are ``double precision`` seconds, as SQLite's REAL: one data model for both;
+# - SQLite's implicit ``rowid`` (the insertion order that breaks ties in listings) is spelled out
+#   as an identity column where a query orders by it, and AUTOINCREMENT keys are identities.
+POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first slice
+    (
+        """CREATE TABLE clients (
+            client_id text PRIMARY KEY,
+            data      json NOT NULL
+        )""",
+        """CREATE TABLE consents (
+            id          text PRIMARY KEY,
+            customer_id text NOT NULL,
+            client_id   text NOT NULL,
+            status      text NOT NULL,
+            version     integer NOT NULL,
+            created_at  double precision NOT NULL,
+            data        json NOT NULL,
+            rowid       bigint GENERATED ALWAYS AS IDENTITY
+        )""",
+        "CREATE INDEX consents_customer ON consents (customer_id, created_at)",
+        "CREATE INDEX consents_client ON consents (client_id, created_at)",
+        """CREATE TABLE consent_events (
+            id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            consent_id text NOT NULL REFERENCES consents (id),
+            time       double precision NOT NULL,
+            event      text NOT NULL,
+            actor      text NOT NULL,
+            reason     text,
+            detail     text
+        )""",
+        "CREATE INDEX consent_events_consent ON consent_events (consent_id, time)",
+        """CREATE TABLE refresh_tokens (
+            token_hash text PRIMARY KEY,
+            consent_id text NOT NULL REFERENCES consents (id),
+            client_id  text NOT NULL,
+            created_at double precision NOT NULL,
+            expires_at double precision NOT NULL,
+            used_at    double precision,
+            revoked_at double precision
+        )""",
+        "CREATE INDEX refresh_tokens_consent ON refresh_tokens (consent_id)",
+        """CREATE TABLE audit_events (
+            seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id             text NOT NULL,
+            time           double precision NOT NULL,
+            consent_id     text NOT NULL,
+            client_id      text NOT NULL,
+            customer_id    text NOT NULL,
+            endpoint       text NOT NULL,
+            account_ids    json NOT NULL,
+            clusters       json NOT NULL,
+            record_count   integer NOT NULL,
+            status         integer NOT NULL,
+            interaction_id text NOT NULL
+        )""",
+        "CREATE INDEX audit_events_consent ON audit_events (consent_id, time)",
+    ),
+    # 2: the audit trail and the outbox of signed notifications to recipients
+    (
+        """CREATE TABLE trail (
+            seq       bigint PRIMARY KEY,
+            time      double precision NOT NULL,
+            kind      text NOT NULL,
+            record    text NOT NULL,
+            prev_hash text NOT NULL,
+            hash      text NOT NULL
+        )""",
+        "CREATE INDEX trail_time ON trail (time)",
+        """CREATE TABLE trail_anchor (
+            id   integer PRIMARY KEY CHECK (id = 1),
+            seq  bigint NOT NULL,
+            time double precision NOT NULL,
+            hash text NOT NULL
+        )""",
+        """CREATE TABLE notification_deliveries (
+            id              text PRIMARY KEY,
+            client_id       text NOT NULL,
+            consent_id      text NOT NULL,
+            kind            text NOT NULL,
+            notification    json NOT NULL,
+            created_at      double precision NOT NULL,
+            next_attempt_at double precision NOT NULL,
+            dedupe_key      text UNIQUE,
+            attempts        integer NOT NULL DEFAULT 0,
+            last_status     text,
+            delivered_at    double precision,
+            given_up_at     double precision,
+            rowid           bigint GENERATED ALWAYS AS IDENTITY
+        )""",
+        "CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)"
+        " WHERE delivered_at IS NULL AND given_up_at IS NULL",
+        "CREATE INDEX notification_deliveries_consent"
+        " ON notification_deliveries (consent_id, created_at)",
+        "CREATE INDEX consents_active_expiry"
+        " ON consents (((data ->> 'expires_at')::double precision)) WHERE status = 'ACTIVE'",
+    ),
+    # 3: DPoP-bound refresh tokens (RFC 9449 §5)
+    ("ALTER TABLE refresh_tokens ADD COLUMN jkt text",),
+)
+
+DIALECTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "sqlite": MIGRATIONS,
+    "postgresql": POSTGRES_MIGRATIONS,
+}
+
+
+def dialect_gap() -> str | None:
+    """Which migrations lack a dialect (None when every dialect has every version)."""
+    top = max(len(migrations) for migrations in DIALECTS.values())
+    for name, migrations in DIALECTS.items():
+        if len(migrations) < top:
+            missing = ", ".join(str(n) for n in range(len(migrations) + 1, top + 1))
+            return f"authz/store/schema.py has no {name} dialect of migration {missing}"
+    return None

@@ -4,28 +4,32 @@ A new implementation (Redis, PostgreSQL) joins by adding its name to the params 
 ``open_state`` / ``open_records`` below; every contract test then runs over it unchanged.
 
 Redis runs for real on 127.0.0.1:6379 (``$FDX_TEST_REDIS_URL`` overrides). Each test gets its own
-key prefix and its keys are deleted afterwards. Unreachable, the Redis tests fail under CI=true
-and are skipped elsewhere, saying why.
+key prefix and its keys are deleted afterwards. PostgreSQL runs for real on 127.0.0.1:5432
+(``$FDX_TEST_POSTGRES_URL`` names its maintenance database); each test gets a database of its
+own, dropped afterwards. Unreachable, either one's tests fail under CI=true and are skipped
+elsewhere, saying why.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import cache
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 
 from authz.store.base import RecordStore, StateStore
 from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.postgres import PostgresRecordStore
 from authz.store.redis import RedisStateStore
 from authz.store.sqlite import SqliteRecordStore
 
 STATE_BACKENDS = ["memory", "redis"]
-RECORD_BACKENDS = ["memory", "sqlite"]
+RECORD_BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 class FakeClock:
@@ -60,11 +64,13 @@ def open_state(backend: str, clock: FakeClock) -> StateStore:
     raise AssertionError(f"no fixture branch for state backend {backend!r}")
 
 
-def open_records(backend: str, tmp_path: Path) -> RecordStore:
+def open_records(backend: str, location: str) -> RecordStore:
     if backend == "memory":
         return MemoryRecordStore()
     if backend == "sqlite":
-        return SqliteRecordStore(str(tmp_path / "var" / "records.sqlite"))
+        return SqliteRecordStore(location)
+    if backend == "postgres":
+        return PostgresRecordStore(location, max_size=4)
     raise AssertionError(f"no fixture branch for record backend {backend!r}")
 
 
@@ -83,9 +89,20 @@ def record_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def fresh_records(record_backend: str, tmp_path: Path) -> AsyncIterator[RecordStore]:
+def record_location(record_backend: str, tmp_path: Path) -> Iterator[str]:
+    """Where this test's records live: a file, or a PostgreSQL database of its own."""
+    if record_backend != "postgres":
+        yield str(tmp_path / "var" / "records.sqlite")
+        return
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def fresh_records(record_backend: str, record_location: str) -> AsyncIterator[RecordStore]:
     """A store whose schema has not been created yet."""
-    store = open_records(record_backend, tmp_path)
+    store = open_records(record_backend, record_location)
     yield store
     await store.aclose()
 
@@ -98,7 +115,7 @@ async def records(fresh_records: RecordStore) -> RecordStore:
 
 @pytest.fixture
 async def reopen(
-    records: RecordStore, record_backend: str, tmp_path: Path
+    records: RecordStore, record_backend: str, record_location: str
 ) -> AsyncIterator[Callable[[], Awaitable[RecordStore]]]:
     """Another store object on the same data, as a second gateway process would hold.
 
@@ -108,7 +125,7 @@ async def reopen(
     async def open_again() -> RecordStore:
         if record_backend == "memory":
             return records
-        store = open_records(record_backend, tmp_path)
+        store = open_records(record_backend, record_location)
         opened.append(store)
         return store
 
@@ -189,3 +206,45 @@ def warp_ttls(prefix: str, seconds: float) -> None:
     keys = prefixed_keys(prefix)
     if keys:
         _sync_redis().eval(_WARP, len(keys), *keys, ms)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+POSTGRES_URL = os.environ.get(
+    "FDX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@cache
+def _postgres_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used, or None when it answers."""
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=2).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES_URL} unreachable ({type(exc).__name__}); .ci/run starts it"
+    return None
+
+
+def require_postgres() -> None:
+    """Fail under CI (the engines must be tested there), skip elsewhere, when PostgreSQL is down."""
+    reason = _postgres_unreachable()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def create_database() -> str:
+    """A new, empty database no other test or run shares; its URL."""
+    require_postgres()
+    name = f"fdxgw_test_{uuid.uuid4().hex}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")  # a generated identifier, not input
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

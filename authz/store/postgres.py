@@ -1,0 +1,790 @@
+"""The ``RecordStore`` on PostgreSQL, shared by many gateway instances (design.md §7).
+
+The schema is ``POSTGRES_MIGRATIONS`` (the SQLite schema, spelled for PostgreSQL) and the
+semantics are ``SqliteRecordStore``'s, method for method; the contract suite runs over both. What
+many processes on one database need, and how this store gives it:
+
+- Consistency without a shared lock: an optimistic ``UPDATE … WHERE version = %s`` for consents,
+  ``UPDATE … WHERE used_at IS NULL AND revoked_at IS NULL RETURNING`` for refresh-token
+  rotation, ``FOR UPDATE SKIP LOCKED`` for notification claims.
+- One hash chain (``authz.store.chain``) for every instance: a link is appended in the same
+  transaction as its record, after ``pg_advisory_xact_lock``, so writers in any process append
+  one after another and nothing is stored without its link.
+- The FDX gate's two reads (the consent, its recipient's status) cost one round trip: a consent
+  is cached by version, and the query that checks the version also reads the recipient's status,
+  which ``client_status`` takes if it is asked in the same turn of the event loop (``_Prefetch``).
+  Nothing is trusted without that read, so a revocation or suspension committed by any instance
+  is seen by the next request everywhere.
+
+Connections come from a pool opened on first use (stores are built synchronously in
+``create_app``), in autocommit mode: a single statement needs no transaction, and every write of
+more than one statement runs in an explicit one. An unreachable server, a broken connection or no
+connection free in time raise ``RecordsUnavailable``; integrity errors raise ``ValueError`` as the
+other stores do; a schema this code does not know raises ``SchemaError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection, errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from authz.consent.model import Consent, ConsentEvent
+from authz.store import chain
+from authz.store.base import (
+    AuditEvent,
+    ClientRecord,
+    NotificationDelivery,
+    RecordsUnavailable,
+    RefreshToken,
+    SchemaError,
+    TrailAnchor,
+    TrailEntry,
+)
+from authz.store.schema import APPLICATION_ID, CURRENT_VERSION, POSTGRES_MIGRATIONS, dialect_gap
+
+Conn = AsyncConnection[TupleRow]
+
+# pg_advisory_xact_lock(APPLICATION_ID, n): one lock per serialised activity, per database.
+_LOCK_MIGRATE = 1
+_LOCK_TRAIL = 2
+_CONSENT_CACHE = 10_000
+
+# Statements are literals: every value goes through a %s parameter.
+_SCHEMA_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+    version     integer PRIMARY KEY,
+    application integer NOT NULL,
+    applied_at  double precision NOT NULL DEFAULT extract(epoch FROM clock_timestamp())
+)"""
+_SCHEMA_STATE = (
+    "SELECT to_regclass('schema_version') IS NOT NULL,"
+    " (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema())"
+)
+# The FDX gate's read: the consent's version (its document only when the cached copy is not that
+# version) and its recipient's status, in one round trip.
+_CONSENT_CHECK = (
+    "SELECT c.version, CASE WHEN c.version = %s THEN NULL ELSE c.data END,"
+    " cl.data ->> 'status' FROM consents c LEFT JOIN clients cl ON cl.client_id = c.client_id"
+    " WHERE c.id = %s"
+)
+_INSERT_CONSENT = (
+    "INSERT INTO consents (id, customer_id, client_id, status, version, created_at, data)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+_UPDATE_CONSENT = (
+    "UPDATE consents SET customer_id = %s, client_id = %s, status = %s, version = %s,"
+    " created_at = %s, data = %s WHERE id = %s AND version = %s"
+)
+_INSERT_EVENT = (
+    "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+)
+_INSERT_REFRESH = (
+    "INSERT INTO refresh_tokens (token_hash, consent_id, client_id, created_at, expires_at,"
+    " used_at, revoked_at, jkt) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_USE_REFRESH = (
+    "UPDATE refresh_tokens SET used_at = %s WHERE token_hash = %s"
+    " AND used_at IS NULL AND revoked_at IS NULL"
+    " RETURNING token_hash, consent_id, client_id, created_at, expires_at, NULL, NULL, jkt"
+)
+_SELECT_REFRESH = (
+    "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at,"
+    " jkt FROM refresh_tokens WHERE token_hash = %s"
+)
+_INSERT_AUDIT = (
+    "INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint,"
+    " account_ids, clusters, record_count, status, interaction_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_SELECT_AUDIT = (
+    "SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids, clusters,"
+    " record_count, status, interaction_id FROM audit_events WHERE consent_id = %s"
+    " ORDER BY time, seq"
+)
+# The chain's head: the last link, or the anchor when retention pruned them all (every kept
+# link's seq is above the anchor's).
+_TRAIL_HEAD = (
+    "SELECT seq, hash FROM trail_anchor WHERE id = 1 UNION ALL"
+    " (SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1) ORDER BY seq DESC LIMIT 1"
+)
+_INSERT_TRAIL = (
+    "INSERT INTO trail (seq, time, kind, record, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s)"
+)
+_INSERT_DELIVERY = (
+    "INSERT INTO notification_deliveries (id, client_id, consent_id, kind, notification,"
+    " created_at, next_attempt_at, dedupe_key, attempts, last_status, delivered_at, given_up_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+# Rows another worker holds are skipped, not waited for; the outer SELECT sees the rows as they
+# were before the lease moved their next attempt (as the SQLite store returns them).
+_CLAIM_DELIVERIES = (
+    "WITH due AS (SELECT id, client_id, consent_id, kind, notification, created_at,"
+    " next_attempt_at, dedupe_key, attempts, last_status, delivered_at, given_up_at, rowid"
+    " FROM notification_deliveries"
+    " WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= %s"
+    " ORDER BY next_attempt_at, rowid LIMIT %s FOR UPDATE SKIP LOCKED),"
+    " leased AS (UPDATE notification_deliveries d SET next_attempt_at = %s"
+    " FROM due WHERE d.id = due.id)"
+    " SELECT id, client_id, consent_id, kind, notification, created_at, next_attempt_at,"
+    " dedupe_key, attempts, last_status, delivered_at, given_up_at FROM due"
+    " ORDER BY next_attempt_at, rowid"
+)
+_SELECT_DELIVERIES = (
+    "SELECT id, client_id, consent_id, kind, notification, created_at, next_attempt_at,"
+    " dedupe_key, attempts, last_status, delivered_at, given_up_at FROM notification_deliveries"
+)
+_RECORD_ATTEMPT = (
+    "UPDATE notification_deliveries SET attempts = attempts + 1, last_status = %s,"
+    " delivered_at = %s, given_up_at = %s,"
+    " next_attempt_at = coalesce(%s, next_attempt_at) WHERE id = %s"
+)
+
+_prefetched: ContextVar[tuple[object, str, str | None] | None] = ContextVar(
+    "fdxgw_prefetched_client_status", default=None
+)
+
+
+class PostgresRecordStore:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 5.0
+    ) -> None:
+        """``timeout``: seconds to wait for a connection (a new one, or a pooled one when all
+        are busy) before raising ``RecordsUnavailable``."""
+        self._url = url
+        self._where = _describe(url)  # host:port/dbname, for messages (never the password)
+        self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
+        self._pool: AsyncConnectionPool[Conn] | None = None
+        self._opened = False
+        self._opening = asyncio.Lock()
+        # Set when a connection failed; cleared by the next new connection. While set, a call
+        # that finds no idle connection fails at once instead of waiting for the timeout.
+        self._suspect = False
+        self._errors_at_connect = 0
+        self._consents: dict[str, Consent] = {}  # parsed consents by id, trusted per version
+        self._prefetch = _Prefetch()
+
+    # -------------------------------------------------------------------- schema
+
+    async def migrate(self) -> None:
+        """Apply the missing migrations in one transaction; the advisory lock makes a second
+        instance migrating at the same moment wait, then find nothing left to do."""
+        _require_dialect()
+        async with self._tx() as conn:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (APPLICATION_ID, _LOCK_MIGRATE)
+            )
+            version = await _version(conn)
+            had_trail = await _has_table(conn, "trail")
+            await conn.execute(_SCHEMA_VERSION_TABLE)
+            for number in range(version + 1, CURRENT_VERSION + 1):
+                for statement in POSTGRES_MIGRATIONS[number - 1]:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_version (version, application) VALUES (%s, %s)",
+                    (number, APPLICATION_ID),
+                )
+            if not had_trail and await _has_table(conn, "trail"):
+                await _backfill_trail(conn)  # history stored before the trail existed
+
+    async def check_schema(self) -> None:
+        _require_dialect()
+        async with self._connection() as conn:
+            version = await _version(conn)
+        if version != CURRENT_VERSION:
+            raise SchemaError(
+                f"database schema version {version}, this code needs {CURRENT_VERSION}"
+            )
+
+    # -------------------------------------------------------------------- clients
+
+    async def put_client(self, client: ClientRecord) -> None:
+        await self._run(
+            "INSERT INTO clients (client_id, data) VALUES (%s, %s)"
+            " ON CONFLICT (client_id) DO UPDATE SET data = excluded.data",
+            (client.client_id, _json(client.to_dict())),
+        )
+
+    async def get_client(self, client_id: str) -> ClientRecord | None:
+        row = await self._one("SELECT data FROM clients WHERE client_id = %s", (client_id,))
+        return None if row is None else ClientRecord.from_dict(row[0])
+
+    async def client_status(self, client_id: str) -> str | None:
+        # Read by the FDX gate right after get_consent, which read it in its own round trip.
+        known, status = self._prefetch.take(client_id)
+        if not known:
+            row = await self._one(
+                "SELECT data ->> 'status' FROM clients WHERE client_id = %s", (client_id,)
+            )
+            if row is None:
+                return None
+            status = row[0]
+        return status or "approved"  # ClientRecord.from_dict's default
+
+    async def list_clients(self) -> list[ClientRecord]:
+        rows = await self._all("SELECT data FROM clients ORDER BY client_id", ())
+        return [ClientRecord.from_dict(r[0]) for r in rows]
+
+    # -------------------------------------------------------------------- consents
+
+    async def create_consent(self, consent: Consent, event: ConsentEvent) -> None:
+        async with _integrity("consent already exists"), self._tx() as conn:
+            await conn.execute(_INSERT_CONSENT, _consent_row(consent))
+            await _insert_event(conn, event, consent)
+
+    async def get_consent(self, consent_id: str) -> Consent | None:
+        # On every FDX call (the live consent check): one indexed read says whether the cached
+        # copy is still the stored version, and brings the document only when it is not.
+        cached = self._consents.get(consent_id)
+        row = await self._one(
+            _CONSENT_CHECK, (-1 if cached is None else cached.version, consent_id)
+        )
+        if row is None:
+            self._consents.pop(consent_id, None)
+            return None
+        version, data, status = row
+        if data is None and cached is not None and cached.version == version:
+            consent = cached
+        else:
+            consent = self._remember(Consent.from_dict(data))
+        self._prefetch.put(consent.client_id, status)
+        return consent
+
+    async def update_consent(
+        self, consent: Consent, event: ConsentEvent, *, expected_version: int
+    ) -> bool:
+        if consent.version <= expected_version:
+            raise ValueError("a consent update must raise its version")
+        async with _integrity("event for an unknown consent"), self._tx() as conn:
+            cursor = await conn.execute(
+                _UPDATE_CONSENT, (*_consent_row(consent)[1:], consent.id, expected_version)
+            )
+            if cursor.rowcount == 0:
+                return False  # the transaction commits nothing
+            await _insert_event(conn, event, consent)
+        return True
+
+    async def list_consents(
+        self, *, customer_id: str | None = None, client_id: str | None = None
+    ) -> list[Consent]:
+        rows = await self._all(
+            "SELECT data FROM consents WHERE (%s::text IS NULL OR customer_id = %s)"
+            " AND (%s::text IS NULL OR client_id = %s) ORDER BY created_at DESC, rowid DESC",
+            (customer_id, customer_id, client_id, client_id),
+        )
+        return [Consent.from_dict(r[0]) for r in rows]
+
+    async def consent_events(self, consent_id: str) -> list[ConsentEvent]:
+        rows = await self._all(
+            "SELECT consent_id, time, event, actor, reason, detail FROM consent_events"
+            " WHERE consent_id = %s ORDER BY time, id",
+            (consent_id,),
+        )
+        return [ConsentEvent(*r) for r in rows]
+
+    async def append_consent_event(self, event: ConsentEvent) -> None:
+        async with _integrity("event for an unknown consent"), self._tx() as conn:
+            await _insert_event(conn, event, None)
+
+    # -------------------------------------------------------------------- refresh tokens
+
+    async def put_refresh_token(self, token: RefreshToken) -> None:
+        async with _integrity("refresh token for an unknown consent or reused hash"):
+            await self._run(
+                _INSERT_REFRESH,
+                (
+                    token.token_hash,
+                    token.consent_id,
+                    token.client_id,
+                    token.created_at,
+                    token.expires_at,
+                    token.used_at,
+                    token.revoked_at,
+                    token.jkt,
+                ),
+            )
+
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = await self._one(_SELECT_REFRESH, (token_hash,))
+        return None if row is None else RefreshToken(*row)
+
+    async def use_refresh_token(
+        self, token_hash: str, now: float
+    ) -> tuple[RefreshToken | None, bool]:
+        """One conditional UPDATE decides the winner (RFC 6749 §10.4 rotation): a concurrent
+        second UPDATE waits for the first's row lock, re-reads the row, and no longer matches."""
+        async with self._connection() as conn:
+            won = await (await conn.execute(_USE_REFRESH, (now, token_hash))).fetchone()
+            if won is not None:
+                return RefreshToken(*won), True  # as it was: used_at and revoked_at NULL
+            row = await (await conn.execute(_SELECT_REFRESH, (token_hash,))).fetchone()
+        return (None, False) if row is None else (RefreshToken(*row), False)
+
+    async def revoke_refresh_tokens(self, consent_id: str, now: float) -> int:
+        return await self._run(
+            "UPDATE refresh_tokens SET revoked_at = %s"
+            " WHERE consent_id = %s AND used_at IS NULL AND revoked_at IS NULL",
+            (now, consent_id),
+        )
+
+    # -------------------------------------------------------------------- audit
+
+    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        """One transaction per batch, appended in order, with its links."""
+        if not events:
+            return
+        links = [chain.access_item(e) for e in events]
+        async with self._tx() as conn:
+            async with conn.cursor() as cursor:
+                await cursor.executemany(_INSERT_AUDIT, [_audit_row(e) for e in events])
+            await _link(conn, links)
+
+    async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
+        return [_audit(r) for r in await self._all(_SELECT_AUDIT, (consent_id,))]
+
+    # -------------------------------------------------------------------- audit trail
+
+    async def list_trail(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[TrailEntry]:
+        rows = await self._all(
+            "SELECT seq, time, kind, record, prev_hash, hash FROM trail WHERE seq > %s"
+            " AND (%s::double precision IS NULL OR time >= %s)"
+            " AND (%s::double precision IS NULL OR time < %s) ORDER BY seq LIMIT %s",
+            (after_seq, start, start, end, end, limit),
+        )
+        return [TrailEntry(*r) for r in rows]
+
+    async def trail_anchor(self) -> TrailAnchor | None:
+        row = await self._one("SELECT seq, time, hash FROM trail_anchor WHERE id = 1", ())
+        return None if row is None else TrailAnchor(*row)
+
+    async def prune_trail(self, before: float) -> int:
+        async with self._tx() as conn:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (APPLICATION_ID, _LOCK_TRAIL)
+            )
+            cutoff = await _fetch_one(
+                conn,
+                "SELECT coalesce((SELECT min(seq) FROM trail WHERE time >= %s),"
+                " (SELECT coalesce(max(seq), 0) + 1 FROM trail))",
+                (before,),
+            )
+            first_kept = cutoff[0]
+            last = await _fetch_one(
+                conn,
+                "SELECT seq, time, hash FROM trail WHERE seq < %s ORDER BY seq DESC LIMIT 1",
+                (first_kept,),
+            )
+            if last is not None:
+                await conn.execute(
+                    "INSERT INTO trail_anchor (id, seq, time, hash) VALUES (1, %s, %s, %s)"
+                    " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, time = excluded.time,"
+                    " hash = excluded.hash",
+                    last,
+                )
+            pruned = await conn.execute("DELETE FROM trail WHERE seq < %s", (first_kept,))
+            await conn.execute("DELETE FROM audit_events WHERE time < %s", (before,))
+            return pruned.rowcount
+
+    # -------------------------------------------------------------------- notifications
+
+    async def enqueue_notification(self, delivery: NotificationDelivery) -> bool:
+        d = delivery
+        stored = await self._run(
+            _INSERT_DELIVERY,
+            (
+                d.id,
+                d.client_id,
+                d.consent_id,
+                d.kind,
+                _json(d.notification),
+                d.created_at,
+                d.next_attempt_at,
+                d.dedupe_key,
+                d.attempts,
+                d.last_status,
+                d.delivered_at,
+                d.given_up_at,
+            ),
+        )
+        return stored == 1
+
+    async def claim_notifications(
+        self, now: float, *, limit: int, lease: float
+    ) -> list[NotificationDelivery]:
+        rows = await self._all(_CLAIM_DELIVERIES, (now, limit, now + lease))
+        return [_delivery(r) for r in rows]
+
+    async def record_notification_attempt(
+        self,
+        delivery_id: str,
+        *,
+        now: float,
+        status: str,
+        delivered: bool,
+        retry_at: float | None,
+    ) -> None:
+        given_up = now if not delivered and retry_at is None else None
+        await self._run(
+            _RECORD_ATTEMPT,
+            (status, now if delivered else None, given_up, retry_at, delivery_id),
+        )
+
+    async def get_notification(self, delivery_id: str) -> NotificationDelivery | None:
+        row = await self._one(
+            _SELECT_DELIVERIES + " WHERE id = %s",
+            (delivery_id,),
+        )
+        return None if row is None else _delivery(row)
+
+    async def list_notifications(self, *, consent_id: str) -> list[NotificationDelivery]:
+        rows = await self._all(
+            _SELECT_DELIVERIES + " WHERE consent_id = %s ORDER BY created_at, rowid",
+            (consent_id,),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
+        rows = await self._all(
+            "SELECT data FROM consents WHERE status = 'ACTIVE'"
+            " AND (data ->> 'expires_at')::double precision < %s"
+            " ORDER BY (data ->> 'expires_at')::double precision LIMIT %s",
+            (before, limit),
+        )
+        return [Consent.from_dict(r[0]) for r in rows]
+
+    async def count_active_consents(self, now: float) -> int:
+        row = await self._one(
+            "SELECT count(*) FROM consents WHERE status = 'ACTIVE'"
+            " AND ((data ->> 'expires_at')::double precision > %s"
+            " OR data ->> 'expires_at' IS NULL)",
+            (now,),
+        )
+        return int(row[0]) if row is not None else 0
+
+    async def aclose(self) -> None:
+        async with self._opening:
+            pool, self._pool, self._opened = self._pool, None, False
+        if pool is not None:
+            await pool.close()
+
+    # -------------------------------------------------------------------- connections
+
+    async def _open(self) -> AsyncConnectionPool[Conn]:
+        """The pool, opened on first use. A first direct connection gives an unreachable or
+        misconfigured server's own reason at once, instead of a pool timeout later."""
+        if self._opened and self._pool is not None:
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                await self._probe()
+                self._pool = AsyncConnectionPool(
+                    self._url,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    timeout=self._timeout,
+                    kwargs={"autocommit": True, "connect_timeout": _connect_timeout(self)},
+                    configure=self._configure,
+                    name="fdxgw-records",
+                    open=False,
+                )
+                await self._pool.open()
+                self._opened = True
+        assert self._pool is not None  # set above, under the lock
+        return self._pool
+
+    async def _probe(self) -> None:
+        try:
+            conn = await AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=_connect_timeout(self)
+            )
+        except psycopg.OperationalError as exc:
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
+        await conn.close()
+
+    async def _configure(self, conn: Conn) -> None:
+        """Each new pooled connection: JSON columns read with orjson, as SQLite's are."""
+        set_json_loads(orjson.loads, conn)
+        if self._pool is not None:
+            self._errors_at_connect = self._pool.get_stats().get("connections_errors", 0)
+        self._suspect = False
+
+    def _failing(self, pool: AsyncConnectionPool[Conn]) -> bool:
+        """No idle connection, and the pool could not make one since the last failure: waiting
+        for the timeout would only delay the same answer."""
+        if not self._suspect:
+            return False
+        stats = pool.get_stats()
+        return stats.get("pool_available", 0) == 0 and (
+            stats.get("connections_errors", 0) > self._errors_at_connect
+        )
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection; every connection-level failure becomes RecordsUnavailable."""
+        try:
+            pool = await self._open()
+            if self._failing(pool):
+                raise RecordsUnavailable(f"PostgreSQL at {self._where}: cannot connect")
+            async with pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            self._suspect = True
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Conn]:
+        async with self._connection() as conn, conn.transaction():
+            yield conn
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        async with self._connection() as conn:
+            return await (await conn.execute(sql, params)).fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        async with self._connection() as conn:
+            return await (await conn.execute(sql, params)).fetchall()
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> int:
+        """One statement, committed on its own; returns the rows it changed."""
+        async with self._connection() as conn:
+            return (await conn.execute(sql, params)).rowcount
+
+    def _remember(self, consent: Consent) -> Consent:
+        if consent.id not in self._consents and len(self._consents) >= _CONSENT_CACHE:
+            self._consents.pop(next(iter(self._consents)))
+        self._consents[consent.id] = consent
+        return consent
+
+
+class _Prefetch:
+    """A recipient status read by ``get_consent``, handed to the ``client_status`` call that
+    follows it in the same task and the same turn of the event loop, and to no other.
+
+    The status is as fresh as the consent beside it: read by a statement that began after the
+    caller's request did. Another task, or this one after an ``await`` let the loop turn (a
+    background loop, a later request), finds nothing and reads the database itself."""
+
+    def __init__(self) -> None:
+        self._live: object | None = None  # the stamp of the one prefetch still usable
+
+    def put(self, client_id: str, status: str | None) -> None:
+        stamp = object()
+        self._live = stamp
+        _prefetched.set((stamp, client_id, status))
+        asyncio.get_running_loop().call_soon(self._expire, stamp)
+
+    def take(self, client_id: str) -> tuple[bool, str | None]:
+        held = _prefetched.get()
+        if held is None or held[0] is not self._live or held[1] != client_id:
+            return False, None
+        self._live = None  # once
+        return True, held[2]
+
+    def _expire(self, stamp: object) -> None:
+        if self._live is stamp:
+            self._live = None
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _require_dialect() -> None:
+    gap = dialect_gap()
+    if gap is not None:
+        raise SchemaError(gap)
+
+
+async def _fetch_one(conn: Conn, sql: str, params: Sequence[Any]) -> Any:
+    return await (await conn.execute(sql, params)).fetchone()
+
+
+async def _version(conn: Conn) -> int:
+    """The schema version the database holds; SchemaError if it is someone else's."""
+    has_versions, tables = await _fetch_one(conn, _SCHEMA_STATE, ())
+    if not has_versions:
+        if tables:
+            raise SchemaError("the database holds tables that are not ours")
+        return 0
+    try:
+        rows = await (
+            await conn.execute(
+                "SELECT application, max(version) FROM schema_version GROUP BY application"
+            )
+        ).fetchall()
+    except errors.UndefinedColumn:
+        raise SchemaError("the database's schema_version table is not ours") from None
+    if not rows:
+        return 0
+    if len(rows) > 1 or rows[0][0] != APPLICATION_ID:
+        raise SchemaError(f"the database belongs to another application (id {rows[0][0]:#x})")
+    version = int(rows[0][1])
+    if version > CURRENT_VERSION:
+        raise SchemaError(
+            f"database schema version {version} is newer than this code ({CURRENT_VERSION})"
+        )
+    return version
+
+
+async def _has_table(conn: Conn, name: str) -> bool:
+    row = await _fetch_one(conn, "SELECT to_regclass(%s) IS NOT NULL", (name,))
+    return bool(row[0])
+
+
+async def _insert_event(conn: Conn, e: ConsentEvent, consent: Consent | None) -> None:
+    """The event and its trail link, in the caller's transaction. Without ``consent`` (history
+    that does not change it) the link records the consent as stored."""
+    await conn.execute(_INSERT_EVENT, (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail))
+    if consent is not None:
+        await _link(conn, [chain.consent_item_of(consent, e)])
+        return
+    row = await _fetch_one(
+        conn,
+        "SELECT client_id, customer_id, status, version FROM consents WHERE id = %s",
+        (e.consent_id,),
+    )
+    client_id, customer_id, status, version = row  # the insert above proved it exists
+    item = chain.consent_item(
+        e, client_id=client_id, customer_id=customer_id, status=status, version=version
+    )
+    await _link(conn, [item])
+
+
+async def _link(conn: Conn, items: Sequence[chain.Item]) -> None:
+    """Append links after the chain's head. The advisory lock is held to the end of the
+    caller's transaction, and under READ COMMITTED the head is read by a statement that starts
+    after the lock was granted, so it sees the previous holder's committed links: writers in
+    every process append one after another."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (APPLICATION_ID, _LOCK_TRAIL))
+    head = await _fetch_one(conn, _TRAIL_HEAD, ())
+    seq, prev = head if head is not None else (0, chain.GENESIS)
+    async with conn.cursor() as cursor:
+        await cursor.executemany(
+            _INSERT_TRAIL,
+            [
+                (t.seq, t.time, t.kind, t.record, t.prev_hash, t.hash)
+                for t in chain.link(seq, prev, items)
+            ],
+        )
+
+
+async def _backfill_trail(conn: Conn) -> None:
+    """Link history stored before the trail existed, in time order (an upgrade, once)."""
+    events = await (
+        await conn.execute(
+            "SELECT e.consent_id, e.time, e.event, e.actor, e.reason, e.detail, c.client_id,"
+            " c.customer_id, c.status, c.version FROM consent_events e JOIN consents c"
+            " ON c.id = e.consent_id ORDER BY e.time, e.id"
+        )
+    ).fetchall()
+    items = [
+        chain.consent_item(
+            ConsentEvent(*r[:6]), client_id=r[6], customer_id=r[7], status=r[8], version=r[9]
+        )
+        for r in events
+    ]
+    accesses = await (
+        await conn.execute(
+            "SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids,"
+            " clusters, record_count, status, interaction_id FROM audit_events ORDER BY seq"
+        )
+    ).fetchall()
+    items += [chain.access_item(_audit(r)) for r in accesses]
+    items.sort(key=lambda item: item[0])  # stable: equal times keep their table order
+    if items:
+        await _link(conn, items)
+
+
+@asynccontextmanager
+async def _integrity(message: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except psycopg.IntegrityError as exc:
+        raise ValueError(message) from exc
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _consent_row(c: Consent) -> tuple[Any, ...]:
+    return (
+        c.id,
+        c.customer_id,
+        c.client_id,
+        c.status.value,
+        c.version,
+        c.created_at,
+        _json(c.to_dict()),
+    )
+
+
+def _audit_row(e: AuditEvent) -> tuple[Any, ...]:
+    return (
+        e.id,
+        e.time,
+        e.consent_id,
+        e.client_id,
+        e.customer_id,
+        e.endpoint,
+        _json(list(e.account_ids)),
+        _json(list(e.clusters)),
+        e.record_count,
+        e.status,
+        e.interaction_id,
+    )
+
+
+def _audit(r: Sequence[Any]) -> AuditEvent:
+    return AuditEvent(
+        id=r[0],
+        time=r[1],
+        consent_id=r[2],
+        client_id=r[3],
+        customer_id=r[4],
+        endpoint=r[5],
+        account_ids=tuple(r[6]),
+        clusters=tuple(r[7]),
+        record_count=r[8],
+        status=r[9],
+        interaction_id=r[10],
+    )
+
+
+def _delivery(r: Sequence[Any]) -> NotificationDelivery:
+    return NotificationDelivery(*r)
+
+
+def _describe(url: str) -> str:
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparsable database_url)"
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+def _connect_timeout(store: PostgresRecordStore) -> int:
+    return max(2, math.ceil(store._timeout))  # libpq's smallest effective connect_timeout
+
+
+def _reason(exc: BaseException) -> str:
+    """libpq's first line (host, port and cause; never the password)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
