@@ -99,8 +99,14 @@ async def gateway_app(
     bank: BankAdapter, customer_id: str, account_id: str
 ) -> tuple[Starlette, str]:
     var = Path(tempfile.mkdtemp(prefix="fdxgw-bench-"))
+    # Rate limits far above the load, so every call pays the limiter's counting but none is
+    # refused (the published defaults would answer most of the load with 429).
     settings = Settings(
-        database_url=f"sqlite:///{var}/gateway.db", var_dir=str(var), access_token_ttl=300
+        database_url=f"sqlite:///{var}/gateway.db",
+        var_dir=str(var),
+        access_token_ttl=300,
+        rate_limit_per_client=1_000_000,
+        rate_limit_per_consent=1_000_000,
     )
     records = open_records(settings.database_url)
     await records.migrate()

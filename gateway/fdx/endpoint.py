@@ -2,7 +2,8 @@
 
 Every operation runs the same steps in the same order, so none can forget one::
 
-    GET only → authorize (token, revoked jti, live consent) → handler → audit → response
+    GET only → authorize (token, revoked jti, live consent) → rate limit → handler → audit
+    → response
 
 The handler parses, calls the adapter once, projects and says what it served; it never builds an
 error response (errors.py does) and never writes the audit (this module does, for success and for
@@ -26,6 +27,7 @@ from gateway.access import ACCESS_SCOPE_KEY, AccessContext, authorize
 from gateway.audit import AuditLog
 from gateway.errors import MethodNotAllowed, render
 from gateway.query import Query, read_query
+from gateway.ratelimit import RateLimiter
 
 log = logging.getLogger("gateway.fdx")
 
@@ -63,6 +65,7 @@ class FdxEndpoint:
         self.handler = handler
         self.services = services
         self.audit = audit
+        self.limiter = RateLimiter.from_settings(services.state, services.settings, services.clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -74,6 +77,8 @@ class FdxEndpoint:
             if request.method != "GET":
                 raise MethodNotAllowed()
             ctx = await authorize(request, self.services, self.endpoint)
+            # After the gate, so limits are per recipient and consent and a refusal is audited.
+            await self.limiter.check(ctx.claims.client_id, ctx.consent.id)
             call = Call(request, read_query(request), ctx, self.services, request.path_params)
             served = await self.handler(call)
             # Recorded before the data leaves: an access that cannot be audited is not served.
