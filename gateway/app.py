@@ -101,7 +101,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             services,
             token=admin_token if services.settings.metrics_require_admin else None,
         ),
-        Mount("/admin", routes=admin_routes(services, admin_token)),
+        *admin_routes(services, admin_token),
         docs_route(services.settings),
     ]
     return Starlette(

@@ -178,19 +178,21 @@ async def verify_audit(request: Request, services: Services) -> Response:
 
 
 def admin_routes(services: Services, token: AdminToken) -> list[Route]:
-    """Mounted at /admin by ``create_app``; the last route makes every other path 404 alike."""
+    """Every /admin path, at the top level (not a Mount, whose bare prefix would redirect and so
+    tell that it exists): the last two make /admin and any other path under it answer alike."""
 
     def endpoint(**methods: Handler) -> AdminEndpoint:
         return AdminEndpoint(token, services, methods)
 
     return [
-        Route("/recipients", endpoint(GET=list_recipients)),
-        Route("/recipients/{clientId}/{action}", endpoint(POST=change_recipient)),
-        Route("/consents", endpoint(GET=search_consents)),
-        Route("/consents/{consentId}/revoke", endpoint(POST=revoke_consent)),
-        Route("/keys", endpoint(GET=keys)),
-        Route("/audit/verify", endpoint(GET=verify_audit)),
-        Route("/{path:path}", endpoint()),
+        Route("/admin/recipients", endpoint(GET=list_recipients)),
+        Route("/admin/recipients/{clientId}/{action}", endpoint(POST=change_recipient)),
+        Route("/admin/consents", endpoint(GET=search_consents)),
+        Route("/admin/consents/{consentId}/revoke", endpoint(POST=revoke_consent)),
+        Route("/admin/keys", endpoint(GET=keys)),
+        Route("/admin/audit/verify", endpoint(GET=verify_audit)),
+        Route("/admin", endpoint()),
+        Route("/admin/{path:path}", endpoint()),
     ]
 
 

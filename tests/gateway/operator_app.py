@@ -16,7 +16,7 @@ from tests.gateway.conftest import Harness
 class FullHarness(Harness):
     def __init__(self, bank: Any = None, **settings: Any) -> None:
         super().__init__(bank)
-        self.settings = Settings(**settings)
+        self.settings = Settings(**{"profile": "sandbox", **settings})
         self.services = Services.build(
             self.settings,
             policy=self.services.policy,

@@ -188,7 +188,11 @@ class Wiretap:
 async def test_a_whole_flow_logs_no_token_code_password_or_name(tmp_path, captured):
     """PAR → sign-in → consent → token → FDX → refresh → revoke, logs at DEBUG: none of the
     secrets that crossed the wire, the consumer's password or name appear in any line."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/gw.db", var_dir=str(tmp_path / "var"))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/gw.db",
+        var_dir=str(tmp_path / "var"),
+        profile="sandbox",  # the example client sends plain bearer tokens
+    )
     records = open_records(settings.database_url)
     await records.migrate()
     await _seed_demo(records, ROOT / "config" / "demo")

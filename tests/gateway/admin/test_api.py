@@ -38,10 +38,11 @@ def test_without_a_configured_token_there_is_no_admin_api():
     full = FullHarness()
 
     known = full.client.get("/admin/recipients", headers=ADMIN)
+    bare = full.client.get("/admin", follow_redirects=False)
     unknown = full.client.get("/no-such-path")
 
-    assert (404, 404) == (known.status_code, unknown.status_code)
-    assert unknown.text == known.text
+    assert (404, 404, 404) == (known.status_code, bare.status_code, unknown.status_code)
+    assert unknown.text == known.text == bare.text
 
 
 def test_a_configured_file_not_yet_written_also_means_no_admin_api(tmp_path):
