@@ -35,6 +35,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "sqlite:///var/gateway.db"
+    # PostgreSQL only (database_url postgresql://…): connections each instance keeps open and may
+    # open at most, and seconds a call waits for one before failing with 503.
+    database_pool_min_size: int = 1
+    database_pool_max_size: int = 10
+    database_timeout: float = 5.0
     state_url: str = "memory://"
     # FDX_REDIS_URL (design.md §7): when set, short-lived state lives in this Redis, exactly as if
     # state_url named it; state_url stays the one setting every reader uses.
@@ -218,7 +223,10 @@ def _validate(s: Settings) -> None:
     if s.issuer.endswith("/"):
         raise SettingsError(f"issuer: must not end with '/', got {s.issuer!r}")
     if not (s.database_url.startswith("sqlite:///") or s.database_url.startswith("postgresql://")):
-        raise SettingsError(f"database_url: expected sqlite:///PATH, got {s.database_url!r}")
+        raise SettingsError(
+            f"database_url: expected sqlite:///PATH or postgresql://…, got {s.database_url!r}"
+        )
+    _validate_database_pool(s)
     if s.state_url != "memory://" and not s.state_url.startswith(("redis://", "rediss://")):
         raise SettingsError(f"state_url: expected memory:// or redis://…, got {s.state_url!r}")
     if not 1 <= s.port <= 65535:
@@ -277,6 +285,20 @@ def _validate(s: Settings) -> None:
 DPOP_ALGORITHMS = ("ES256", "PS256", "Ed25519")  # what authz/dpop.py can verify
 PROFILES = ("fapi2", "sandbox")
 _HEADER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def _validate_database_pool(s: Settings) -> None:
+    bounds = {
+        "database_pool_min_size": (0, 1000),
+        "database_pool_max_size": (1, 1000),
+        "database_timeout": (0.1, 120),
+    }
+    for key, (low, high) in bounds.items():
+        value = getattr(s, key)
+        if isinstance(value, bool) or not low <= value <= high:
+            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+    if s.database_pool_min_size > s.database_pool_max_size:
+        raise SettingsError("database_pool_min_size: must not exceed database_pool_max_size")
 
 
 def _validate_sender_constraint(s: Settings) -> None:

@@ -121,7 +121,13 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     services = Services.build(
         settings,
         policy=load_policy(),
-        records=open_records(settings.database_url, clock=clock),
+        records=open_records(
+            settings.database_url,
+            clock=clock,
+            pool_min_size=settings.database_pool_min_size,
+            pool_max_size=settings.database_pool_max_size,
+            timeout=settings.database_timeout,
+        ),
         state=open_state(settings.state_url, clock=clock),
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(

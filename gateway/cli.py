@@ -3,6 +3,8 @@
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw db migrate                   create or upgrade the record store's schema (and nothing else)
+fdxgw db check                     reach the record store and say whether its schema is current
 fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
 fdxgw audit verify                 recompute the audit trail's hash chain; name the first break
 fdxgw audit export --from --to     the trail's links in a date range, as JSON lines
@@ -34,7 +36,14 @@ import orjson
 from authz.keys import KeyFileError, SigningKeys, passphrase_setting
 from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
-from authz.store import ClientRecord, RecordStore, SchemaError, open_records
+from authz.store import (
+    ClientRecord,
+    RecordStore,
+    RecordsUnavailable,
+    SchemaError,
+    display_url,
+    open_records,
+)
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
 from gateway.admin import commands
@@ -48,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
     sub.add_parser("serve", help="start the gateway")
     sub.add_parser("check", help="validate settings and the cluster policy")
+    db = sub.add_parser("db", help="the record store's schema: migrate it, or check it")
+    db.add_argument("action", choices=("migrate", "check"))
     _adapter_parser(sub)
     _audit_parser(sub)
     _recipients_parser(sub)
@@ -66,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "init":
         return asyncio.run(_init(settings))
+    if args.command == "db":
+        return asyncio.run(_db(settings, args.action))
     if args.command == "adapter":
         return _adapter_check(settings, args)
     if args.command == "audit":
@@ -82,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _init(settings: Settings) -> int:
     from gateway.app import load_or_create_secret
 
-    records = open_records(settings.database_url)
+    records = _open_records(settings)
     try:
         await records.migrate()
         SigningKeys.load_or_create(
@@ -93,7 +106,7 @@ async def _init(settings: Settings) -> int:
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
                 print(f"demo recipient {seeded} registered")
-    except SchemaError as exc:
+    except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except KeyFileError as exc:
@@ -101,8 +114,34 @@ async def _init(settings: Settings) -> int:
         return 2
     finally:
         await records.aclose()
-    print(f"storage ready at {settings.database_url}")
+    print(f"storage ready at {display_url(settings.database_url)}")
     return 0
+
+
+async def _db(settings: Settings, action: str) -> int:
+    """Migrate or check the schema alone: with many instances on one PostgreSQL, a deployment
+    step migrates once, and every instance checks at start-up (create_app's lifespan)."""
+    records = _open_records(settings)
+    try:
+        if action == "migrate":
+            await records.migrate()
+        await records.check_schema()
+    except (SchemaError, RecordsUnavailable) as exc:
+        print(f"fdxgw: storage: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await records.aclose()
+    print(f"schema current at {display_url(settings.database_url)}")
+    return 0
+
+
+def _open_records(settings: Settings) -> RecordStore:
+    return open_records(
+        settings.database_url,
+        pool_min_size=min(settings.database_pool_min_size, 1),  # one command, one connection
+        pool_max_size=settings.database_pool_max_size,
+        timeout=settings.database_timeout,
+    )
 
 
 async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
@@ -145,7 +184,7 @@ def _date(text: str) -> float:
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from authz import trail
 
-    records = open_records(settings.database_url)
+    records = _open_records(settings)
     try:
         await records.check_schema()
         if args.action == "verify":
@@ -160,7 +199,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         pruned = await trail.prune(records, settings, _clock())
         print(f"pruned {pruned} links older than {settings.audit_retention_days} days")
         return 0
-    except SchemaError as exc:
+    except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -219,7 +258,7 @@ async def _recipients(
 ) -> int:
     """The bank's decisions (``authz.registration.recipients``), effective on the recipient's
     next request in every gateway process sharing the database."""
-    records = open_records(settings.database_url)
+    records = _open_records(settings)
     try:
         await records.check_schema()
         if action == "list":
@@ -230,7 +269,7 @@ async def _recipients(
         changed = await recipients.change_status(
             records, client_id, action, now=time.time(), reason=reason
         )
-    except SchemaError as exc:
+    except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except recipients.RecipientError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from authz.store.base import (
     AuditEvent,
@@ -42,7 +43,17 @@ def open_records(
         from authz.store.memory import MemoryRecordStore
 
         return MemoryRecordStore(clock=clock)
-    raise ValueError(f"database_url: no record store for {url!r}")
+    raise ValueError(f"database_url: no record store for {display_url(url)!r}")
+
+
+def display_url(url: str) -> str:
+    """``url`` fit for a message or a log line: a password in it is replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 def open_state(url: str, *, clock: Callable[[], float]) -> StateStore:
@@ -68,6 +79,7 @@ __all__ = [
     "SchemaError",
     "StateStore",
     "StateUnavailable",
+    "display_url",
     "open_records",
     "open_state",
 ]

@@ -84,7 +84,7 @@ _INSERT_CONSENT = (
 )
 _UPDATE_CONSENT = (
     "UPDATE consents SET customer_id = %s, client_id = %s, status = %s, version = %s,"
-    " created_at = %s, data = %s WHERE id = %s AND version = %s"
+    " created_at = %s, data = %s WHERE id = %s AND version = %s RETURNING version"
 )
 _INSERT_EVENT = (
     "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail)"
@@ -270,7 +270,7 @@ class PostgresRecordStore:
             cursor = await conn.execute(
                 _UPDATE_CONSENT, (*_consent_row(consent)[1:], consent.id, expected_version)
             )
-            if cursor.rowcount == 0:
+            if await cursor.fetchone() is None:
                 return False  # the transaction commits nothing
             await _insert_event(conn, event, consent)
         return True
@@ -399,9 +399,14 @@ class PostgresRecordStore:
                     " hash = excluded.hash",
                     last,
                 )
-            pruned = await conn.execute("DELETE FROM trail WHERE seq < %s", (first_kept,))
+            pruned = await _fetch_one(
+                conn,
+                "WITH gone AS (DELETE FROM trail WHERE seq < %s RETURNING 1)"
+                " SELECT count(*) FROM gone",
+                (first_kept,),
+            )
             await conn.execute("DELETE FROM audit_events WHERE time < %s", (before,))
-            return pruned.rowcount
+            return int(pruned[0])
 
     # -------------------------------------------------------------------- notifications
 
@@ -551,7 +556,9 @@ class PostgresRecordStore:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[Conn]:
-        async with self._connection() as conn, conn.transaction():
+        """A transaction in pipeline mode: statements are sent without waiting for each other's
+        results, so a write costs a round trip per result it needs, plus the commit."""
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
             yield conn
 
     async def _one(self, sql: str, params: Sequence[Any]) -> Any:

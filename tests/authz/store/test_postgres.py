@@ -1,0 +1,462 @@
+"""What only the PostgreSQL record store has: a schema in two dialects, many instances on one
+database, a server that can be away.
+
+The RecordStore contract itself runs over PostgreSQL in tests/contracts/. These tests use the
+real server on 127.0.0.1:5432, each with a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import httpx
+import psycopg
+import pytest
+
+from authz.consent.model import ConsentStatus
+from authz.store import display_url, open_records, schema
+from authz.store.base import RecordsUnavailable, SchemaError
+from authz.store.postgres import PostgresRecordStore
+from authz.store.sqlite import SqliteRecordStore
+from authz.trail.verify import verify_chain
+from tests.contracts.conftest import create_database, drop_database
+from tests.contracts.test_record_store import T0, audit, client, consent, event
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[3]
+Opener = Callable[..., PostgresRecordStore]
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def open_store(database: str) -> AsyncIterator[Opener]:
+    """Opens store objects on the test's database, each with its own pool: one per instance."""
+    opened: list[PostgresRecordStore] = []
+
+    def open_one(url: str = database, **kwargs: object) -> PostgresRecordStore:
+        store = PostgresRecordStore(url, max_size=4, **kwargs)  # type: ignore[arg-type]
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.aclose()
+
+
+def sql(url: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(statement, params or None)
+        return cursor.fetchall() if cursor.description else []
+
+
+# ---------------------------------------------------------------------------- schema
+
+
+def test_every_migration_exists_in_every_dialect() -> None:
+    """A migration added for SQLite alone (or PostgreSQL alone) fails here, naming it."""
+    assert schema.dialect_gap() is None
+    assert {len(m) for m in schema.DIALECTS.values()} == {schema.CURRENT_VERSION}
+
+
+def test_a_missing_dialect_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gap check says which dialect lacks which migration."""
+    monkeypatch.setitem(schema.DIALECTS, "postgresql", schema.POSTGRES_MIGRATIONS[:-1])
+
+    assert f"no postgresql dialect of migration {schema.CURRENT_VERSION}" in (
+        schema.dialect_gap() or ""
+    )
+
+
+async def test_both_dialects_build_the_same_tables_columns_and_indexes(
+    database: str, tmp_path: Path
+) -> None:
+    """One logical schema: PostgreSQL adds only the rowid SQLite has implicitly."""
+    lite = SqliteRecordStore(str(tmp_path / "gw.db"))
+    await lite.migrate()
+    await lite.aclose()
+    pg = PostgresRecordStore(database)
+    await pg.migrate()
+    await pg.aclose()
+    with sqlite3.connect(tmp_path / "gw.db") as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        lite_columns = {
+            (t, r[1]) for t in tables if t != "sqlite_sequence" for r in db.execute(
+                f"PRAGMA table_info({t})"
+            )
+        }  # fmt: skip
+        lite_indexes = {
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"
+                " AND name NOT LIKE 'sqlite_autoindex%'"
+            )
+        }
+    db.close()
+    pg_columns = set(
+        sql(
+            database,
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name <> 'schema_version'"
+            " AND column_name <> 'rowid'",
+        )
+    )
+    pg_indexes = {
+        r[0]
+        for r in sql(
+            database,
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'",
+        )
+    }
+
+    assert pg_columns == lite_columns
+    assert pg_indexes == lite_indexes
+
+
+async def test_migrate_records_each_version_applied(open_store: Opener, database: str) -> None:
+    """schema_version holds one row per migration, marked with our application id."""
+    await open_store().migrate()
+
+    rows = sql(database, "SELECT version, application FROM schema_version ORDER BY version")
+
+    assert rows == [(n, schema.APPLICATION_ID) for n in range(1, schema.CURRENT_VERSION + 1)]
+
+
+async def test_an_empty_database_is_not_a_migrated_one(open_store: Opener) -> None:
+    """check_schema on a database nobody migrated says version 0."""
+    with pytest.raises(SchemaError, match="version 0"):
+        await open_store().check_schema()
+
+
+async def test_two_instances_migrating_at_once_apply_each_migration_once(
+    open_store: Opener, database: str
+) -> None:
+    """The advisory lock makes the second wait and then find nothing left to do."""
+    stores = [open_store() for _ in range(3)]
+
+    async with anyio.create_task_group() as tg:
+        for store in stores:
+            tg.start_soon(store.migrate)
+
+    for store in stores:
+        await store.check_schema()
+    assert len(sql(database, "SELECT version FROM schema_version")) == schema.CURRENT_VERSION
+
+
+async def test_a_newer_schema_is_refused(open_store: Opener, database: str) -> None:
+    """A database migrated by a later release stops both check_schema and migrate."""
+    await open_store().migrate()
+    sql(
+        database,
+        "INSERT INTO schema_version (version, application) VALUES (%s, %s)",
+        (schema.CURRENT_VERSION + 1, schema.APPLICATION_ID),
+    )
+    store = open_store()
+
+    with pytest.raises(SchemaError, match="newer"):
+        await store.check_schema()
+    with pytest.raises(SchemaError, match="newer"):
+        await store.migrate()
+
+
+async def test_another_applications_database_is_refused(open_store: Opener, database: str) -> None:
+    """Tables we did not create mean the database is someone else's: never migrate over it."""
+    sql(database, "CREATE TABLE invoices (id integer)")
+
+    with pytest.raises(SchemaError, match="not ours"):
+        await open_store().migrate()
+    assert sql(database, "SELECT to_regclass('consents')") == [(None,)]
+
+
+async def test_a_missing_dialect_stops_migrate(
+    open_store: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never half an upgrade: without the PostgreSQL spelling of a migration, nothing runs."""
+    monkeypatch.setitem(schema.DIALECTS, "postgresql", schema.POSTGRES_MIGRATIONS[:-1])
+
+    with pytest.raises(SchemaError, match="no postgresql dialect"):
+        await open_store().migrate()
+
+
+# ---------------------------------------------------------------------------- many instances
+
+
+async def test_a_revocation_by_one_instance_is_seen_by_the_other_on_its_next_read(
+    open_store: Opener,
+) -> None:
+    """Instance B's cached consent is re-validated on every read: A's revocation shows at once."""
+    a, b = open_store(), open_store()
+    await a.migrate()
+    await a.put_client(client())
+    await a.create_consent(consent(), event())
+    assert await b.get_consent("consent-1") == consent()
+    assert await b.get_consent("consent-1") == consent()  # now served from B's cache
+
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await a.update_consent(revoked, event(name="revoked"), expected_version=1)
+
+    assert await b.get_consent("consent-1") == revoked
+
+
+async def test_a_suspension_by_one_instance_is_seen_by_the_others_gate(
+    open_store: Opener,
+) -> None:
+    """The gate's pair of reads (consent, then its recipient's status) sees a suspension made
+    elsewhere on the next request, whether the status came with the consent or on its own."""
+    a, b = open_store(), open_store()
+    await a.migrate()
+    await a.put_client(client())
+    await a.create_consent(consent(), event())
+    await b.get_consent("consent-1")
+    assert await b.client_status("client-1") == "approved"
+
+    await a.put_client(client(status="suspended"))
+
+    await b.get_consent("consent-1")
+    assert await b.client_status("client-1") == "suspended"
+    assert await b.client_status("client-1") == "suspended"
+
+
+async def test_a_status_read_with_the_consent_is_not_reused_after_the_loop_turns(
+    open_store: Opener,
+) -> None:
+    """The status get_consent brought along is for the call right after it: once the task has
+    awaited something else, client_status reads the database again."""
+    a, b = open_store(), open_store()
+    await a.migrate()
+    await a.put_client(client())
+    await a.create_consent(consent(), event())
+    await b.get_consent("consent-1")
+
+    await a.put_client(client(status="suspended"))
+    await anyio.lowlevel.checkpoint()
+
+    assert await b.client_status("client-1") == "suspended"
+
+
+async def test_concurrent_appends_from_two_instances_keep_one_verifiable_chain(
+    open_store: Opener,
+) -> None:
+    """2 × 50 concurrent writers (accesses and consent events) through two pools: every record
+    gets exactly one link, and the chain verifies from genesis."""
+    a, b = open_store(), open_store()
+    await a.migrate()
+    for n in range(10):
+        await a.create_consent(consent(f"c-{n}"), event(f"c-{n}"))
+
+    async def write(store: PostgresRecordStore, i: int) -> None:
+        if i % 5 == 0:
+            await store.append_consent_event(event(f"c-{i % 10}", "used", T0 + i))
+        else:
+            await store.append_audit([audit(f"a-{id(store)}-{i}", f"c-{i % 10}", T0 + i)])
+
+    async with anyio.create_task_group() as tg:
+        for i in range(50):
+            tg.start_soon(write, a, i)
+            tg.start_soon(write, b, i)
+
+    result = await verify_chain(a)
+    assert result.ok, result.broken
+    assert result.count == 10 + 100
+    assert [e.seq for e in await b.list_trail(limit=1000)] == list(range(1, 111))
+
+
+async def test_a_refresh_token_is_rotated_once_across_instances(open_store: Opener) -> None:
+    """Two instances presenting one token at once: exactly one wins."""
+    a, b = open_store(), open_store()
+    await a.migrate()
+    await a.create_consent(consent(), event())
+    from tests.contracts.test_record_store import token
+
+    await a.put_refresh_token(token())
+    won: list[bool] = []
+
+    async def use(store: PostgresRecordStore, i: int) -> None:
+        won.append((await store.use_refresh_token("h1", T0 + i))[1])
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(use, a if i % 2 else b, i)
+
+    assert (won.count(True), len(won)) == (1, 20)
+
+
+async def test_two_instances_never_claim_the_same_notification(open_store: Opener) -> None:
+    """FOR UPDATE SKIP LOCKED: concurrent claims split the due deliveries between them."""
+    from tests.contracts.test_record_store_notifications import delivery
+
+    a, b = open_store(), open_store()
+    await a.migrate()
+    for n in range(40):
+        await a.enqueue_notification(delivery(f"n-{n}", due=T0 + n))
+    claimed: list[str] = []
+
+    async def claim(store: PostgresRecordStore) -> None:
+        claimed.extend(d.id for d in await store.claim_notifications(T0 + 100, limit=5, lease=60))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(10):
+            tg.start_soon(claim, a if n % 2 else b)
+
+    assert sorted(claimed) == sorted(f"n-{n}" for n in range(40))
+
+
+# ---------------------------------------------------------------------------- the server away
+
+
+async def test_an_unreachable_server_raises_records_unavailable_at_once() -> None:
+    """Nothing listens on port 1: the first call fails with the server's reason, long before
+    the (here: one minute) wait for a pooled connection would end."""
+    store = PostgresRecordStore("postgresql://postgres@127.0.0.1:1/postgres", timeout=60)
+
+    with anyio.fail_after(30), pytest.raises(RecordsUnavailable, match=r"127\.0\.0\.1:1"):
+        await store.get_consent("consent-1")
+    with anyio.fail_after(30), pytest.raises(RecordsUnavailable):
+        await store.check_schema()
+    await store.aclose()
+
+
+async def test_a_connection_lost_mid_life_fails_one_call_and_then_recovers(
+    open_store: Opener, database: str
+) -> None:
+    """A server restart kills the pooled connections: a call that meets a dead one raises
+    RecordsUnavailable (never a psycopg error); the pool reconnects for the next calls."""
+    store = open_store(min_size=1)
+    await store.migrate()
+    await store.create_consent(consent(), event())
+    name = database.rsplit("/", 1)[1]
+    sql(
+        database.rsplit("/", 1)[0] + "/postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = %s AND pid <> pg_backend_pid()",
+        (name,),
+    )
+
+    outcomes: list[str] = []
+    for _ in range(10):
+        try:
+            got = await store.get_consent("consent-1")
+        except RecordsUnavailable:
+            outcomes.append("unavailable")
+        else:
+            outcomes.append("ok" if got == consent() else "wrong")
+            break
+        await anyio.sleep(0.2)
+
+    assert outcomes[0] == "unavailable"
+    assert outcomes[-1] == "ok"
+
+
+async def test_an_integrity_error_is_not_an_outage(open_store: Opener) -> None:
+    """A duplicate is the caller's ValueError, as on the other stores, not RecordsUnavailable."""
+    store = open_store()
+    await store.migrate()
+    await store.create_consent(consent(), event())
+
+    with pytest.raises(ValueError, match="exists"):
+        await store.create_consent(replace(consent(), version=1), event())
+
+
+# ---------------------------------------------------------------------------- wiring
+
+
+async def test_postgresql_urls_open_the_postgres_store_without_connecting() -> None:
+    """database_url postgresql://… selects this store; nothing connects until first use."""
+    store = open_records("postgresql://postgres@127.0.0.1:1/fdx", pool_max_size=3, timeout=1)
+
+    assert isinstance(store, PostgresRecordStore)
+    await store.aclose()
+
+
+def test_a_password_never_reaches_a_message() -> None:
+    """URLs are shown with the password masked; a store's errors name host, port and database."""
+    url = "postgresql://gw:s3cret@127.0.0.1:1/fdx"
+
+    assert display_url(url) == "postgresql://gw:***@127.0.0.1:1/fdx"
+    assert "s3cret" not in PostgresRecordStore(url)._where
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_fdxgw_init_and_serve_run_the_flow_on_postgresql(database: str, tmp_path: Path) -> None:
+    """`fdxgw db check` refuses a fresh database; `fdxgw init` migrates it and `fdxgw serve`
+    runs the example client's whole flow on PostgreSQL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FDX_PORT": str(port),
+        "FDX_ISSUER": f"http://127.0.0.1:{port}",
+        "FDX_VAR_DIR": str(tmp_path / "var"),
+        "FDX_DATABASE_URL": database,
+    }
+    fdxgw = [sys.executable, "-m", "gateway.cli"]
+    before = subprocess.run(
+        [*fdxgw, "db", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    subprocess.run([*fdxgw, "init"], cwd=ROOT, env=env, check=True, capture_output=True)
+    after = subprocess.run(
+        [*fdxgw, "db", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    server = subprocess.Popen(
+        [*fdxgw, "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        example = subprocess.run(
+            [sys.executable, "examples/budget_app.py", "--issuer", f"http://127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+
+    assert 2 == before.returncode
+    assert "version 0" in before.stderr
+    assert 0 == after.returncode, after.stderr
+    assert 0 == example.returncode, example.stdout + example.stderr + output
+    assert "flow complete" in example.stdout
+    assert "Traceback" not in output
+    consents = sql(database, "SELECT status FROM consents")
+    assert [("REVOKED",)] == consents, "the example revokes the consent it was granted"
+
+
+def test_pool_settings_are_validated() -> None:
+    """A pool that could never open, or a wait of nothing, is refused at start-up."""
+    from config.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="database_pool_min_size"):
+        Settings(database_pool_min_size=5, database_pool_max_size=2)
+    with pytest.raises(SettingsError, match="database_timeout"):
+        Settings(database_timeout=0)
+    assert Settings.load({"FDX_DATABASE_POOL_MAX_SIZE": "20"}).database_pool_max_size == 20
