@@ -2,8 +2,9 @@
 
 The document advertises only what is implemented: code flow through PAR, PKCE S256,
 ``private_key_jwt`` with ES256/PS256, RAR type ``fdx_v1.0``, pairwise subjects, ID tokens and
-userinfo (OIDC Discovery §3; ES256 only: no RSA signing key exists), and dynamic registration
-when a registry is configured. No DPoP yet, so it is not listed.
+userinfo (OIDC Discovery §3; ES256 only: no RSA signing key exists), dynamic registration
+when a registry is configured, DPoP (RFC 9449 §5.1) and, when the deployment forwards client
+certificates, certificate-bound tokens (RFC 8705 §3.3).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def metadata(settings: Settings, policy: Policy) -> dict[str, Any]:
         "ui_locales_supported": ["en", "ja"],
     }
     doc.update(_openid(settings))
+    doc["dpop_signing_alg_values_supported"] = list(settings.dpop_algorithms)
+    if settings.mtls_client_cert_header:
+        doc["tls_client_certificate_bound_access_tokens"] = True
     for endpoint in ("token", "revocation", "introspection", "pushed_authorization_request"):
         doc[f"{endpoint}_endpoint_auth_methods_supported"] = [AUTH_METHOD]
         doc[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(ALGORITHMS)

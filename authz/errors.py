@@ -46,6 +46,22 @@ class RequestTooLargeError(InvalidRequestError):
     status_code = 413
 
 
+class InvalidDpopProofError(OAuth2Error):
+    """RFC 9449 §5: the DPoP proof is missing, malformed or does not fit this request."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonceError(OAuth2Error):
+    """RFC 9449 §8: retry with the server nonce sent in the ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str) -> None:
+        super().__init__(description=description)
+        self.response_headers = {"DPoP-Nonce": nonce}
+
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -55,8 +71,9 @@ def oauth_error_response(error: OAuth2Error) -> Response:
     body: dict[str, str] = {"error": str(error.error)}
     if error.description:
         body["error_description"] = str(error.description)
+    headers = {**NO_STORE, **getattr(error, "response_headers", {})}
     return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=NO_STORE
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
 
 
@@ -71,6 +88,7 @@ __all__ = [
     "AccessDeniedError",
     "InvalidAuthorizationDetailsError",
     "InvalidClientError",
+    "InvalidDpopProofError",
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidRequestUriError",
@@ -81,6 +99,7 @@ __all__ = [
     "UnsupportedGrantTypeError",
     "UnsupportedResponseTypeError",
     "UnsupportedTokenTypeError",
+    "UseDpopNonceError",
     "handle_oauth_error",
     "oauth_error_response",
 ]

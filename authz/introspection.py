@@ -20,7 +20,7 @@ from authz.forms import read_form
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
 from authz.token import MAX_TOKEN_CHARS, hash_token
-from authz.tokens import TokenInvalid
+from authz.tokens import X5T, TokenInvalid
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -61,8 +61,12 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
         "iss": settings.issuer,
         "aud": settings.resource_audience,
         "jti": claims.jti,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if claims.jkt is not None else "Bearer",
     }
+    if claims.jkt is not None:
+        body["cnf"] = {"jkt": claims.jkt}  # RFC 9449 §6.2
+    elif claims.x5t is not None:
+        body["cnf"] = {X5T: claims.x5t}  # RFC 8705 §3.2
     if claims.consent_id is not None:
         body["fdxConsentId"] = claims.consent_id
     return body

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from adapters.errors import AdapterError
 from authz.errors import NO_STORE
 from authz.keys import SIGNING_ALG
+from authz.sender import SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
 from authz.tokens import AccessClaims, TokenInvalid, pairwise_subject
@@ -38,14 +39,27 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 class BearerError(Exception):
-    """RFC 6750 §3.1: a userinfo request refused; rendered with a ``WWW-Authenticate``."""
+    """RFC 6750 §3.1: a userinfo request refused; rendered with a ``WWW-Authenticate``, of
+    scheme ``DPoP`` for a DPoP token or proof (RFC 9449 §7.1), with the ``DPoP-Nonce`` to use
+    when the error is ``use_dpop_nonce`` (§9)."""
 
-    def __init__(self, error: str, description: str, status: int, *, bare: bool = False) -> None:
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        status: int,
+        *,
+        bare: bool = False,
+        dpop: bool = False,
+        nonce: str | None = None,
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
         self.bare = bare  # §3.1: a request without credentials gets a challenge without a code
+        self.dpop = dpop
+        self.nonce = nonce
 
 
 def id_token(
@@ -76,21 +90,37 @@ def id_token(
 
 
 async def userinfo_endpoint(request: Request, services: Services) -> Response:
-    """OIDC Core §5.3: GET or POST with ``Authorization: Bearer``; errors per RFC 6750 §3."""
+    """OIDC Core §5.3: GET or POST with ``Authorization: DPoP`` (or ``Bearer`` under the
+    sandbox profile); errors per RFC 6750 §3 and RFC 9449 §7.1."""
+    nonce = services.senders.nonce_headers()
     try:
         body = await userinfo(request, services)
     except BearerError as exc:
-        challenge = "Bearer" if exc.bare else f'Bearer error="{exc.error}"'
+        scheme = "DPoP" if exc.dpop or services.senders.required else "Bearer"
+        challenge = scheme if exc.bare else f'{scheme} error="{exc.error}"'
         payload = {"error": exc.error, "error_description": exc.description}
-        headers = {**NO_STORE, "WWW-Authenticate": challenge}
+        headers = {**NO_STORE, **nonce, "WWW-Authenticate": challenge}
+        if exc.nonce is not None:
+            headers["DPoP-Nonce"] = exc.nonce
         return Response(
             orjson.dumps(payload), exc.status, media_type="application/json", headers=headers
         )
-    return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+    return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE | nonce)
 
 
 async def userinfo(request: Request, services: Services) -> dict[str, Any]:
-    claims = await _verified(request, services)
+    scheme, token = await _presented(request)
+    try:
+        return await _userinfo(request, services, scheme, token)
+    except BearerError as exc:
+        exc.dpop = exc.dpop or scheme == "dpop"
+        raise
+
+
+async def _userinfo(
+    request: Request, services: Services, scheme: str, token: str
+) -> dict[str, Any]:
+    claims = await _verified(request, services, scheme, token)
     if OPENID not in claims.scope:
         raise BearerError("insufficient_scope", "the token was not granted openid", 403)
     consent = await services.records.get_consent(claims.consent_id or "")
@@ -137,19 +167,24 @@ def contact_claims(info: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-async def _verified(request: Request, services: Services) -> AccessClaims:
-    token = await _bearer(request)
+async def _verified(request: Request, services: Services, scheme: str, token: str) -> AccessClaims:
     try:
         claims = services.tokens.verify(token)
     except TokenInvalid:
         raise BearerError("invalid_token", "the access token is invalid or expired", 401) from None
+    try:
+        await services.senders.confirm(request, scheme, token, claims)
+    except SenderRefused as exc:
+        raise BearerError(exc.error, exc.description, 401, dpop=exc.dpop, nonce=exc.nonce) from None
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise BearerError("invalid_token", "the access token was revoked", 401)
     return claims
 
 
-async def _bearer(request: Request) -> str:
-    """The header only (FAPI 2.0 §5.3.3): a token in the query or a form body is refused."""
+async def _presented(request: Request) -> tuple[str, str]:
+    """(scheme in lower case, token) from the one ``Authorization`` header, ``Bearer`` or
+    ``DPoP`` (RFC 9449 §7.1), the scheme matched case-insensitively (RFC 9110 §11.1). The header
+    only (FAPI 2.0 §5.3.3): a token in the query or a form body is refused."""
     if "access_token" in request.query_params:
         raise BearerError("invalid_request", "send the token in the Authorization header", 400)
     if request.headers.get("content-type", "").startswith(_FORM):
@@ -161,10 +196,10 @@ async def _bearer(request: Request) -> str:
     if len(values) != 1:
         raise BearerError("invalid_token", "exactly one Authorization header is required", 401)
     scheme, _, token = values[0].strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
-        raise BearerError("invalid_token", "expected: Authorization: Bearer <token>", 401)
-    return token
+    scheme, token = scheme.lower(), token.strip()
+    if scheme not in ("bearer", "dpop") or not token or " " in token:
+        raise BearerError("invalid_token", "expected: Authorization: DPoP (or Bearer) <token>", 401)
+    return scheme, token
 
 
 def _half_hash(token: str) -> str:

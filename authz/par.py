@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 
 import orjson
 from starlette.requests import Request
@@ -18,7 +19,12 @@ from starlette.responses import Response
 
 from authz.authorization_details import consent_request, parse_scope
 from authz.client_auth import ClientAuthenticator
-from authz.errors import NO_STORE, InvalidRequestError, UnsupportedResponseTypeError
+from authz.errors import (
+    NO_STORE,
+    InvalidDpopProofError,
+    InvalidRequestError,
+    UnsupportedResponseTypeError,
+)
 from authz.forms import read_form
 from authz.requests import REQUEST_URI_PREFIX, PushedRequest
 from authz.services import Services
@@ -27,6 +33,7 @@ from authz.store.base import ClientRecord, Kind
 MAX_STATE_CHARS = 512
 MAX_NONCE_CHARS = 512
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")  # base64url, RFC 7636 §4.2
+JKT = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url SHA-256, RFC 7638 §3
 
 
 async def pushed_authorization_request(
@@ -34,15 +41,31 @@ async def pushed_authorization_request(
 ) -> Response:
     """RFC 9126 §2: 201 with a single-use request_uri."""
     form = await read_form(request, max_bytes=services.settings.max_body_bytes)
+    # RFC 9449 §10.1: a proof at PAR, when sent, binds the code to its key.
+    binding = await services.senders.bind(request, required=False)
     client = await clients.authenticate(request, form)
     pushed = validate_pushed(form, client, services)
+    pushed = replace(pushed, dpop_jkt=_dpop_jkt(form.get("dpop_jkt"), binding.jkt))
     key = secrets.token_urlsafe(32)
     ttl = services.settings.par_ttl
     await services.state.put(Kind.PAR, key, pushed.to_dict(), ttl=ttl)
     body = {"request_uri": REQUEST_URI_PREFIX + key, "expires_in": ttl}
+    headers = {**NO_STORE, **services.senders.nonce_headers()}
     return Response(
-        orjson.dumps(body), status_code=201, media_type="application/json", headers=NO_STORE
+        orjson.dumps(body), status_code=201, media_type="application/json", headers=headers
     )
+
+
+def _dpop_jkt(param: str | None, proof_jkt: str | None) -> str | None:
+    """RFC 9449 §10: the key the code is bound to: ``dpop_jkt`` if given (which must then be
+    the proof's key, if a proof came too), else the proof's key, else none."""
+    if param is None:
+        return proof_jkt
+    if not JKT.fullmatch(param):
+        raise InvalidRequestError(description="dpop_jkt must be a base64url SHA-256 thumbprint")
+    if proof_jkt is not None and param != proof_jkt:
+        raise InvalidDpopProofError(description="dpop_jkt is not the DPoP proof's key")
+    return param
 
 
 def validate_pushed(

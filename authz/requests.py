@@ -64,6 +64,7 @@ class PushedRequest:
     consent: ConsentRequest
     created_at: float
     nonce: str | None = None  # OIDC Core §3.1.2.1, echoed in the ID token
+    dpop_jkt: str | None = None  # RFC 9449 §10: only this DPoP key may redeem the code
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class PushedRequest:
             "consent": self.consent.to_dict(),
             "created_at": self.created_at,
             "nonce": self.nonce,
+            "dpop_jkt": self.dpop_jkt,
         }
 
     @classmethod
@@ -88,6 +90,7 @@ class PushedRequest:
             consent=ConsentRequest.from_dict(d["consent"]),
             created_at=d["created_at"],
             nonce=d.get("nonce"),
+            dpop_jkt=d.get("dpop_jkt"),
         )
 
 
@@ -102,6 +105,7 @@ class AuthorizationCode:
     issued_at: float
     nonce: str | None = None  # from the pushed request, for the ID token
     auth_time: float | None = None  # when the consumer signed in (OIDC Core §2 auth_time)
+    dpop_jkt: str | None = None  # from the pushed request (RFC 9449 §10)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +118,7 @@ class AuthorizationCode:
             "issued_at": self.issued_at,
             "nonce": self.nonce,
             "auth_time": self.auth_time,
+            "dpop_jkt": self.dpop_jkt,
         }
 
     @classmethod
@@ -128,4 +133,5 @@ class AuthorizationCode:
             issued_at=d["issued_at"],
             nonce=d.get("nonce"),
             auth_time=d.get("auth_time"),
+            dpop_jkt=d.get("dpop_jkt"),
         )

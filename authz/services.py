@@ -11,6 +11,7 @@ from typing import Protocol
 from adapters.base import BankAdapter
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
+from authz.sender import SenderConstraint
 from authz.store.base import RecordStore, StateStore
 from authz.tokens import AccessTokens
 from config.policy import Policy
@@ -35,6 +36,8 @@ class Services:
     tokens: AccessTokens
     clock: Clock
     secret: bytes  # signs session cookies and CSRF values, keys pairwise subjects
+    # Sender-constrained tokens (DPoP, mTLS) and the profile that requires them (authz/sender.py).
+    senders: SenderConstraint
     # Told of every consent change after it is stored (notifications, caches). Each must return
     # at once: a slow receiver must never delay the consumer's action.
     observers: list[ConsentObserver] = field(default_factory=list)
@@ -60,6 +63,7 @@ class Services:
             ttl=settings.access_token_ttl,
             clock=clock,
         )
+        secret = secret if secret is not None else secrets.token_bytes(32)
         return cls(
             settings=settings,
             policy=policy,
@@ -69,6 +73,7 @@ class Services:
             keys=keys,
             tokens=tokens,
             clock=clock,
-            secret=secret if secret is not None else secrets.token_bytes(32),
+            secret=secret,
+            senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
         )

@@ -5,6 +5,10 @@ Every token hangs from a consent (``grant_id``): an access token is a short JWT 
 against the live consent, a refresh token is opaque, stored hashed and rotated on each use. A code
 or refresh token presented twice revokes the consent (RFC 6749 §4.1.2, RFC 9700 §4.14.2), since
 one of the two callers holds a stolen copy and we cannot tell which.
+
+Tokens are sender-constrained (``authz/sender.py``): a DPoP proof binds the access token
+(``cnf.jkt``, ``token_type`` DPoP) and the refresh token to the client's key, a forwarded client
+certificate binds the access token by ``cnf.x5t#S256``; the fapi2 profile issues nothing else.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from authz.errors import (
 from authz.forms import read_form
 from authz.oidc import OPENID, id_token
 from authz.requests import AuthorizationCode
+from authz.sender import Binding
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind, RefreshToken
 from authz.tokens import CONSENTS_SCOPE, pairwise_subject
@@ -46,27 +51,31 @@ async def token_endpoint(
     request: Request, services: Services, clients: ClientAuthenticator
 ) -> Response:
     form = await read_form(request, max_bytes=services.settings.max_body_bytes)
+    # The proof first: a request refused for want of a server nonce (RFC 9449 §8) is retried at
+    # once, and must not have spent the client's assertion on the way.
+    binding = await services.senders.bind(request)
     client = await clients.authenticate(request, form)
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequestError(description="grant_type is required")
     if grant_type == "authorization_code":
-        body = await exchange_code(form, client, services)
+        body = await exchange_code(form, client, services, binding)
     elif grant_type == "refresh_token":
-        body = await refresh(form, client, services)
+        body = await refresh(form, client, services, binding)
     elif grant_type == "client_credentials":
-        body = client_credentials(form, client, services)
+        body = client_credentials(form, client, services, binding)
     else:
         error = UnsupportedGrantTypeError(grant_type)
         error.description = (
             "grant_type must be authorization_code, refresh_token or client_credentials"
         )
         raise error
-    return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+    headers = {**NO_STORE, **services.senders.nonce_headers()}
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
 async def exchange_code(
-    form: Mapping[str, str], client: ClientRecord, services: Services
+    form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
     """RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6)."""
     raw = _required(form, "code")
@@ -91,6 +100,9 @@ async def exchange_code(
     challenge: str = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]
     if not secrets.compare_digest(challenge, code.code_challenge):
         raise InvalidGrantError(description="code_verifier does not match the code_challenge")
+    if code.dpop_jkt is not None and code.dpop_jkt != binding.jkt:
+        # RFC 9449 §10: the code was bound to a key at PAR; only that key may redeem it.
+        raise InvalidGrantError(description="the DPoP key is not the one bound at PAR (dpop_jkt)")
     used = await services.state.consume(Kind.CODE, raw)
     if used is None:
         raise InvalidGrantError(description="authorization code is invalid or expired")
@@ -101,7 +113,13 @@ async def exchange_code(
     consent = await _active_consent(services, code.consent_id, client)
     issued = int(services.clock())  # the token's iat is this or later
     body = await _issue(
-        services, consent, client, customer_id=code.customer_id, scope=code.scope, rotate=None
+        services,
+        consent,
+        client,
+        customer_id=code.customer_id,
+        scope=code.scope,
+        rotate=None,
+        binding=binding,
     )
     if OPENID in code.scope:
         # OIDC Core §3.1.3.3: the code flow's token response carries the ID token.
@@ -121,7 +139,7 @@ async def exchange_code(
 
 
 def client_credentials(
-    form: Mapping[str, str], client: ClientRecord, services: Services
+    form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
     """RFC 6749 §4.4, for the FDX Consent API only: the recipient acts for itself, so the token
     carries no consent (no ``fdxConsentId``, RFC 9068 §2.2 ``sub`` = the client) and opens no
@@ -130,18 +148,23 @@ def client_credentials(
     if scope != [CONSENTS_SCOPE]:
         raise InvalidScopeError(description=f"client_credentials grants only {CONSENTS_SCOPE}")
     access, claims = services.tokens.issue(
-        consent_id=None, client_id=client.client_id, sub=client.client_id, scope=CONSENTS_SCOPE
+        consent_id=None,
+        client_id=client.client_id,
+        sub=client.client_id,
+        scope=CONSENTS_SCOPE,
+        jkt=binding.jkt,
+        x5t=binding.x5t,
     )
     return {
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": binding.token_type,
         "expires_in": claims.exp - claims.iat,
         "scope": CONSENTS_SCOPE,
     }
 
 
 async def refresh(
-    form: Mapping[str, str], client: ClientRecord, services: Services
+    form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
     """RFC 6749 §6, rotated on every use (RFC 9700 §4.14.2)."""
     raw = _required(form, "refresh_token")
@@ -155,6 +178,10 @@ async def refresh(
         raise InvalidGrantError(description="refresh token is invalid")
     if seen.client_id != client.client_id:
         raise InvalidGrantError(description="refresh token was issued to another client")
+    if seen.jkt is not None and seen.jkt != binding.jkt:
+        # RFC 9449 §5: a DPoP-bound refresh token is used with its key only. Checked before the
+        # replay rule, so a thief without the key cannot revoke the consent by replaying it.
+        raise InvalidGrantError(description="refresh token is bound to another DPoP key")
     if seen.used_at is not None or seen.revoked_at is not None:
         await _revoke(services, seen.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
@@ -179,7 +206,13 @@ async def refresh(
         await _revoke(services, record.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
     return await _issue(
-        services, consent, client, customer_id=consent.customer_id, scope=scope, rotate=record
+        services,
+        consent,
+        client,
+        customer_id=consent.customer_id,
+        scope=scope,
+        rotate=record,
+        binding=binding,
     )
 
 
@@ -191,6 +224,7 @@ async def _issue(
     customer_id: str,
     scope: tuple[str, ...],
     rotate: RefreshToken | None,
+    binding: Binding,
 ) -> dict[str, Any]:
     now = services.clock()
     access, claims = services.tokens.issue(
@@ -198,10 +232,12 @@ async def _issue(
         client_id=client.client_id,
         sub=pairwise_subject(services.secret, customer_id, client.client_id),
         scope=" ".join(scope),
+        jkt=binding.jkt,
+        x5t=binding.x5t,
     )
     body: dict[str, Any] = {
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": binding.token_type,
         "expires_in": claims.exp - claims.iat,
         "scope": " ".join(scope),
     }
@@ -215,7 +251,7 @@ async def _issue(
         else:
             expires_at = now + services.settings.max_consent_days * 86400
         body["refresh_token"] = await _new_refresh_token(
-            services, consent.id, client.client_id, now, expires_at
+            services, consent.id, client.client_id, now, expires_at, jkt=binding.jkt
         )
     body["grant_id"] = consent.id
     body["authorization_details"] = [granted_details(consent)]
@@ -239,7 +275,13 @@ def hash_token(token: str) -> str:
 
 
 async def _new_refresh_token(
-    services: Services, consent_id: str, client_id: str, now: float, expires_at: float
+    services: Services,
+    consent_id: str,
+    client_id: str,
+    now: float,
+    expires_at: float,
+    *,
+    jkt: str | None,
 ) -> str:
     token = secrets.token_urlsafe(32)
     await services.records.put_refresh_token(
@@ -249,6 +291,7 @@ async def _new_refresh_token(
             client_id=client_id,
             created_at=now,
             expires_at=expires_at,
+            jkt=jkt,
         )
     )
     return token

@@ -14,6 +14,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -26,6 +27,7 @@ AT_TYP = "at+jwt"  # RFC 9068 §2.1
 # 6.2 secures those paths with a bearer token but publishes no scope for them; this one follows
 # FDX's ``fdx:<resource>:<action>`` pattern (``fdx:notifications:subscribe``) and names the path.
 CONSENTS_SCOPE = "fdx:consents:manage"
+X5T = "x5t#S256"  # RFC 8705 §3.1 confirmation method
 
 
 class TokenInvalid(Exception):
@@ -41,6 +43,14 @@ class AccessClaims:
     scope: frozenset[str]
     iat: int
     exp: int
+    # RFC 7800 ``cnf``: the DPoP key thumbprint (RFC 9449 §6.1) or the client certificate's
+    # (RFC 8705 §3.1) the token is bound to; both None for a Bearer token (sandbox profile only).
+    jkt: str | None = None
+    x5t: str | None = None
+
+    @property
+    def bound(self) -> bool:
+        return self.jkt is not None or self.x5t is not None
 
 
 class AccessTokens:
@@ -63,10 +73,18 @@ class AccessTokens:
         self._cache_size = cache_size
 
     def issue(
-        self, *, consent_id: str | None, client_id: str, sub: str, scope: str
+        self,
+        *,
+        consent_id: str | None,
+        client_id: str,
+        sub: str,
+        scope: str,
+        jkt: str | None = None,
+        x5t: str | None = None,
     ) -> tuple[str, AccessClaims]:
         """A signed access token; ``consent_id`` None (no ``fdxConsentId``) only for the
-        client-credentials grant, whose token the FDX data gate refuses."""
+        client-credentials grant, whose token the FDX data gate refuses. ``jkt`` or ``x5t``
+        binds it to the client's DPoP key or TLS certificate (``cnf``)."""
         now = int(self._clock())
         claims = AccessClaims(
             jti=secrets.token_urlsafe(16),
@@ -76,8 +94,10 @@ class AccessTokens:
             scope=frozenset(scope.split()),
             iat=now,
             exp=now + self.ttl,
+            jkt=jkt,
+            x5t=x5t,
         )
-        body = {
+        body: dict[str, Any] = {
             "iss": self._issuer,
             "sub": sub,
             "aud": self._audience,
@@ -89,6 +109,10 @@ class AccessTokens:
         }
         if consent_id is not None:
             body["fdxConsentId"] = consent_id
+        if jkt is not None:
+            body["cnf"] = {"jkt": jkt}
+        elif x5t is not None:
+            body["cnf"] = {X5T: x5t}
         header = {"alg": SIGNING_ALG, "kid": self._keys.kid, "typ": AT_TYP}
         token = jwt.encode(header, body, self._keys.current, algorithms=[SIGNING_ALG])
         return token, claims
@@ -135,6 +159,7 @@ class AccessTokens:
         consent_id = c.get("fdxConsentId")
         if consent_id is not None and not (isinstance(consent_id, str) and consent_id):
             raise TokenInvalid("token has a malformed fdxConsentId")
+        jkt, x5t = _confirmation(c.get("cnf"))
         return AccessClaims(
             jti=c["jti"],
             sub=c["sub"],
@@ -143,7 +168,22 @@ class AccessTokens:
             scope=frozenset(c["scope"].split()),
             iat=int(c["iat"]),
             exp=int(c["exp"]),
+            jkt=jkt,
+            x5t=x5t,
         )
+
+
+def _confirmation(cnf: Any) -> tuple[str | None, str | None]:
+    """(jkt, x5t#S256) of a ``cnf`` claim; a token with an unreadable one is refused rather
+    than treated as unbound."""
+    if cnf is None:
+        return None, None
+    if not isinstance(cnf, dict) or len(cnf) != 1:
+        raise TokenInvalid("token has a malformed cnf")
+    jkt, x5t = cnf.get("jkt"), cnf.get(X5T)
+    if not any(isinstance(v, str) and v for v in (jkt, x5t)):
+        raise TokenInvalid("token has a malformed cnf")
+    return jkt, x5t
 
 
 def pairwise_subject(secret: bytes, customer_id: str, client_id: str) -> str:

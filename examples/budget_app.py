@@ -5,6 +5,10 @@ PAR (with FDX ``authorization_details``, PKCE S256 and ``private_key_jwt``) → 
 form → code (checking ``state`` and ``iss``, RFC 9207) → tokens → FDX calls → refresh → revoke →
 one more FDX call, which the gateway must refuse.
 
+Every token is DPoP-bound (RFC 9449), as the gateway's default FAPI 2.0 profile demands: the app
+makes a fresh ES256 key per run, signs a proof for each PAR, token and FDX request with it, and
+retries once with the server's nonce when the gateway asks for one (``use_dpop_nonce``).
+
     python examples/budget_app.py --issuer http://127.0.0.1:8000 --user alice
 
 The flow lives in ``run_flow`` and takes any ``httpx.AsyncClient``, so the test suite drives the
@@ -15,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
 import secrets
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -29,6 +36,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jws
+from joserfc.jwk import ECKey
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -62,10 +71,82 @@ class Recipient:
         }
 
 
+class DpopClient:
+    """The app's side of DPoP (RFC 9449): one key pair for the whole run, one proof per request,
+    and the server nonce kept from the last response that gave one (§8, §9)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.key = ECKey.generate_key("P-256", private=True)
+        self.nonce: str | None = None
+
+    def proof(self, method: str, url: str, access_token: str | None = None) -> str:
+        """§4.2: ``htu`` is the URL without query and fragment; ``ath`` hashes the token."""
+        claims: dict[str, Any] = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": method,
+            "htu": url.split("?", 1)[0].split("#", 1)[0],
+            "iat": int(time.time()),
+        }
+        if access_token is not None:
+            digest = hashlib.sha256(access_token.encode("ascii")).digest()
+            claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        if self.nonce is not None:
+            claims["nonce"] = self.nonce
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.key.as_dict(private=False)}
+        return jws.serialize_compact(
+            header, json.dumps(claims).encode(), self.key, algorithms=["ES256"]
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        access_token: str | None = None,
+        form: Callable[[], Mapping[str, Any]] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request with a fresh proof; repeated once if the server wants a (new) nonce.
+        ``form`` is built per attempt, so each carries a fresh client assertion."""
+        response = await self._send(method, url, access_token, form, params)
+        if _wants_nonce(response):
+            response = await self._send(method, url, access_token, form, params)
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        access_token: str | None,
+        form: Callable[[], Mapping[str, Any]] | None,
+        params: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        headers = {"DPoP": self.proof(method, url, access_token)}
+        if access_token is not None:
+            headers["Authorization"] = f"DPoP {access_token}"
+        response = await self.http.request(
+            method, url, headers=headers, params=params, data=form() if form else None
+        )
+        self.nonce = response.headers.get("dpop-nonce", self.nonce)
+        return response
+
+
+def _wants_nonce(response: httpx.Response) -> bool:
+    """§8 (authorization server: 400 ``use_dpop_nonce``) or §9 (resource server: 401 with a
+    ``DPoP error="use_dpop_nonce"`` challenge)."""
+    if response.status_code == 401:
+        return 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", "")
+    if response.status_code == 400 and "dpop-nonce" in response.headers:
+        return bool(response.json().get("error") == "use_dpop_nonce")
+    return False
+
+
 @dataclass
 class FlowResult:
     consent_id: str = ""
     granted_scope: str = ""
+    token_type: str = ""
     accounts: list[dict[str, Any]] = field(default_factory=list)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     refreshed: bool = False
@@ -119,6 +200,7 @@ async def run_flow(
     if meta.get("issuer") != issuer:  # RFC 8414 §3.3
         raise FlowError("metadata issuer differs from the URL it was fetched from")
     say(f"discovered {meta['issuer']}")
+    dpop = DpopClient(http)
 
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(16)
@@ -140,9 +222,11 @@ async def run_flow(
             },
         }
     ]
-    par = await http.post(
+    # A proof at PAR binds the authorization code to this app's key (RFC 9449 §10).
+    par = await dpop.request(
+        "POST",
         meta["pushed_authorization_request_endpoint"],
-        data={
+        form=lambda: {
             "response_type": "code",
             "redirect_uri": recipient.redirect_uri,
             "scope": "offline_access",
@@ -184,9 +268,10 @@ async def run_flow(
         raise FlowError("authorization response state or iss does not match")
     say("consumer signed in and approved; code received")
 
-    tokens = await http.post(
+    tokens = await dpop.request(
+        "POST",
         meta["token_endpoint"],
-        data={
+        form=lambda: {
             "grant_type": "authorization_code",
             "code": query["code"],
             "redirect_uri": recipient.redirect_uri,
@@ -197,29 +282,31 @@ async def run_flow(
     _expect(tokens, 200, "token")
     t = tokens.json()
     result.consent_id, result.granted_scope = t["grant_id"], t["scope"]
-    say(f"tokens issued for consent {t['grant_id']} with scope {t['scope']!r}")
+    result.token_type = t["token_type"]
+    say(f"{t['token_type']} tokens issued for consent {t['grant_id']} with scope {t['scope']!r}")
 
     api = f"{issuer}/fdx/v6"
-    auth = {"Authorization": f"Bearer {t['access_token']}"}
-    accounts = await http.get(f"{api}/accounts", headers=auth)
+    accounts = await dpop.request("GET", f"{api}/accounts", access_token=t["access_token"])
     _expect(accounts, 200, "accounts")
     result.accounts = accounts.json()["accounts"]
     for a in result.accounts:
         say(f"  account {a['accountId']}: {a.get('productName')} {a.get('accountNumberDisplay')}")
     first = result.accounts[0]["accountId"]
     today = datetime.now(UTC).date()
-    txs = await http.get(
+    txs = await dpop.request(
+        "GET",
         f"{api}/accounts/{first}/transactions",
-        headers=auth,
+        access_token=t["access_token"],
         params={"startTime": str(today - timedelta(days=30)), "endTime": str(today), "limit": "20"},
     )
     _expect(txs, 200, "transactions")
     result.transactions = txs.json()["transactions"]
     say(f"  {len(result.transactions)} transactions in the last 30 days (first page)")
 
-    refreshed = await http.post(
+    refreshed = await dpop.request(
+        "POST",
         meta["token_endpoint"],
-        data={
+        form=lambda: {
             "grant_type": "refresh_token",
             "refresh_token": t["refresh_token"],
             **recipient.assertion(issuer),
@@ -239,9 +326,7 @@ async def run_flow(
         },
     )
     _expect(revoked, 200, "revocation")
-    after = await http.get(
-        f"{api}/accounts", headers={"Authorization": f"Bearer {r['access_token']}"}
-    )
+    after = await dpop.request("GET", f"{api}/accounts", access_token=r["access_token"])
     result.status_after_revoke = after.status_code
     say(f"revoked; the next FDX call answers {after.status_code} {after.json().get('code')}")
     return result

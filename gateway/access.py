@@ -1,7 +1,10 @@
-"""The per-request gate: bearer token → live consent → which clusters open this endpoint.
+"""The per-request gate: access token → sender constraint → live consent → which clusters open
+this endpoint.
 
 Order matters and is cheap (performance.md): the token is verified locally (a cache hit after the
-first call), then one state read for a revoked jti and one record read each for the consent and
+first call), its binding confirmed (``authz/sender.py``: a DPoP proof, one ES256 verify and one
+replay-cache write, or the forwarded client certificate; under the fapi2 profile an unbound token
+is refused), then one state read for a revoked jti and one record read each for the consent and
 the recipient (both cached by the store, never stale), checked live on every call so that a
 revocation, an expiry or the bank suspending the recipient takes effect on the very next
 request, not when the token expires (design.md §5, docs/fdx.md §8.6). A consent found ACTIVE
@@ -22,22 +25,28 @@ from starlette.requests import Request
 
 from authz.consent import lifecycle
 from authz.consent.model import Consent
+from authz.dpop import INVALID_PROOF
+from authz.sender import SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
 from authz.tokens import CONSENTS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
+    DPOP_CHALLENGE,
     AccountNotFound,
     ConsentInactive,
     FdxError,
     InsufficientScope,
+    InvalidDpopProof,
     InvalidToken,
     MissingToken,
+    UseDpopNonce,
     interaction_id,
 )
 
 ACCESS_SCOPE_KEY = "fdx.access"
 _FORM = "application/x-www-form-urlencoded"
+_SCHEMES = ("dpop", "bearer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +80,7 @@ class AccessContext:
 
 
 async def authorize(request: Request, services: Services, endpoint: str) -> AccessContext:
-    token = await _bearer_token(request)
-    try:
-        claims = services.tokens.verify(token)
-    except TokenInvalid:
-        raise InvalidToken() from None
+    claims = await _verified(request, services)
     if claims.consent_id is None:
         raise InvalidToken("a client-credentials token opens no customer data")
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
@@ -113,11 +118,7 @@ async def authorize_client(request: Request, services: Services) -> AccessClaims
     """The Consent API's gate: a valid, unrevoked client-credentials token carrying
     ``CONSENTS_SCOPE`` and no consent. Which consents the client may see is the caller's check
     (its own only)."""
-    token = await _bearer_token(request)
-    try:
-        claims = services.tokens.verify(token)
-    except TokenInvalid:
-        raise InvalidToken() from None
+    claims = await _verified(request, services)
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise InvalidToken()
     if claims.consent_id is not None or CONSENTS_SCOPE not in claims.scope:
@@ -134,10 +135,39 @@ async def _require_active_recipient(services: Services, client_id: str) -> None:
         raise InvalidToken("the data recipient is not active (suspended or deregistered)")
 
 
-async def _bearer_token(request: Request) -> str:
-    """RFC 6750 §2.1: exactly one ``Authorization: Bearer <token>``; the scheme is matched
-    case-insensitively (RFC 7235 §2.1). A token in the query or a form body is refused (FAPI:
-    header only), since URLs end up in logs and caches (RFC 6750 §5.3)."""
+async def _verified(request: Request, services: Services) -> AccessClaims:
+    """The presented token, verified and sent as its binding demands (RFC 9449 §7, RFC 8705
+    §3, FAPI 2.0 §5.3.3)."""
+    senders = services.senders
+    if senders.required:
+        request.scope[DPOP_CHALLENGE] = True  # what is missing is a DPoP token
+    scheme, token = _presented_token(request)
+    if scheme == "dpop":
+        request.scope[DPOP_CHALLENGE] = True
+    try:
+        claims = services.tokens.verify(token)
+    except TokenInvalid:
+        raise InvalidToken() from None
+    if claims.jkt is not None:
+        request.scope[DPOP_CHALLENGE] = True
+    try:
+        await senders.confirm(request, scheme, token, claims)
+    except SenderRefused as exc:
+        if exc.nonce is not None:
+            raise UseDpopNonce(exc.description, nonce=exc.nonce) from None
+        if exc.error == INVALID_PROOF:
+            raise InvalidDpopProof(exc.description) from None
+        if not exc.dpop:
+            request.scope.pop(DPOP_CHALLENGE, None)
+        raise InvalidToken(exc.description) from None
+    return claims
+
+
+def _presented_token(request: Request) -> tuple[str, str]:
+    """RFC 6750 §2.1 / RFC 9449 §7.1: exactly one ``Authorization: Bearer|DPoP <token>``; the
+    scheme is matched case-insensitively (RFC 9110 §11.1) and returned in lower case. A token
+    in the query or a form body is refused (FAPI: header only), since URLs end up in logs and
+    caches (RFC 6750 §5.3)."""
     if b"access_token" in request.scope["query_string"] and "access_token" in request.query_params:
         raise InvalidToken("access token must be sent in the Authorization header")
     if request.headers.get("content-type", "").startswith(_FORM):
@@ -150,10 +180,10 @@ async def _bearer_token(request: Request) -> str:
     if len(values) > 1:
         raise InvalidToken("more than one Authorization header")
     scheme, _, token = values[0].strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
-        raise InvalidToken("expected: Authorization: Bearer <token>")
-    return token
+    scheme, token = scheme.lower(), token.strip()
+    if scheme not in _SCHEMES or not token or " " in token:
+        raise InvalidToken("expected: Authorization: DPoP <token> (or Bearer)")
+    return scheme, token
 
 
 @lru_cache(maxsize=1024)

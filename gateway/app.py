@@ -89,7 +89,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
 
     routes: list[BaseRoute] = [
         # The FDX API first: Starlette matches routes in order, and this is the hot path.
-        Mount("/fdx/v6", routes=fdx.routes(services, probe=probe)),
+        Mount(
+            "/fdx/v6",
+            routes=fdx.routes(services, probe=probe),
+            middleware=services.senders.resource_middleware(),  # DPoP-Nonce, when required
+        ),
         *fdx.version_routes(),
         *oauth_routes(services),
         *screens.routes(services),

@@ -5,7 +5,9 @@ FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::
 
     FdxError                     500 / 500
     ├── InvalidToken             401 / 603  WWW-Authenticate: Bearer error="invalid_token"
-    │   └── MissingToken         401 / 603  WWW-Authenticate: Bearer  (RFC 6750 §3.1: no error code)
+    │   ├── MissingToken         401 / 603  WWW-Authenticate: Bearer  (RFC 6750 §3.1: no error code)
+    │   ├── InvalidDpopProof     401 / 603  WWW-Authenticate: DPoP error="invalid_dpop_proof"
+    │   └── UseDpopNonce         401 / 603  WWW-Authenticate: DPoP error="use_dpop_nonce"
     ├── ConsentInactive          401 / 602  WWW-Authenticate: Bearer error="invalid_token"
     ├── InsufficientScope        403 / 602  WWW-Authenticate: Bearer error="insufficient_scope"
     ├── InvalidInput             400 / 401
@@ -16,6 +18,10 @@ FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::
     ├── NotFound                 404 / 1107
     ├── MethodNotAllowed         405 / 1206 (+ Allow)
     └── VersionNotSupported      501 / 1106
+
+On a request made with a DPoP token (or where only sender-constrained tokens are accepted) the
+gate marks the request (``DPOP_CHALLENGE``) and every ``Bearer`` challenge is sent as ``DPoP``
+instead (RFC 9449 §7.1); ``UseDpopNonce`` adds the ``DPoP-Nonce`` to use.
 
 Adapter errors are mapped through ``adapters.errors.fdx_code_for``, the one table. ``debugMessage``
 never carries personal data, tokens, adapter messages or tracebacks: for a 500 it is only the
@@ -38,6 +44,7 @@ from gateway.responses import fdx_json
 log = logging.getLogger("gateway.fdx")
 
 INTERACTION_ID_HEADER = "x-fapi-interaction-id"
+DPOP_CHALLENGE = "fdx.dpop_challenge"  # scope key: challenge with the DPoP scheme
 _INVALID_TOKEN = 'Bearer error="invalid_token"'  # noqa: S105 (a challenge, not a secret)
 
 
@@ -66,6 +73,21 @@ class MissingToken(InvalidToken):
     """RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code."""
 
     challenge = "Bearer"
+
+
+class InvalidDpopProof(InvalidToken):
+    """RFC 9449 §7.1: the DPoP proof is missing, malformed, or not for this request or token."""
+
+    challenge = 'DPoP error="invalid_dpop_proof"'
+
+
+class UseDpopNonce(InvalidToken):
+    """RFC 9449 §9: retry with the server nonce in ``DPoP-Nonce``."""
+
+    challenge = 'DPoP error="use_dpop_nonce"'
+
+    def __init__(self, debug: str | None = None, *, nonce: str) -> None:
+        super().__init__(debug, headers={"DPoP-Nonce": nonce})
 
 
 class ConsentInactive(FdxError):
@@ -129,6 +151,9 @@ def render(request: Request, exc: BaseException) -> Response:
     if isinstance(exc, FdxError):
         status, code, message, debug = exc.status, exc.code, exc.message, exc.debug
         headers.update(exc.headers)
+        challenge = headers.get("WWW-Authenticate")
+        if challenge and challenge.startswith("Bearer") and request.scope.get(DPOP_CHALLENGE):
+            headers["WWW-Authenticate"] = "DPoP" + challenge[len("Bearer") :]
     elif isinstance(exc, AdapterError):
         mapped = fdx_code_for(exc)
         status, code, message = mapped.status, mapped.code, mapped.message

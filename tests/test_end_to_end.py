@@ -29,7 +29,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.mark.anyio
 async def test_example_client_completes_the_flow_in_process(settings: Settings) -> None:
-    """PAR → sign-in → consent → token → FDX calls → refresh → revoke, all through create_app."""
+    """PAR → sign-in → consent → token → FDX calls → refresh → revoke, all through create_app,
+    under the default FAPI 2.0 profile: every token DPoP-bound, every call with a proof."""
     records = open_records(settings.database_url)
     await records.migrate()
     await _seed_demo(records, DEMO)
@@ -44,6 +45,8 @@ async def test_example_client_completes_the_flow_in_process(settings: Settings) 
             http, settings.issuer, Recipient.demo(), "alice", "sandbox-alice", say=lines.append
         )
 
+    assert "fapi2" == settings.profile
+    assert "DPoP" == result.token_type
     assert result.accounts, "the consumer shared every open account"
     assert {"fdx:accountbasic:read", "fdx:transactions:read"} <= set(result.granted_scope.split())
     assert result.transactions

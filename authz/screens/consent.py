@@ -230,6 +230,7 @@ async def _approve(
         issued_at=now,
         nonce=interaction.request.nonce,
         auth_time=session.auth_time,
+        dpop_jkt=interaction.request.dpop_jkt,
     )
     await services.state.put(Kind.CODE, code, grant.to_dict(), ttl=settings.code_ttl)
     params = {"code": code, "state": interaction.request.state, "iss": settings.issuer}

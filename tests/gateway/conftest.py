@@ -63,7 +63,7 @@ class Harness:
         self.records = MemoryRecordStore(clock=self.clock)
         self.state = MemoryStateStore(clock=self.clock)
         self.services = Services.build(
-            Settings(),
+            Settings(profile="sandbox"),
             policy=load_policy(),
             records=self.records,
             state=self.state,

@@ -54,7 +54,7 @@ class Gateway:
         self.clock = FakeClock()
         self.records = MemoryRecordStore(clock=self.clock)
         self.services = Services.build(
-            Settings(issuer=ISSUER),
+            Settings(issuer=ISSUER, profile="sandbox"),
             policy=load_policy(),
             records=self.records,
             state=MemoryStateStore(clock=self.clock),

@@ -114,7 +114,7 @@ def world() -> World:
     fake = FakeClock(NOW)
     observer = Recorder()
     services = Services.build(
-        Settings(),
+        Settings(profile="sandbox"),
         policy=load_policy(),
         records=MemoryRecordStore(clock=fake),
         state=MemoryStateStore(clock=fake),

@@ -207,7 +207,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def oauth(clock: FakeClock) -> Iterator[Harness]:
     services = Services.build(
-        Settings(issuer=ISSUER),
+        Settings(issuer=ISSUER, profile="sandbox"),
         policy=load_policy(),
         records=MemoryRecordStore(clock=clock),
         state=MemoryStateStore(clock=clock),

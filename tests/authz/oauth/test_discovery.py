@@ -26,11 +26,13 @@ def test_openid_configuration_serves_the_same_document(oauth: Harness) -> None:
 
 
 def test_metadata_advertises_only_what_is_implemented(oauth: Harness) -> None:
-    """ES256 ID tokens only, no DPoP, no secrets; PKCE S256 and private_key_jwt everywhere."""
+    """ES256 ID tokens only, DPoP with ES256/PS256, no secrets; PKCE S256 and private_key_jwt
+    everywhere; no mTLS unless the deployment forwards client certificates."""
     doc = oauth.http.get("/.well-known/oauth-authorization-server").json()
 
     assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
-    assert "dpop_signing_alg_values_supported" not in doc
+    assert doc["dpop_signing_alg_values_supported"] == ["ES256", "PS256"]
+    assert "tls_client_certificate_bound_access_tokens" not in doc
     assert doc["response_types_supported"] == ["code"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
     for endpoint in ("token", "revocation", "introspection", "pushed_authorization_request"):

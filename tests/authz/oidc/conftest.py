@@ -32,7 +32,7 @@ from tests.gateway.fakes import FakeBank
 def oidc() -> Iterator[Harness]:
     clock = FakeClock()
     services = Services.build(
-        Settings(issuer=ISSUER),
+        Settings(issuer=ISSUER, profile="sandbox"),
         policy=load_policy(),
         records=MemoryRecordStore(clock=clock),
         state=MemoryStateStore(clock=clock),

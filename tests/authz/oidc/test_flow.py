@@ -84,7 +84,7 @@ async def test_a_registered_and_approved_recipient_gets_an_id_token_with_its_non
     """DCR (pending) → bank approval → PAR with openid and a nonce → sign-in and consent →
     code → token: the ID token carries the nonce, the sign-in time and the access token's sub;
     userinfo releases the consented contact claims."""
-    settings = Settings(issuer=ISSUER)
+    settings = Settings(issuer=ISSUER, profile="sandbox")  # Bearer; DPoP: tests/authz/dpop
     services = Services.build(
         settings, policy=load_policy(), records=MemoryRecordStore(),
         state=MemoryStateStore(clock=time.time), bank=SandboxBank(),

@@ -167,7 +167,7 @@ def build(settings: Settings, clock: FakeClock) -> Services:
 @pytest.fixture
 def portal() -> Iterator[Portal]:
     clock = FakeClock()
-    services = build(Settings(issuer=BASE), clock)
+    services = build(Settings(issuer=BASE, profile="sandbox"), clock)
     app = create_app(services.settings, services=services)
     with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         yield Portal(services, clock, client)

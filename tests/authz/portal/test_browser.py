@@ -143,7 +143,7 @@ def server() -> Iterator[Running]:
     base = f"http://127.0.0.1:{port}"
     records = MemoryRecordStore()
     services = Services.build(
-        Settings(issuer=base, port=port),
+        Settings(issuer=base, port=port, profile="sandbox"),
         policy=load_policy(),
         records=records,
         state=MemoryStateStore(clock=time.time),
