@@ -112,7 +112,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         routes=routes,
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(InteractionIdMiddleware),
+            Middleware(InteractionIdMiddleware, hsts=services.settings.secure_cookies),
         ],
         exception_handlers={**fdx_exception_handlers, OAuth2Error: handle_oauth_error},
         lifespan=lifespan,

@@ -169,6 +169,7 @@ EN: dict[str, str] = {
     "err_portal_not_found": "We could not find that page.",
     "err_portal_forbidden": "This page has expired for security reasons. Please try again.",
     "err_portal_bad_request": "Something in that request was not valid. Please try again.",
+    "err_portal_too_large": "That request was too large. Please try again.",
     "err_portal_signed_out": "You are signed out. Please sign in again.",
     "err_portal_not_renewable": "This sharing can no longer be renewed.",
     "err_portal_busy": "That could not be completed just now. Please try again.",
@@ -334,6 +335,7 @@ JA: dict[str, str] = {
     "err_portal_forbidden": "セキュリティのため、このページの有効期限が切れました。"
     "もう一度お試しください。",
     "err_portal_bad_request": "リクエストの内容が正しくありません。もう一度お試しください。",
+    "err_portal_too_large": "リクエストが大きすぎます。もう一度お試しください。",
     "err_portal_signed_out": "ログアウトしています。もう一度ログインしてください。",
     "err_portal_not_renewable": "この共有はもう更新できません。",
     "err_portal_busy": "ただいま処理を完了できませんでした。もう一度お試しください。",

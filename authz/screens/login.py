@@ -3,12 +3,21 @@
 The bank adapter checks the credentials; the answer to a failure is one generic message that never
 says which part was wrong (OWASP ASVS V2.2 / authentication cheat sheet), and after
 ``MAX_FAILURES`` failures for one user ID within ``WINDOW`` seconds further attempts are refused
-for a window, whatever the password.
+for a window, whatever the password. Failures are also counted per client address: after
+``login_failures_per_address`` in a window that address is refused for the rest of it, so one
+address cannot try a few passwords on each of many user IDs (OWASP ASVS V2.2.1). Both refusals
+show the same message with HTTP 429.
+
+The address is the TCP peer's; only when the peer is one of ``trusted_proxies`` is the
+``X-Forwarded-For`` header believed, and then only its last entry not itself a trusted proxy
+(what the nearest untrusted hop said), so a client cannot pick its own address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,6 +33,7 @@ from authz.screens.render import page, security_headers
 from authz.screens.session import Sessions
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
+from config.settings import Settings
 
 MAX_FAILURES = 5
 WINDOW = 900  # seconds
@@ -83,7 +93,9 @@ async def login(services: Services, request: Request) -> Response:
     username = form.get("username", "").strip()[:MAX_USERNAME]
     t = i18n.text(lang)
     try:
-        customer = await authenticate(services, username, form.get("password", ""))
+        customer = await authenticate(
+            services, username, form.get("password", ""), address=client_address(request, settings)
+        )
     except TooManyAttempts:
         return await sign_in_page(
             services, request, interaction, client, lang,
@@ -109,19 +121,60 @@ class TooManyAttempts(Exception):
     """The user ID is locked out for ``WINDOW`` seconds after ``MAX_FAILURES`` failures."""
 
 
-async def authenticate(services: Services, username: str, password: str) -> Customer | None:
+async def authenticate(
+    services: Services, username: str, password: str, *, address: str | None = None
+) -> Customer | None:
     """The bank's check of the credentials behind the throttle shared by every sign-in form (the
-    consent screen's and the consumer portal's). None for wrong credentials (counted); raises
-    ``TooManyAttempts`` while the user ID is locked, whatever the password, and lets the bank's
-    ``AdapterError`` through."""
+    consent screen's and the consumer portal's). None for wrong credentials (counted against the
+    user ID and ``address``); raises ``TooManyAttempts`` while either is locked, whatever the
+    password, and lets the bank's ``AdapterError`` through."""
+    state = services.state
     throttle_key = username.lower()
-    if await services.state.get(Kind.LOGIN_FAILURES, "lock:" + throttle_key) is not None:
+    # Address counters live under Kind.RATE, where no user ID can name them.
+    address_key = "login:" + address if address else None
+    if address_key and await state.get(Kind.RATE, "lock-" + address_key) is not None:
+        raise TooManyAttempts(username)
+    if await state.get(Kind.LOGIN_FAILURES, "lock:" + throttle_key) is not None:
         raise TooManyAttempts(username)
     customer = await services.bank.authenticate(username, password) if username else None
     if customer is None:
-        failures = await services.state.incr(Kind.LOGIN_FAILURES, throttle_key, ttl=WINDOW)
+        failures = await state.incr(Kind.LOGIN_FAILURES, throttle_key, ttl=WINDOW)
         if failures >= MAX_FAILURES:
-            await services.state.put(Kind.LOGIN_FAILURES, "lock:" + throttle_key, {}, ttl=WINDOW)
+            await state.put(Kind.LOGIN_FAILURES, "lock:" + throttle_key, {}, ttl=WINDOW)
+        if address_key:
+            from_address = await state.incr(Kind.RATE, address_key, ttl=WINDOW)
+            if from_address >= services.settings.login_failures_per_address:
+                await state.put(Kind.RATE, "lock-" + address_key, {}, ttl=WINDOW)
         return None
-    await services.state.delete(Kind.LOGIN_FAILURES, throttle_key)
+    await state.delete(Kind.LOGIN_FAILURES, throttle_key)
     return customer
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The consumer's address for the per-address throttle (see the module docstring)."""
+    peer = request.client.host if request.client else ""
+    trusted = _networks(settings.trusted_proxies)
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    for hop in reversed(hops):
+        if hop and not _within(hop, trusted):
+            return hop[:64]
+    return peer
+
+
+@lru_cache(maxsize=8)
+def _networks(
+    proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def _within(
+    address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in n for n in networks)

@@ -37,12 +37,18 @@ def origin(uri: str) -> str | None:
     return f"{parts.scheme}:"
 
 
-def security_headers(form_targets: Iterable[str] = ()) -> dict[str, str]:
+HSTS = "max-age=63072000; includeSubDomains"  # two years (RFC 6797 §6.1)
+
+
+def security_headers(form_targets: Iterable[str] = (), *, hsts: bool = False) -> dict[str, str]:
     """Headers of every screen response. ``form-action`` lists the client's redirect origins as
-    well as 'self', because browsers apply it to the redirect that follows a form post."""
+    well as 'self', because browsers apply it to the redirect that follows a form post. ``hsts``
+    when the issuer is https (gateway.middleware adds it to every other response too)."""
     origins = sorted({o for o in map(origin, form_targets) if o and _csp_safe(o)})
     form_action = " ".join(["'self'", *origins])
+    extra = {"Strict-Transport-Security": HSTS} if hsts else {}
     return {
+        **extra,
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'self'; "
             "img-src 'self' https: http://127.0.0.1:* http://localhost:*; "
@@ -76,7 +82,8 @@ def page(
     body = _env.get_template(template).render(
         lang=lang, t=i18n.text(lang), provider=settings.provider_name, switch=switch, **context
     )
-    return HTMLResponse(body, status_code=status, headers=security_headers(form_targets))
+    headers = security_headers(form_targets, hsts=settings.secure_cookies)
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 def _csp_safe(source: str) -> bool:

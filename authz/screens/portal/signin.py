@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from adapters.errors import AdapterError
 from authz.screens import csrf
-from authz.screens.login import MAX_USERNAME, TooManyAttempts, authenticate
+from authz.screens.login import MAX_USERNAME, TooManyAttempts, authenticate, client_address
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
 from authz.screens.session import SESSION_COOKIE, Sessions
 
@@ -50,7 +50,12 @@ async def login(visit: Visit) -> Response:
         raise PortalError("forbidden")
     username = form.get("username", "").strip()[:MAX_USERNAME]
     try:
-        customer = await authenticate(services, username, form.get("password", ""))
+        customer = await authenticate(
+            services,
+            username,
+            form.get("password", ""),
+            address=client_address(visit.request, services.settings),
+        )
     except TooManyAttempts:
         message = visit.t["too_many_attempts"]
         return await sign_in_page(visit, status=429, message=message, username=username)
