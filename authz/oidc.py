@@ -36,6 +36,7 @@ CLAIMS_SUPPORTED = (
 )  # fmt: skip
 MAX_NONCE_CHARS = 512
 _FORM = "application/x-www-form-urlencoded"
+MAX_BODY = 65536  # a userinfo request needs no body; the default max_body_bytes
 
 
 class BearerError(Exception):
@@ -181,6 +182,19 @@ async def _verified(request: Request, services: Services, scheme: str, token: st
     return claims
 
 
+async def _bounded_body(request: Request) -> bytes:
+    """The body, refused once past ``MAX_BODY`` bytes: never read whole whatever its size."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise BearerError("invalid_request", "request body too large", 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise BearerError("invalid_request", "request body too large", 413)
+    return bytes(body)
+
+
 async def _presented(request: Request) -> tuple[str, str]:
     """(scheme in lower case, token) from the one ``Authorization`` header, ``Bearer`` or
     ``DPoP`` (RFC 9449 §7.1), the scheme matched case-insensitively (RFC 9110 §11.1). The header
@@ -188,7 +202,7 @@ async def _presented(request: Request) -> tuple[str, str]:
     if "access_token" in request.query_params:
         raise BearerError("invalid_request", "send the token in the Authorization header", 400)
     if request.headers.get("content-type", "").startswith(_FORM):
-        if b"access_token" in await request.body():
+        if b"access_token" in await _bounded_body(request):
             raise BearerError("invalid_request", "send the token in the Authorization header", 400)
     values = request.headers.getlist("authorization")
     if not values:

@@ -221,6 +221,8 @@ async def test_refresh_and_registration_tokens_are_hashed_at_rest(world):
         ("POST", "/consumer/login", "application/x-www-form-urlencoded"),
         ("POST", "/oauth/interaction/x/login", "application/x-www-form-urlencoded"),
         ("PUT", "/fdx/v6/consents/c-1/revocation", "application/json"),
+        ("POST", "/oauth/userinfo", "application/x-www-form-urlencoded"),
+        ("POST", "/admin/recipients/some-client/approve", "application/json"),
     ],
 )
 async def test_an_oversized_body_is_refused_before_it_is_parsed(world, method, path, content_type):
