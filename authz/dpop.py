@@ -237,13 +237,13 @@ class DpopVerifier:
         kty, crv = _KEY_TYPES[alg]
         if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
             raise DpopError(f"the DPoP proof jwk is not a key for {alg}")
+        if kty == "RSA" and _rsa_bits(jwk) < MIN_RSA_BITS:
+            raise DpopError(f"the DPoP proof RSA key is shorter than {MIN_RSA_BITS} bits")
         try:
             key = JWKRegistry.import_key(jwk)
             jkt = key.thumbprint()
         except (JoseError, ValueError, TypeError, KeyError, binascii.Error):
             raise DpopError("the DPoP proof jwk is malformed") from None
-        if kty == "RSA" and _rsa_bits(jwk) < MIN_RSA_BITS:
-            raise DpopError(f"the DPoP proof RSA key is shorter than {MIN_RSA_BITS} bits")
         return _ProofKey(alg, key, jkt)
 
 
@@ -307,7 +307,10 @@ def _json_object(segment: str, problem: str) -> dict[str, Any]:
 
 def _rsa_bits(jwk: dict[str, Any]) -> int:
     n = jwk.get("n")
-    return int.from_bytes(_b64decode(n), "big").bit_length() if isinstance(n, str) else 0
+    try:
+        return int.from_bytes(_b64decode(n), "big").bit_length() if isinstance(n, str) else 0
+    except (ValueError, binascii.Error):
+        return 0
 
 
 def _b64decode(segment: str) -> bytes:

@@ -57,13 +57,13 @@ class FakeClock:
 class Harness:
     """The app under test and the handles a test needs to set the scene and look behind it."""
 
-    def __init__(self, bank: Any = None) -> None:
+    def __init__(self, bank: Any = None, settings: Settings | None = None) -> None:
         self.clock = FakeClock()
         self.bank = FakeBank() if bank is None else bank
         self.records = MemoryRecordStore(clock=self.clock)
         self.state = MemoryStateStore(clock=self.clock)
         self.services = Services.build(
-            Settings(profile="sandbox"),
+            settings or Settings(profile="sandbox"),  # Bearer tokens; DPoP: test_dpop.py
             policy=load_policy(),
             records=self.records,
             state=self.state,
@@ -72,7 +72,14 @@ class Harness:
             clock=self.clock,
         )
         app = Starlette(
-            routes=[Mount("/fdx/v6", routes=routes(self.services)), *version_routes()],
+            routes=[
+                Mount(
+                    "/fdx/v6",
+                    routes=routes(self.services),
+                    middleware=self.services.senders.resource_middleware(),
+                ),
+                *version_routes(),
+            ],
             middleware=[Middleware(InteractionIdMiddleware)],
             exception_handlers=fdx_exception_handlers,
         )
@@ -88,8 +95,11 @@ class Harness:
         scope_clusters: Iterable[str] | None = None,
         client_id: str = CLIENT,
         customer_id: str = CUSTOMER,
+        jkt: str | None = None,
+        x5t: str | None = None,
     ) -> tuple[Consent, str]:
-        """An ACTIVE consent on ``accounts`` and an access token for it."""
+        """An ACTIVE consent on ``accounts`` and an access token for it (bound to the DPoP key
+        ``jkt`` or the certificate ``x5t`` when given)."""
         self._n += 1
         consent = Consent(
             id=f"consent-{self._n}",
@@ -111,7 +121,12 @@ class Harness:
         clusters = consent.clusters if scope_clusters is None else frozenset(scope_clusters)
         scope = " ".join(self.services.policy.scopes_for(clusters))
         token, _ = self.services.tokens.issue(
-            consent_id=consent.id, client_id=client_id, sub="pairwise-sub", scope=scope
+            consent_id=consent.id,
+            client_id=client_id,
+            sub="pairwise-sub",
+            scope=scope,
+            jkt=jkt,
+            x5t=x5t,
         )
         return consent, token
 
