@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -60,6 +61,7 @@ Conn = AsyncConnection[TupleRow]
 _LOCK_MIGRATE = 1
 _LOCK_TRAIL = 2
 _CONSENT_CACHE = 10_000
+_RETRY_EVERY = 1.0  # seconds between direct tries of a server that failed
 
 # Statements are literals: every value goes through a %s parameter.
 _SCHEMA_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -165,13 +167,13 @@ class PostgresRecordStore:
         self._url = url
         self._where = _describe(url)  # host:port/dbname, for messages (never the password)
         self._min_size, self._max_size, self._timeout = min_size, max_size, timeout
-        self._pool: AsyncConnectionPool[Conn] | None = None
-        self._opened = False
+        self._pool: AsyncConnectionPool[Conn] | None = None  # set once open
         self._opening = asyncio.Lock()
         # Set when a connection failed; cleared by the next new connection. While set, a call
         # that finds no idle connection fails at once instead of waiting for the timeout.
         self._suspect = False
         self._errors_at_connect = 0
+        self._next_probe = 0.0  # while failing: when a call may next try the server itself
         self._consents: dict[str, Consent] = {}  # parsed consents by id, trusted per version
         self._prefetch = _Prefetch()
 
@@ -486,7 +488,7 @@ class PostgresRecordStore:
 
     async def aclose(self) -> None:
         async with self._opening:
-            pool, self._pool, self._opened = self._pool, None, False
+            pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
 
@@ -495,12 +497,12 @@ class PostgresRecordStore:
     async def _open(self) -> AsyncConnectionPool[Conn]:
         """The pool, opened on first use. A first direct connection gives an unreachable or
         misconfigured server's own reason at once, instead of a pool timeout later."""
-        if self._opened and self._pool is not None:
+        if self._pool is not None:
             return self._pool
         async with self._opening:
             if self._pool is None:
                 await self._probe()
-                self._pool = AsyncConnectionPool(
+                pool = AsyncConnectionPool(
                     self._url,
                     min_size=self._min_size,
                     max_size=self._max_size,
@@ -510,10 +512,9 @@ class PostgresRecordStore:
                     name="fdxgw-records",
                     open=False,
                 )
-                await self._pool.open()
-                self._opened = True
-        assert self._pool is not None  # set above, under the lock
-        return self._pool
+                await pool.open()
+                self._pool = pool
+            return self._pool
 
     async def _probe(self) -> None:
         try:
@@ -541,13 +542,22 @@ class PostgresRecordStore:
             stats.get("connections_errors", 0) > self._errors_at_connect
         )
 
+    async def _retry(self) -> None:
+        """While the server is away, one call a second tries it directly (and, when it is back,
+        goes on to the pool, which its demand makes reconnect); the rest fail at once."""
+        now = time.monotonic()
+        if now < self._next_probe:
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: cannot connect")
+        self._next_probe = now + _RETRY_EVERY
+        await self._probe()
+
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Conn]:
         """A pooled connection; every connection-level failure becomes RecordsUnavailable."""
         try:
             pool = await self._open()
             if self._failing(pool):
-                raise RecordsUnavailable(f"PostgreSQL at {self._where}: cannot connect")
+                await self._retry()
             async with pool.connection() as conn:
                 yield conn
         except psycopg.OperationalError as exc:

@@ -7,6 +7,7 @@ real server on 127.0.0.1:5432, each with a database of its own, dropped afterwar
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -362,6 +363,74 @@ async def test_a_connection_lost_mid_life_fails_one_call_and_then_recovers(
 
     assert outcomes[0] == "unavailable"
     assert outcomes[-1] == "ok"
+
+
+class Outage:
+    """A TCP relay in front of the real server that a test can take down and bring back, as a
+    restart or a network cut would: down, it refuses new connections and drops open ones."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._links):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 5432)
+        self._links |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_an_outage_fails_calls_at_once_and_the_store_recovers_by_itself(
+    open_store: Opener, database: str
+) -> None:
+    """While the server is away every call raises RecordsUnavailable, without waiting out the
+    (here: one minute) pool timeout; when it is back, calls succeed again with no restart."""
+    outage = Outage()
+    await outage.up()
+    store = open_store(database.replace(":5432/", f":{outage.port}/"), timeout=60)
+    await store.migrate()
+    await store.create_consent(consent(), event())
+
+    await outage.down()
+    failures = 0
+    with anyio.fail_after(30):
+        for _ in range(20):
+            with pytest.raises(RecordsUnavailable):
+                await store.get_consent("consent-1")
+            failures += 1
+    await outage.up()
+    recovered = None
+    with anyio.fail_after(45):
+        while recovered is None:
+            try:
+                recovered = await store.get_consent("consent-1")
+            except RecordsUnavailable:
+                await anyio.sleep(0.2)
+    await outage.down()
+
+    assert failures == 20
+    assert recovered == consent()
 
 
 async def test_an_integrity_error_is_not_an_outage(open_store: Opener) -> None:
