@@ -1,9 +1,11 @@
 """``make bench``: FDX transactions (100 a page) through the whole gateway vs a bare endpoint.
 
-Both servers run side by side in one run, each pinned to CPU 0, with wrk pinned to CPU 1 (a
+The servers run side by side in one run, each pinned to CPU 0, with wrk pinned to CPU 1 (a
 2-core machine: server and load generator must not fight for one core). Rounds alternate
-bare, gateway, bare, gateway… and the medians are compared, because absolute numbers drift
-±10–30 % between runs on shared machines (docs/performance.md); only the ratio is the result.
+bare, gateway, gateway-dpop, bare… and the medians are compared, because absolute numbers drift
+±10–30 % between runs on shared machines (docs/performance.md); only the ratios are the result.
+``gateway`` is the sandbox profile with a Bearer token (the figure kept since the first slice);
+``gateway-dpop`` the fapi2 profile, each request with a fresh DPoP proof (bench/dpop.lua).
 
     python -m bench.transactions [--seconds 10] [--rounds 3] [--connections 16]
 """
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WARM_UP = 2  # seconds per server before the rounds
+PROOF_RATE = 6000  # DPoP proofs made per second of load: above what one core serves
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,16 @@ def _median(runs: list[Run]) -> Run:
     )
 
 
-def start(kind: str, port: int, workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start(
+    kind: str, port: int, workdir: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     info = workdir / f"{kind}.json"
     cmd = [sys.executable, "-m", "bench.server", kind, "--port", str(port), "--info", str(info)]
+    cmd += extra
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
     proc = subprocess.Popen(cmd, cwd=ROOT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # gateway-dpop signs its proofs first
     while time.monotonic() < deadline:
         if info.exists():
             try:
@@ -83,7 +90,12 @@ def start(kind: str, port: int, workdir: Path) -> tuple[subprocess.Popen[bytes],
 def load(info: dict[str, str], seconds: int, connections: int) -> Run:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", info["url"]]
     if info["token"]:
-        cmd[1:1] = ["-H", f"Authorization: Bearer {info['token']}"]
+        scheme = info.get("scheme") or "Bearer"
+        cmd[1:1] = ["-H", f"Authorization: {scheme} {info['token']}"]
+    if info.get("proofs"):
+        # One fresh DPoP proof a request, never one twice (the script keeps its place).
+        cmd[1:1] = ["-s", str(ROOT / "bench" / "dpop.lua")]
+        cmd += ["--", info["proofs"], info["proofs"] + ".state"]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "1", *cmd]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -100,16 +112,22 @@ def main() -> int:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="fdxgw-bench-"))
-    servers = {"bare": start("bare", 8102, work), "gateway": start("gateway", 8101, work)}
-    runs: dict[str, list[Run]] = {"bare": [], "gateway": []}
+    # Enough proofs for every request of the run at PROOF_RATE requests a second.
+    proofs = (WARM_UP + args.rounds * args.seconds) * PROOF_RATE
+    servers = {
+        "bare": start("bare", 8102, work),
+        "gateway": start("gateway", 8101, work),
+        "gateway-dpop": start("gateway-dpop", 8105, work, "--proofs", str(proofs)),
+    }
+    runs: dict[str, list[Run]] = {kind: [] for kind in servers}
     try:
         for info in (s[1] for s in servers.values()):
-            load(info, 2, args.connections)  # warm up both
+            load(info, WARM_UP, args.connections)  # warm up each
         for r in range(args.rounds):
-            for kind in ("bare", "gateway"):
+            for kind in servers:
                 run = load(servers[kind][1], args.seconds, args.connections)
                 runs[kind].append(run)
-                print(f"round {r + 1} {kind:8s} {run.rps:9.0f} req/s  p50 {run.p50_ms:6.2f} ms"
+                print(f"round {r + 1} {kind:12s} {run.rps:9.0f} req/s  p50 {run.p50_ms:6.2f} ms"
                       f"  p99 {run.p99_ms:6.2f} ms  non-2xx {run.non_2xx}")  # fmt: skip
     finally:
         for proc, _ in servers.values():
@@ -120,6 +138,7 @@ def main() -> int:
         return 1
     med = {k: _median(rs) for k, rs in runs.items()}
     ratio = med["gateway"].rps / med["bare"].rps
+    dpop_ratio = med["gateway-dpop"].rps / med["bare"].rps
     summary = {
         "endpoint": "GET /fdx/v6/accounts/{id}/transactions (100 a page)",
         "cpus": os.cpu_count(),
@@ -129,15 +148,17 @@ def main() -> int:
         "bare": med["bare"].__dict__,
         "gateway": med["gateway"].__dict__,
         "throughput_ratio": round(ratio, 3),
+        "gateway_dpop": med["gateway-dpop"].__dict__,
+        "dpop_throughput_ratio": round(dpop_ratio, 3),
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "transactions.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    b, g = med["bare"], med["gateway"]
     print(f"\nmedian of {args.rounds}:")
-    print(f"  bare    {b.rps:9.0f} req/s  p50 {b.p50_ms:.2f} ms  p99 {b.p99_ms:.2f} ms")
-    print(f"  gateway {g.rps:9.0f} req/s  p50 {g.p50_ms:.2f} ms  p99 {g.p99_ms:.2f} ms")
-    print(f"gateway / bare throughput: {ratio:.0%}")
+    for kind, m in med.items():
+        print(f"  {kind:12s} {m.rps:9.0f} req/s  p50 {m.p50_ms:.2f} ms  p99 {m.p99_ms:.2f} ms")
+    print(f"gateway (sandbox, Bearer) / bare throughput: {ratio:.0%}")
+    print(f"gateway-dpop (fapi2, DPoP) / bare throughput: {dpop_ratio:.0%}")
     return 0
 
 
