@@ -4,12 +4,19 @@
     python -m bench.server bare    --port 8102 --info /tmp/bare.json
     python -m bench.server core    --port 8103 --info /tmp/core.json
     python -m bench.server gateway-http --port 8104 --info /tmp/gwh.json --upstream http://127.0.0.1:8103
+    python -m bench.server gateway-dpop --port 8105 --info /tmp/gwd.json --proofs 300000
 
 Both serve ``GET …/transactions`` for the same sandbox account, window and page size, from the
 same in-process SandboxBank, encoded with the same encoder (orjson), under the same uvicorn
 settings. The gateway adds exactly what the product adds: token verification, the live consent
 check, the consent gate, date clamping, field projection and an audit record per call. ``--info``
-receives the URL and the bearer token (the gateway's), so the load generator can call it.
+receives the URL and the access token (the gateway's), so the load generator can call it.
+
+``gateway`` runs the sandbox profile with a Bearer token, so its figure stays comparable from
+release to release; ``gateway-dpop`` is the product path under the fapi2 profile: a DPoP-bound
+token, and ``--proofs`` fresh proofs (one per request, as a client makes them) written beside the
+info file for ``bench/dpop.lua`` to send, so each call pays for a proof check and its replay-cache
+entry and the load generator for nothing but reading a line.
 
 ``core`` is the reference bank core (adapters/http/reference_core.py) over the same sandbox bank,
 and ``gateway-http`` the whole gateway path with the HTTP adapter in front of that core instead
@@ -20,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
 import tempfile
 import time
@@ -30,6 +39,8 @@ from typing import Any
 
 import orjson
 import uvicorn
+from joserfc.jwk import ECKey, Key
+from joserfc.jws import JWSRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,6 +61,7 @@ from gateway.app import create_app
 
 DAYS = 90
 LIMIT = 100
+PROOF_WINDOW = 300  # seconds: the longest iat window the settings allow
 
 
 def window() -> tuple[str, str]:
@@ -96,17 +108,26 @@ def bare_app(bank: SandboxBank, customer_id: str) -> Starlette:
 
 
 async def gateway_app(
-    bank: BankAdapter, customer_id: str, account_id: str
+    bank: BankAdapter,
+    customer_id: str,
+    account_id: str,
+    *,
+    issuer: str,
+    dpop_key: Key | None = None,
 ) -> tuple[Starlette, str]:
     var = Path(tempfile.mkdtemp(prefix="fdxgw-bench-"))
     # Rate limits far above the load, so every call pays the limiter's counting but none is
-    # refused (the published defaults would answer most of the load with 429).
+    # refused (the published defaults would answer most of the load with 429). Proofs are made
+    # before the run, so they may be as old as the longest window allows.
     settings = Settings(
+        issuer=issuer,
         database_url=f"sqlite:///{var}/gateway.db",
         var_dir=str(var),
         access_token_ttl=300,
         rate_limit_per_client=1_000_000,
         rate_limit_per_consent=1_000_000,
+        profile="fapi2" if dpop_key is not None else "sandbox",
+        dpop_proof_window=PROOF_WINDOW,
     )
     records = open_records(settings.database_url)
     await records.migrate()
@@ -147,16 +168,43 @@ async def gateway_app(
         client_id="bench",
         sub=pairwise_subject(services.secret, customer_id, "bench"),
         scope=" ".join(consent.scope),
+        jkt=None if dpop_key is None else dpop_key.thumbprint(),
     )
     return create_app(settings, services=services), token
 
 
+def write_proofs(path: Path, key: Key, url: str, token: str, count: int) -> None:
+    """``count`` proofs for GET ``url`` with ``token``, one a line, each with its own jti. Their
+    ``iat`` is half a window ahead, so the file stays valid for one and a half windows (the
+    whole benchmark) without the server's clock in the load generator's way. The header is
+    encoded once and each proof signed with joserfc's ES256 directly (half the cost of
+    ``jws.serialize_compact``), so 200,000 proofs take seconds, not a minute."""
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    head = _b64(orjson.dumps(header))
+    es256 = JWSRegistry.algorithms["ES256"]
+    ath = _b64(hashlib.sha256(token.encode()).digest()).decode()
+    iat = int(time.time()) + PROOF_WINDOW // 2
+    htu = url.split("?", 1)[0]
+    with path.open("wb") as out:
+        for n in range(count):
+            jti = f"{n:x}-{uuid.uuid4().hex[:8]}"
+            claims = {"jti": jti, "htm": "GET", "htu": htu, "iat": iat, "ath": ath}
+            signing_input = head + b"." + _b64(orjson.dumps(claims))
+            out.write(signing_input + b"." + _b64(es256.sign(signing_input, key)) + b"\n")
+
+
+def _b64(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["gateway", "bare", "core", "gateway-http"])
+    kinds = ["gateway", "bare", "core", "gateway-http", "gateway-dpop"]
+    parser.add_argument("kind", choices=kinds)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--info", type=Path, required=True)
     parser.add_argument("--upstream", help="the core's base URL (gateway-http)")
+    parser.add_argument("--proofs", type=int, default=200_000, help="DPoP proofs (gateway-dpop)")
     args = parser.parse_args()
 
     if args.kind == "core":
@@ -166,18 +214,27 @@ def main() -> None:
     if args.kind == "gateway-http":
         bank = HttpBank(HttpCoreConfig(base_url=args.upstream, pool_size=64))
     customer_id, account_id = asyncio.run(set_up(bank))
-    token = ""
+    issuer = f"http://127.0.0.1:{args.port}"
+    start, end = window()
+    url = (
+        f"{issuer}/fdx/v6/accounts/{account_id}/transactions"
+        f"?startTime={start}&endTime={end}&limit={LIMIT}"
+    )
+    info: dict[str, str] = {"url": url, "token": "", "scheme": "Bearer", "proofs": ""}
     if args.kind == "bare":
         assert isinstance(bank, SandboxBank)
         app = bare_app(bank, customer_id)
     else:
-        app, token = asyncio.run(gateway_app(bank, customer_id, account_id))
-    start, end = window()
-    url = (
-        f"http://127.0.0.1:{args.port}/fdx/v6/accounts/{account_id}/transactions"
-        f"?startTime={start}&endTime={end}&limit={LIMIT}"
-    )
-    args.info.write_text(json.dumps({"url": url, "token": token}), encoding="utf-8")
+        key = ECKey.generate_key("P-256", private=True) if args.kind == "gateway-dpop" else None
+        app, token = asyncio.run(
+            gateway_app(bank, customer_id, account_id, issuer=issuer, dpop_key=key)
+        )
+        info["token"] = token
+        if key is not None:
+            proofs = args.info.with_suffix(".proofs")
+            write_proofs(proofs, key, url, token, args.proofs)
+            info.update(scheme="DPoP", proofs=str(proofs))
+    args.info.write_text(json.dumps(info), encoding="utf-8")
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
         access_log=False, log_level="warning", server_header=False,
