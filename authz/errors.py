@@ -62,6 +62,20 @@ class UseDpopNonceError(OAuth2Error):
         self.response_headers = {"DPoP-Nonce": nonce}
 
 
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 §4.1.2.1 ``temporarily_unavailable``: a store the server needs is away (Redis,
+    PostgreSQL). RFC 6749 lists it for the authorization endpoint; we answer it, as 503 with
+    ``Retry-After`` (RFC 9110 §15.6.4, §10.2.3), on every OAuth endpoint, so a client retries
+    later instead of treating a refusal as final."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description=description)
+        self.response_headers = {"Retry-After": str(retry_after)}
+
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -95,6 +109,7 @@ __all__ = [
     "InvalidScopeError",
     "OAuth2Error",
     "RequestTooLargeError",
+    "TemporarilyUnavailableError",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "UnsupportedResponseTypeError",

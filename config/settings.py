@@ -44,10 +44,16 @@ class Settings:
     # FDX_REDIS_URL (design.md §7): when set, short-lived state lives in this Redis, exactly as if
     # state_url named it; state_url stays the one setting every reader uses.
     redis_url: str = ""
+    # Namespace of this deployment's Redis keys (authz/store/redis.py): instances of one gateway
+    # share it; two gateways (or test runs) on one Redis each need their own.
+    redis_prefix: str = "fdxgw:"
     var_dir: str = "var"
     adapter: str = "sandbox"
     # The adapters' own options: a TOML/JSON file with a table per adapter label (docs/adapters.md).
     adapter_config: str = ""
+    # Seconds the gateway waits for any one bank adapter call before answering FDX 503/501
+    # (BankTimeout): a slow core costs its own requests this much at most, never the others.
+    adapter_timeout: float = 10.0
     demo_dir: str = "config/demo"
     access_token_ttl: int = 300
     par_ttl: int = 60
@@ -229,6 +235,15 @@ def _validate(s: Settings) -> None:
     _validate_database_pool(s)
     if s.state_url != "memory://" and not s.state_url.startswith(("redis://", "rediss://")):
         raise SettingsError(f"state_url: expected memory:// or redis://…, got {s.state_url!r}")
+    if not s.redis_prefix or len(s.redis_prefix) > 64 or any(c in s.redis_prefix for c in "{} "):
+        # The braces would move the Redis Cluster hash tag (authz/store/redis.py).
+        raise SettingsError(
+            f"redis_prefix: 1-64 characters without braces or spaces, got {s.redis_prefix!r}"
+        )
+    if isinstance(s.adapter_timeout, bool) or not 0.05 <= s.adapter_timeout <= 300:
+        raise SettingsError(
+            f"adapter_timeout: must be between 0.05 and 300, got {s.adapter_timeout}"
+        )
     if not 1 <= s.port <= 65535:
         raise SettingsError(f"port: must be 1-65535, got {s.port}")
     bounds = {
@@ -323,9 +338,7 @@ def _validate_sender_constraint(s: Settings) -> None:
     header = s.mtls_client_cert_header.strip().lower()  # header names are case-insensitive
     object.__setattr__(s, "mtls_client_cert_header", header)  # frozen: set before any read
     if header and not _HEADER_NAME.fullmatch(header):
-        raise SettingsError(
-            f"mtls_client_cert_header: expected a header name, got {header!r}"
-        )
+        raise SettingsError(f"mtls_client_cert_header: expected a header name, got {header!r}")
     for proxy in s.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)

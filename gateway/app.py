@@ -35,11 +35,13 @@ from config.policy import load_policy
 from config.settings import Settings
 from gateway import fdx
 from gateway.admin import AdminToken, admin_routes
+from gateway.budget import within_budget
 from gateway.errors import fdx_exception_handlers
 from gateway.health import AdapterProbe, health_routes
 from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
 from gateway.openapi.routes import docs_route
+from gateway.outage import outage_handlers
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
@@ -47,7 +49,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     # Operator tools (docs/operations.md): the adapter measured from outside, its health probe,
     # the admin credential.
     metrics = Metrics(data_routes=data_routes(services.policy), clock=services.clock)
-    services = replace(services, bank=measure(services.bank, metrics))
+    # Every adapter call within adapter_timeout (gateway/budget.py), then measured.
+    bank = within_budget(services.bank, services.settings.adapter_timeout)
+    services = replace(services, bank=measure(bank, metrics))
     probe = AdapterProbe(
         services.bank,
         timeout=services.settings.adapter_probe_timeout,
@@ -114,7 +118,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(InteractionIdMiddleware, hsts=services.settings.secure_cookies),
         ],
-        exception_handlers={**fdx_exception_handlers, OAuth2Error: handle_oauth_error},
+        exception_handlers={
+            **fdx_exception_handlers,
+            OAuth2Error: handle_oauth_error,
+            # Redis or PostgreSQL away: 503 in each path's protocol (gateway/outage.py).
+            **outage_handlers(services.settings),
+        },
         lifespan=lifespan,
     )
 
@@ -132,7 +141,7 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
             pool_max_size=settings.database_pool_max_size,
             timeout=settings.database_timeout,
         ),
-        state=open_state(settings.state_url, clock=clock),
+        state=open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix),
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(
             var / "keys", clock=clock, passphrase=passphrase_setting(settings.keys_passphrase_file)

@@ -17,7 +17,12 @@ FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::
     ├── StatementNotFound        404 / 1104
     ├── NotFound                 404 / 1107
     ├── MethodNotAllowed         405 / 1206 (+ Allow)
-    └── VersionNotSupported      501 / 1106
+    ├── VersionNotSupported      501 / 1106
+    └── SubsystemUnavailable     503 / 501  (+ Retry-After)
+
+A store outage (``StateUnavailable``: Redis; ``RecordsUnavailable``: PostgreSQL) is rendered as
+``SubsystemUnavailable``, the same 503/501 as a bank that is down (adapters/errors.py): the gate
+cannot check the consent, so nothing is served (fail closed), and the client is told to retry.
 
 On a request made with a DPoP token (or where only sender-constrained tokens are accepted) the
 gate marks the request (``DPOP_CHALLENGE``) and every ``Bearer`` challenge is sent as ``DPoP``
@@ -39,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.errors import AdapterError, ScheduledMaintenance, fdx_code_for
+from authz.store.base import RecordsUnavailable, StateUnavailable
 from gateway.responses import fdx_json
 
 log = logging.getLogger("gateway.fdx")
@@ -46,6 +52,11 @@ log = logging.getLogger("gateway.fdx")
 INTERACTION_ID_HEADER = "x-fapi-interaction-id"
 DPOP_CHALLENGE = "fdx.dpop_challenge"  # scope key: challenge with the DPoP scheme
 _INVALID_TOKEN = 'Bearer error="invalid_token"'  # noqa: S105 (a challenge, not a secret)
+# A store that is away: Redis or PostgreSQL. Both stores fail fast while their server is away and
+# reconnect by themselves (authz/store/redis.py, postgres.py), so a retry a few seconds later is
+# the right advice.
+OUTAGES: tuple[type[Exception], ...] = (StateUnavailable, RecordsUnavailable)
+RETRY_AFTER_OUTAGE = 5  # seconds
 
 
 class FdxError(Exception):
@@ -135,6 +146,16 @@ class VersionNotSupported(FdxError):
     code, status, message = "1106", 501, "FdxVersion not supported or not implemented"
 
 
+class SubsystemUnavailable(FdxError):
+    """A store the gate needs is away: FDX 501 "Subsystem unavailable", sent as HTTP 503 so
+    clients retry (adapters/errors.py; RFC 9110 §15.6.4)."""
+
+    code, status, message = "501", 503, "Subsystem unavailable"
+
+    def __init__(self, debug: str | None = None) -> None:
+        super().__init__(debug, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+
+
 def interaction_id(request: Request) -> str:
     """The id the middleware put in the scope; one is made up if the middleware is absent."""
     iid = request.scope.get("fdx.interaction_id")
@@ -148,6 +169,10 @@ def render(request: Request, exc: BaseException) -> Response:
     """The one place an FDX error becomes a response."""
     iid = interaction_id(request)
     headers: dict[str, str] = {INTERACTION_ID_HEADER: iid}
+    if isinstance(exc, OUTAGES):
+        # The type only: the store's message names a host.
+        log.warning("fdx.store_unavailable %s interaction_id=%s", type(exc).__name__, iid)
+        exc = SubsystemUnavailable()
     if isinstance(exc, FdxError):
         status, code, message, debug = exc.status, exc.code, exc.message, exc.debug
         headers.update(exc.headers)

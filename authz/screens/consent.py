@@ -8,6 +8,7 @@ clusters (nothing pre-ticked: consent is opt-in) and approves or denies; both ar
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
@@ -218,7 +219,6 @@ async def _approve(
         settings=settings,
         policy=services.policy,
     )
-    await services.records.create_consent(consent, event)
     code = secrets.token_urlsafe(32)
     grant = AuthorizationCode(
         client_id=client.client_id,
@@ -232,7 +232,18 @@ async def _approve(
         auth_time=session.auth_time,
         dpop_jkt=interaction.request.dpop_jkt,
     )
+    # A grant completes or leaves nothing behind (docs/operations.md, "Faults"): the code is
+    # stored first and the consent second, so a store that fails on the way never leaves an
+    # ACTIVE consent its recipient can never obtain. A code whose consent was not stored is
+    # deleted (and could not be exchanged anyway: the token endpoint finds no consent). The
+    # outage itself propagates: 503, the consumer starts again (gateway/outage.py).
     await services.state.put(Kind.CODE, code, grant.to_dict(), ttl=settings.code_ttl)
+    try:
+        await services.records.create_consent(consent, event)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await services.state.delete(Kind.CODE, code)
+        raise
     params = {"code": code, "state": interaction.request.state, "iss": settings.issuer}
     return _to_client(interaction.request.redirect_uri, params)
 

@@ -56,15 +56,17 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
-def open_state(url: str, *, clock: Callable[[], float]) -> StateStore:
+def open_state(url: str, *, clock: Callable[[], float], prefix: str | None = None) -> StateStore:
+    """The state store named by ``url``. ``prefix`` namespaces a Redis store's keys (every
+    instance of one gateway uses the same one); None keeps the store's default."""
     if url == "memory://":
         from authz.store.memory import MemoryStateStore
 
         return MemoryStateStore(clock=clock)
     if url.startswith(("redis://", "rediss://")):
-        from authz.store.redis import RedisStateStore
+        from authz.store.redis import DEFAULT_PREFIX, RedisStateStore
 
-        return RedisStateStore(url, clock=clock)
+        return RedisStateStore(url, clock=clock, prefix=prefix or DEFAULT_PREFIX)
     raise ValueError(f"state_url: no state store for {url!r}")
 
 
