@@ -28,7 +28,7 @@ from joserfc.jwk import ECKey, JWKRegistry
 
 from examples.budget_app import ASSERTION_TYPE, Recipient, _fill, _forms
 
-DETAILS = {
+DETAILS: dict[str, Any] = {
     "type": "fdx_v1.0",
     "consentRequest": {
         "durationType": "TIME_BOUND",
