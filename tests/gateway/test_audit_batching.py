@@ -66,6 +66,32 @@ async def test_records_in_sequence_are_each_written() -> None:
     assert [1, 1, 1] == store.batches
 
 
+class SlowStore(CountingStore):
+    """A write that takes a while (a PostgreSQL commit), so others arrive meanwhile."""
+
+    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        await anyio.sleep(0.05)
+        await super().append_audit(events)
+
+
+async def test_requests_arriving_during_a_write_join_the_next_batch() -> None:
+    """One batch in flight at a time: three late requests make one more write, not three."""
+    store = SlowStore()
+    log = AuditLog(store, clock=lambda: 1.0)
+
+    async def late(n: int) -> None:
+        await anyio.sleep(0.005 * n)  # one by one, while the first write is under way
+        await log.record(_ctx(n), "GET /accounts", (), (), 0, 200)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(log.record, _ctx(0), "GET /accounts", (), (), 0, 200)
+        for n in range(1, 4):
+            tg.start_soon(late, n)
+
+    assert [1, 3] == store.batches
+    assert 4 == len(await store.list_audit(consent_id="consent-1"))
+
+
 async def test_a_failed_write_fails_every_waiting_request() -> None:
     """If the batch cannot be stored, every request in it fails closed (no data without audit)."""
     log = AuditLog(CountingStore(fail=True), clock=lambda: 1.0)
