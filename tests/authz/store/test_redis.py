@@ -140,6 +140,18 @@ async def test_later_increments_do_not_extend_the_window(
     assert 0 < sync_redis.pttl(store.key(Kind.LOGIN_FAILURES, "u")) <= 60_000
 
 
+async def test_incr_many_counts_on_after_redis_forgets_its_scripts(
+    open_store: Opener, sync_redis: redis.Redis
+) -> None:
+    """A Redis restarted (or SCRIPT FLUSHed) knows no script: each counter still counts once."""
+    store = open_store()
+    assert await store.incr_many(Kind.RATE, ["a", "b"], ttl=60) == [1, 1]
+    sync_redis.script_flush()
+
+    assert await store.incr_many(Kind.RATE, ["a", "b"], ttl=60) == [2, 2]
+    assert 0 < sync_redis.pttl(store.key(Kind.RATE, "b")) <= 60_000
+
+
 # ---------------------------------------------------------------------------- payload envelope
 
 
