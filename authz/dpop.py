@@ -25,8 +25,9 @@ import hmac
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 from joserfc.errors import JoseError
@@ -197,15 +198,15 @@ class DpopVerifier:
         if not isinstance(htu, str) or (htu != url and normalise_uri(htu) != url):
             raise DpopError("the DPoP proof htu is not this request's URL")
         iat = claims.get("iat")
-        if not isinstance(iat, int) or isinstance(iat, bool):
-            raise DpopError("the DPoP proof needs an integer iat")
+        if not isinstance(iat, int | float) or isinstance(iat, bool):
+            raise DpopError("the DPoP proof needs a numeric iat")
         if abs(self._clock() - iat) > self._window:
             raise DpopError("the DPoP proof iat is too far from the server's time")
         if access_token is not None:
             ath = claims.get("ath")
             if not isinstance(ath, str) or not hmac.compare_digest(ath, token_hash(access_token)):
                 raise DpopError("the DPoP proof ath does not match the access token")
-        return jti, iat
+        return jti, int(iat)
 
     def _key_of(self, head: str) -> _ProofKey:
         cached = self._keys.get(head)
@@ -249,8 +250,9 @@ class DpopVerifier:
 
 def normalise_uri(uri: str) -> str | None:
     """RFC 9449 §4.3 item 9 with RFC 3986 §6.2.2-6.2.3: scheme and host in lower case, the
-    default port dropped, an empty path as "/". None for anything that is not an absolute http(s)
-    URI without user info, query or fragment (§4.2: ``htu`` has neither)."""
+    default port dropped, an empty path as "/", percent-encoding decoded (the server compares
+    with the decoded path it routes on). None for anything that is not an absolute http(s) URI
+    without user info, query or fragment (§4.2: ``htu`` has neither)."""
     if "?" in uri or "#" in uri:
         return None
     try:
@@ -264,11 +266,14 @@ def normalise_uri(uri: str) -> str | None:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    return f"{scheme}://{netloc}{parts.path or '/'}"
+    path = unquote(parts.path) if "%" in parts.path else parts.path
+    return f"{scheme}://{netloc}{path or '/'}"
 
 
+@lru_cache(maxsize=1024)
 def token_hash(access_token: str) -> str:
-    """RFC 9449 §4.2 ``ath``: base64url SHA-256 of the access token's ASCII bytes."""
+    """RFC 9449 §4.2 ``ath``: base64url SHA-256 of the access token's ASCII bytes. Cached: a
+    client sends the same token with many proofs (the access-token cache holds it anyway)."""
     return _b64encode(hashlib.sha256(access_token.encode("ascii", "replace")).digest())
 
 

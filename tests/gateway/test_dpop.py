@@ -127,6 +127,7 @@ MALFORMED: dict[str, tuple[dict[str, Any], dict[str, Any], Any]] = {
     "iat-too-old": ({}, {"iat": "OLD"}, None),
     "iat-in-the-future": ({}, {"iat": "FUTURE"}, None),
     "iat-a-string": ({}, {"iat": "1767225600"}, None),
+    "iat-a-boolean": ({}, {"iat": True}, None),
     "ath-missing": ({}, {"ath": DROP}, None),
     "ath-of-another-token": ({}, {"ath": ath("another.access.token")}, None),
 }

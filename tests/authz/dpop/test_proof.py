@@ -27,6 +27,8 @@ URL = "https://bank.example/oauth/token"
         ("http://127.0.0.1:8000/fdx/v6", "http://127.0.0.1:8000/fdx/v6"),
         ("https://bank.example", "https://bank.example/"),
         ("https://[::1]:8443/a", "https://[::1]:8443/a"),
+        ("https://bank.example/accounts/a%20b", "https://bank.example/accounts/a b"),
+        ("https://bank.example/accounts/%61", "https://bank.example/accounts/a"),
         ("https://bank.example/oauth/token?x=1", None),
         ("https://bank.example/oauth/token?", None),
         ("https://bank.example/oauth/token#f", None),
