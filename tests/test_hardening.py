@@ -312,3 +312,23 @@ def _everything(record: logging.LogRecord) -> str:
         parts.append(repr(record.exc_info[1]))
     parts += [repr(v) for k, v in vars(record).items() if k not in ("msg", "args", "exc_info")]
     return " ".join(parts)
+
+
+async def test_hsts_is_sent_only_when_the_issuer_is_https(tmp_path):
+    """Over a plain-http issuer (local development) no HSTS; the HTML defaults still apply."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/gateway.db", var_dir=str(tmp_path / "var")
+    )
+    from gateway.app import create_app
+
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=settings.issuer
+    ) as http:
+        docs = await http.get("/docs")
+        api = await http.get("/fdx/v6/accounts")
+
+    assert "strict-transport-security" not in docs.headers
+    assert "strict-transport-security" not in api.headers
+    assert "nosniff" == docs.headers["x-content-type-options"]
+    assert "no-referrer" == docs.headers["referrer-policy"]
