@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check install init bench clean
+.PHONY: run test lint check install init bench bench-all clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -31,8 +31,21 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# FDX transactions read: the gateway on SQLite and on PostgreSQL + Redis vs a bare endpoint (wrk).
 bench: install
+	$(BIN)/python -m bench.fdx_read
+	@echo "The other benchmarks: make bench-all, or one of them as docs/performance.md shows."
+
+# Every benchmark, ~25 minutes: the concurrency sweep and its plot, the DPoP variant, two
+# instances against one, memory over 200,000 requests, and the flows against node-oidc-provider.
+bench-all: install
+	$(BIN)/python -m bench.fdx_read --connections 1,4,16,64 --rounds 3 --seconds 5 \
+		--plot docs/performance-fdx-read.svg
 	$(BIN)/python -m bench.transactions
+	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.memory
+	cd bench/node && npm ci --no-audit --no-fund
+	$(BIN)/python -m bench.flows
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,199 @@
+"""``make bench``: FDX transactions (100 a page) through the whole gateway, on each engine, against
+a bare Starlette endpoint serving the same JSON from the same data, side by side in one run.
+
+    python -m bench.fdx_read                                   # 16 connections, 3 rounds of 10 s
+    python -m bench.fdx_read --connections 1,4,16,64 --plot docs/performance-fdx-read.svg
+
+Three servers, each one process pinned to CPU 0, wrk pinned to CPU 1:
+
+- ``bare``: bench/server.py's floor: the sandbox bank's page, orjson, nothing else;
+- ``sqlite``: the gateway on the embedded default (SQLite file + in-process state);
+- ``postgres``: the gateway on PostgreSQL + Redis (a fresh database and key prefix for the run;
+  PostgreSQL and Redis themselves are not pinned and take CPU where they find it).
+
+Both gateways run the sandbox profile with a Bearer token (bench/engines.py says why), rate
+limits counted but never reached, audit written before each response. Rounds alternate the
+servers (and, for a sweep, the connection counts), and the medians are compared: only ratios
+measured in one run mean anything on a shared machine. Every run must be all 2xx, or the figures
+are refused. Results go to bench/results/fdx_read.json (and the plot, if asked).
+
+Goals (issue 5 §4): the gateway ≥ 80 % of the bare throughput with p99 ≤ 2× the bare p99 on the
+embedded default, ≥ 60 % on PostgreSQL + Redis. They are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import engines
+from bench.loadgen import Run, machine, median, require_wrk, save, spawn, stop, wait_up, wrk
+
+PORTS = {"bare": 8302, "sqlite": 8301, "postgres": 8303}
+GOALS = {"sqlite": (0.80, 2.0), "postgres": (0.60, None)}  # throughput share, p99 multiple
+WARM_UP = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", default="16", help="comma-separated, e.g. 1,4,16,64")
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--plot", type=Path, help="also write the SVG plot here")
+    parser.add_argument("--no-rate-limit", action="store_true", help="limits off (their cost)")
+    args = parser.parse_args(argv)
+    require_wrk()
+    conns = [int(c) for c in args.connections.split(",")]
+    kinds = ["bare", *args.engines.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="fdxgw-fdx-read-"))
+    facts = machine()
+
+    setups: dict[str, engines.Setup] = {}
+    procs = {}
+    try:
+        for kind in kinds:
+            info = work / f"{kind}.json"
+            if kind == "bare":
+                cmd = [sys.executable, "-m", "bench.server", "bare"]
+            else:
+                setups[kind] = engines.prepare(kind, work / kind)
+                cmd = [sys.executable, "-m", "bench.engines", "serve", "--work", str(work / kind)]
+                cmd += ["--no-rate-limit"] if args.no_rate_limit else []
+            cmd += ["--port", str(PORTS[kind]), "--info", str(info)]
+            procs[kind] = spawn(cmd, cpus="0", log=work / f"{kind}.log")
+            wait_up(procs[kind], PORTS[kind], info)
+        path = next(iter(setups.values())).path if setups else _bare_path()
+        runs: dict[str, dict[int, list[Run]]] = {k: {c: [] for c in conns} for k in kinds}
+
+        def one(kind: str, c: int, seconds: float) -> Run:
+            headers = []
+            if kind != "bare":
+                headers.append(f"Authorization: Bearer {engines.fresh_token(setups[kind])}")
+            return wrk(
+                f"http://127.0.0.1:{PORTS[kind]}{path}",
+                seconds=seconds,
+                connections=c,
+                headers=headers,
+                server_pids=[procs[kind].pid],
+            )
+
+        for kind in kinds:
+            one(kind, 16, WARM_UP)
+        for r in range(args.rounds):
+            for c in conns:
+                for kind in kinds:
+                    run = one(kind, c, args.seconds)
+                    runs[kind][c].append(run)
+                    print(
+                        f"round {r + 1}  c={c:<3d} {kind:9s} {run.rps:8.0f} req/s"
+                        f"  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms"
+                        f"  cpu {run.cpu_us:6.0f} µs/req  non-2xx {run.non_2xx}",
+                        flush=True,
+                    )
+    finally:
+        stop(list(procs.values()))
+        for setup in setups.values():
+            engines.drop(setup)
+
+    bad = [(k, c) for k in kinds for c in conns for r in runs[k][c] if r.non_2xx or r.errors]
+    if bad:
+        print(f"FAILED: non-2xx or socket errors in {bad}: no figures", file=sys.stderr)
+        return 1
+    med = {k: {c: median(runs[k][c]) for c in conns} for k in kinds}
+    summary = _summary(med, kinds, conns)
+    result: dict[str, Any] = {
+        "endpoint": "GET /fdx/v6/accounts/{id}/transactions (100 a page, 43 KB)",
+        "path": path,
+        "machine": facts,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "connections": conns,
+        "rate_limits": not args.no_rate_limit,
+        "median": {k: {str(c): med[k][c] for c in conns} for k in kinds},
+        "runs": {k: {str(c): runs[k][c] for c in conns} for k in kinds},
+        "vs_bare": summary,
+    }
+    out = save("fdx_read", result)
+    _print(med, summary, kinds, conns, args.rounds)
+    if args.plot or len(conns) > 1:
+        from bench.plot import fdx_read_svg
+
+        svg = fdx_read_svg(med, conns, facts)
+        targets = [out.with_suffix(".svg")] + ([args.plot] if args.plot else [])
+        for target in targets:
+            target.write_text(svg, encoding="utf-8")
+            print(f"plot: {target}")
+    print(f"results: {out}")
+    return 0
+
+
+def _bare_path() -> str:
+    start, end = engines.window()
+    return f"/fdx/v6/accounts/x/transactions?startTime={start}&endTime={end}&limit=100"
+
+
+def _summary(
+    med: dict[str, dict[int, Run]], kinds: list[str], conns: list[int]
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds[1:]:
+        share_goal, p99_goal = GOALS[kind]
+        per: dict[str, Any] = {}
+        for c in conns:
+            g, b = med[kind][c], med["bare"][c]
+            share = g.rps / b.rps
+            p99 = g.p99_ms / b.p99_ms
+            per[str(c)] = {
+                "throughput_share": round(share, 3),
+                "p99_multiple": round(p99, 2),
+                "cpu_share": round(b.cpu_us / g.cpu_us, 3) if g.cpu_us else None,
+                "added_cpu_us": round(g.cpu_us - b.cpu_us, 1),
+                "throughput_goal": share_goal,
+                "throughput_met": share >= share_goal,
+                "p99_goal": p99_goal,
+                "p99_met": None if p99_goal is None else p99 <= p99_goal,
+            }
+        out[kind] = per
+    return out
+
+
+def _print(
+    med: dict[str, dict[int, Run]],
+    summary: dict[str, dict[str, Any]],
+    kinds: list[str],
+    conns: list[int],
+    rounds: int,
+) -> None:
+    print(f"\nmedians of {rounds} rounds")
+    print(
+        f"{'server':10s} {'conns':>5s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>8s} "
+        f"{'cpu µs/req':>10s} {'share':>6s} {'p99 ×':>6s}"
+    )
+    for c in conns:
+        for kind in kinds:
+            m = med[kind][c]
+            s = summary.get(kind, {}).get(str(c))
+            share = f"{s['throughput_share']:.0%}" if s else ""
+            p99 = f"{s['p99_multiple']:.2f}" if s else ""
+            print(
+                f"{kind:10s} {c:5d} {m.rps:8.0f} {m.p50_ms:7.2f} {m.p99_ms:8.2f} "
+                f"{m.cpu_us:10.0f} {share:>6s} {p99:>6s}"
+            )
+    for kind, per in summary.items():
+        for conns_, s in per.items():
+            verdict = "met" if s["throughput_met"] else "MISSED"
+            share, goal = s["throughput_share"], s["throughput_goal"]
+            line = f"{kind} c={conns_}: {share:.0%} of bare (goal {goal:.0%}: {verdict})"
+            if s["p99_goal"] is not None:
+                p = "met" if s["p99_met"] else "MISSED"
+                line += f", p99 {s['p99_multiple']:.2f}x (goal ≤ {s['p99_goal']:.0f}x: {p})"
+            print(line)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
