@@ -103,6 +103,9 @@ async def exchange_code(
     if code.dpop_jkt is not None and code.dpop_jkt != binding.jkt:
         # RFC 9449 §10: the code was bound to a key at PAR; only that key may redeem it.
         raise InvalidGrantError(description="the DPoP key is not the one bound at PAR (dpop_jkt)")
+    # The consent is read before the code is used too: a record store that is away answers 503
+    # here with the code intact, so the client's retry succeeds instead of counting as a replay.
+    consent = await _active_consent(services, code.consent_id, client)
     used = await services.state.consume(Kind.CODE, raw)
     if used is None:
         raise InvalidGrantError(description="authorization code is invalid or expired")
@@ -110,7 +113,6 @@ async def exchange_code(
         # RFC 6749 §4.1.2: the code was exchanged before; revoke what it granted.
         await _revoke(services, code.consent_id, "authorization code replayed")
         raise InvalidGrantError(description="authorization code was already used")
-    consent = await _active_consent(services, code.consent_id, client)
     issued = int(services.clock())  # the token's iat is this or later
     body = await _issue(
         services,

@@ -15,9 +15,9 @@ import glob
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,22 +118,25 @@ def _postgres_bin() -> Path:
 
 
 class PostgresServer:
-    """A PostgreSQL cluster of its own: ``initdb`` into a temporary directory, ``pg_ctl`` to
-    start, stop and restart it. PostgreSQL refuses to run as root, so as root it runs as the
-    ``postgres`` user (``runuser``), which then owns the directory."""
+    """A PostgreSQL cluster of its own: ``initdb`` into a new temporary directory, ``pg_ctl``
+    to start, stop and restart it, ``remove`` to delete it. PostgreSQL refuses to run as root,
+    so as root it runs as the ``postgres`` user (``runuser``), which owns the directory (made
+    directly under the system's temporary directory, which that user can reach)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self) -> None:
         self.bin = _postgres_bin()
-        self.directory = directory
-        self.data = directory / "data"
-        self.port = free_port()
         self._as: list[str] = []
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("postgres")
             except KeyError:
                 raise ServerMissing("running as root and there is no postgres user") from None
+            if shutil.which("runuser") is None:
+                raise ServerMissing("running as root and runuser is not installed")
             self._as = ["runuser", "-u", "postgres", "--"]
+        self.directory = Path(tempfile.mkdtemp(prefix="fdxgw-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
 
     @property
     def url(self) -> str:
@@ -143,7 +146,6 @@ class PostgresServer:
         subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
 
     def init(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         if self._as:
             shutil.chown(self.directory, user="postgres")
         self._run(
@@ -174,6 +176,10 @@ class PostgresServer:
         self.stop()
         self.start()
 
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url, autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {name}")  # a generated identifier, not input
@@ -182,8 +188,3 @@ class PostgresServer:
     def _answers(self) -> bool:
         psycopg.connect(self.url, connect_timeout=2).close()
         return True
-
-
-def kill_process(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)

@@ -48,6 +48,10 @@ DETAILS: dict[str, Any] = {
 class StepFailed(AssertionError):
     """A step got an answer the flow cannot go on from."""
 
+    def __init__(self, message: str, *, step: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.step, self.status = step, status
+
 
 @dataclass(frozen=True)
 class Pushed:
@@ -188,6 +192,8 @@ class Driver:
             params={"client_id": self.recipient.client_id, "request_uri": pushed.request_uri},
         )
         page = await self._follow(page, base, "authorize")
+        if _approve_form(page) is not None:
+            return page  # still signed in at the bank from an earlier flow
         login = _forms(page.text)[0]
         page = await self.http.post(
             base + login["action"], data=_fill(login, username=self.user, password=self.password)
@@ -198,9 +204,11 @@ class Driver:
         self, screen: httpx.Response, pushed: Pushed, *, via: str | None = None
     ) -> httpx.Response:
         """Tick every account and approve; the raw answer (303 to the app, or an error page)."""
-        form = next(
-            f for f in _forms(screen.text) if any(i.get("value") == "approve" for i in f["inputs"])
-        )
+        form = _approve_form(screen)
+        if form is None:
+            raise StepFailed(
+                "no consent form on the page", step="consent", status=screen.status_code
+            )
         return await self.http.post(
             (via or self.issuer) + form["action"], data=_fill(form, decision="approve")
         )
@@ -291,6 +299,11 @@ class Driver:
         return page
 
 
+def _approve_form(page: httpx.Response) -> dict[str, Any] | None:
+    forms = _forms(page.text)
+    return next((f for f in forms if any(i.get("value") == "approve" for i in f["inputs"])), None)
+
+
 def _tokens(body: Mapping[str, Any]) -> Tokens:
     return Tokens(body["access_token"], body.get("refresh_token"), body["grant_id"], body["scope"])
 
@@ -306,5 +319,7 @@ def _wants_nonce(response: httpx.Response) -> bool:
 def expect(response: httpx.Response, status: int, step: str) -> None:
     if response.status_code != status:
         raise StepFailed(
-            f"{step}: expected {status}, got {response.status_code}: {response.text[:300]}"
+            f"{step}: expected {status}, got {response.status_code}: {response.text[:300]}",
+            step=step,
+            status=response.status_code,
         )

@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.faults.servers import READY_WITHIN, free_port, wait_for
+from tests.faults.servers import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,11 +159,3 @@ def deployment(
         yield d
     finally:
         d.stop()
-
-
-def until(check: object, what: str, within: float = READY_WITHIN) -> None:
-    wait_for(check, what, within)
-
-
-def elapsed_since(start: float) -> float:
-    return time.monotonic() - start
