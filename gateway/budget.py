@@ -40,23 +40,64 @@ class BudgetedBank:
     """A ``BankAdapter`` that gives each call of the one it wraps at most ``seconds``.
 
     Attributes other than the Protocol's (``members`` of a composite, a ``health`` probe) pass
-    through to the wrapped adapter."""
+    through to the wrapped adapter.
+
+    Why not ``asyncio.timeout`` around each call: it arms and disarms a timer per call, ~6 µs on
+    the FDX hot path (docs/performance.md). Here a call only records its task's deadline in a
+    dict (insertion order is deadline order, since every call gets the same budget), and one
+    timer, armed while calls are in flight, cancels the tasks past their deadline every
+    ``seconds / 10`` (at most 0.1 s): a budget kept to within a tenth, for ~0.5 µs a call. The
+    cancellation is taken back (``Task.uncancel``) and turned into ``BankTimeout`` as
+    ``asyncio.timeout`` does; a cancellation from elsewhere (a client gone) stays a cancellation.
+    """
 
     def __init__(self, bank: BankAdapter, seconds: float) -> None:
         self.wrapped = bank
         self.name: str = getattr(bank, "name", type(bank).__name__)
         self.seconds = seconds
+        self._tick = min(0.1, seconds / 10)
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweeping_on: asyncio.AbstractEventLoop | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.wrapped, name)
 
     async def _within(self, call: Awaitable[T]) -> T:
+        task = asyncio.current_task()
+        if task is None or task in self._deadlines:
+            return await call  # no task to cancel, or already within this budget
+        loop = asyncio.get_running_loop()
+        cancelling = task.cancelling()
+        self._deadlines[task] = loop.time() + self.seconds
+        if self._sweeper is None or self._sweeping_on is not loop:
+            self._sweeping_on = loop
+            self._sweeper = loop.call_later(self._tick, self._sweep)
         try:
-            async with asyncio.timeout(self.seconds):
-                return await call
-        except TimeoutError:
-            # The operation only: the call's arguments name a customer.
-            raise BankTimeout(f"no answer within {self.seconds:g} s") from None
+            return await call
+        except asyncio.CancelledError:
+            if task in self._expired and task.uncancel() <= cancelling:
+                # The operation only: the call's arguments name a customer.
+                raise BankTimeout(f"no answer within {self.seconds:g} s") from None
+            raise
+        finally:
+            del self._deadlines[task]
+            self._expired.discard(task)
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        late = []
+        for task, deadline in self._deadlines.items():
+            if deadline > now:
+                break
+            if task not in self._expired:
+                late.append(task)
+        for task in late:
+            self._expired.add(task)
+            task.cancel()
+        self._sweeper = loop.call_later(self._tick, self._sweep) if self._deadlines else None
 
     async def authenticate(self, username: str, password: str) -> Customer | None:
         return await self._within(self.wrapped.authenticate(username, password))
