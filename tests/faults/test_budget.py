@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.errors import AccountNotFound, BankTimeout
+from config.settings import Settings, SettingsError
 from gateway.budget import BudgetedBank
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +92,10 @@ async def test_the_budget_leaves_no_task_marked_after_a_timeout() -> None:
     task = asyncio.current_task()
     assert task is not None
     assert 0 == task.cancelling()
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.01, 301.0])
+def test_an_adapter_timeout_out_of_range_is_refused_naming_the_key(seconds: float) -> None:
+    """The budget must leave room to answer (≥ 0.05 s) and not hold a request for ever."""
+    with pytest.raises(SettingsError, match="adapter_timeout"):
+        Settings(adapter_timeout=seconds)

@@ -85,6 +85,7 @@ class Driver:
         self.key = ECKey.generate_key("P-256", private=True)
         self.nonce: str | None = None
         self.offset = 0.0  # seconds the app's clock runs ahead of the real one
+        self.nonce_retries = 0  # requests repeated because the server wanted a (new) nonce
         self._signing_key = JWKRegistry.import_key(self.recipient.private_jwk)
 
     # ------------------------------------------------------------------ plumbing
@@ -165,6 +166,7 @@ class Driver:
             self.nonce = response.headers.get("dpop-nonce", self.nonce)
             if not _wants_nonce(response):
                 return response
+            self.nonce_retries += 1
         return response
 
     # ------------------------------------------------------------------ the flow

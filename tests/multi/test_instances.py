@@ -54,7 +54,12 @@ def gateway(
         directory,
         create_database(),
         REDIS_URL,
-        settings={"FDX_ADMIN_TOKEN_FILE": str(admin_token[1])},
+        settings={
+            "FDX_ADMIN_TOKEN_FILE": str(admin_token[1]),
+            # Server nonces in every DPoP proof (RFC 9449 §8, §9): stateless, so a nonce one
+            # instance gave is good on every instance that shares var/secret.key.
+            "FDX_DPOP_NONCE_REQUIRED": "true",
+        },
     )
     try:
         d.init()
@@ -87,7 +92,8 @@ async def grant(app: Driver, a: str, b: str, details: dict = DETAILS) -> Tokens:
 
 async def test_one_flow_runs_across_two_instances(app: Driver, gateway: Deployment) -> None:
     """PAR on A, authorize + sign-in + consent on B, token on A, FDX calls alternating, refresh
-    on B, revocation on A: the next FDX call, on B, is refused."""
+    on B, revocation on A: the next FDX call, on B, is refused. DPoP nonces from either
+    instance are accepted by the other."""
     a, b = gateway["A"].url, gateway["B"].url
 
     pushed = await app.par(via=a)
@@ -101,6 +107,7 @@ async def test_one_flow_runs_across_two_instances(app: Driver, gateway: Deployme
     revoked = await app.revoke(refreshed, via=a)
     after_revoke = await app.fdx(refreshed, via=b)
 
+    assert 1 == app.nonce_retries, "only the first request lacked a nonce; A's is good on B"
     assert [200, 200, 200, 200] == statuses
     assert 200 == transactions.status_code
     assert refreshed.refresh != tokens.refresh
