@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import sys
 import tempfile
 import time
@@ -566,18 +567,19 @@ def main(argv: list[str] | None = None) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     directory = Path(tempfile.mkdtemp(prefix="fdxgw-faults-"))
     problems = 0
-    with world(directory) as w:
-        for name in names:
-            began = time.monotonic()
-            report: Report = asyncio.run(SCENARIOS[name](w))  # type: ignore[arg-type]
-            print(report.summary())
-            print(f"  ({time.monotonic() - began:.1f} s)")
-            problems += len(report.problems)
-    print(f"logs in {directory}" if args.keep else "")
-    if not args.keep:
-        import shutil
-
-        shutil.rmtree(directory, ignore_errors=True)
+    try:
+        with world(directory) as w:
+            for name in names:
+                began = time.monotonic()
+                report: Report = asyncio.run(SCENARIOS[name](w))  # type: ignore[arg-type]
+                print(report.summary())
+                print(f"  ({time.monotonic() - began:.1f} s)")
+                problems += len(report.problems)
+    finally:
+        if args.keep:
+            print(f"logs in {directory}")
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
     return 1 if problems else 0
 
 
