@@ -68,6 +68,9 @@ class Settings:
     max_body_bytes: int = 65536
     languages: tuple[str, ...] = field(default=("en", "ja"))
     provider_name: str = "Sandbox Bank"
+    # The FDX 6.2 OpenAPI document the adapter conformance kit validates against (FDX_OPENAPI);
+    # empty: look beside the project (../shared/fdx/).
+    openapi: str = ""
     # The ecosystem registry's public JWK Set (a file) that verifies software statements at
     # POST /register (RFC 7591 §2.3); empty turns dynamic registration off.
     registry_jwks: str = "config/demo/registry-jwks.json"

@@ -290,12 +290,10 @@ def _adapter_parser(sub: Any) -> None:
 
 
 def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
-    import os
-
     from adapters.conformance.cli import run
 
-    # FDX_OPENAPI locates the FDX schemas for the kit; it is not a gateway setting.
-    return run(args, config_default=settings.adapter_config, environ=os.environ)
+    spec = {"FDX_OPENAPI": settings.openapi} if settings.openapi else {}
+    return run(args, config_default=settings.adapter_config, environ=spec)
 
 
 def _serve(settings: Settings) -> int:

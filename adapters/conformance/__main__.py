@@ -1,10 +1,11 @@
-"""``python -m adapters.conformance NAME``: the kit without the gateway's settings."""
+"""``python -m adapters.conformance NAME``: the kit; the spec path comes from the settings."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from adapters.conformance.cli import main
+from config.settings import Settings
 
-sys.exit(main(environ=os.environ))
+_openapi = Settings.load().openapi
+sys.exit(main(environ={"FDX_OPENAPI": _openapi} if _openapi else {}))

@@ -23,7 +23,6 @@ Every check becomes one test (``test_conformance[pagination]`` …); a check tha
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from adapters.conformance.checks import CHECKS, Probe
 from adapters.conformance.report import Status
 from adapters.conformance.runner import run_checks
 from adapters.conformance.schemas import find_spec
+from config.settings import Settings
 
 
 class AdapterConformance:
@@ -46,7 +46,8 @@ class AdapterConformance:
 
     @pytest.fixture
     def conformance_spec(self) -> Path | None:
-        return find_spec(None, os.environ)
+        openapi = Settings.load().openapi  # FDX_OPENAPI, read through the one settings loader
+        return find_spec(openapi or None)
 
     @pytest.fixture
     def conformance_today(self) -> date | None:

@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from authz.consent import lifecycle
 from authz.registration import recipients
 from authz.services import Services
-from authz.store.base import ClientRecord
+from authz.store.base import ClientRecord, RecordsUnavailable, StateUnavailable
 from authz.trail import verify_chain
 from gateway.admin import consents
 from gateway.admin.keys import list_keys
@@ -81,6 +81,10 @@ class AdminEndpoint:
                 headers["allow"] = ", ".join(self.methods)
             body = {"error": exc.error, "error_description": exc.description}
             return _json(body, exc.status, headers)
+        except (RecordsUnavailable, StateUnavailable):
+            # Storage away: say so in the admin API's own shape, as the other protocols do.
+            body = {"error": "temporarily_unavailable", "error_description": "storage unavailable"}
+            return _json(body, 503, {"cache-control": "no-store", "retry-after": "5"})
         except Exception as exc:
             # Type only: the message of an unexpected error may carry data (docs/operations.md).
             log.error("admin.unexpected %s", type(exc).__name__)

@@ -263,3 +263,19 @@ def test_admin_actions_are_logged_by_id_without_personal_data(adm, caplog):
     assert ["admin.consents_searched", "admin.consent_revoked"] == messages
     assert consent.id == caplog.records[1].consent_id
     assert all(CUSTOMER not in str(vars(r)) for r in caplog.records)
+
+
+def test_a_storage_outage_is_a_503_in_the_admin_shape(adm, monkeypatch):
+    """PostgreSQL or Redis away: 503 temporarily_unavailable, not a 500."""
+    from authz.store.base import RecordsUnavailable
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise RecordsUnavailable("database at 127.0.0.1:5432 unreachable")
+
+    monkeypatch.setattr(adm.services.records, "list_clients", down)
+
+    response = adm.admin("GET", "/recipients")
+
+    assert 503 == response.status_code
+    assert "temporarily_unavailable" == response.json()["error"]
+    assert "5" == response.headers["retry-after"]
