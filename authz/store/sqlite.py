@@ -53,6 +53,7 @@ _USE_REFRESH = (
 _CONSENT_CACHE = 10_000
 _CLIENT_CACHE = 10_000
 _CHECKPOINT_EVERY = 500  # commits between WAL checkpoints (SQLite's own default: 1000 pages)
+_WAL_LIMIT = 64 * 1024 * 1024  # bytes of WAL file past which a checkpoint also empties it
 _SELECT_REFRESH = (
     "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at,"
     " jkt FROM refresh_tokens WHERE token_hash = ?"
@@ -739,11 +740,23 @@ def _delivery(r: Sequence[Any]) -> NotificationDelivery:
 
 
 def _checkpoint(path: str) -> None:
+    """Copy the WAL into the database without blocking anyone (PASSIVE); then, if the WAL file
+    has grown past ``_WAL_LIMIT``, empty it (TRUNCATE).
+
+    Under steady writes a PASSIVE checkpoint never catches up with the frames written while it
+    runs, so the WAL is never restarted and grows without end: ~320 MB of WAL and 0.6 MB of
+    resident WAL index per 100,000 FDX requests (bench/memory.py), every read searching a
+    longer index.
+    TRUNCATE copies only the frames written since the PASSIVE pass, holding the write lock for
+    that long (the serving connection waits on its busy timeout), and leaves an empty WAL."""
     try:
         conn = sqlite3.connect(path, timeout=5)
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            wal = Path(f"{path}-wal")
+            if wal.exists() and wal.stat().st_size > _WAL_LIMIT:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):
         log.warning("sqlite.checkpoint_failed")  # the WAL keeps the data; the next one retries

@@ -169,3 +169,25 @@ async def test_the_wal_is_checkpointed_off_the_request_path(tmp_path):
 
     assert len(await store.list_audit(consent_id="c")) == len(events)
     await store.aclose()
+
+
+async def test_a_wal_past_its_limit_is_emptied_by_the_checkpoint(tmp_path, monkeypatch):
+    """Under steady writes a PASSIVE checkpoint never lets the WAL restart; past the limit the
+    background checkpoint truncates it, and every row is still there."""
+    from authz.store import sqlite as module
+
+    monkeypatch.setattr(module, "_WAL_LIMIT", 0)
+    store = module.SqliteRecordStore(str(tmp_path / "gw.db"))
+    await store.migrate()
+    events = [
+        AuditEvent(f"e{i}", float(i), "c", "cl", "cu", "GET /accounts", (), (), 1, 200, "i")
+        for i in range(module._CHECKPOINT_EVERY)
+    ]
+    for e in events:
+        await store.append_audit([e])
+    assert store._checkpointer is not None, "a checkpoint was started"
+    store._checkpointer.join(timeout=10)
+
+    assert 0 == (tmp_path / "gw.db-wal").stat().st_size
+    assert len(await store.list_audit(consent_id="c")) == len(events)
+    await store.aclose()
