@@ -22,7 +22,10 @@ import http from "node:http";
 const cfg = JSON.parse(process.argv[2]);
 const clientKey = createPrivateKey({ key: JSON.parse(readFileSync(cfg.jwks_file, "utf8")).keys[0], format: "jwk" });
 const clientKid = JSON.parse(readFileSync(cfg.jwks_file, "utf8")).keys[0].kid;
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+// Kept-alive connections, replaced at the start of every timed phase: a server closes the ones
+// left idle while the next phase's requests were being signed (uvicorn and node both after 5 s),
+// and a request sent on such a socket fails with "socket hang up".
+let agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 const origin = new URL(cfg.issuer).origin;
 
 // --- JOSE, by hand: ES256 compact JWS with node:crypto --------------------------------------
@@ -243,6 +246,8 @@ async function timed(seconds, n, work) {
   const latencies = [];
   const errors = [];
   let count = 0;
+  agent.destroy();
+  agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const cpu0 = serverCpuMs();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
