@@ -187,7 +187,7 @@ async def test_the_wal_restarts_while_writes_go_on(tmp_path):
 
     def header() -> bytes:  # checkpoint sequence and salts: they change when the WAL restarts
         with wal.open("rb") as f:
-            return f.read(24)[12:]
+            return bytes(f.read(24))[12:]
 
     await store.append_audit(events[:1])
     first = header()
