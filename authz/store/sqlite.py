@@ -544,8 +544,8 @@ class SqliteRecordStore:
 
         Under steady writes that pass never catches up with the frames this connection appends
         while it runs, so SQLite never restarted the WAL, which grew without end: ~0.9 GB after
-        50,000 FDX requests at 16 connections, its mapped index growing the resident size with
-        it (bench/memory.py). So after each background pass the next commit copies the
+        ~100,000 FDX requests under wrk, its mapped index growing the resident size with it
+        (bench/memory.py). So after each background pass the next commit copies the
         remainder here, between two transactions, where nothing can be appended meanwhile: the
         checkpoint completes and the following commit starts the WAL afresh (~26 MB at most
         under the same load). The remainder is what was written during one background pass, a
