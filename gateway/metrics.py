@@ -41,20 +41,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.base import (
-    Account,
-    AccountContact,
     BankAdapter,
-    Customer,
-    CustomerInfo,
-    Document,
-    Page,
-    PageRequest,
-    PaymentNetwork,
-    Statement,
-    Transaction,
-    Window,
 )
 from adapters.errors import AdapterError
+from adapters.proxy import BankProxy
 from authz.services import Services
 from config.policy import Policy
 from gateway.admin.token import AdminToken
@@ -342,7 +332,7 @@ def _grant_type(body: bytes) -> str:
     return value if value in GRANT_TYPES else "other"
 
 
-class MeasuredBank:
+class MeasuredBank(BankProxy):
     """A ``BankAdapter`` that times each call of the one it wraps and counts what it raises.
 
     Created by ``create_app`` around the configured adapter (and each member of a composite), so
@@ -351,16 +341,14 @@ class MeasuredBank:
     """
 
     def __init__(self, bank: BankAdapter, metrics: Metrics, *, label: str | None = None) -> None:
-        self.wrapped = bank
-        # ``name`` is part of the Protocol; a test double may lack it, and must still work.
-        self.name: str = getattr(bank, "name", type(bank).__name__)
+        super().__init__(bank)
         self.label = label or self.name
         self._metrics = metrics
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.wrapped, name)
 
-    async def _timed(self, operation: str, call: Awaitable[T]) -> T:
+    async def _through(self, operation: str, call: Awaitable[T]) -> T:
         start = time.perf_counter()
         try:
             return await call
@@ -370,49 +358,6 @@ class MeasuredBank:
             raise
         finally:
             self._metrics.observe_adapter(self.label, operation, time.perf_counter() - start)
-
-    async def authenticate(self, username: str, password: str) -> Customer | None:
-        return await self._timed("authenticate", self.wrapped.authenticate(username, password))
-
-    async def get_customer(self, customer_id: str) -> Customer:
-        return await self._timed("get_customer", self.wrapped.get_customer(customer_id))
-
-    async def list_accounts(self, customer_id: str) -> Sequence[Account]:
-        return await self._timed("list_accounts", self.wrapped.list_accounts(customer_id))
-
-    async def get_account(self, customer_id: str, account_id: str) -> Account:
-        return await self._timed("get_account", self.wrapped.get_account(customer_id, account_id))
-
-    async def list_transactions(
-        self, customer_id: str, account_id: str, window: Window, page: PageRequest
-    ) -> Page[Transaction]:
-        call = self.wrapped.list_transactions(customer_id, account_id, window, page)
-        return await self._timed("list_transactions", call)
-
-    async def get_contact(self, customer_id: str, account_id: str) -> AccountContact:
-        return await self._timed("get_contact", self.wrapped.get_contact(customer_id, account_id))
-
-    async def list_payment_networks(
-        self, customer_id: str, account_id: str, page: PageRequest
-    ) -> Page[PaymentNetwork]:
-        call = self.wrapped.list_payment_networks(customer_id, account_id, page)
-        return await self._timed("list_payment_networks", call)
-
-    async def list_statements(
-        self, customer_id: str, account_id: str, window: Window, page: PageRequest
-    ) -> Page[Statement]:
-        call = self.wrapped.list_statements(customer_id, account_id, window, page)
-        return await self._timed("list_statements", call)
-
-    async def get_statement(self, customer_id: str, account_id: str, statement_id: str) -> Document:
-        call = self.wrapped.get_statement(customer_id, account_id, statement_id)
-        return await self._timed("get_statement", call)
-
-    async def get_customer_info(self, customer_id: str) -> CustomerInfo:
-        return await self._timed("get_customer_info", self.wrapped.get_customer_info(customer_id))
-
-    async def aclose(self) -> None:
-        await self.wrapped.aclose()
 
 
 def measure(bank: BankAdapter, metrics: Metrics) -> BankAdapter:
