@@ -17,7 +17,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -103,17 +103,20 @@ async def exchange_code(
     if code.dpop_jkt is not None and code.dpop_jkt != binding.jkt:
         # RFC 9449 §10: the code was bound to a key at PAR; only that key may redeem it.
         raise InvalidGrantError(description="the DPoP key is not the one bound at PAR (dpop_jkt)")
+    if "consumed_at" in payload:
+        await _code_replayed(services, code)
     # The consent is read before the code is used too: a record store that is away answers 503
     # here with the code intact, so the client's retry succeeds instead of counting as a replay.
     consent = await _active_consent(services, code.consent_id, client)
-    used = await services.state.consume(Kind.CODE, raw)
-    if used is None:
-        raise InvalidGrantError(description="authorization code is invalid or expired")
-    if "consumed_at" in used:
-        # RFC 6749 §4.1.2: the code was exchanged before; revoke what it granted.
-        await _revoke(services, code.consent_id, "authorization code replayed")
-        raise InvalidGrantError(description="authorization code was already used")
     issued = int(services.clock())  # the token's iat is this or later
+    # Everything durable is written before the code is used, and using it is the commit point
+    # (RFC 6749 §4.1.2: a code is used once). A record store that fails on the way (PostgreSQL
+    # restarting, or a commit whose acknowledgement was lost) stops the request with a 503
+    # (gateway/outage.py) and leaves the code as it was, so the client's retry is served, not
+    # taken for a replay. What a failed attempt stored is inert: its refresh token was never
+    # sent to anyone and only its SHA-256 is kept. Only the request that wins the use answers
+    # with tokens; one that loses it is a replay and revokes the consent, and with it every
+    # refresh token stored so far, so two racing requests never both hold a live grant.
     body = await _issue(
         services,
         consent,
@@ -134,10 +137,23 @@ async def exchange_code(
             auth_time=code.auth_time,
         )
     if consent.duration_type is DurationType.ONE_TIME:
-        # One data session: the consent ends when this access token ends (issue 3 §1).
+        # One data session: the consent ends when this access token ends (issue 3 §1). Should
+        # the use below fail, a retry's later token cannot move this end (end_with_token keeps
+        # the earlier one): the session is never longer than the first token's life.
         token_exp = issued + int(body["expires_in"])
         await lifecycle.end_with_token(services, consent.id, token_exp=token_exp)
+    used = await services.state.consume(Kind.CODE, raw)
+    if used is None:
+        raise InvalidGrantError(description="authorization code is invalid or expired")
+    if "consumed_at" in used:
+        await _code_replayed(services, code)
     return body
+
+
+async def _code_replayed(services: Services, code: AuthorizationCode) -> NoReturn:
+    """RFC 6749 §4.1.2: the code was exchanged before; revoke what it granted."""
+    await _revoke(services, code.consent_id, "authorization code replayed")
+    raise InvalidGrantError(description="authorization code was already used")
 
 
 def client_credentials(
@@ -201,21 +217,27 @@ async def refresh(
         if not asked or not set(asked) <= set(granted):
             raise InvalidScopeError(description="scope must be a subset of the granted scope")
         scope = asked
+    # As for a code: the new token is stored before the old one is used, and that use is the
+    # commit point (RFC 9700 §4.14.2, rotation). A record store failing in between answers 503
+    # with the presented token still unused, so the retry rotates it instead of being taken for
+    # a replay that revokes the consent; the new token stored by the failed attempt was never
+    # sent, and a replay (losing the use below) revokes it with the consent's others.
+    body = await _issue(
+        services,
+        consent,
+        client,
+        customer_id=consent.customer_id,
+        scope=scope,
+        rotate=seen,
+        binding=binding,
+    )
     record, won = await services.records.use_refresh_token(token_hash, now)
     if record is None:
         raise InvalidGrantError(description="refresh token is invalid")
     if not won:  # lost a race with a concurrent use of the same token: a replay
         await _revoke(services, record.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
-    return await _issue(
-        services,
-        consent,
-        client,
-        customer_id=consent.customer_id,
-        scope=scope,
-        rotate=record,
-        binding=binding,
-    )
+    return body
 
 
 async def _issue(

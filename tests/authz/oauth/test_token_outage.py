@@ -1,0 +1,252 @@
+"""The token endpoint when the record store fails mid-request: a 503 the client can retry, and
+the retry is served, never taken for a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+
+``FailingRecords`` is the memory record store with a switch: a method named in ``failures``
+raises ``RecordsUnavailable`` (what the PostgreSQL store raises) either before doing anything
+(``"before"``: the server was away) or after doing it (``"after"``: the commit happened but its
+acknowledgement was lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Literal, TypeVar, cast
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from adapters.base import BankAdapter
+from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
+from authz.endpoints import oauth_routes
+from authz.errors import OAuth2Error, handle_oauth_error
+from authz.keys import SigningKeys
+from authz.services import Services
+from authz.store.base import Kind, RecordsUnavailable, RefreshToken
+from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.token import hash_token
+from config.policy import load_policy
+from config.settings import Settings
+from gateway.outage import outage_handlers
+from tests.authz.oauth.conftest import (
+    CLIENT_ID,
+    ISSUER,
+    OTHER_ID,
+    FakeBank,
+    FakeClock,
+    Harness,
+    client_record,
+    new_key,
+    run,
+)
+
+When = Literal["before", "after"]
+T = TypeVar("T")
+
+
+class FailingRecords(MemoryRecordStore):
+    """The memory record store, failing on demand like a PostgreSQL that restarts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: dict[str, When] = {}
+        self.calls: list[str] = []
+        self.on_put_refresh_token: Callable[[], Awaitable[None]] | None = None
+
+    async def _call(self, name: str, do: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        self.calls.append(name)
+        when = self.failures.get(name)
+        if when == "before":
+            raise RecordsUnavailable(f"{name}: connection refused (test)")
+        result = await do(*args, **kw)
+        if when == "after":
+            raise RecordsUnavailable(f"{name}: connection lost before the commit was seen (test)")
+        return result
+
+    async def put_refresh_token(self, token: RefreshToken) -> None:
+        if self.on_put_refresh_token is not None:
+            await self.on_put_refresh_token()
+        await self._call("put_refresh_token", super().put_refresh_token, token)
+
+    async def use_refresh_token(
+        self, token_hash: str, now: float
+    ) -> tuple[RefreshToken | None, bool]:
+        return await self._call("use_refresh_token", super().use_refresh_token, token_hash, now)
+
+    async def update_consent(
+        self, consent: Consent, event: ConsentEvent, *, expected_version: int
+    ) -> bool:
+        update = super().update_consent
+        return await self._call(
+            "update_consent", update, consent, event, expected_version=expected_version
+        )
+
+
+@pytest.fixture
+def flaky() -> Iterator[tuple[Harness, FailingRecords]]:
+    clock = FakeClock()
+    settings = Settings(issuer=ISSUER, profile="sandbox")
+    records = FailingRecords()
+    services = Services.build(
+        settings,
+        policy=load_policy(),
+        records=records,
+        state=MemoryStateStore(clock=clock),
+        bank=cast(BankAdapter, FakeBank()),
+        keys=SigningKeys.generate(),
+        secret=b"k" * 32,
+        clock=clock,
+    )
+    key, other = new_key("client-key-1"), new_key("other-key-1")
+    run(records.put_client, client_record(CLIENT_ID, key))
+    run(records.put_client, client_record(OTHER_ID, other))
+    handlers = {OAuth2Error: handle_oauth_error, **outage_handlers(settings)}
+    app = Starlette(routes=oauth_routes(services), exception_handlers=handlers)
+    with TestClient(app, base_url=ISSUER) as http:
+        yield Harness(services, clock, http, key, other), records
+
+
+def _assert_retry_later(response: Any) -> None:
+    """RFC 6749 §5.2 shape, 503 and Retry-After: the client retries instead of giving up."""
+    assert 503 == response.status_code, response.text
+    assert "temporarily_unavailable" == response.json()["error"]
+    assert response.headers["retry-after"].isdigit()
+    assert "no-store" == response.headers["cache-control"]
+
+
+def _live_refresh_tokens(records: FailingRecords, consent_id: str) -> list[RefreshToken]:
+    return [
+        t
+        for t in records._refresh.values()
+        if t.consent_id == consent_id and t.used_at is None and t.revoked_at is None
+    ]
+
+
+@pytest.mark.parametrize("when", ["before", "after"], ids=["server-away", "lost-commit-ack"])
+def test_a_code_exchange_that_cannot_store_its_refresh_token_can_be_retried(
+    flaky: tuple[Harness, FailingRecords], when: When
+) -> None:
+    """The failed attempt answers 503 and leaves the code unused; the retry gets the tokens."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    records.failures["put_refresh_token"] = when
+
+    _assert_retry_later(oauth.exchange(code, verifier))
+    records.failures.clear()
+    retry = oauth.exchange(code, verifier)
+
+    assert 200 == retry.status_code, retry.text
+    assert retry.json()["refresh_token"]
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status
+    assert 200 == oauth.refresh(retry.json()["refresh_token"]).status_code
+
+
+def test_a_one_time_code_exchange_that_cannot_end_the_session_can_be_retried(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """ONE_TIME's consent update ("used") failing leaves the code unused for the retry."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent(duration=DurationType.ONE_TIME))
+    records.failures["update_consent"] = "before"
+
+    _assert_retry_later(oauth.exchange(code, verifier))
+    records.failures.clear()
+    retry = oauth.exchange(code, verifier)
+
+    assert 200 == retry.status_code, retry.text
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status
+
+
+def test_the_code_is_still_single_use_after_a_failed_attempt(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """Once the retry was served, a third presentation is a replay and revokes the consent."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    records.failures["put_refresh_token"] = "after"
+    oauth.exchange(code, verifier)
+    records.failures.clear()
+    served = oauth.exchange(code, verifier).json()
+
+    replay = oauth.exchange(code, verifier)
+
+    assert 400 == replay.status_code
+    assert "invalid_grant" == replay.json()["error"]
+    assert ConsentStatus.REVOKED is oauth.get_consent().status
+    assert 400 == oauth.refresh(served["refresh_token"]).status_code
+    assert [] == _live_refresh_tokens(records, "consent-1")
+
+
+def test_a_replayed_code_is_refused_before_anything_is_stored(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """A code already used is seen as such on the look, so the replay writes no new token."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    assert 200 == oauth.exchange(code, verifier).status_code
+    records.calls.clear()
+
+    replay = oauth.exchange(code, verifier)
+
+    assert 400 == replay.status_code
+    assert "put_refresh_token" not in records.calls
+    assert ConsentStatus.REVOKED is oauth.get_consent().status
+
+
+def test_the_request_that_loses_the_code_to_a_concurrent_one_revokes_everything(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """Two requests pass the checks; the one whose use of the code comes second is a replay:
+    it answers invalid_grant, and the consent ends with every refresh token, its own too."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+
+    async def the_other_request_wins() -> None:
+        records.on_put_refresh_token = None
+        await oauth.services.state.consume(Kind.CODE, code)
+
+    records.on_put_refresh_token = the_other_request_wins
+
+    loser = oauth.exchange(code, verifier)
+
+    assert 400 == loser.status_code
+    assert "already used" in loser.json()["error_description"]
+    assert ConsentStatus.REVOKED is oauth.get_consent().status
+    assert [] == _live_refresh_tokens(records, "consent-1")
+
+
+@pytest.mark.parametrize("when", ["before", "after"], ids=["server-away", "lost-commit-ack"])
+def test_a_refresh_that_cannot_store_the_new_token_can_be_retried(
+    flaky: tuple[Harness, FailingRecords], when: When
+) -> None:
+    """Rotation stores the new token before using the old one: a failure on the way leaves the
+    presented token unused, so the retry rotates it rather than revoking the consent."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    first = oauth.exchange(code, verifier).json()["refresh_token"]
+    records.failures["put_refresh_token"] = when
+
+    _assert_retry_later(oauth.refresh(first))
+    records.failures.clear()
+    retry = oauth.refresh(first)
+
+    assert 200 == retry.status_code, retry.text
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status
+    assert run(records.get_refresh_token, hash_token(first)).used_at is not None  # type: ignore[union-attr]
+    assert 200 == oauth.refresh(retry.json()["refresh_token"]).status_code
+
+
+def test_a_refresh_whose_use_fails_leaves_the_old_token_usable(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """The use itself failing (server away) changes nothing: the retry is served."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    first = oauth.exchange(code, verifier).json()["refresh_token"]
+    records.failures["use_refresh_token"] = "before"
+
+    _assert_retry_later(oauth.refresh(first))
+    records.failures.clear()
+
+    assert 200 == oauth.refresh(first).status_code
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status
