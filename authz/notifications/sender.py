@@ -4,9 +4,14 @@ A receiver is someone else's server: it may be down, slow, redirect, or answer w
 So each attempt has connect and read timeouts plus an overall deadline, redirects are never
 followed (a 3xx is a failed attempt), the response body is never read (only the status line
 counts), and the shared client holds at most ``notification_concurrency`` connections. Only
-``https`` URLs are used, and not to literal private, loopback or link-local addresses; plain
-``http`` to a loopback host is allowed only with ``allow_insecure_notification_urls`` (sandbox,
-tests).
+``https`` URLs are used, and only to public addresses: the host is resolved at each attempt and
+every address checked, and the POST goes to the address that was checked (``authz.addresses``:
+no DNS rebinding between check and connection). Plain ``http`` to a loopback host, and loopback
+addresses at all, are allowed only with ``allow_insecure_notification_urls`` (sandbox, tests).
+
+Connections are not kept alive: the pool is keyed by address, and a TLS connection verified for
+one recipient's name must never carry another recipient's notification to the same address (a
+shared CDN). Notifications are rare enough that a handshake each costs nothing that matters.
 """
 
 from __future__ import annotations
@@ -19,6 +24,16 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from authz.addresses import (
+    NonPublicAddress,
+    Resolver,
+    Unresolvable,
+    checked_address,
+    is_loopback,
+    is_public,
+    pin,
+    system_resolver,
+)
 from authz.notifications.message import MEDIA_TYPE
 from config.settings import Settings
 
@@ -55,7 +70,7 @@ def check_url(url: str, *, allow_insecure: bool) -> None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return  # a name: resolved by the client (see the report: no DNS-level check yet)
+        return  # a name: resolved and checked at each attempt (Sender.post)
     if not address.is_global and not (loopback and allow_insecure):
         raise Refused("non-public address")
 
@@ -69,11 +84,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _public_or_loopback(address: str) -> bool:
+    return is_public(address) or is_loopback(address)
+
+
 class Sender:
     def __init__(
-        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self._settings = settings
+        self._resolve = resolver
         connect, read = settings.notification_connect_timeout, settings.notification_read_timeout
         self._deadline = connect + 2 * read  # a receiver trickling its headers still ends
         self._client = httpx.AsyncClient(
@@ -82,7 +106,7 @@ class Sender:
             follow_redirects=False,
             limits=httpx.Limits(
                 max_connections=settings.notification_concurrency,
-                max_keepalive_connections=settings.notification_concurrency,
+                max_keepalive_connections=0,  # see the module docstring
             ),
             trust_env=False,  # no proxies or netrc credentials from the environment
         )
@@ -94,7 +118,11 @@ class Sender:
 
     async def post(self, url: str, jws: str) -> Outcome:
         """POST ``jws`` to ``url``; raises ``Refused`` for a URL that may not receive it."""
-        check_url(url, allow_insecure=self._settings.allow_insecure_notification_urls)
+        allow_insecure = self._settings.allow_insecure_notification_urls
+        check_url(url, allow_insecure=allow_insecure)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        allow = _public_or_loopback if allow_insecure else is_public
         headers = {
             "content-type": MEDIA_TYPE,
             "x-fapi-interaction-id": str(uuid.uuid4()),
@@ -102,9 +130,23 @@ class Sender:
         }
         try:
             with anyio.fail_after(self._deadline):
-                request = self._client.build_request("POST", url, content=jws, headers=headers)
+                address = await checked_address(
+                    str(parts.hostname), port, resolver=self._resolve, allow=allow
+                )
+                pinned = pin(parts, address, port)
+                request = self._client.build_request(
+                    "POST",
+                    pinned.url,
+                    content=jws,
+                    headers={**headers, **pinned.headers},
+                    extensions=pinned.extensions,
+                )
                 response = await self._client.send(request, stream=True)
                 await response.aclose()  # the body is never read
+        except NonPublicAddress:
+            raise Refused("resolves to a non-public address") from None
+        except Unresolvable:
+            return Outcome(False, "dns error")  # may resolve later: retried
         except TimeoutError:
             return Outcome(False, "timeout")
         except httpx.TimeoutException:

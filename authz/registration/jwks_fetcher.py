@@ -5,12 +5,8 @@ network, so every fetch is treated as server-side request forgery until proven o
 (OWASP SSRF cheat sheet):
 
 - https only, no credentials in the URL, no redirects followed, no proxy from the environment;
-- the host is resolved with the event loop's resolver and **every** address must be public: a
-  private, loopback, link-local, reserved, multicast or unspecified one refuses the whole URL
-  (IPv4-mapped IPv6 addresses are checked as the IPv4 they carry);
-- the connection goes to the address that was checked (the URL's host travels as ``Host`` and as
-  the TLS server name, which the certificate is verified against), so a second DNS answer cannot
-  swap in an internal address between the check and the connection (DNS rebinding);
+- the host is resolved and **every** address must be public, and the connection goes to the
+  address that was checked (``authz.addresses``, shared with the notification sender);
 - connect and read time out after ~2 s, the whole fetch after 5 s, and the body is read as a
   stream and abandoned beyond 64 KB.
 
@@ -23,20 +19,26 @@ and loopback addresses through, and plain http with them.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
 import orjson
 
+from authz.addresses import (
+    AddressError,
+    Resolver,
+    checked_address,
+    is_public,
+    pin,
+    system_resolver,
+)
+
 Clock = Callable[[], float]
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 JWKS_TTL = 300.0
 MIN_REFETCH = 30.0
 MAX_STALE = 3600.0
@@ -55,15 +57,6 @@ class _Entry:
     jwks: dict[str, Any] | None
     fetched_at: float
     attempted_at: float
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to, from the event loop's ``getaddrinfo``."""
-    try:
-        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise JwksFetchError(f"jwks_uri host does not resolve ({type(exc).__name__})") from None
-    return [str(info[4][0]) for info in infos]
 
 
 class JwksFetcher:
@@ -134,35 +127,23 @@ class JwksFetcher:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
             raise JwksFetchError("jwks_uri has an invalid port") from None
-        address = await self._safe_address(host, port)
-        netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        allow = _anything if self._allow_private else is_public
+        try:
+            address = await checked_address(host, port, resolver=self._resolve, allow=allow)
+        except AddressError as exc:
+            raise JwksFetchError(f"jwks_uri {exc}") from None
+        pinned = pin(parts, address, port)
         # identity: the 64 KB cap counts the bytes on the wire, with no decompression bomb.
         headers = {
-            "Host": parts.netloc,
+            **pinned.headers,
             "Accept": ", ".join(_MEDIA_TYPES),
             "Accept-Encoding": "identity",
         }
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         with anyio.move_on_after(TOTAL_TIMEOUT) as scope:
-            body = await self._download(pinned, headers, extensions)
+            body = await self._download(pinned.url, headers, pinned.extensions)
         if scope.cancelled_caught:
             raise JwksFetchError("jwks_uri took too long")
         return _jwk_set(body)
-
-    async def _safe_address(self, host: str, port: int) -> str:
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            addresses = await self._resolve(host, port)
-        else:
-            addresses = [str(literal)]
-        if not addresses:
-            raise JwksFetchError("jwks_uri host does not resolve")
-        for address in addresses:
-            if not self._allow_private and not _public(address):
-                raise JwksFetchError("jwks_uri resolves to a non-public address")
-        return addresses[0]
 
     async def _download(
         self, url: str, headers: dict[str, str], extensions: dict[str, Any]
@@ -200,16 +181,8 @@ class JwksFetcher:
         return bytes(body)
 
 
-def _public(address: str) -> bool:
-    """Whether ``address`` is a globally routable unicast address (RFC 6890 special-purpose
-    registries: private, loopback, link-local, shared, reserved, documentation… are not)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast and not ip.is_unspecified
+def _anything(address: str) -> bool:
+    return True
 
 
 def _jwk_set(body: bytes) -> dict[str, Any]:

@@ -5,10 +5,28 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from authz.addresses import Resolver, Unresolvable
 from authz.notifications import Refused, Sender, check_url
 from tests.authz.notifications.conftest import settings
 
 pytestmark = pytest.mark.anyio
+
+PUBLIC = "93.184.216.34"
+
+
+def dns(*addresses: str) -> Resolver:
+    """A resolver that answers ``addresses`` for every name, and counts its questions."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return list(addresses)
+
+    asked: list[str] = []
+    resolve.asked = asked  # type: ignore[attr-defined]
+    return resolve
+
+
+public_dns = dns(PUBLIC)
 
 
 @pytest.mark.parametrize(
@@ -67,12 +85,12 @@ async def test_a_redirect_is_a_failed_attempt_and_not_followed() -> None:
         seen.append(str(request.url))
         return httpx.Response(302, headers={"location": "https://elsewhere.example/"})
 
-    sender = Sender(settings(), transport=httpx.MockTransport(handler))
+    sender = Sender(settings(), transport=httpx.MockTransport(handler), resolver=public_dns)
 
     outcome = await sender.post("https://app.example/n", "a.b.c")
 
     assert (outcome.delivered, outcome.status) == (False, "302")
-    assert seen == ["https://app.example/n"]
+    assert seen == [f"https://{PUBLIC}/n"]
     await sender.aclose()
 
 
@@ -84,7 +102,7 @@ async def test_the_post_carries_the_jws_and_fdx_headers() -> None:
         seen.append(request)
         return httpx.Response(200, content=b"x" * 1_000_000)
 
-    sender = Sender(settings(), transport=httpx.MockTransport(handler))
+    sender = Sender(settings(), transport=httpx.MockTransport(handler), resolver=public_dns)
 
     outcome = await sender.post("https://app.example/n", "a.b.c")
 
@@ -103,9 +121,112 @@ async def test_an_unreachable_receiver_is_a_connect_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    sender = Sender(settings(), transport=httpx.MockTransport(handler))
+    sender = Sender(settings(), transport=httpx.MockTransport(handler), resolver=public_dns)
 
     outcome = await sender.post("https://app.example/n", "a.b.c")
 
     assert (outcome.delivered, outcome.status) == (False, "connect error")
+    await sender.aclose()
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ("10.0.0.5",),
+        ("169.254.169.254",),
+        ("127.0.0.1",),
+        (PUBLIC, "192.168.1.1"),
+        ("::ffff:10.1.2.3",),
+    ],
+    ids=[
+        "private",
+        "link-local-metadata",
+        "loopback",
+        "one-private-among-public",
+        "mapped-private",
+    ],
+)
+async def test_a_name_resolving_to_a_non_public_address_is_refused(
+    addresses: tuple[str, ...],
+) -> None:
+    """Every address the name resolves to is checked, and nothing is sent to any of them."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    sender = Sender(
+        settings(allow_insecure_notification_urls=False),
+        transport=httpx.MockTransport(handler),
+        resolver=dns(*addresses),
+    )
+
+    with pytest.raises(Refused, match="non-public address"):
+        await sender.post("https://app.example/n", "a.b.c")
+    assert [] == seen
+    await sender.aclose()
+
+
+async def test_the_post_goes_to_the_address_that_was_checked() -> None:
+    """DNS rebinding: the connection is made to the checked address, with the URL's host as
+    Host and as the TLS server name, so a second DNS answer is never asked for."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    resolver = dns(PUBLIC)
+    sender = Sender(settings(), transport=httpx.MockTransport(handler), resolver=resolver)
+
+    outcome = await sender.post("https://app.example:8443/n?x=1", "a.b.c")
+
+    [request] = seen
+    assert (True, "204") == (outcome.delivered, outcome.status)
+    assert f"https://{PUBLIC}:8443/n?x=1" == str(request.url)
+    assert "app.example:8443" == request.headers["host"]
+    assert "app.example" == request.extensions["sni_hostname"]
+    assert ["app.example"] == resolver.asked  # type: ignore[attr-defined]
+    await sender.aclose()
+
+
+async def test_loopback_names_are_allowed_only_with_the_sandbox_setting() -> None:
+    """allow_insecure_notification_urls stays the escape hatch for the demo and tests."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(204)
+
+    def sender(allow: bool) -> Sender:
+        return Sender(
+            settings(allow_insecure_notification_urls=allow),
+            transport=httpx.MockTransport(handler),
+            resolver=dns("127.0.0.1"),
+        )
+
+    sandbox, production = sender(True), sender(False)
+
+    assert (await sandbox.post("https://receiver.test/n", "a.b.c")).delivered
+    with pytest.raises(Refused):
+        await production.post("https://receiver.test/n", "a.b.c")
+    assert ["https://127.0.0.1/n"] == sent
+    await sandbox.aclose()
+    await production.aclose()
+
+
+async def test_a_name_that_does_not_resolve_is_a_failed_attempt_to_retry() -> None:
+    """DNS can come back: the attempt fails (and is retried), it is not refused for good."""
+
+    async def nxdomain(host: str, port: int) -> list[str]:
+        raise Unresolvable("host does not resolve (gaierror)")
+
+    sender = Sender(
+        settings(), transport=httpx.MockTransport(lambda r: httpx.Response(204)), resolver=nxdomain
+    )
+
+    outcome = await sender.post("https://app.example/n", "a.b.c")
+
+    assert (False, "dns error") == (outcome.delivered, outcome.status)
     await sender.aclose()
