@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from authz.consent import lifecycle
+from authz.consent.model import Consent
 from authz.notifications import message
 from authz.services import Services
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("authz.notifications")
 
 NOTICE_DAYS = 30
-BATCH = 1000  # consents looked at per sweep, soonest expiry first
+BATCH = 1000  # consents read by the first query of a sweep, soonest expiry first
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,26 +41,46 @@ class SweepResult:
 
 
 class Sweeper:
-    def __init__(self, services: Services, notifier: Notifier) -> None:
+    def __init__(self, services: Services, notifier: Notifier, *, batch: int = BATCH) -> None:
         self._services = services
         self._notifier = notifier
+        self._batch = batch
 
     async def sweep(self) -> SweepResult:
-        services = self._services
-        now = services.clock()
+        """Look at every ACTIVE consent ending within ``NOTICE_DAYS``, however many there are.
+
+        ``RecordStore.consents_expiring`` has an upper bound and a limit but no cursor, and the
+        consents reminded stay ACTIVE, so the same first rows come back on each query. The
+        limit doubles until a query returns fewer rows than it asked for (the end), and a
+        consent already handled in this sweep is skipped by id: every due consent is seen once
+        for at most about four times as many rows read, whatever expired meanwhile."""
+        now = self._services.clock()
         horizon = now + NOTICE_DAYS * lifecycle.DAY
+        seen: set[str] = set()
         expired = reminded = 0
-        for consent in await services.records.consents_expiring(horizon, limit=BATCH):
-            if consent.expires_at is not None and consent.expires_at <= now:
-                stored = await lifecycle.expire_if_due(services, consent)
-                expired += stored.status is not consent.status
-            elif lifecycle.reauthorization_due(consent, now, within_days=NOTICE_DAYS):
-                key = f"{message.REAUTHORIZATION_DUE}:{consent.id}:{consent.expires_at!r}"
-                if await self._notifier.enqueue(
-                    message.REAUTHORIZATION_DUE, consent, dedupe_key=key
-                ):
-                    reminded += 1
-        return SweepResult(expired, reminded)
+        limit = self._batch
+        while True:
+            page = await self._services.records.consents_expiring(horizon, limit=limit)
+            for consent in page:
+                if consent.id not in seen:
+                    seen.add(consent.id)
+                    outcome = await self._handle(consent, now)
+                    expired += outcome == "expired"
+                    reminded += outcome == "reminded"
+            if len(page) < limit:
+                return SweepResult(expired, reminded)
+            limit *= 2
+
+    async def _handle(self, consent: Consent, now: float) -> str | None:
+        services = self._services
+        if consent.expires_at is not None and consent.expires_at <= now:
+            stored = await lifecycle.expire_if_due(services, consent)
+            return "expired" if stored.status is not consent.status else None
+        if lifecycle.reauthorization_due(consent, now, within_days=NOTICE_DAYS):
+            key = f"{message.REAUTHORIZATION_DUE}:{consent.id}:{consent.expires_at!r}"
+            if await self._notifier.enqueue(message.REAUTHORIZATION_DUE, consent, dedupe_key=key):
+                return "reminded"
+        return None
 
     async def run(self, interval: float) -> None:
         """Sweep every ``interval`` seconds (the first after one interval) until cancelled."""

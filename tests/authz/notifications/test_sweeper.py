@@ -6,6 +6,7 @@ import pytest
 
 from authz.consent import lifecycle
 from authz.consent.model import ConsentStatus, DurationType
+from authz.notifications import Sweeper
 from tests.authz.notifications.conftest import DAY, World
 
 pytestmark = pytest.mark.anyio
@@ -78,3 +79,25 @@ async def test_an_unused_consent_past_its_expiry_is_expired_and_told(world: Worl
     assert await kinds(world) == ["expired"]
     [event] = [e for e in await world.records.consent_events("c-1") if e.event == "expired"]
     assert event.actor == "DATA_PROVIDER"
+
+
+async def test_a_sweep_reaches_every_due_consent_beyond_one_batch(world: World) -> None:
+    """More due consents than one query returns: every one is expired or reminded, once, even
+    when the first rows stay ACTIVE (reminded) and many share one expiry."""
+    await world.client(uri="https://app.example/n")
+    for n in range(3):
+        await world.consent(f"ending-{n}", duration=DurationType.TIME_BOUND, expires_in=DAY)
+    for n in range(7):
+        await world.consent(f"due-{n}", expires_in=10 * DAY)  # all the same expiry
+    world.clock.advance(DAY)
+    sweeper = Sweeper(world.services, world.notifier, batch=2)
+
+    first = await sweeper.sweep()
+    again = await sweeper.sweep()
+
+    assert (3, 7) == (first.expired, first.reminded)
+    assert (0, 0) == (again.expired, again.reminded)
+    for n in range(7):
+        assert ["reauthorization_due"] == await kinds(world, f"due-{n}")
+    for n in range(3):
+        assert ["expired"] == await kinds(world, f"ending-{n}")
