@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from adapters import load_adapter
 from authz import screens
@@ -37,6 +39,7 @@ from gateway import fdx
 from gateway.admin import AdminToken, admin_routes
 from gateway.budget import within_budget
 from gateway.errors import fdx_exception_handlers
+from gateway.fdx.dispatch import FdxDispatcher
 from gateway.health import AdapterProbe, health_routes
 from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
@@ -44,7 +47,7 @@ from gateway.openapi.routes import docs_route
 from gateway.outage import outage_handlers
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
+def create_app(settings: Settings, *, services: Services | None = None) -> Gateway:
     services = services or build_services(settings)
     # Operator tools (docs/operations.md): the adapter measured from outside, its health probe,
     # the admin credential.
@@ -91,13 +94,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             }
         )
 
+    fdx_routes = fdx.routes(services, probe=probe)
+    fdx_middleware = services.senders.resource_middleware()  # DPoP-Nonce, when required
     routes: list[BaseRoute] = [
         # The FDX API first: Starlette matches routes in order, and this is the hot path.
-        Mount(
-            "/fdx/v6",
-            routes=fdx.routes(services, probe=probe),
-            middleware=services.senders.resource_middleware(),  # DPoP-Nonce, when required
-        ),
+        Mount("/fdx/v6", routes=fdx_routes, middleware=fdx_middleware),
         *fdx.version_routes(),
         *oauth_routes(services),
         *screens.routes(services),
@@ -112,7 +113,16 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         *admin_routes(services, admin_token),
         docs_route(services.settings),
     ]
-    return Starlette(
+    # The data operations skip the stack below (gateway/fdx/dispatch.py): the same checks, the
+    # same middleware work, in one layer.
+    dispatcher = FdxDispatcher(
+        fdx_routes,
+        metrics=metrics,
+        hsts=services.settings.secure_cookies,
+        middleware=fdx_middleware,
+    )
+    return Gateway(
+        dispatcher,
         routes=routes,
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
@@ -126,6 +136,24 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         },
         lifespan=lifespan,
     )
+
+
+class Gateway(Starlette):
+    """The app: Starlette, except that an FDX data operation is served by ``FdxDispatcher``
+    before Starlette's middleware stack and router see it."""
+
+    def __init__(self, fdx_dispatcher: FdxDispatcher, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fdx_dispatcher = fdx_dispatcher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            hit = self.fdx_dispatcher.match(scope)
+            if hit is not None:
+                scope["app"] = self
+                await self.fdx_dispatcher.serve(*hit, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:

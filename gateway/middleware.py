@@ -8,8 +8,9 @@ carries HSTS (RFC 6797), which browsers ignore over plain http anyway."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,32 +41,13 @@ class InteractionIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        iid = _from_request(scope) or str(uuid.uuid4())
-        scope["fdx.interaction_id"] = iid
-        scope.setdefault("state", {})["interaction_id"] = iid
-
+        iid = assign_interaction_id(scope)
         raw = iid.encode("ascii")
+        hsts = self.hsts
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # The raw ASGI list, not MutableHeaders: this runs on every response.
-                headers = []
-                html = hsts = False
-                for k, v in message.get("headers", ()):
-                    name = k.lower()
-                    if name == HEADER:
-                        continue
-                    if name == b"content-type":
-                        html = v.startswith(b"text/html")
-                    elif name == HSTS[0]:
-                        hsts = True
-                    headers.append((k, v))
-                headers.append((HEADER, raw))
-                if self.hsts and not hsts:
-                    headers.append(HSTS)
-                if html:
-                    _harden_html(headers)
-                message["headers"] = headers
+                message["headers"] = stamped(message.get("headers", ()), raw, hsts=hsts)
             await send(message)
 
         # Log lines written while this request runs carry its id (gateway.logging).
@@ -74,6 +56,49 @@ class InteractionIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             INTERACTION_ID.reset(token)
+
+
+def assign_interaction_id(scope: Scope) -> str:
+    """The request's id (the client's, if sane, else a new one), put where the app reads it."""
+    iid = _from_request(scope) or new_interaction_id()
+    scope["fdx.interaction_id"] = iid
+    scope.setdefault("state", {})["interaction_id"] = iid
+    return iid
+
+
+def new_interaction_id() -> str:
+    """A random (version 4) UUID in its usual text form, as ``str(uuid.uuid4())`` gives, at a
+    quarter of its cost (~1.5 µs instead of ~5.5: no UUID object on every request)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # RFC 9562 §5.4: version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # and the RFC variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def stamped(
+    headers: Iterable[tuple[bytes, bytes]], raw_id: bytes, *, hsts: bool
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the interaction id (replacing any the app set), HSTS when
+    the issuer is https and the app set none, and the HTML defaults on HTML. The raw ASGI list,
+    not MutableHeaders: this runs on every response."""
+    out = []
+    html = has_hsts = False
+    for k, v in headers:
+        name = k.lower()
+        if name == HEADER:
+            continue
+        if name == b"content-type":
+            html = v.startswith(b"text/html")
+        elif name == HSTS[0]:
+            has_hsts = True
+        out.append((k, v))
+    out.append((HEADER, raw_id))
+    if hsts and not has_hsts:
+        out.append(HSTS)
+    if html:
+        _harden_html(out)
+    return out
 
 
 def _harden_html(headers: list[tuple[bytes, bytes]]) -> None:

@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from gateway.middleware import InteractionIdMiddleware
+from gateway.middleware import InteractionIdMiddleware, new_interaction_id
 
 
 def test_a_sane_interaction_id_is_echoed(h):
@@ -56,3 +56,12 @@ def test_the_id_reaches_the_app_and_every_path():
 
     assert "id-1id-1" == response.text
     assert "id-1" == response.headers["x-fapi-interaction-id"]
+
+
+def test_a_made_up_interaction_id_is_a_random_uuid4():
+    """The id made for a request without one reads as str(uuid.uuid4()) does, and differs."""
+    made = [new_interaction_id() for _ in range(100)]
+
+    assert all(str(uuid.UUID(m)) == m and 4 == uuid.UUID(m).version for m in made)
+    assert all(uuid.RFC_4122 == uuid.UUID(m).variant for m in made)
+    assert 100 == len(set(made))
