@@ -62,9 +62,10 @@ class Interactions:
 
     async def finish(self, interaction: Interaction) -> bool:
         """Atomically use the interaction up; False if another request already did (a double
-        submit, or a replay), in which case nothing may be granted."""
+        submit, or a replay), in which case nothing may be granted. The used interaction stays
+        until its TTL, marked ``consumed_at``, which ``load`` and a second ``finish`` refuse:
+        the one atomic consume is the whole decision, with no delete after it."""
         payload = await self._state.consume(Kind.INTERACTION, interaction.id)
-        await self._state.delete(Kind.INTERACTION, interaction.id)
         return payload is not None and "consumed_at" not in payload
 
 
