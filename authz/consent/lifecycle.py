@@ -36,6 +36,7 @@ from authz.consent.model import (
 )
 from authz.requests import ConsentRequest
 from authz.services import Services
+from authz.store.base import RecordsUnavailable
 from config.policy import Policy
 from config.settings import Settings
 
@@ -165,6 +166,33 @@ def deny(
         scope=(),
     )
     return consent, ConsentEvent(consent_id, now, "denied", INDIVIDUAL, reason="USER_ACTION")
+
+
+async def store_grant(services: Services, consent: Consent, event: ConsentEvent) -> None:
+    """Store a new consent (granted or denied) and its first event, resolving a lost commit
+    acknowledgement: when the record store fails (``RecordsUnavailable``), the consent is read
+    back, and if it is there the grant did complete and this returns as if nothing failed.
+
+    Why (issue 5): a PostgreSQL connection lost after its COMMIT raises although the consent is
+    stored; the consent screen then deleted the code and showed "cannot be reached", so the
+    consumer was told nothing was shared while the portal listed an ACTIVE consent its recipient
+    could never use. Reading back turns that into what really happened: the grant stands, and
+    the consumer goes on to the app with the code as if nothing failed.
+
+    When the read fails too, nobody can know, and the outage propagates (503): the consent, if
+    it was stored, stays ACTIVE-but-unused. That is deliberately left alone rather than swept:
+    it is inert (its code is deleted, and a code is the only way to a token, RFC 6749 §4.1.2),
+    the consumer's authorization is a record we keep (12 CFR 1033.351), the portal shows it
+    with no access, and one click stops it. Ending it automatically would need a durable mark
+    of "never redeemed" that the record stores do not keep.
+    """
+    records = services.records
+    try:
+        await records.create_consent(consent, event)
+    except RecordsUnavailable:
+        if await records.get_consent(consent.id) is None:
+            raise
+        log.warning("consent.commit_confirmed_after_error consent_id=%s", consent.id)
 
 
 # ---------------------------------------------------------------------------- transitions
