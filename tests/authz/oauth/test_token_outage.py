@@ -27,6 +27,7 @@ from authz.store.memory import MemoryRecordStore, MemoryStateStore
 from authz.token import hash_token
 from config.policy import load_policy
 from config.settings import Settings
+from gateway.errors import ExceptionHandler
 from gateway.outage import outage_handlers
 from tests.authz.oauth.conftest import (
     CLIENT_ID,
@@ -100,7 +101,10 @@ def flaky() -> Iterator[tuple[Harness, FailingRecords]]:
     key, other = new_key("client-key-1"), new_key("other-key-1")
     run(records.put_client, client_record(CLIENT_ID, key))
     run(records.put_client, client_record(OTHER_ID, other))
-    handlers = {OAuth2Error: handle_oauth_error, **outage_handlers(settings)}
+    handlers: dict[Any, ExceptionHandler] = {
+        OAuth2Error: handle_oauth_error,
+        **outage_handlers(settings),
+    }
     app = Starlette(routes=oauth_routes(services), exception_handlers=handlers)
     with TestClient(app, base_url=ISSUER) as http:
         yield Harness(services, clock, http, key, other), records
