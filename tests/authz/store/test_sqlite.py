@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from authz.store import open_records
@@ -137,6 +139,72 @@ async def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> N
     assert await b.update_consent(revoked, event(name="revoked"), expected_version=1)
     assert not await a.update_consent(revoked, event(name="revoked"), expected_version=1)
     assert await a.get_consent("consent-1") == revoked
+    await a.aclose()
+    await b.aclose()
+
+
+async def _pair(db_path: Path) -> tuple[SqliteRecordStore, SqliteRecordStore]:
+    """Two stores on one file, as two gateway processes; ``a`` has the consent and the
+    recipient cached."""
+    a, b = SqliteRecordStore(str(db_path)), SqliteRecordStore(str(db_path))
+    await a.migrate()
+    await a.put_client(client())
+    await a.create_consent(consent(), event())
+    await anyio.lowlevel.checkpoint()
+    assert await a.get_consent("consent-1") == consent()
+    assert await a.client_status("client-1") == "approved"
+    await anyio.lowlevel.checkpoint()
+    return a, b
+
+
+def _count_version_reads(store: SqliteRecordStore) -> list[str]:
+    reads: list[str] = []
+    store._db().set_trace_callback(lambda sql: reads.append(sql) if "data_version" in sql else None)
+    return reads
+
+
+async def test_the_gate_checks_consent_and_recipient_against_one_version_read(db_path: Path):
+    """get_consent then client_status, with no suspension between: one PRAGMA data_version."""
+    a, b = await _pair(db_path)
+    reads = _count_version_reads(a)
+
+    await a.get_consent("consent-1")
+    await a.client_status("client-1")
+    await a.client_status("client-1")  # a second one is not the gate's pair: it reads again
+
+    assert 2 == len(reads)
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_suspension_by_another_process_is_seen_once_the_task_yields(db_path: Path):
+    """The shared read lives until the task yields: the next check reads the file again."""
+    a, b = await _pair(db_path)
+    await a.get_consent("consent-1")
+    await b.put_client(client(status="suspended"))
+
+    await anyio.lowlevel.checkpoint()
+    status = await a.client_status("client-1")
+
+    assert "suspended" == status
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_only_the_status_check_after_a_consent_read_shares_it(db_path: Path):
+    """A consent read, or a status read not right after one, always reads the version."""
+    a, b = await _pair(db_path)
+    await a.get_consent("consent-1")
+    revoked = consent().with_status(consent().status.REVOKED, 7.0)
+    await b.update_consent(revoked, event(name="revoked"), expected_version=1)
+    await b.put_client(client(status="suspended"))
+
+    again = await a.get_consent("consent-1")
+    await a.client_status("client-1")  # the pair: shares the read that saw both commits
+    status = await a.client_status("client-1")
+
+    assert revoked == again
+    assert "suspended" == status
     await a.aclose()
     await b.aclose()
 
