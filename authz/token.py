@@ -14,9 +14,11 @@ certificate binds the access token by ``cnf.x5t#S256``; the fapi2 profile issues
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import orjson
@@ -40,8 +42,10 @@ from authz.oidc import OPENID, id_token
 from authz.requests import AuthorizationCode
 from authz.sender import Binding
 from authz.services import Services
-from authz.store.base import ClientRecord, Kind, RefreshToken
+from authz.store.base import ClientRecord, Kind, RecordsUnavailable, RefreshToken
 from authz.tokens import CONSENTS_SCOPE, pairwise_subject
+
+log = logging.getLogger("authz.token")
 
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
 MAX_TOKEN_CHARS = 4096
@@ -221,7 +225,8 @@ async def refresh(
     # commit point (RFC 9700 §4.14.2, rotation). A record store failing in between answers 503
     # with the presented token still unused, so the retry rotates it instead of being taken for
     # a replay that revokes the consent; the new token stored by the failed attempt was never
-    # sent, and a replay (losing the use below) revokes it with the consent's others.
+    # sent, and a replay (losing the use below) revokes it with the consent's others. A use
+    # whose own acknowledgement is lost is read back (``_use_refresh_token``).
     body = await _issue(
         services,
         consent,
@@ -231,13 +236,33 @@ async def refresh(
         rotate=seen,
         binding=binding,
     )
-    record, won = await services.records.use_refresh_token(token_hash, now)
+    record, won = await _use_refresh_token(services, token_hash, now)
     if record is None:
         raise InvalidGrantError(description="refresh token is invalid")
     if not won:  # lost a race with a concurrent use of the same token: a replay
         await _revoke(services, record.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
     return body
+
+
+async def _use_refresh_token(
+    services: Services, token_hash: str, now: float
+) -> tuple[RefreshToken | None, bool]:
+    """``RecordStore.use_refresh_token``, resolving a lost commit acknowledgement: the store
+    writes ``used_at`` as exactly the ``now`` given (a double, compared exactly), so a token
+    read back as used at that very instant was used by this request, which therefore won. Any
+    other reading leaves the outage to propagate (503); the retry then finds the token used
+    and, as before, counts a replay. A concurrent use stamped with the same double (within a
+    fraction of a microsecond, by the holder of the client's and the DPoP key) is the one case
+    this could take for ours."""
+    try:
+        return await services.records.use_refresh_token(token_hash, now)
+    except RecordsUnavailable:
+        after = await services.records.get_refresh_token(token_hash)
+        if after is None or after.used_at != now:
+            raise
+        log.warning("token.refresh_use_confirmed_after_error consent_id=%s", after.consent_id)
+        return replace(after, used_at=None), True
 
 
 async def _issue(

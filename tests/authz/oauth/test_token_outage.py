@@ -254,3 +254,41 @@ def test_a_refresh_whose_use_fails_leaves_the_old_token_usable(
 
     assert 200 == oauth.refresh(first).status_code
     assert ConsentStatus.ACTIVE is oauth.get_consent().status
+
+
+def test_a_refresh_whose_use_was_committed_but_not_acknowledged_is_served(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """The use committed and its answer was lost: read back as used at this request's own
+    instant, it is this request's use, so the tokens are sent instead of a 503 whose retry
+    would be taken for a replay."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    first = oauth.exchange(code, verifier).json()["refresh_token"]
+    records.failures["use_refresh_token"] = "after"
+
+    response = oauth.refresh(first)
+    records.failures.clear()
+
+    assert 200 == response.status_code, response.text
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status
+    assert 200 == oauth.refresh(response.json()["refresh_token"]).status_code
+
+
+def test_a_refresh_token_used_at_another_instant_is_not_taken_for_ours(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """The read-back finds the token used, but not by this request (a concurrent use after
+    this one's look): the outage stands, 503, and no tokens are sent."""
+    oauth, records = flaky
+    code, verifier = oauth.code(oauth.consent())
+    first = oauth.exchange(code, verifier).json()["refresh_token"]
+
+    async def a_concurrent_use() -> None:
+        records.on_put_refresh_token = None
+        await MemoryRecordStore.use_refresh_token(records, hash_token(first), oauth.clock() - 1)
+
+    records.on_put_refresh_token = a_concurrent_use
+    records.failures["use_refresh_token"] = "before"
+
+    _assert_retry_later(oauth.refresh(first))
