@@ -45,7 +45,7 @@ from gateway.errors import (
 )
 
 ACCESS_SCOPE_KEY = "fdx.access"
-_FORM = "application/x-www-form-urlencoded"
+_FORM = b"application/x-www-form-urlencoded"
 _SCHEMES = ("dpop", "bearer")
 
 
@@ -168,13 +168,22 @@ def _presented_token(request: Request) -> tuple[str, str]:
     scheme is matched case-insensitively (RFC 9110 §11.1) and returned in lower case. A token
     in the query or a form body is refused (FAPI: header only), since URLs end up in logs and
     caches (RFC 6750 §5.3)."""
-    if b"access_token" in request.scope["query_string"] and "access_token" in request.query_params:
+    scope = request.scope
+    if b"access_token" in scope["query_string"] and "access_token" in request.query_params:
         raise InvalidToken("access token must be sent in the Authorization header")
-    if request.headers.get("content-type", "").startswith(_FORM):
+    # One pass over the raw header list (names arrive in lower case, ASGI §2.2), not a Headers
+    # object and three lookups: this runs on every FDX call.
+    values: list[str] = []
+    content_type: bytes | None = None  # the first, as Headers.get gives
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            values.append(value.decode("latin-1"))
+        elif name == b"content-type" and content_type is None:
+            content_type = value
+    if content_type is not None and content_type.startswith(_FORM):
         # RFC 6750 §2.2 form-body tokens are refused outright, without reading the body: no FDX
         # operation takes a form, and an unauthenticated body must not be buffered.
         raise InvalidToken("access token must be sent in the Authorization header")
-    values = request.headers.getlist("authorization")
     if not values:
         raise MissingToken("Authorization header is missing")
     if len(values) > 1:

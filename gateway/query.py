@@ -46,10 +46,15 @@ def read_query(request: Request) -> Query:
 def one_of(query: Query, *names: str) -> str | None:
     """The value of the first present alias (FDX 6.4 ``pageKey`` for ``offset``, ``startDate``
     for ``startTime``); two aliases with different values are refused."""
-    values = {query[n] for n in names if n in query}
-    if len(values) > 1:
-        raise InvalidInput(f"{' and '.join(names)} disagree")
-    return values.pop() if values else None
+    found: str | None = None
+    for name in names:
+        value = query.get(name)
+        if value is None:
+            continue
+        if found is not None and value != found:
+            raise InvalidInput(f"{' and '.join(names)} disagree")
+        found = value
+    return found
 
 
 def _safe(name: str) -> str:
