@@ -170,7 +170,9 @@ async def _deny(
         purpose=_purpose(interaction, client),
         now=services.clock(),
     )
-    await services.records.create_consent(consent, event)
+    # The refusal is a record too (12 CFR 1033.351): a lost commit acknowledgement is resolved
+    # by reading it back, as for a grant.
+    await lifecycle.store_grant(services, consent, event)
     params = {"error": "access_denied", "state": pushed.state, "iss": services.settings.issuer}
     return _to_client(pushed.redirect_uri, params)
 
@@ -236,10 +238,11 @@ async def _approve(
     # stored first and the consent second, so a store that fails on the way never leaves an
     # ACTIVE consent its recipient can never obtain. A code whose consent was not stored is
     # deleted (and could not be exchanged anyway: the token endpoint finds no consent). The
-    # outage itself propagates: 503, the consumer starts again (gateway/outage.py).
+    # outage itself propagates: 503, the consumer starts again (gateway/outage.py). A commit
+    # whose acknowledgement was lost is read back by store_grant: stored means granted.
     await services.state.put(Kind.CODE, code, grant.to_dict(), ttl=settings.code_ttl)
     try:
-        await services.records.create_consent(consent, event)
+        await lifecycle.store_grant(services, consent, event)
     except BaseException:
         with contextlib.suppress(Exception):
             await services.state.delete(Kind.CODE, code)
