@@ -17,10 +17,11 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -95,15 +96,20 @@ _DELIVERIES_OF_CONSENT = (
 
 
 class SqliteRecordStore:
+    # Every store of this process, by file: a commit through one forgets the data_version the
+    # others hold for the current turn of the loop (_outside_version).
+    _on_file: ClassVar[dict[str, weakref.WeakSet[SqliteRecordStore]]] = {}
+
     def __init__(self, path: str) -> None:
         self._path = path
+        self._on_file.setdefault(path, weakref.WeakSet()).add(self)
         self._conn: sqlite3.Connection | None = None
         self._consents: dict[str, Consent] = {}  # parsed consents by id, checked by version
         self._fresh: set[str] = set()  # cached ids known current since _data_version was read
         self._data_version: int | None = None
         self._statuses: dict[str, str] = {}  # client statuses, valid for _statuses_version
         self._statuses_version: int | None = None
-        self._version_read: tuple[object, int] | None = None  # (task, data_version), see below
+        self._version_read: tuple[object, int] | None = None  # (loop, data_version)
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
         self._catch_up = False  # the background checkpoint left frames only this one can copy
@@ -157,7 +163,7 @@ class SqliteRecordStore:
         # commit (``fdxgw recipients suspend`` in another process) moves data_version and
         # empties the cache; this store's own writes drop their entry (put_client).
         with self._lock:
-            outside = self._outside_version(reuse=True)
+            outside = self._outside_version()
             if outside != self._statuses_version:
                 self._statuses_version = outside
                 self._statuses.clear()
@@ -196,7 +202,7 @@ class SqliteRecordStore:
         #   the same file) commits; then each cached consent is re-validated by its version
         #   (one indexed read) before it is trusted again.
         with self._lock:
-            outside = self._outside_version(share=True)
+            outside = self._outside_version()
             if outside != self._data_version:
                 self._data_version = outside
                 self._fresh.clear()
@@ -538,6 +544,7 @@ class SqliteRecordStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            self._tell_neighbours()
             self._after_commit()
 
     def _after_commit(self) -> None:
@@ -576,33 +583,45 @@ class SqliteRecordStore:
         # began; this connection has kept appending since.
         self._catch_up = True
 
-    def _outside_version(self, *, share: bool = False, reuse: bool = False) -> int:
-        """``PRAGMA data_version`` (the caller holds the lock).
+    def _outside_version(self) -> int:
+        """``PRAGMA data_version``, read at most once per turn of the event loop (the caller
+        holds the lock).
 
-        The FDX gate asks ``get_consent`` then ``client_status`` with no ``await`` that
-        suspends between them, so both are checked against one read, as if by one statement,
-        and the second read (~5 µs: it opens and closes a read transaction) is saved: the read
-        of a ``get_consent`` (``share``) is handed to the next ``client_status`` (``reuse``) of
-        the same task, once, and only until that task next yields to the loop (``call_soon``
-        forgets it), as ``PostgresRecordStore`` hands on the status it reads with the consent.
-        Every other call reads the PRAGMA itself, so a commit by another process is seen by
-        every check that starts after it."""
+        The read opens and closes a read transaction, which under load costs ~10 µs (the WAL
+        has moved since the last one, so a read mark is taken anew). Every FDX call needs it,
+        twice (the consent, the recipient). So the value read in one turn of the loop serves
+        every check made until the loop runs its next queued callback (``call_soon`` forgets
+        it), and that is as fresh as reading it each time: the ready queue is first in, first
+        out, so a check using the value belongs to a request whose task was queued before the
+        read, that is a request the server had received before the read. A commit by another
+        process before a request arrives is therefore still seen by that request; a commit by
+        another store of this process forgets the value at once (``_tell_neighbours``). Off
+        the event loop (a worker thread) the PRAGMA is read every time."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
         read = self._version_read
-        if read is not None:
-            self._version_read = None  # once
-            if reuse and read[0] is _current_task():
-                return read[1]
+        if read is not None and loop is not None and read[0] is loop:
+            return read[1]
         version: int = self._db().execute("PRAGMA data_version").fetchone()[0]
-        if share:
-            task = _current_task()
-            if task is not None:
-                self._version_read = mine = (task, version)
-                asyncio.get_running_loop().call_soon(self._forget_version, mine)
+        if loop is not None:
+            self._version_read = mine = (loop, version)
+            loop.call_soon(self._forget_version, mine)
         return version
 
     def _forget_version(self, read: tuple[object, int]) -> None:
         if self._version_read is read:
             self._version_read = None
+
+    def _tell_neighbours(self) -> None:
+        """Another store of this process on this file must see this commit at its next check,
+        not at its next turn of the loop (usually there is none: one store per file)."""
+        neighbours = self._on_file.get(self._path)
+        if neighbours is not None and len(neighbours) > 1:
+            for store in neighbours:
+                if store is not self:
+                    store._version_read = None
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -628,14 +647,6 @@ class SqliteRecordStore:
             raise  # locked, read-only, I/O: not a question of whose schema it is
         except sqlite3.DatabaseError as exc:  # "file is not a database", and the like
             raise SchemaError(f"{self._path} is not a record store database: {exc}") from exc
-
-
-def _current_task() -> asyncio.Task[Any] | None:
-    """The running task; None off the event loop (a sync bridge's worker thread)."""
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None
 
 
 def _version(db: sqlite3.Connection) -> int:

@@ -5,10 +5,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import pytest
 
 from authz.store import open_records
@@ -18,6 +21,8 @@ from authz.store.sqlite import SqliteRecordStore
 from tests.contracts.test_record_store import audit, client, consent, event, token
 
 pytestmark = pytest.mark.anyio
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -163,48 +168,73 @@ def _count_version_reads(store: SqliteRecordStore) -> list[str]:
     return reads
 
 
-async def test_the_gate_checks_consent_and_recipient_against_one_version_read(db_path: Path):
-    """get_consent then client_status, with no suspension between: one PRAGMA data_version."""
+async def test_checks_in_one_turn_of_the_loop_share_one_version_read(db_path: Path):
+    """The consent and recipient checks of the requests in one turn of the event loop cost one
+    PRAGMA data_version; the next turn reads it again."""
     a, b = await _pair(db_path)
     reads = _count_version_reads(a)
 
     await a.get_consent("consent-1")
     await a.client_status("client-1")
-    await a.client_status("client-1")  # a second one is not the gate's pair: it reads again
+    await a.get_consent("consent-1")
+    await anyio.lowlevel.checkpoint()
+    await a.get_consent("consent-1")
 
     assert 2 == len(reads)
     await a.aclose()
     await b.aclose()
 
 
-async def test_a_suspension_by_another_process_is_seen_once_the_task_yields(db_path: Path):
-    """The shared read lives until the task yields: the next check reads the file again."""
+async def test_a_suspension_by_another_process_is_seen_in_the_next_turn(db_path: Path):
+    """A commit through another connection (``fdxgw recipients suspend`` in another process)
+    reaches the first check of the next turn of the loop, which is where a request received
+    after it is checked."""
     a, b = await _pair(db_path)
-    await a.get_consent("consent-1")
-    await b.put_client(client(status="suspended"))
+    await a.client_status("client-1")
+    with sqlite3.connect(db_path) as other:
+        other.execute("UPDATE clients SET data = json_set(data, '$.status', 'suspended')")
 
     await anyio.lowlevel.checkpoint()
-    status = await a.client_status("client-1")
+    next_turn = await a.client_status("client-1")
 
-    assert "suspended" == status
+    assert "suspended" == next_turn
     await a.aclose()
     await b.aclose()
 
 
-async def test_only_the_status_check_after_a_consent_read_shares_it(db_path: Path):
-    """A consent read, or a status read not right after one, always reads the version."""
+async def test_a_revocation_through_another_store_of_this_process_is_seen_at_once(
+    db_path: Path,
+):
+    """Two stores of one process on one file: a commit through one is seen by the other's next
+    call, even in the same turn of the loop."""
     a, b = await _pair(db_path)
     await a.get_consent("consent-1")
     revoked = consent().with_status(consent().status.REVOKED, 7.0)
     await b.update_consent(revoked, event(name="revoked"), expected_version=1)
-    await b.put_client(client(status="suspended"))
 
-    again = await a.get_consent("consent-1")
-    await a.client_status("client-1")  # the pair: shares the read that saw both commits
-    status = await a.client_status("client-1")
+    assert revoked == await a.get_consent("consent-1")
+    await a.aclose()
+    await b.aclose()
 
-    assert revoked == again
-    assert "suspended" == status
+
+def _without_a_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends with no event loop, as a worker thread might."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    raise AssertionError("suspended")
+
+
+async def test_off_the_loop_every_check_reads_the_version(db_path: Path):
+    """Where no loop turns, nothing says when a value went stale: it is never kept."""
+    a, b = await _pair(db_path)
+    reads = _count_version_reads(a)
+
+    await anyio.to_thread.run_sync(lambda: _without_a_loop(a.get_consent("consent-1")))
+    await anyio.to_thread.run_sync(lambda: _without_a_loop(a.client_status("client-1")))
+
+    assert 2 == len(reads)
     await a.aclose()
     await b.aclose()
 
