@@ -2,10 +2,11 @@
 denied (12 CFR 1033.351: records of requests, responses and denials), written before the data
 leaves so no access goes unrecorded.
 
-Writes are group-committed: every request that reaches ``record`` in the same turn of the event
-loop joins one batch, written in one transaction, and each waits until its batch is stored. So
-data is still never served before its audit record is durable, but under load one commit serves
-many requests instead of one each (docs/performance.md: "audit events are written in batches").
+Writes are group-committed (``authz.store.batch.Batcher``): every request that reaches
+``record`` in the same turn of the event loop joins one batch, written in one transaction, and
+each waits until its batch is stored. So data is still never served before its audit record is
+durable, but under load one commit serves many requests instead of one each (docs/performance.md:
+"audit events are written in batches"). A batch that cannot be stored fails every request in it.
 
 One batch is in flight at a time: requests that arrive while a batch is being written join the
 next one, which is written as soon as the first is stored. On PostgreSQL a batch is a transaction
@@ -17,11 +18,11 @@ docs/performance.md). A lone request is written at once, as before.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Iterable
 
 from authz.store.base import AuditEvent, RecordStore
+from authz.store.batch import Batcher
 from gateway.access import AccessContext
 
 
@@ -29,9 +30,7 @@ class AuditLog:
     def __init__(self, records: RecordStore, clock: Callable[[], float]) -> None:
         self._records = records
         self._clock = clock
-        self._pending: list[AuditEvent] = []
-        self._stored: asyncio.Future[None] | None = None
-        self._flushing: asyncio.Task[None] | None = None
+        self._writes = Batcher[AuditEvent, None](self._store)
 
     async def record(
         self,
@@ -55,32 +54,9 @@ class AuditLog:
             status=status,
             interaction_id=ctx.interaction_id,
         )
-        await self._join(event)
+        await self._writes.submit(event)
         return event
 
-    async def _join(self, event: AuditEvent) -> None:
-        self._pending.append(event)
-        stored = self._stored
-        if stored is None:
-            loop = asyncio.get_running_loop()
-            stored = self._stored = loop.create_future()
-            if self._flushing is None or self._flushing.done():
-                # Held so the task cannot be collected before it runs (asyncio keeps weak refs).
-                self._flushing = loop.create_task(self._flush())
-            # else: the running flush takes this batch when its own is stored.
-        # shield: a request cancelled while waiting must not cancel its neighbours' batch.
-        await asyncio.shield(stored)
-
-    async def _flush(self) -> None:
-        """Write batches one after another until no request is waiting."""
-        while self._stored is not None:
-            await asyncio.sleep(0)  # one turn of the loop: let the requests already running join
-            batch, stored = self._pending, self._stored
-            self._pending, self._stored = [], None
-            try:
-                await self._records.append_audit(batch)
-            except Exception as exc:  # each waiting request fails closed: no record, no data
-                stored.set_exception(exc)
-                stored.exception()  # retrieved: asyncio must not warn when every waiter is gone
-            else:
-                stored.set_result(None)
+    async def _store(self, batch: list[AuditEvent]) -> list[None]:
+        await self._records.append_audit(batch)
+        return [None] * len(batch)

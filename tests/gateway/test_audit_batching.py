@@ -108,3 +108,27 @@ async def test_a_failed_write_fails_every_waiting_request() -> None:
             tg.start_soon(one, n)
 
     assert 4 == len(failures)
+
+
+async def test_a_cancelled_request_does_not_cancel_its_neighbours_batch() -> None:
+    """A client that disconnects while the batch is written stops waiting; the others' records
+    (and its own, already in the batch) are still stored, and the others return."""
+    store = SlowStore()
+    log = AuditLog(store, clock=lambda: 1.0)
+    returned: list[int] = []
+
+    async def one(n: int) -> None:
+        await log.record(_ctx(n), "GET /accounts", (), (), 0, 200)
+        returned.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(3):
+            tg.start_soon(one, n)
+        async with anyio.create_task_group() as doomed:
+            doomed.start_soon(one, 3)
+            await anyio.sleep(0.01)  # the batch of four is being written
+            doomed.cancel_scope.cancel()
+
+    assert sorted(returned) == [0, 1, 2]
+    assert [4] == store.batches
+    assert 4 == len(await store.list_audit(consent_id="consent-1"))
