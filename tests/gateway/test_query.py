@@ -1,13 +1,17 @@
-"""Query aliases (``one_of``) and the FDX JSON response's headers."""
+"""Reading the query (``read_query``, ``one_of``) and the FDX JSON response's headers."""
 
 from __future__ import annotations
 
+import itertools
+from urllib.parse import parse_qsl
+
 import orjson
 import pytest
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import InvalidInput
-from gateway.query import one_of
+from gateway.query import MAX_FIELDS, one_of, read_query
 from gateway.responses import fdx_json
 
 
@@ -49,3 +53,58 @@ def test_fdx_json_has_the_headers_starlette_would_give(headers):
     assert expected.raw_headers == actual.raw_headers
     assert expected.body == actual.body
     assert "application/json" == actual.media_type
+
+
+def _read(raw: bytes) -> dict[str, str]:
+    return read_query(Request({"type": "http", "query_string": raw}))
+
+
+def _stdlib(raw: bytes) -> dict[str, str]:
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="strict"))
+
+
+PIECES = (b"a", b"b", b"=", b"&", b";", b"", b"\xc3\xa9", b"\xff", b" ", b"#", b"?", b"x=1")
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+def test_every_plain_query_reads_as_parse_qsl_reads_it(size):
+    """Without ``%`` or ``+`` nothing is decoded, and the fast split gives parse_qsl's pairs:
+    every string of up to four pieces, repeated names aside (those are refused)."""
+    for parts in itertools.product(PIECES, repeat=size):
+        raw = b"".join(parts)
+        names = [p.partition(b"=")[0] for p in raw.split(b"&") if p]
+        if len(names) != len(set(names)):
+            continue
+
+        assert _stdlib(raw) == _read(raw), raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"a=%C3%A9&b=x+y", {"a": "\u00e9", "b": "x y"}),
+        (b"q=%2B%26&r", {"q": "+&", "r": ""}),
+        (b"startTime=2026-01-01&endTime=2026-01-31&limit=100",
+         {"startTime": "2026-01-01", "endTime": "2026-01-31", "limit": "100"}),
+    ],
+    ids=["escaped", "escaped-separators", "plain"],
+)  # fmt: skip
+def test_escaped_queries_are_decoded(raw, expected):
+    """Percent escapes and ``+`` go through parse_qsl, as before."""
+    assert expected == _read(raw)
+
+
+@pytest.mark.parametrize("escaped", [False, True], ids=["plain", "escaped"])
+def test_too_many_fields_are_refused(escaped):
+    """64 fields at most, with or without escapes, as parse_qsl's max_num_fields."""
+    fields = [f"f{n}={'%41' if escaped else 'A'}" for n in range(MAX_FIELDS)]
+    _read("&".join(fields).encode())
+
+    with pytest.raises(InvalidInput, match="not valid"):
+        _read("&".join([*fields, "one=more"]).encode())
+
+
+def test_a_bad_escape_is_refused():
+    """An escape that is not UTF-8 is 400/401, not a 500."""
+    with pytest.raises(InvalidInput, match="not valid"):
+        _read(b"a=%FF")
