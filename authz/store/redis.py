@@ -16,10 +16,19 @@ Expiry is Redis's: every write carries ``PX`` (milliseconds), so Redis's clock, 
 one, decides when an item is gone. The injected clock only stamps ``consumed_at``, so a replay
 reports the same time base as the rest of the gateway.
 
-Every failure to reach Redis in time surfaces as ``StateUnavailable`` and nothing is retried: a
-retried ``consume`` whose first attempt reached Redis would report a legitimate use as a replay.
-Connections a restarted Redis has closed are replaced by the pool before use, so recovery needs
-no retry either.
+Commands are auto-pipelined (``authz.store.batch.Batcher``): the commands every task of the process
+issues in one turn of the event loop go out as one pipeline, one round trip, and while it is in
+flight the next ones gather for the following pipeline. Each round trip costs the client far
+more CPU than each command in it (redis-py's pool, packing, the system calls), so under load
+the FDX gate's revoked-token read and the rate limiter's counters of many requests share one
+(PostgreSQL + Redis, 16 connections: see docs/performance.md). A pipeline is not a transaction:
+every command stays the single-key command or script it was, so the layout above still works on
+a cluster, and a command is sent only after its caller issued it.
+
+Every failure to reach Redis in time surfaces as ``StateUnavailable`` (for every command of the
+pipeline) and nothing is retried: a retried ``consume`` whose first attempt reached Redis would
+report a legitimate use as a replay. Connections a restarted Redis has closed are replaced by the
+pool before use, so recovery needs no retry either.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -37,11 +46,14 @@ from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 
 from authz.store.base import Kind, Payload, StateUnavailable
+from authz.store.batch import Batcher
 
 DEFAULT_PREFIX = "fdxgw:"
 DEFAULT_TIMEOUT = 1.0  # seconds to connect or to get a reply: a dead Redis fails fast
 
 _UNCONSUMED = b"[null,"
+
+Command = tuple[str | bytes | int, ...]  # one Redis command: its name, then its arguments
 
 # GET, and on the first consume replace the envelope's null with the time; KEEPTTL (Redis ≥ 6)
 # leaves the expiry as it was (StateStore.consume). Returns the value as it was before.
@@ -111,6 +123,8 @@ class RedisStateStore:
         )
         self._consume = self._redis.register_script(_CONSUME)
         self._incr = self._redis.register_script(_INCR)
+        self._scripts = {self._consume.sha: self._consume, self._incr.sha: self._incr}
+        self._pipelines = Batcher[tuple[Command, ...], list[Any]](self._pipeline)
 
     @property
     def prefix(self) -> str:
@@ -124,59 +138,81 @@ class RedisStateStore:
 
     async def put(self, kind: Kind, key: str, payload: Payload, *, ttl: float) -> None:
         value = _UNCONSUMED + orjson.dumps(payload) + b"]"
-        with _translate_errors():
-            await self._redis.set(self.key(kind, key), value, px=_ms(ttl))
+        await self._call(("SET", self.key(kind, key), value, "PX", _ms(ttl)))
 
     async def get(self, kind: Kind, key: str) -> Payload | None:
-        with _translate_errors():
-            raw = await self._redis.get(self.key(kind, key))
-        return None if raw is None else _decode(cast(bytes, raw))  # responses are never decoded
+        (raw,) = await self._call(("GET", self.key(kind, key)))
+        return None if raw is None else _decode(raw)  # responses are never decoded: bytes
 
     async def consume(self, kind: Kind, key: str) -> Payload | None:
         now = orjson.dumps(self._clock())
-        with _translate_errors():
-            raw = await self._consume(keys=[self.key(kind, key)], args=[now])
+        (raw,) = await self._call(("EVALSHA", self._consume.sha, 1, self.key(kind, key), now))
         return None if raw is None else _decode(raw)
 
     async def add_once(self, kind: Kind, key: str, *, ttl: float) -> bool:
         value = _UNCONSUMED + b"{}]"  # read back as {}, as the in-process store does
-        with _translate_errors():
-            added = await self._redis.set(self.key(kind, key), value, px=_ms(ttl), nx=True)
+        (added,) = await self._call(("SET", self.key(kind, key), value, "PX", _ms(ttl), "NX"))
         return bool(added)
 
     async def delete(self, kind: Kind, key: str) -> None:
-        with _translate_errors():
-            await self._redis.delete(self.key(kind, key))
+        await self._call(("DEL", self.key(kind, key)))
 
     async def incr(self, kind: Kind, key: str, *, ttl: float) -> int:
-        with _translate_errors():
-            count = await self._incr(keys=[self.key(kind, key)], args=[_ms(ttl)])
+        (count,) = await self._call(("EVALSHA", self._incr.sha, 1, self.key(kind, key), _ms(ttl)))
         return int(count)
 
     async def incr_many(self, kind: Kind, keys: Sequence[str], *, ttl: float) -> list[int]:
-        # One pipelined round trip; each script still touches one key (cluster-safe layout).
-        # Plain EVALSHA commands, not redis-py's script objects on the pipeline: those make
-        # every execute() ask SCRIPT EXISTS first, a second round trip on each FDX call (the
-        # rate limiter's; bench/fdx_read.py). Entries Redis refuses with NOSCRIPT (a restart, a
-        # SCRIPT FLUSH) did not run, so they are sent again through the script, which loads it.
+        # Each script touches one key (cluster-safe layout); all of them in one round trip.
         ms = _ms(ttl)
-        names = [self.key(kind, key) for key in keys]
-        with _translate_errors():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.evalsha(self._incr.sha, 1, name, ms)
-                counts = await pipe.execute(raise_on_error=False)
-            for i, count in enumerate(counts):
-                if isinstance(count, rexc.NoScriptError):
-                    counts[i] = await self._incr(keys=[names[i]], args=[ms])
-        for count in counts:
-            if isinstance(count, Exception):
-                raise count
+        counts = await self._call(
+            *(("EVALSHA", self._incr.sha, 1, self.key(kind, key), ms) for key in keys)
+        )
         return [int(c) for c in counts]
 
     async def aclose(self) -> None:
         """Close every pooled connection; the store is unusable afterwards."""
         await self._redis.aclose()
+
+    # -------------------------------------------------------------------- pipelining
+
+    async def _call(self, *commands: Command) -> list[Any]:
+        """The replies to ``commands``, sent in the next pipeline. A command Redis refused
+        raises its error (the first one) once all of them have run."""
+        replies = await self._pipelines.submit(commands)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    async def _pipeline(self, calls: list[tuple[Command, ...]]) -> list[list[Any]]:
+        """One round trip for every caller's commands; each caller's replies, in its order.
+
+        Scripts go as plain ``EVALSHA``, not redis-py's script objects on the pipeline: those
+        make every ``execute()`` ask ``SCRIPT EXISTS`` first, a second round trip. A command
+        Redis refuses with NOSCRIPT (after a restart, a ``SCRIPT FLUSH``) did not run, so it is
+        sent again through its script, which loads it."""
+        commands = [command for call in calls for command in call]
+        with _translate_errors():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                replies = await pipe.execute(raise_on_error=False)
+            for i, reply in enumerate(replies):
+                if isinstance(reply, rexc.NoScriptError):
+                    replies[i] = await self._evaluate(commands[i])
+        answers: list[list[Any]] = []
+        at = 0
+        for call in calls:
+            answers.append(replies[at : at + len(call)])
+            at += len(call)
+        return answers
+
+    async def _evaluate(self, command: Command) -> Any:
+        _, sha, _, key, arg = command
+        try:
+            return await self._scripts[cast(str, sha)](keys=[cast(str, key)], args=[arg])
+        except rexc.ResponseError as exc:
+            return exc  # this command's own error, raised to its caller only
 
 
 @contextmanager

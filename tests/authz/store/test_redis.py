@@ -6,6 +6,7 @@ use the real Redis on 127.0.0.1:6379, each with its own key prefix, deleted afte
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -17,7 +18,7 @@ from redis.crc import key_slot
 
 from authz.store import open_state
 from authz.store.base import Kind, StateStore, StateUnavailable
-from authz.store.redis import RedisStateStore
+from authz.store.redis import Command, RedisStateStore
 from tests.contracts.conftest import (
     REDIS_URL,
     FakeClock,
@@ -224,6 +225,112 @@ async def test_the_store_recovers_when_redis_drops_its_connections(
     await anyio.sleep(0.05)  # let the event loop see the closed sockets, as after any restart
 
     assert await store.get(Kind.SESSION, "s") == {"v": 1}
+
+
+# ---------------------------------------------------------------------------- auto-pipelining
+
+
+class CountingStore(RedisStateStore):
+    """Counts the round trips: the commands in each pipeline the store sends."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.round_trips: list[int] = []
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def _pipeline(self, calls: list[tuple[Command, ...]]) -> list[list[object]]:
+        self.round_trips.append(sum(len(call) for call in calls))
+        return await super()._pipeline(calls)
+
+
+@pytest.fixture
+async def counting(prefix: str, clock: FakeClock) -> AsyncIterator[CountingStore]:
+    store = CountingStore(REDIS_URL, clock=clock, prefix=prefix)
+    yield store
+    await store.aclose()
+
+
+async def test_commands_issued_in_one_turn_share_one_round_trip(counting: CountingStore) -> None:
+    """Many tasks' commands in one pipeline, run in the order issued, each caller answered."""
+    store = counting
+    await store.put(Kind.CODE, "c", {"v": 1}, ttl=60)
+    await store.put(Kind.SESSION, "gone", {"v": 2}, ttl=60)
+
+    results = await asyncio.gather(
+        store.get(Kind.CODE, "c"),
+        store.get(Kind.REVOKED_ACCESS, "jti-1"),
+        store.incr_many(Kind.RATE, ["client", "consent"], ttl=60),
+        store.consume(Kind.CODE, "c"),
+        store.consume(Kind.CODE, "c"),
+        store.add_once(Kind.DPOP_JTI, "p", ttl=60),
+        store.add_once(Kind.DPOP_JTI, "p", ttl=60),
+        store.delete(Kind.SESSION, "gone"),
+        store.incr(Kind.LOGIN_FAILURES, "u", ttl=60),
+    )
+
+    assert results == [
+        {"v": 1},
+        None,
+        [1, 1],
+        {"v": 1},
+        {"v": 1, "consumed_at": store._clock()},
+        True,
+        False,
+        None,
+        1,
+    ]
+    assert store.round_trips == [1, 1, 10]
+    assert await store.get(Kind.SESSION, "gone") is None
+
+
+async def test_a_command_redis_refuses_fails_its_caller_only(
+    counting: CountingStore, sync_redis: redis.Redis
+) -> None:
+    store = counting
+    await store.put(Kind.CODE, "c", {"v": 1}, ttl=60)
+    sync_redis.hset(store.key(Kind.CODE, "h"), "f", "v")  # not ours: GET on it is WRONGTYPE
+
+    refused, served = await asyncio.gather(
+        store.get(Kind.CODE, "h"), store.get(Kind.CODE, "c"), return_exceptions=True
+    )
+
+    assert isinstance(refused, redis.ResponseError)
+    assert served == {"v": 1}
+    assert store.round_trips == [1, 2]
+
+
+async def test_scripts_redis_forgot_run_once_each_in_a_shared_pipeline(
+    counting: CountingStore, sync_redis: redis.Redis
+) -> None:
+    """After a SCRIPT FLUSH the pipeline's EVALSHAs are refused unrun; each is run again once."""
+    store = counting
+    await store.put(Kind.CODE, "c", {"v": 1}, ttl=60)
+    assert await store.incr_many(Kind.RATE, ["a", "b"], ttl=60) == [1, 1]
+    sync_redis.script_flush()
+
+    consumed, counts, alone = await asyncio.gather(
+        store.consume(Kind.CODE, "c"),
+        store.incr_many(Kind.RATE, ["a", "b"], ttl=60),
+        store.incr(Kind.RATE, "a", ttl=60),
+    )
+
+    assert (consumed, counts, alone) == ({"v": 1}, [2, 2], 3)
+    assert await store.consume(Kind.CODE, "c") == {"v": 1, "consumed_at": store._clock()}
+
+
+async def test_every_caller_of_a_pipeline_to_a_stopped_redis_fails_closed() -> None:
+    store = RedisStateStore("redis://127.0.0.1:1/0", prefix=new_prefix())
+    try:
+        with anyio.fail_after(5):  # a hang guard, not a timing
+            outcomes = await asyncio.gather(
+                store.get(Kind.REVOKED_ACCESS, "j"),
+                store.incr_many(Kind.RATE, ["a", "b"], ttl=60),
+                store.consume(Kind.CODE, "c"),
+                return_exceptions=True,
+            )
+    finally:
+        await store.aclose()
+
+    assert all(isinstance(o, StateUnavailable) for o in outcomes), outcomes
 
 
 # ---------------------------------------------------------------------------- outages
