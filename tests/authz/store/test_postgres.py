@@ -14,9 +14,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -27,7 +28,7 @@ import pytest
 from authz.consent.model import ConsentStatus
 from authz.store import display_url, open_records, schema
 from authz.store.base import RecordsUnavailable, SchemaError
-from authz.store.postgres import PostgresRecordStore
+from authz.store.postgres import ConsentCheck, PostgresRecordStore
 from authz.store.sqlite import SqliteRecordStore
 from authz.trail.verify import verify_chain
 from tests.contracts.conftest import create_database, drop_database
@@ -52,7 +53,7 @@ async def open_store(database: str) -> AsyncIterator[Opener]:
     opened: list[PostgresRecordStore] = []
 
     def open_one(url: str = database, **kwargs: object) -> PostgresRecordStore:
-        store = PostgresRecordStore(url, max_size=4, **kwargs)  # type: ignore[arg-type]
+        store = PostgresRecordStore(url, **{"max_size": 4, **kwargs})  # type: ignore[arg-type]
         opened.append(store)
         return store
 
@@ -250,6 +251,121 @@ async def test_a_status_read_with_the_consent_is_not_reused_after_the_loop_turns
     await anyio.lowlevel.checkpoint()
 
     assert await b.client_status("client-1") == "suspended"
+
+
+class CountingStore(PostgresRecordStore):
+    """Records each batched consent check and each status read of its own; ``hold`` keeps a
+    check's answer from its callers (a round trip still in flight) until released."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.checks: list[list[str]] = []
+        self.sent = asyncio.Event()
+        self.status_reads = 0
+        self.hold: asyncio.Event | None = None
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def _check_consents(self, ids: list[str]) -> list[ConsentCheck]:
+        self.checks.append(list(ids))
+        answers = await super()._check_consents(ids)
+        self.sent.set()  # read: its answers are what the database held when it ran
+        if self.hold is not None:
+            await self.hold.wait()
+        return answers
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        self.status_reads += "FROM clients" in sql
+        return await super()._one(sql, params)
+
+
+async def gate(store: PostgresRecordStore, consent_id: str) -> tuple[str | None, str | None]:
+    """What gateway/access.py asks per FDX call: the consent, then its recipient's status."""
+    found = await store.get_consent(consent_id)
+    if found is None:
+        return None, None
+    return found.status.value, await store.client_status(found.client_id)
+
+
+async def test_concurrent_gate_checks_share_one_query_and_each_takes_its_own_status(
+    database: str, open_store: Opener
+) -> None:
+    writer = open_store()
+    await writer.migrate()
+    await writer.put_client(client())
+    await writer.put_client(client("client-2", status="suspended"))
+    await writer.create_consent(consent(), event())
+    await writer.create_consent(consent("consent-2", client_id="client-2"), event("consent-2"))
+    store = CountingStore(database, max_size=2)
+    try:
+        await store.get_consent("consent-1")  # cached: the batch then mixes cached and not
+        asked = ["consent-1", "consent-2", "unknown", "consent-1", "consent-2"]
+
+        answers = await asyncio.gather(*(gate(store, c) for c in asked))
+
+        assert answers == [
+            ("ACTIVE", "approved"),
+            ("ACTIVE", "suspended"),
+            (None, None),
+            ("ACTIVE", "approved"),
+            ("ACTIVE", "suspended"),
+        ]
+        assert store.checks == [["consent-1"], asked], "one query for the five requests"
+        assert store.status_reads == 0, "each request took the status its own check read"
+    finally:
+        await store.aclose()
+
+
+async def test_a_revocation_committed_while_a_check_is_in_flight_stops_the_next_request(
+    database: str, open_store: Opener
+) -> None:
+    """A request never joins a query that was sent before it arrived: the revocation committed
+    meanwhile is what its own check reads (issue 5: revoked means the very next call fails)."""
+    writer = open_store()
+    await writer.migrate()
+    await writer.put_client(client())
+    await writer.create_consent(consent(), event())
+    store = CountingStore(database, max_size=2)
+    store.hold = asyncio.Event()
+    try:
+        early = asyncio.ensure_future(gate(store, "consent-1"))
+        await store.sent.wait()
+        revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+        assert await writer.update_consent(revoked, event(name="revoked"), expected_version=1)
+
+        late = asyncio.ensure_future(gate(store, "consent-1"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        store.hold.set()
+
+        assert await early == ("ACTIVE", "approved")  # its read began before the revocation
+        assert await late == ("REVOKED", "approved")
+        assert store.checks == [["consent-1"], ["consent-1"]]
+    finally:
+        await store.aclose()
+
+
+async def test_a_failed_audit_batch_stores_nothing_and_the_next_one_links_on(
+    database: str, open_store: Opener
+) -> None:
+    """A batch is one transaction even though it is sent as two multi-statement queries: when
+    its links fail (after its events went in), none of its events stay, and the connection
+    serves the next batch."""
+    store = open_store(max_size=1)
+    await store.migrate()
+    await store.create_consent(consent(), event())
+    await store.append_audit([audit("a-1")])
+    sql(database, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+                  " AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$")  # fmt: skip
+    sql(database, "CREATE TRIGGER refuse BEFORE INSERT ON trail EXECUTE FUNCTION refuse()")
+
+    with pytest.raises(psycopg.errors.RaiseException):
+        await store.append_audit([audit("a-2"), audit("a-3")])
+    sql(database, "DROP TRIGGER refuse ON trail")
+    await store.append_audit([audit("a-4"), audit("a-5")])
+
+    assert [a.id for a in await store.list_audit(consent_id="consent-1")] == ["a-1", "a-4", "a-5"]
+    result = await verify_chain(store)
+    assert result.ok, result.broken
+    assert result.count == 1 + 3
 
 
 async def test_concurrent_appends_from_two_instances_keep_one_verifiable_chain(
