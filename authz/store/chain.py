@@ -27,6 +27,8 @@ CONSENT_EVENT = "consent_event"
 DATA_ACCESS = "data_access"
 
 Item = tuple[float, str, str]  # (time, kind, canonical record)
+Row = tuple[int, float, str, str, str, str]  # (seq, time, kind, record, prev_hash, hash)
+_KINDS = {k: orjson.dumps(k).decode() for k in (CONSENT_EVENT, DATA_ACCESS)}
 
 
 def canonical(value: Any) -> str:
@@ -35,8 +37,9 @@ def canonical(value: Any) -> str:
 
 def link_hash(prev_hash: str, seq: int, time: float, kind: str, record: str) -> str:
     # Keys in sorted order, record spliced in verbatim: equal to canonical() of the whole entry.
+    kind_json = _KINDS.get(kind) or orjson.dumps(kind).decode()
     message = (
-        f'{prev_hash}{{"kind":{orjson.dumps(kind).decode()},"record":{record},'
+        f'{prev_hash}{{"kind":{kind_json},"record":{record},'
         f'"seq":{seq},"time":{orjson.dumps(time).decode()}}}'
     )
     return hashlib.sha256(message.encode()).hexdigest()
@@ -44,12 +47,21 @@ def link_hash(prev_hash: str, seq: int, time: float, kind: str, record: str) -> 
 
 def link(prev_seq: int, prev_hash: str, items: Iterable[Item]) -> Iterator[TrailEntry]:
     """The links that follow (prev_seq, prev_hash), one per item, in order."""
+    for row in link_rows(prev_seq, prev_hash, items):
+        yield TrailEntry(*row)
+
+
+def link_rows(prev_seq: int, prev_hash: str, items: Iterable[Item]) -> list[Row]:
+    """``link`` as plain ``(seq, time, kind, record, prev_hash, hash)`` tuples, the columns of
+    a stored link, for a store that only inserts them (no TrailEntry built per audit event)."""
     seq, last = prev_seq, prev_hash
+    rows: list[Row] = []
     for time, kind, record in items:
         seq += 1
         digest = link_hash(last, seq, time, kind, record)
-        yield TrailEntry(seq, time, kind, record, last, digest)
+        rows.append((seq, time, kind, record, last, digest))
         last = digest
+    return rows
 
 
 def consent_item(

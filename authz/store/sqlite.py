@@ -739,13 +739,7 @@ def _link(db: sqlite3.Connection, items: Sequence[chain.Item]) -> None:
     if last is None:
         last = db.execute("SELECT seq, hash FROM trail_anchor WHERE id = 1").fetchone()
     seq, prev = last if last is not None else (0, chain.GENESIS)
-    db.executemany(
-        _INSERT_TRAIL,
-        [
-            (t.seq, t.time, t.kind, t.record, t.prev_hash, t.hash)
-            for t in chain.link(seq, prev, items)
-        ],
-    )
+    db.executemany(_INSERT_TRAIL, chain.link_rows(seq, prev, items))
 
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:
