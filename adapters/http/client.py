@@ -19,6 +19,10 @@ exception crosses the package line)::
 Only GETs are retried (RFC 9110 §9.2.2: idempotent), and only after a timeout, a connection
 failure or a 502/503/504 (not a 500: that is usually the same answer again); every failed attempt
 counts towards the breaker, answers of any kind close it.
+
+A GET may carry ``If-None-Match`` (RFC 9110 §13.1.2); its 304 comes back as an ``Answer`` without
+a body, and the caller reuses what it kept (``HttpBank``, ``EtagCache``). A 304 to a request
+without a validator is the core's mistake and an outage like any other wrong answer.
 """
 
 from __future__ import annotations
@@ -27,13 +31,15 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from adapters.errors import AdapterError, BankTimeout, BankUnavailable, ScheduledMaintenance
 from adapters.http.backoff import Backoff
@@ -45,6 +51,7 @@ log = logging.getLogger("adapters.http")
 Missing = type[AdapterError]
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 DEFAULT_RETRY_AFTER = 300
+NOT_MODIFIED = 304
 
 
 class _Answered(BankUnavailable):
@@ -55,15 +62,32 @@ class _Transient(BankUnavailable):
     """No answer, or a 502/503/504 without maintenance: worth a retry."""
 
 
-@contextmanager
-def translate_errors(upstream: str) -> Iterator[None]:
-    """aiohttp's and the socket's exceptions → adapter errors; messages name the upstream only."""
-    try:
-        yield
-    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise BankTimeout(f"{upstream}: no answer in time") from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise _Transient(f"{upstream}: {type(exc).__name__}") from exc
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A 2xx answer, or a 304 to a conditional GET (``body`` is then None)."""
+
+    body: bytes | None
+    media_type: str
+    etag: str | None = None  # the answer's strong entity-tag, if the core sent one
+
+
+def target(path: str, query: Mapping[str, str] | None = None) -> str:
+    """``path`` (already percent-encoded) and ``query`` as one request target. It names the
+    request exactly (customer, account, window, page), so it is also the revalidation key."""
+    if not query:
+        return path.lstrip("/")
+    return path.lstrip("/") + "?" + urlencode(query, quote_via=quote, safe="")
+
+
+def strong_etag(value: str | None) -> str | None:
+    """``value`` if it is a strong entity-tag (RFC 9110 §8.8.3: ``"…"``, no ``W/``), else None.
+    Weak ones are not kept: a weak match means "equivalent" in the core's opinion, not "the same
+    bytes", and the adapter would reuse objects mapped from a body it did not get."""
+    if value is None or len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return None
+    if '"' in value[1:-1] or any(c < "!" or c == "\x7f" for c in value):
+        return None
+    return value
 
 
 class CoreClient:
@@ -83,6 +107,7 @@ class CoreClient:
         self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset, clock=clock)
         self.backoff = Backoff(config.backoff, config.backoff_max)
         self.attempts = 0  # calls that went out, for tests and metrics
+        self._base = config.base_url.rstrip("/") + "/"
         self._errors = dict(errors or {})
         self._draw = draw or random.Random().random  # noqa: S311 (jitter, not security)
         self._sleep = sleep
@@ -96,18 +121,23 @@ class CoreClient:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None, missing: Missing) -> Any:
-        body, _ = await self._call("GET", path, params, None, missing)
-        return _json(self.label, body)
+    async def get(self, target: str, missing: Missing, etag: str | None = None) -> Answer:
+        """GET ``target`` (see ``target()``); with ``etag``, a conditional GET that may answer
+        304 (RFC 9110 §13.1.2 If-None-Match)."""
+        headers = None if etag is None else {"If-None-Match": etag}
+        return await self._call("GET", target, headers, None, missing)
 
-    async def get_bytes(self, path: str, missing: Missing) -> tuple[bytes, str]:
-        return await self._call("GET", path, None, None, missing)
+    def json(self, body: bytes | None) -> Any:
+        try:
+            return orjson.loads(body or b"")
+        except orjson.JSONDecodeError:
+            raise BankUnavailable(f"{self.label}: malformed JSON") from None
 
     async def post_json(self, path: str, payload: Any, missing: Missing, refused: str) -> Any:
         """A POST (never retried); None when the core answers 401 with ``{"error": refused}``
         (wrong credentials), as opposed to a 401 for our own credentials to the core."""
-        body, _ = await self._call("POST", path, None, payload, missing, refused)
-        return None if body is None else _json(self.label, body)
+        answer = await self._call("POST", path, None, payload, missing, refused)
+        return None if answer.body is None else self.json(answer.body)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -128,31 +158,36 @@ class CoreClient:
                 keepalive_timeout=30,
             )
             self._session = aiohttp.ClientSession(
-                base_url=self.config.base_url + "/",
                 connector=connector,
                 headers=self._headers,
                 timeout=self._timeout,
                 json_serialize=lambda v: orjson.dumps(v).decode(),
                 raise_for_status=False,
                 auto_decompress=True,
+                # One session serves every customer: a cookie the core sets must not travel
+                # with another customer's call (and filtering the jar costs ~5 µs a call).
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent",),  # nobody reads it
             )
         return self._session
 
     async def _call(
         self,
         method: str,
-        path: str,
-        params: Mapping[str, str] | None,
+        target: str,
+        headers: Mapping[str, str] | None,
         payload: Any,
         missing: Missing,
         refused: str | None = None,
-    ) -> tuple[Any, str]:
+    ) -> Answer:
+        # The target is percent-encoded already: yarl need not parse and re-quote it per call.
+        url = URL(self._base + target, encoded=True)
         attempt = 0
         while True:
             if not self.breaker.allow():
                 raise BankUnavailable(f"{self.label}: circuit open")
             try:
-                result = await self._once(method, path, params, payload, missing, refused)
+                result = await self._once(method, url, headers, payload, missing, refused)
             except (_Answered, ScheduledMaintenance) as exc:
                 self.breaker.succeeded()  # the core is there and speaking
                 raise _public(exc) from exc.__cause__
@@ -176,26 +211,32 @@ class CoreClient:
     async def _once(
         self,
         method: str,
-        path: str,
-        params: Mapping[str, str] | None,
+        url: URL,
+        headers: Mapping[str, str] | None,
         payload: Any,
         missing: Missing,
         refused: str | None,
-    ) -> tuple[Any, str]:
+    ) -> Answer:
         session = self._open()
         self.attempts += 1
-        with translate_errors(self.label):
-            async with session.request(
-                method, path.lstrip("/"), params=params, json=payload
-            ) as response:
+        # aiohttp's and the socket's exceptions → adapter errors; messages name the upstream
+        # only (style.md §1.2). Inline rather than a context manager: this is the hot path.
+        try:
+            async with session.request(method, url, headers=headers, json=payload) as response:
                 status = response.status
                 body = await response.read()
                 media_type = response.content_type
+                if 200 <= status < 300:
+                    return Answer(body, media_type, strong_etag(response.headers.get("ETag")))
                 retry_after = response.headers.get("Retry-After")
-        if 200 <= status < 300:
-            return body, media_type
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise BankTimeout(f"{self.label}: no answer in time") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _Transient(f"{self.label}: {type(exc).__name__}") from exc
+        if status == NOT_MODIFIED and headers is not None and "If-None-Match" in headers:
+            return Answer(None, media_type)
         if status == 401 and refused is not None and _error_body(body).get("error") == refused:
-            return None, media_type
+            return Answer(None, media_type)
         raise self._failure(status, body, retry_after, missing)
 
     def _failure(
@@ -242,13 +283,6 @@ def _public(exc: AdapterError) -> AdapterError:
     if type(exc) in (_Answered, _Transient):
         return BankUnavailable(str(exc))
     return exc
-
-
-def _json(label: str, body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise BankUnavailable(f"{label}: malformed JSON") from None
 
 
 def _error_body(body: bytes) -> dict[str, Any]:

@@ -17,6 +17,9 @@
     client_key = "/etc/fdx/core-client.key"
     ca_file = "/etc/fdx/core-ca.pem"               # trust anchor for the core's certificate
     mapping = "adapters.http.mapping:DIALECT"      # the core's dialect (docs/adapters.md)
+    etag_cache_entries = 0     # mapped answers kept for If-None-Match revalidation; 0: off
+    etag_cache_bytes = 33554432  # … at most this many bytes of the JSON they came from
+    etag_cache_max_age = 60.0  # … and each at most this many seconds (consumer data in memory)
 """
 
 from __future__ import annotations
@@ -36,11 +39,14 @@ _NUMBERS: dict[str, tuple[float, float]] = {
     "backoff": (0, 60),
     "backoff_max": (0, 600),
     "breaker_reset": (0.01, 3600),
+    "etag_cache_max_age": (0, 86400),
 }
 _COUNTS: dict[str, tuple[int, int]] = {
     "retries": (0, 10),
     "breaker_failures": (1, 1000),
     "pool_size": (1, 10000),
+    "etag_cache_entries": (0, 1_000_000),
+    "etag_cache_bytes": (0, 1 << 36),
 }
 _PATHS = ("bearer_token_file", "client_cert", "client_key", "ca_file")
 
@@ -61,6 +67,11 @@ class HttpCoreConfig:
     client_key: str | None = None
     ca_file: str | None = None
     mapping: str = DEFAULT_MAPPING
+    # Conditional requests (RFC 9110 §13.1.2), off by default: consumer data would otherwise
+    # stay in the gateway's memory between calls, for up to etag_cache_max_age (etag_cache.py).
+    etag_cache_entries: int = 0
+    etag_cache_bytes: int = 32 << 20
+    etag_cache_max_age: float = 60.0
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)
@@ -106,6 +117,12 @@ class HttpCoreConfig:
                 raise ValueError("http: the bearer token must be one line of visible text")
             values["bearer_token"] = token
         return cls(**values)
+
+    @property
+    def revalidates(self) -> bool:
+        """Are answers kept for revalidation? Any of the three bounds at 0 turns it off."""
+        bounds = (self.etag_cache_entries, self.etag_cache_bytes, self.etag_cache_max_age)
+        return all(bound > 0 for bound in bounds)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for an https core: its CA (or the system's) and our client pair."""

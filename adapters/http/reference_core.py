@@ -4,7 +4,10 @@ It plays the bank's core for tests, the conformance kit, benchmarks and anyone t
 adapter: its data is the sandbox bank's, turned into the core's JSON by the inverse of
 adapters/http/mapping.py, so the HTTP adapter in front of it must answer exactly what the sandbox
 answers in process. ``Behaviour`` scripts misbehaviour (slow, failing, flapping, malformed,
-maintenance) and counts requests; a bearer token can be required on every call::
+maintenance) and counts requests; a bearer token can be required on every call. Its JSON answers
+carry a strong ETag (a digest of the body) and a GET whose If-None-Match matches is answered
+304 Not Modified without a body (RFC 9110 §8.8.3, §13.1.2, §15.4.5); ``Behaviour.etags`` makes
+them weak or leaves them out, to play a core that has none::
 
     python -m adapters.http.reference_core --port 9100 [--token-file FILE]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import hmac
 import ssl
 from collections import Counter, deque
@@ -22,7 +26,8 @@ from datetime import date
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.helpers import ETag
 
 from adapters.base import BankAdapter, FdxObject, PageRequest, Window
 from adapters.errors import (
@@ -181,7 +186,8 @@ class Behaviour:
     """What the core does to the next requests. ``script`` is consumed one entry per request
     (``None`` = behave); when it is empty, ``always`` applies. Entries: an HTTP status to answer
     with, ``"slow"`` (wait ``delay`` seconds, or until ``release`` is set), ``"malformed"``,
-    ``"maintenance"`` (503 + Retry-After), ``"reset"`` (drop the connection)."""
+    ``"maintenance"`` (503 + Retry-After), ``"reset"`` (drop the connection). ``etags``:
+    ``"strong"`` validators on JSON answers, ``"weak"`` ones (``W/``), or ``"off"``."""
 
     script: deque[int | str | None] = field(default_factory=deque)
     always: int | str | None = None
@@ -191,6 +197,10 @@ class Behaviour:
     token: str | None = None
     requests: Counter[str] = field(default_factory=Counter)
     authorizations: list[str | None] = field(default_factory=list)
+    etags: str = "strong"
+    # (path and query, If-None-Match) of each request, and how many were answered 304.
+    conditions: deque[tuple[str, str | None]] = field(default_factory=lambda: deque(maxlen=1000))
+    not_modified: int = 0
 
     def next(self) -> int | str | None:
         return self.script.popleft() if self.script else self.always
@@ -209,13 +219,26 @@ def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
     )
 
 
-class ReferenceCore:
-    """The core's aiohttp application over ``bank``."""
+def _json_bytes(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
 
-    def __init__(self, bank: BankAdapter, behaviour: Behaviour | None = None) -> None:
+
+class ReferenceCore:
+    """The core's aiohttp application over ``bank``.
+
+    ``frozen``: the bank's data never changes (a benchmark), so each GET answer is built once
+    per URL and kept, with its ETag; the core then "answers at once", as the benchmark of the
+    adapter needs (issue 6 §2), and its own cost does not take the load generator's CPU.
+    """
+
+    def __init__(
+        self, bank: BankAdapter, behaviour: Behaviour | None = None, *, frozen: bool = False
+    ) -> None:
         self.bank = bank
         self.behaviour = behaviour or Behaviour()
+        self.frozen = frozen
         self._transactions: dict[tuple[str, str], dict[str, Any]] = {}
+        self._answers: dict[str, tuple[bytes, str]] = {}
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._misbehave])
@@ -241,6 +264,7 @@ class ReferenceCore:
         route = request.match_info.route.resource
         b.requests[route.canonical if route is not None else request.path] += 1
         b.authorizations.append(request.headers.get("Authorization"))
+        b.conditions.append((request.path_qs, request.headers.get(hdrs.IF_NONE_MATCH)))
         if b.token is not None and not hmac.compare_digest(
             request.headers.get("Authorization", ""), f"Bearer {b.token}"
         ):
@@ -262,10 +286,43 @@ class ReferenceCore:
             return web.Response(status=500)
         elif isinstance(fault, int):
             return _json({"error": "injected"}, fault)
+        kept = self._answers.get(request.path_qs) if self.frozen else None
+        if kept is not None and request.method == "GET":
+            body, tag = kept
+            return self._conditional(request, _json_bytes(body), tag)
         try:
-            return await handler(request)
+            response = await handler(request)
         except AdapterError as exc:
             return self._failure(exc)
+        answer = self._conditional(request, response)
+        if self.frozen and request.method == "GET" and response.etag is not None:
+            if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                self._answers[request.path_qs] = (response.body, response.etag.value)
+        return answer
+
+    def _conditional(
+        self, request: web.Request, response: web.StreamResponse, tag: str | None = None
+    ) -> web.StreamResponse:
+        """A validator on every 200 JSON answer; 304 when the client already holds it."""
+        b = self.behaviour
+        if (
+            b.etags == "off"
+            or response.status != 200
+            or not isinstance(response, web.Response)
+            or response.content_type != "application/json"
+            or not isinstance(response.body, bytes)
+        ):
+            return response
+        tag = tag or hashlib.blake2b(response.body, digest_size=16).hexdigest()
+        response.etag = ETag(tag, is_weak=b.etags == "weak")
+        # §13.1.2: If-None-Match uses the weak comparison; "*" matches any current answer.
+        held = request.if_none_match or ()
+        if request.method == "GET" and any(e.value in (tag, "*") for e in held):
+            b.not_modified += 1
+            answer = web.Response(status=304)
+            answer.etag = response.etag
+            return answer
+        return response
 
     def _failure(self, exc: AdapterError) -> web.Response:
         if isinstance(exc, ScheduledMaintenance):

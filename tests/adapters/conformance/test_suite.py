@@ -48,3 +48,15 @@ class TestHttpConformance(AdapterConformance):
             yield core.adapter()
         finally:
             await stop()
+
+
+class TestHttpRevalidatingConformance(TestHttpConformance):
+    """The same suite with the adapter keeping answers for If-None-Match (etag_cache_*)."""
+
+    @pytest.fixture
+    async def conformance_adapter(self) -> AsyncIterator[BankAdapter]:
+        core, stop = await start_core()
+        try:
+            yield core.adapter(etag_cache_entries=1000)
+        finally:
+            await stop()

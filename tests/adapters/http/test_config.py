@@ -32,13 +32,45 @@ def test_options_become_a_config_with_defaults() -> None:
         ({"base_url": "https://c.example", "client_cert": "c.pem"}, "both client_cert"),
         ({"base_url": "https://c.example", "colour": "blue"}, "unknown option(s) colour"),
         ({"base_url": "https://c.example", "bearer_token": "a b"}, "one line"),
+        ({"base_url": "https://c.example", "etag_cache_entries": -1}, "etag_cache_entries"),
+        ({"base_url": "https://c.example", "etag_cache_max_age": "1m"}, "etag_cache_max_age"),
     ],
-    ids=["no-url", "plain-http", "scheme", "timeout", "bool", "half-mtls", "unknown", "token"],
+    ids=[
+        "no-url",
+        "plain-http",
+        "scheme",
+        "timeout",
+        "bool",
+        "half-mtls",
+        "unknown",
+        "token",
+        "cache-entries",
+        "cache-age",
+    ],
 )
 def test_bad_options_are_refused_naming_the_option(options: dict[str, Any], message: str) -> None:
     """Each mistake stops start-up with a message that says what is wrong."""
     with pytest.raises(ValueError, match="http: .*" + re.escape(message)):
         HttpCoreConfig.from_options(options)
+
+
+def test_revalidation_is_off_unless_every_bound_is_set() -> None:
+    """``etag_cache_entries`` turns it on; any bound at 0 turns it off again."""
+    base = {"base_url": "https://c.example"}
+
+    default = HttpCoreConfig.from_options(base)
+    on = HttpCoreConfig.from_options({**base, "etag_cache_entries": 500})
+    no_age = HttpCoreConfig.from_options(
+        {**base, "etag_cache_entries": 500, "etag_cache_max_age": 0}
+    )
+    no_room = HttpCoreConfig.from_options({**base, "etag_cache_entries": 5, "etag_cache_bytes": 0})
+
+    assert (default.revalidates, on.revalidates, no_age.revalidates, no_room.revalidates) == (
+        False,
+        True,
+        False,
+        False,
+    )
 
 
 def test_the_token_file_is_read_and_the_token_never_shown(tmp_path: Path) -> None:
