@@ -204,6 +204,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--info", type=Path, required=True)
     parser.add_argument("--upstream", help="the core's base URL (gateway-http)")
+    parser.add_argument("--http-options", default="{}", help="more [http] options, JSON")
     parser.add_argument("--proofs", type=int, default=200_000, help="DPoP proofs (gateway-dpop)")
     args = parser.parse_args()
 
@@ -212,7 +213,8 @@ def main() -> None:
         return
     bank: BankAdapter = SandboxBank()
     if args.kind == "gateway-http":
-        bank = HttpBank(HttpCoreConfig(base_url=args.upstream, pool_size=64))
+        options = {"base_url": args.upstream, "pool_size": 64, **json.loads(args.http_options)}
+        bank = HttpBank(HttpCoreConfig.from_options(options))
     customer_id, account_id = asyncio.run(set_up(bank))
     issuer = f"http://127.0.0.1:{args.port}"
     start, end = window()
@@ -242,12 +244,15 @@ def main() -> None:
 
 
 def serve_core(port: int, info: Path) -> None:
-    """The reference core over the sandbox bank, on uvloop like the others."""
+    """The reference core over the sandbox bank, on uvloop like the others. Frozen: it builds
+    each answer once and then "answers at once" (issue 6 §2), so that its own cost, on the load
+    generator's CPU, does not cap what the gateway in front of it can serve."""
     import uvloop
     from aiohttp import web
 
     async def run() -> None:
-        runner = web.AppRunner(ReferenceCore(SandboxBank()).app(), access_log=None)
+        core = ReferenceCore(SandboxBank(), frozen=True)
+        runner = web.AppRunner(core.app(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         ready = json.dumps({"url": f"http://127.0.0.1:{port}/", "token": ""})
