@@ -113,22 +113,42 @@ _SELECT_REFRESH = (
     "SELECT token_hash, consent_id, client_id, created_at, expires_at, used_at, revoked_at,"
     " jkt FROM refresh_tokens WHERE token_hash = %s"
 )
-# An audit batch, sent as two multi-statement queries (append_audit). The rows travel as one JSON
-# parameter each: psycopg re-parses a query of more than 50 parameters on every call.
-_APPEND_AUDIT = (
-    "BEGIN; INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint,"
-    " account_ids, clusters, record_count, status, interaction_id)"
-    " SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids, clusters,"
-    " record_count, status, interaction_id FROM ROWS FROM (json_to_recordset(%s) AS (id text,"
-    " time double precision, consent_id text, client_id text, customer_id text, endpoint text,"
-    " account_ids json, clusters json, record_count integer, status integer, interaction_id"
-    " text)) WITH ORDINALITY ORDER BY ordinality; SELECT pg_advisory_xact_lock(%s, %s); "
+# An audit batch in one query (append_audit): the events, the trail's lock, their links, the
+# commit. The rows travel as JSON, one parameter each (psycopg re-parses a query of more than 50
+# parameters on every call). The links are computed here, where the lock is held, by a statement
+# that starts after the lock was granted (so it reads the head the last holder committed):
+# link i hashes the previous hash followed by the link's canonical JSON (chain.link_hash), which
+# the caller sends cut around the seq ("head" and "tail") so that only the number is put in here.
+_APPEND_AUDIT = """BEGIN;
+INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint, account_ids,
+  clusters, record_count, status, interaction_id)
+SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids, clusters,
+  record_count, status, interaction_id
+FROM ROWS FROM (json_to_recordset(%s) AS (id text, time double precision, consent_id text,
+  client_id text, customer_id text, endpoint text, account_ids json, clusters json,
+  record_count integer, status integer, interaction_id text)) WITH ORDINALITY ORDER BY ordinality;
+SELECT pg_advisory_xact_lock(%s, %s);
+INSERT INTO trail (seq, time, kind, record, prev_hash, hash)
+WITH RECURSIVE item AS (
+  SELECT * FROM ROWS FROM (json_to_recordset(%s) AS (time double precision, kind text,
+    record text, head text, tail text)) WITH ORDINALITY AS i (time, kind, record, head, tail, n)
+), start AS (
+  SELECT seq, hash FROM trail_anchor WHERE id = 1
+  UNION ALL (SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1)
+  UNION ALL SELECT 0, %s
+  ORDER BY seq DESC LIMIT 1
+), link AS (
+  SELECT i.n, s.seq + 1 AS seq, i.time, i.kind, i.record, s.hash AS prev_hash,
+    encode(sha256(convert_to(s.hash || i.head || (s.seq + 1)::text || i.tail, 'UTF8')), 'hex')
+      AS hash
+  FROM item i, start s WHERE i.n = 1
+  UNION ALL
+  SELECT i.n, l.seq + 1, i.time, i.kind, i.record, l.hash,
+    encode(sha256(convert_to(l.hash || i.head || (l.seq + 1)::text || i.tail, 'UTF8')), 'hex')
+  FROM link l JOIN item i ON i.n = l.n + 1
 )
-_APPEND_LINKS = (
-    "INSERT INTO trail (seq, time, kind, record, prev_hash, hash)"
-    " SELECT seq, time, kind, record, prev_hash, hash FROM json_to_recordset(%s) AS t (seq"
-    " bigint, time double precision, kind text, record text, prev_hash text, hash text); COMMIT"
-)
+SELECT seq, time, kind, record, prev_hash, hash FROM link ORDER BY n;
+COMMIT"""
 _SELECT_AUDIT = (
     "SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids, clusters,"
     " record_count, status, interaction_id FROM audit_events WHERE consent_id = %s"
@@ -386,15 +406,11 @@ class PostgresRecordStore:
         if not events:
             return
         rows = _json([_audit_dict(e) for e in events])
+        links = _json([_link_parts(chain.access_item(e)) for e in events])
         async with self._connection() as conn, _rolled_back_on_error(conn):
-            cursor = AsyncClientCursor(conn)
-            await cursor.execute(_APPEND_AUDIT + _TRAIL_HEAD, (rows, *_TRAIL_LOCK))
-            while cursor.nextset():
-                pass  # to the last result: the head
-            head = await cursor.fetchone()
-            seq, prev = head if head is not None else (0, chain.GENESIS)
-            links = chain.link(seq, prev, [chain.access_item(e) for e in events])
-            await cursor.execute(_APPEND_LINKS, (_json([_link_dict(t) for t in links]),))
+            await AsyncClientCursor(conn).execute(
+                _APPEND_AUDIT, (rows, *_TRAIL_LOCK, links, chain.GENESIS)
+            )
 
     async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
         return [_audit(r) for r in await self._all(_SELECT_AUDIT, (consent_id,))]
@@ -833,14 +849,16 @@ def _audit_dict(e: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _link_dict(t: TrailEntry) -> dict[str, Any]:
+def _link_parts(item: chain.Item) -> dict[str, Any]:
+    """A link as ``_APPEND_AUDIT`` completes it: the canonical JSON that ``chain.link_hash``
+    hashes after the previous hash, cut around the seq that only the database knows."""
+    time, kind, record = item
     return {
-        "seq": t.seq,
-        "time": t.time,
-        "kind": t.kind,
-        "record": t.record,
-        "prev_hash": t.prev_hash,
-        "hash": t.hash,
+        "time": time,
+        "kind": kind,
+        "record": record,
+        "head": f'{{"kind":{orjson.dumps(kind).decode()},"record":{record},"seq":',
+        "tail": f',"time":{orjson.dumps(time).decode()}}}',
     }
 
 

@@ -343,12 +343,37 @@ async def test_a_revocation_committed_while_a_check_is_in_flight_stops_the_next_
         await store.aclose()
 
 
+async def test_links_the_database_computes_are_the_python_chains_links(
+    open_store: Opener,
+) -> None:
+    """An audit batch's links are hashed in SQL (one round trip); they must be byte for byte what
+    authz.store.chain computes, whatever the text and the float: verify_chain recomputes each."""
+    store = open_store()
+    await store.migrate()
+    await store.create_consent(consent(), event())
+    odd = [
+        replace(audit("a-1", at=1_700_000_000.1234567), endpoint='GET /ü/日本/"/\\'),
+        replace(audit("a-2", at=0.1), interaction_id="i-\u2028-\U0001f600"),
+        audit("a-3", at=1e16),
+        audit("a-4", at=1e-7),
+    ]
+    await store.append_audit(odd)
+    await store.append_audit([audit(f"b-{n}", at=T0 + n / 7) for n in range(300)])
+
+    result = await verify_chain(store)
+    assert result.ok, result.broken
+    assert result.count == 1 + 4 + 300
+    links = await store.list_trail(limit=1000)
+    assert [t.seq for t in links] == list(range(1, 306))
+    assert [t.time for t in links[1:5]] == [a.time for a in odd]
+
+
 async def test_a_failed_audit_batch_stores_nothing_and_the_next_one_links_on(
     database: str, open_store: Opener
 ) -> None:
-    """A batch is one transaction even though it is sent as two multi-statement queries: when
-    its links fail (after its events went in), none of its events stay, and the connection
-    serves the next batch."""
+    """A batch is one transaction though it is sent as one multi-statement query with its own
+    BEGIN and COMMIT: when its links fail (after its events went in), none of its events stay,
+    and the connection serves the next batch."""
     store = open_store(max_size=1)
     await store.migrate()
     await store.create_consent(consent(), event())
