@@ -9,7 +9,9 @@ many processes on one database need, and how this store gives it:
   rotation, ``FOR UPDATE SKIP LOCKED`` for notification claims.
 - One hash chain (``authz.store.chain``) for every instance: a link is appended in the same
   transaction as its record, after ``pg_advisory_xact_lock``, so writers in any process append
-  one after another and nothing is stored without its link.
+  one after another and nothing is stored without its link. The data accesses' links (one audit
+  batch per FDX request's wait, ``gateway.audit``) are hashed by the database, as ``chain`` would,
+  so a batch costs one round trip and holds the lock for none (``append_audit``).
 - The FDX gate's two reads (the consent, its recipient's status) cost one round trip: a consent
   is cached by version, and the query that checks the version also reads the recipient's status,
   which ``client_status`` takes if it is asked in the same turn of the event loop (``_Prefetch``).
