@@ -317,6 +317,21 @@ async def test_scripts_redis_forgot_run_once_each_in_a_shared_pipeline(
     assert await store.consume(Kind.CODE, "c") == {"v": 1, "consumed_at": store._clock()}
 
 
+async def test_a_reply_that_comes_too_late_never_answers_a_later_command(
+    open_store: Opener,
+) -> None:
+    """A pipeline that timed out leaves its connection with a reply still to come: the
+    connection is dropped, so the next pipeline's commands read their own replies."""
+    store = open_store(timeout=0.1)
+    await store.put(Kind.CODE, "c", {"v": 1}, ttl=60)
+
+    with pytest.raises(StateUnavailable):  # BLPOP answers (nil) after 0.3 s, too late
+        await store._call(("BLPOP", store.key(Kind.CODE, "empty"), "0.3"))
+    await anyio.sleep(0.3)
+
+    assert await store.get(Kind.CODE, "c") == {"v": 1}
+
+
 async def test_every_caller_of_a_pipeline_to_a_stopped_redis_fails_closed() -> None:
     store = RedisStateStore("redis://127.0.0.1:1/0", prefix=new_prefix())
     try:
