@@ -36,12 +36,14 @@ bench: install
 	$(BIN)/python -m bench.fdx_read
 	@echo "The other benchmarks: make bench-all, or one of them as docs/performance.md shows."
 
-# Every benchmark, ~25 minutes: the concurrency sweep and its plot, the DPoP variant, two
-# instances against one, memory over 200,000 requests, and the flows against node-oidc-provider.
+# Every benchmark, ~27 minutes: the concurrency sweep and its plot, the DPoP variant, the HTTP
+# adapter against the in-process bank, two instances against one, memory over 200,000 requests,
+# and the flows against node-oidc-provider.
 bench-all: install
 	$(BIN)/python -m bench.fdx_read --connections 1,4,16,64 --rounds 3 --seconds 5 \
 		--plot docs/performance-fdx-read.svg
 	$(BIN)/python -m bench.transactions
+	$(BIN)/python -m bench.http_adapter
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.memory
 	cd bench/node && npm ci --no-audit --no-fund
