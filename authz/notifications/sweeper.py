@@ -15,6 +15,7 @@ only makes sure recipients hear of it:
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("authz.notifications")
 
 NOTICE_DAYS = 30
-BATCH = 1000  # consents read by the first query of a sweep, soonest expiry first
+BATCH = 1000  # consents read by each query of a sweep, soonest expiry first
+QUEUED_KEYS = 100_000  # reminders remembered as queued, about 10 MB at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,34 +44,38 @@ class SweepResult:
 
 class Sweeper:
     def __init__(self, services: Services, notifier: Notifier, *, batch: int = BATCH) -> None:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
         self._services = services
         self._notifier = notifier
         self._batch = batch
+        # Dedupe keys of reminders known to be in the outbox, oldest first (bounded: forgetting
+        # one only costs a refused insert on a later sweep).
+        self._queued: OrderedDict[str, None] = OrderedDict()
 
     async def sweep(self) -> SweepResult:
         """Look at every ACTIVE consent ending within ``NOTICE_DAYS``, however many there are.
 
-        ``RecordStore.consents_expiring`` has an upper bound and a limit but no cursor, and the
-        consents reminded stay ACTIVE, so the same first rows come back on each query. The
-        limit doubles until a query returns fewer rows than it asked for (the end), and a
-        consent already handled in this sweep is skipped by id: every due consent is seen once
-        for at most about four times as many rows read, whatever expired meanwhile."""
+        Pages of ``batch`` consents by ``(expires_at, id)`` (keyset paging): each due row is
+        read once a sweep and never all at once. A reminder this process already queued is
+        not built and offered to the outbox again on every sweep (the outbox's dedupe key
+        would only drop it): the keys it queued are kept, a bounded number of them."""
         now = self._services.clock()
         horizon = now + NOTICE_DAYS * lifecycle.DAY
-        seen: set[str] = set()
         expired = reminded = 0
-        limit = self._batch
+        after: tuple[float, str] | None = None
         while True:
-            page = await self._services.records.consents_expiring(horizon, limit=limit)
+            page = await self._services.records.consents_expiring(
+                horizon, limit=self._batch, after=after
+            )
             for consent in page:
-                if consent.id not in seen:
-                    seen.add(consent.id)
-                    outcome = await self._handle(consent, now)
-                    expired += outcome == "expired"
-                    reminded += outcome == "reminded"
-            if len(page) < limit:
+                outcome = await self._handle(consent, now)
+                expired += outcome == "expired"
+                reminded += outcome == "reminded"
+            if len(page) < self._batch:
                 return SweepResult(expired, reminded)
-            limit *= 2
+            last = page[-1]
+            after = (last.expires_at or 0.0, last.id)
 
     async def _handle(self, consent: Consent, now: float) -> str | None:
         services = self._services
@@ -78,7 +84,16 @@ class Sweeper:
             return "expired" if stored.status is not consent.status else None
         if lifecycle.reauthorization_due(consent, now, within_days=NOTICE_DAYS):
             key = f"{message.REAUTHORIZATION_DUE}:{consent.id}:{consent.expires_at!r}"
-            if await self._notifier.enqueue(message.REAUTHORIZATION_DUE, consent, dedupe_key=key):
+            if key in self._queued:
+                self._queued.move_to_end(key)
+                return None
+            queued = await self._notifier.enqueue(
+                message.REAUTHORIZATION_DUE, consent, dedupe_key=key
+            )
+            self._queued[key] = None  # queued now, or by an earlier sweep or another instance
+            if len(self._queued) > QUEUED_KEYS:
+                self._queued.popitem(last=False)
+            if queued:
                 return "reminded"
         return None
 

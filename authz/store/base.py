@@ -300,9 +300,13 @@ class RecordStore(Protocol):
     async def list_notifications(self, *, consent_id: str) -> list[NotificationDelivery]:
         """Oldest first."""
 
-    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
-        """ACTIVE consents whose ``expires_at`` is before ``before``, soonest first (the
-        sweeper's notices; never used to decide access)."""
+    async def consents_expiring(
+        self, before: float, *, limit: int, after: tuple[float, str] | None = None
+    ) -> list[Consent]:
+        """ACTIVE consents whose ``expires_at`` is before ``before``, ordered by
+        ``(expires_at, id)``; with ``after``, only those past that key (keyset paging, so a
+        sweep reads each row once however many there are). The sweeper's notices; never used
+        to decide access."""
 
     async def count_active_consents(self, now: float) -> int:
         """How many consents are ACTIVE and not past their expiry at ``now`` (the

@@ -361,15 +361,18 @@ class MemoryRecordStore:
         rows = [_copy(d) for d in self._deliveries.values() if d.consent_id == consent_id]
         return sorted(rows, key=lambda d: d.created_at)  # stable: insertion order on ties
 
-    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
+    async def consents_expiring(
+        self, before: float, *, limit: int, after: tuple[float, str] | None = None
+    ) -> list[Consent]:
         rows = [
             c
             for _, c in self._consents.values()
             if c.status is ConsentStatus.ACTIVE
             and c.expires_at is not None
             and c.expires_at < before
+            and (after is None or (c.expires_at, c.id) > after)
         ]
-        rows.sort(key=lambda c: c.expires_at or 0.0)
+        rows.sort(key=lambda c: (c.expires_at or 0.0, c.id))
         return rows[:limit]
 
     async def count_active_consents(self, now: float) -> int:

@@ -530,12 +530,16 @@ class PostgresRecordStore:
         )
         return [_delivery(r) for r in rows]
 
-    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
+    async def consents_expiring(
+        self, before: float, *, limit: int, after: tuple[float, str] | None = None
+    ) -> list[Consent]:
+        start, start_id = after if after is not None else (float("-inf"), "")
         rows = await self._all(
             "SELECT data FROM consents WHERE status = 'ACTIVE'"
             " AND (data ->> 'expires_at')::double precision < %s"
-            " ORDER BY (data ->> 'expires_at')::double precision LIMIT %s",
-            (before, limit),
+            " AND ((data ->> 'expires_at')::double precision, id) > (%s, %s)"
+            " ORDER BY (data ->> 'expires_at')::double precision, id LIMIT %s",
+            (before, start, start_id, limit),
         )
         return [Consent.from_dict(r[0]) for r in rows]
 

@@ -474,13 +474,18 @@ class SqliteRecordStore:
         rows = self._all(_DELIVERIES_OF_CONSENT, (consent_id,))
         return [_delivery(r) for r in rows]
 
-    async def consents_expiring(self, before: float, *, limit: int) -> list[Consent]:
-        # The expression matches the partial index consents_active_expiry.
+    async def consents_expiring(
+        self, before: float, *, limit: int, after: tuple[float, str] | None = None
+    ) -> list[Consent]:
+        # The expression matches the partial index consents_active_expiry; the row value
+        # compares (expires_at, id) as the keyset cursor (SQLite >= 3.15).
+        start, start_id = after if after is not None else (float("-inf"), "")
         rows = self._all(
             "SELECT data FROM consents WHERE status = 'ACTIVE'"
             " AND json_extract(data, '$.expires_at') < ?"
-            " ORDER BY json_extract(data, '$.expires_at') LIMIT ?",
-            (before, limit),
+            " AND (json_extract(data, '$.expires_at'), id) > (?, ?)"
+            " ORDER BY json_extract(data, '$.expires_at'), id LIMIT ?",
+            (before, start, start_id, limit),
         )
         return [Consent.from_dict(orjson.loads(r[0])) for r in rows]
 

@@ -122,3 +122,21 @@ async def test_consents_expiring_lists_active_ones_before_a_time(records: Record
     ]
     assert [c.id for c in await records.consents_expiring(T0 + ninety + 1, limit=10)] == ["c-soon"]
     assert [c.id for c in await records.consents_expiring(T0 + ninety + 60, limit=1)] == ["c-soon"]
+
+
+async def test_consents_expiring_pages_by_expiry_then_id(records: RecordStore) -> None:
+    """Keyset paging: ``after`` = the last (expires_at, id) seen; consents sharing an expiry
+    are split across pages by id, none twice and none skipped."""
+    for cid, created in (("c-b", T0), ("c-a", T0), ("c-c", T0), ("c-late", T0 + 50)):
+        await records.create_consent(consent(cid, created_at=created), event(cid))
+    horizon = T0 + 90 * 86400 + 60
+
+    first = await records.consents_expiring(horizon, limit=2)
+    assert ["c-a", "c-b"] == [c.id for c in first]
+    last = first[-1]
+    assert last.expires_at is not None
+    rest = await records.consents_expiring(horizon, limit=2, after=(last.expires_at, last.id))
+    assert ["c-c", "c-late"] == [c.id for c in rest]
+    end = rest[-1]
+    assert end.expires_at is not None
+    assert [] == await records.consents_expiring(horizon, limit=2, after=(end.expires_at, end.id))

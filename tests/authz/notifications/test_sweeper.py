@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from authz.consent import lifecycle
-from authz.consent.model import ConsentStatus, DurationType
+from authz.consent.model import Consent, ConsentStatus, DurationType
 from authz.notifications import Sweeper
 from tests.authz.notifications.conftest import DAY, World
 
@@ -101,3 +103,39 @@ async def test_a_sweep_reaches_every_due_consent_beyond_one_batch(world: World) 
         assert ["reauthorization_due"] == await kinds(world, f"due-{n}")
     for n in range(3):
         assert ["expired"] == await kinds(world, f"ending-{n}")
+
+
+async def test_a_sweep_reads_each_due_row_once_and_offers_a_reminder_once(world: World) -> None:
+    """Keyset pages: 9 due consents in pages of 2 are 9 rows read, not a growing re-read; and
+    a reminder already queued is not built and offered to the outbox again by later sweeps."""
+    await world.client(uri="https://app.example/n")
+    for n in range(9):
+        await world.consent(f"due-{n}", expires_in=10 * DAY)
+    sweeper = Sweeper(world.services, world.notifier, batch=2)
+    rows: list[str] = []
+    offered: list[str] = []
+    read, offer = world.records.consents_expiring, world.notifier.enqueue
+
+    async def counted_read(before: float, **kwargs: Any) -> list[Consent]:
+        page = await read(before, **kwargs)
+        rows.extend(c.id for c in page)
+        return page
+
+    async def counted_offer(kind: str, consent: Consent, **kwargs: Any) -> bool:
+        offered.append(consent.id)
+        return await offer(kind, consent, **kwargs)
+
+    world.records.consents_expiring = counted_read  # type: ignore[method-assign]
+    world.notifier.enqueue = counted_offer  # type: ignore[method-assign,assignment]
+
+    first = await sweeper.sweep()
+    second = await sweeper.sweep()
+
+    assert (9, 0) == (first.reminded, second.reminded)
+    assert sorted(rows) == sorted(2 * [f"due-{n}" for n in range(9)]), "each row once a sweep"
+    assert sorted(offered) == [f"due-{n}" for n in range(9)], "offered once, not every sweep"
+
+
+async def test_a_sweeper_needs_a_batch_of_at_least_one(world: World) -> None:
+    with pytest.raises(ValueError, match="batch"):
+        Sweeper(world.services, world.notifier, batch=0)
