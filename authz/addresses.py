@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlunsplit
 
 import anyio
+import httpx
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -45,12 +46,31 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# IPv6 forms that reach IPv4 (or a local network) through a translator: judged by the IPv4
+# they carry, or refused where that cannot be told (review of 4c802a9: Python 3.11 calls
+# 64:ff9b::a00:1 global, and a NAT64 gateway would take it to 10.0.0.1).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: judge the IPv4
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215, local use: refused
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 §2.5.5.1, deprecated: refused
+
+
 def is_public(address: str) -> bool:
     """Whether ``address`` is a globally routable unicast address (RFC 6890 special-purpose
     registries: private, loopback, link-local, shared, reserved, documentation… are not)."""
     ip = _ip(address)
     if ip is None:
         return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64 or ip in _COMPATIBLE or ip.is_site_local or ip.teredo:
+            return False
+        if ip in _NAT64:
+            return is_public(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        if ip.sixtofour is not None:  # 2002::/16, RFC 3056: the IPv4 is in bits 16-47
+            return is_public(str(ip.sixtofour)) and _global(ip)
+    return _global(ip)
+
+
+def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast and not ip.is_unspecified
 
 
@@ -92,8 +112,13 @@ def pin(parts: SplitResult, address: str, port: int) -> Pinned:
     certificate is verified against."""
     netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-    return Pinned(url, {"Host": parts.netloc}, extensions)
+    # On the wire a host is ASCII: an internationalised name goes as its IDNA A-label
+    # (RFC 5891), as httpx would send it; userinfo never travels in Host.
+    host = httpx.URL(urlunsplit(parts)).raw_host.decode("ascii")
+    shown = f"[{host}]" if ":" in host else host
+    header = shown if parts.port is None else f"{shown}:{parts.port}"
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return Pinned(url, {"Host": header}, extensions)
 
 
 def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

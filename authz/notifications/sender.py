@@ -121,7 +121,7 @@ class Sender:
         allow_insecure = self._settings.allow_insecure_notification_urls
         check_url(url, allow_insecure=allow_insecure)
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
         allow = _public_or_loopback if allow_insecure else is_public
         headers = {
             "content-type": MEDIA_TYPE,

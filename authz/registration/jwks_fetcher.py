@@ -124,7 +124,9 @@ class JwksFetcher:
         if parts.scheme not in schemes or not host or parts.username or parts.password:
             raise JwksFetchError("jwks_uri must be an https URL without credentials")
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+            port = (
+                parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+            )
         except ValueError:
             raise JwksFetchError("jwks_uri has an invalid port") from None
         allow = _anything if self._allow_private else is_public
