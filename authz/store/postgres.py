@@ -233,6 +233,7 @@ class PostgresRecordStore:
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", (APPLICATION_ID, _LOCK_MIGRATE)
             )
+            await _require_utf8(conn)
             version = await _version(conn)
             had_trail = await _has_table(conn, "trail")
             await conn.execute(_SCHEMA_VERSION_TABLE)
@@ -249,6 +250,7 @@ class PostgresRecordStore:
     async def check_schema(self) -> None:
         _require_dialect()
         async with self._connection() as conn:
+            await _require_utf8(conn)
             version = await _version(conn)
         if version != CURRENT_VERSION:
             raise SchemaError(
@@ -702,6 +704,15 @@ def _require_dialect() -> None:
 
 async def _fetch_one(conn: Conn, sql: str, params: Sequence[Any]) -> Any:
     return await (await conn.execute(sql, params)).fetchone()
+
+
+async def _require_utf8(conn: Conn) -> None:
+    """The audit trail's links are hashed in SQL over the rows' text (``append_audit``): only a
+    UTF-8 database gives the bytes Python's ``chain.link_hash`` hashes. Under SQL_ASCII or
+    LATIN1 a non-ASCII name would make a link that ``fdxgw audit verify`` calls broken."""
+    (encoding,) = await _fetch_one(conn, "SHOW server_encoding", ())
+    if encoding != "UTF8":
+        raise SchemaError(f"the database's encoding is {encoding}; the gateway needs UTF8")
 
 
 async def _version(conn: Conn) -> int:

@@ -670,3 +670,27 @@ def test_pool_settings_are_validated() -> None:
     with pytest.raises(SettingsError, match="database_timeout"):
         Settings(database_timeout=0)
     assert Settings.load({"FDX_DATABASE_POOL_MAX_SIZE": "20"}).database_pool_max_size == 20
+
+
+async def test_a_database_that_is_not_utf8_is_refused_before_anything_is_written(
+    open_store: Opener,
+) -> None:
+    """The trail's links are hashed in SQL over UTF-8 text: on another encoding they would not
+    match chain.link_hash, so neither migrate nor start-up accepts such a database."""
+    url = create_database()
+    name = url.rsplit("/", 1)[1] + "_ascii"
+    ascii_url = url.rsplit("/", 1)[0] + "/" + name
+    drop_database(url)
+    sql(url.rsplit("/", 1)[0] + "/postgres",
+        f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"
+        " TEMPLATE template0")  # fmt: skip
+    try:
+        store = open_store(ascii_url)
+        with pytest.raises(SchemaError, match="UTF8"):
+            await store.migrate()
+        with pytest.raises(SchemaError, match="UTF8"):
+            await store.check_schema()
+        assert [] == sql(ascii_url, "SELECT 1 FROM pg_tables WHERE tablename = 'consents'")
+    finally:
+        await store.aclose()
+        drop_database(ascii_url)
