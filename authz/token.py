@@ -42,7 +42,14 @@ from authz.oidc import OPENID, id_token
 from authz.requests import AuthorizationCode
 from authz.sender import Binding
 from authz.services import Services
-from authz.store.base import ClientRecord, Kind, RecordsUnavailable, RefreshToken
+from authz.store.base import (
+    ClientRecord,
+    Kind,
+    Payload,
+    RecordsUnavailable,
+    RefreshToken,
+    StateUnavailable,
+)
 from authz.tokens import CONSENTS_SCOPE, pairwise_subject
 
 log = logging.getLogger("authz.token")
@@ -146,12 +153,29 @@ async def exchange_code(
         # the earlier one): the session is never longer than the first token's life.
         token_exp = issued + int(body["expires_in"])
         await lifecycle.end_with_token(services, consent.id, token_exp=token_exp)
-    used = await services.state.consume(Kind.CODE, raw)
+    used = await _use_code(services, raw)
     if used is None:
         raise InvalidGrantError(description="authorization code is invalid or expired")
     if "consumed_at" in used:
         await _code_replayed(services, code)
     return body
+
+
+async def _use_code(services: Services, raw: str) -> Payload | None:
+    """Use the code (the commit point above). Redis may apply the use and lose its answer (a
+    reply later than the client's timeout, a cut connection): then the code is read back,
+    and a use stamped with this request's own instant was this request's, so the tokens go
+    out instead of a 503 whose retry would be taken for a replay and revoke the consent. Any
+    other reading keeps the outage (503); the retry then finds the code used."""
+    stamp = services.clock()
+    try:
+        return await services.state.consume(Kind.CODE, raw, at=stamp)
+    except StateUnavailable:
+        after = await services.state.get(Kind.CODE, raw)  # still away: the 503 stands
+        if after is None or after.get("consumed_at") != stamp:
+            raise
+        log.warning("token.code_use_confirmed_after_error")
+        return {k: v for k, v in after.items() if k != "consumed_at"}
 
 
 async def _code_replayed(services: Services, code: AuthorizationCode) -> NoReturn:

@@ -340,10 +340,14 @@ class StateStore(Protocol):
     async def get(self, kind: Kind, key: str) -> Payload | None:
         """None when absent or expired."""
 
-    async def consume(self, kind: Kind, key: str) -> Payload | None:
+    async def consume(self, kind: Kind, key: str, *, at: float | None = None) -> Payload | None:
         """Atomically mark used and return the payload as it was *before* this call. A second
         consume sees ``"consumed_at"`` in the payload, so a replay can be detected and refused
-        (RFC 6749 §4.1.2); None when absent or expired. The item keeps its TTL."""
+        (RFC 6749 §4.1.2); None when absent or expired. The item keeps its TTL.
+
+        ``at`` is the time stamped as ``consumed_at`` (the store's clock when None): a caller
+        whose consume failed without an answer can read the item back and tell its own use
+        from another's by that stamp."""
 
     async def add_once(self, kind: Kind, key: str, *, ttl: float) -> bool:
         """Set if absent; True for the first caller only (jti replay caches)."""

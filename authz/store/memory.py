@@ -58,13 +58,13 @@ class MemoryStateStore:
             return None
         return _load(entry[0])
 
-    async def consume(self, kind: Kind, key: str) -> Payload | None:
+    async def consume(self, kind: Kind, key: str, *, at: float | None = None) -> Payload | None:
         entry = self._live(kind, key)
         if entry is None:
             return None
         before = _load(entry[0])
         after = dict(before)
-        after.setdefault("consumed_at", self._clock())
+        after.setdefault("consumed_at", self._clock() if at is None else at)
         entry[0] = orjson.dumps(after)  # the entry keeps its expiry (StateStore.consume)
         return before
 

@@ -144,8 +144,8 @@ class RedisStateStore:
         (raw,) = await self._call(("GET", self.key(kind, key)))
         return None if raw is None else _decode(raw)  # responses are never decoded: bytes
 
-    async def consume(self, kind: Kind, key: str) -> Payload | None:
-        now = orjson.dumps(self._clock())
+    async def consume(self, kind: Kind, key: str, *, at: float | None = None) -> Payload | None:
+        now = orjson.dumps(self._clock() if at is None else at)
         (raw,) = await self._call(("EVALSHA", self._consume.sha, 1, self.key(kind, key), now))
         return None if raw is None else _decode(raw)
 

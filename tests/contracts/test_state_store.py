@@ -107,6 +107,19 @@ async def test_concurrent_consumes_have_exactly_one_winner(state: StateStore) ->
     assert (len(winners), len(replays)) == (1, 49)
 
 
+async def test_consume_stamps_the_callers_instant_and_the_first_stamp_stays(
+    state: StateStore,
+) -> None:
+    """``at`` is what a later read sees as ``consumed_at`` (the token endpoint tells its own
+    use from another's by it); a second consume does not move it."""
+    await state.put(Kind.CODE, "c", {"v": 1}, ttl=60)
+
+    assert {"v": 1} == await state.consume(Kind.CODE, "c", at=1234.5678901)
+    assert {"v": 1, "consumed_at": 1234.5678901} == await state.get(Kind.CODE, "c")
+    assert {"v": 1, "consumed_at": 1234.5678901} == await state.consume(Kind.CODE, "c", at=9.0)
+    assert 1234.5678901 == (await state.get(Kind.CODE, "c") or {})["consumed_at"]
+
+
 async def test_add_once_is_true_for_the_first_caller_only(state: StateStore) -> None:
     """A jti seen once is refused the second time (RFC 7523 §3)."""
     assert await state.add_once(Kind.ASSERTION_JTI, "jti-1", ttl=60) is True

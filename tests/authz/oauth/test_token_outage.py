@@ -22,7 +22,7 @@ from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.base import Kind, RecordsUnavailable, RefreshToken
+from authz.store.base import Kind, Payload, RecordsUnavailable, RefreshToken, StateUnavailable
 from authz.store.memory import MemoryRecordStore, MemoryStateStore
 from authz.token import hash_token
 from config.policy import load_policy
@@ -83,6 +83,33 @@ class FailingRecords(MemoryRecordStore):
         )
 
 
+class FailingState(MemoryStateStore):
+    """The memory state store, failing ``consume``/``get`` on demand like a Redis whose answer
+    is lost ("after": the use happened) or that is away ("before")."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.failures: dict[str, When] = {}
+
+    async def consume(self, kind: Kind, key: str, *, at: float | None = None) -> Payload | None:
+        when = self.failures.get("consume")
+        if when == "before":
+            raise StateUnavailable("consume: connection refused (test)")
+        result = await super().consume(kind, key, at=at)
+        if when == "after":
+            raise StateUnavailable("consume: no answer in time (test)")
+        return result
+
+    async def get(self, kind: Kind, key: str) -> Payload | None:
+        # "get" fails the read-back only: the token endpoint's first look at the code (the
+        # consume's failure comes after it) is answered.
+        if kind is Kind.CODE and "get" in self.failures and "looked" in self.failures:
+            raise StateUnavailable("get: connection refused (test)")
+        if kind is Kind.CODE and "get" in self.failures:
+            self.failures["looked"] = "before"
+        return await super().get(kind, key)
+
+
 @pytest.fixture
 def flaky() -> Iterator[tuple[Harness, FailingRecords]]:
     clock = FakeClock()
@@ -92,7 +119,7 @@ def flaky() -> Iterator[tuple[Harness, FailingRecords]]:
         settings,
         policy=load_policy(),
         records=records,
-        state=MemoryStateStore(clock=clock),
+        state=FailingState(clock),
         bank=cast(BankAdapter, FakeBank()),
         keys=SigningKeys.generate(),
         secret=b"k" * 32,
@@ -292,3 +319,43 @@ def test_a_refresh_token_used_at_another_instant_is_not_taken_for_ours(
     records.failures["use_refresh_token"] = "before"
 
     _assert_retry_later(oauth.refresh(first))
+
+
+def test_a_code_use_whose_answer_redis_lost_is_served(
+    flaky: tuple[Harness, FailingRecords],
+) -> None:
+    """Redis used the code and its answer was lost: read back with this request's own stamp,
+    the use was this request's, so the tokens go out (not a 503 whose retry would be taken
+    for a replay and revoke the consent)."""
+    oauth, _ = flaky
+    state = cast(FailingState, oauth.services.state)
+    code, verifier = oauth.code(oauth.consent())
+    state.failures["consume"] = "after"
+
+    response = oauth.exchange(code, verifier)
+    state.failures.clear()
+
+    assert 200 == response.status_code, response.text
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status
+    assert 200 == oauth.refresh(response.json()["refresh_token"]).status_code
+    assert 400 == oauth.exchange(code, verifier).status_code, "still used once only"
+
+
+@pytest.mark.parametrize("reads", ["answer", "fail"], ids=["read-back-unused", "read-back-fails"])
+def test_a_code_use_that_did_not_happen_or_cannot_be_confirmed_stays_a_503(
+    flaky: tuple[Harness, FailingRecords], reads: str
+) -> None:
+    """Redis away for the use: the read-back finds the code unused (or cannot read at all):
+    503, and with Redis back the retry is served."""
+    oauth, _ = flaky
+    state = cast(FailingState, oauth.services.state)
+    code, verifier = oauth.code(oauth.consent())
+    state.failures["consume"] = "before"
+    if reads == "fail":
+        state.failures["get"] = "before"
+
+    _assert_retry_later(oauth.exchange(code, verifier))
+    state.failures.clear()
+
+    assert 200 == oauth.exchange(code, verifier).status_code
+    assert ConsentStatus.ACTIVE is oauth.get_consent().status

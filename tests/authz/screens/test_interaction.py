@@ -34,9 +34,9 @@ class CountingState(MemoryStateStore):
         super().__init__(clock=clock)
         self.calls: list[str] = []
 
-    async def consume(self, kind: Kind, key: str) -> Any:
+    async def consume(self, kind: Kind, key: str, *, at: float | None = None) -> Any:
         self.calls.append("consume")
-        return await super().consume(kind, key)
+        return await super().consume(kind, key, at=at)
 
     async def delete(self, kind: Kind, key: str) -> None:
         self.calls.append("delete")
