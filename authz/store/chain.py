@@ -1,7 +1,8 @@
 """The audit trail's hash chain: what a link holds and how its hash is computed.
 
 Both record stores link every consent event and every data access as they store it, in the same
-transaction, with these functions, and ``authz.trail.verify`` recomputes them. A link's hash is
+transaction (SQLite with ``link_rows``; PostgreSQL hashes in SQL, where the lock is held, over
+``message_parts``), and ``authz.trail.verify`` recomputes them. A link's hash is
 
     SHA-256( prev_hash || canonical JSON of {"kind", "record", "seq", "time"} )   (hex)
 
@@ -36,13 +37,18 @@ def canonical(value: Any) -> str:
 
 
 def link_hash(prev_hash: str, seq: int, time: float, kind: str, record: str) -> str:
-    # Keys in sorted order, record spliced in verbatim: equal to canonical() of the whole entry.
+    head, tail = message_parts(time, kind, record)
+    return hashlib.sha256(f"{prev_hash}{head}{seq}{tail}".encode()).hexdigest()
+
+
+def message_parts(time: float, kind: str, record: str) -> tuple[str, str]:
+    """The canonical JSON a link's hash covers after the previous hash, cut around ``seq``:
+    the one place its layout is written (PostgreSQL completes it in SQL, where the seq is
+    known: ``authz.store.postgres``). Keys in sorted order, record spliced in verbatim: equal
+    to canonical() of the whole entry."""
     kind_json = _KINDS.get(kind) or orjson.dumps(kind).decode()
-    message = (
-        f'{prev_hash}{{"kind":{kind_json},"record":{record},'
-        f'"seq":{seq},"time":{orjson.dumps(time).decode()}}}'
-    )
-    return hashlib.sha256(message.encode()).hexdigest()
+    head = f'{{"kind":{kind_json},"record":{record},"seq":'
+    return head, f',"time":{orjson.dumps(time).decode()}}}'
 
 
 def link(prev_seq: int, prev_hash: str, items: Iterable[Item]) -> Iterator[TrailEntry]:

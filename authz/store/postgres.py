@@ -870,13 +870,8 @@ def _link_parts(item: chain.Item) -> dict[str, Any]:
     """A link as ``_APPEND_AUDIT`` completes it: the canonical JSON that ``chain.link_hash``
     hashes after the previous hash, cut around the seq that only the database knows."""
     time, kind, record = item
-    return {
-        "time": time,
-        "kind": kind,
-        "record": record,
-        "head": f'{{"kind":{orjson.dumps(kind).decode()},"record":{record},"seq":',
-        "tail": f',"time":{orjson.dumps(time).decode()}}}',
-    }
+    head, tail = chain.message_parts(time, kind, record)
+    return {"time": time, "kind": kind, "record": record, "head": head, "tail": tail}
 
 
 def _audit(r: Sequence[Any]) -> AuditEvent:
