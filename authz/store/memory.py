@@ -35,16 +35,21 @@ _PURGE_PER_WRITE = 16  # expired entries dropped per write: amortised, so memory
 class MemoryStateStore:
     """Short-lived state in a dict keyed by (kind, key); expiry is checked on every read.
 
-    Each entry is ``[value, expires_at]`` where value is a JSON payload (bytes) or, for ``incr``,
+    Each entry is ``(value, expires_at)`` where value is a JSON payload (bytes) or, for ``incr``,
     an int. Expired entries are dropped lazily on read and a few at a time on every write, from a
     heap of expiry times, so a flood of never-read keys (e.g. assertion jtis) cannot grow memory
     beyond what is live within the longest TTL.
+
+    Keys, entries and heap rows are tuples of strings and numbers only (the kind as its plain
+    string value), which the garbage collector stops tracking: a DPoP replay cache of ~200,000
+    live jtis (one per request over its TTL) otherwise made every full collection walk them all,
+    a 40–60 ms stall every few seconds (the DPoP benchmark's p99, docs/performance.md).
     """
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._items: dict[tuple[Kind, str], list[Any]] = {}
-        self._expiries: list[tuple[float, int, Kind, str]] = []
+        self._items: dict[tuple[str, str], tuple[Any, float]] = {}
+        self._expiries: list[tuple[float, int, str, str]] = []
         self._seq = itertools.count()  # heap tie-break, so Kind/str are never compared
 
     # -------------------------------------------------------------------- StateStore
@@ -65,7 +70,8 @@ class MemoryStateStore:
         before = _load(entry[0])
         after = dict(before)
         after.setdefault("consumed_at", self._clock() if at is None else at)
-        entry[0] = orjson.dumps(after)  # the entry keeps its expiry (StateStore.consume)
+        # The entry keeps its expiry (StateStore.consume).
+        self._items[(kind.value, key)] = (orjson.dumps(after), entry[1])
         return before
 
     async def add_once(self, kind: Kind, key: str, *, ttl: float) -> bool:
@@ -75,15 +81,16 @@ class MemoryStateStore:
         return True
 
     async def delete(self, kind: Kind, key: str) -> None:
-        self._items.pop((kind, key), None)
+        self._items.pop((kind.value, key), None)
 
     async def incr(self, kind: Kind, key: str, *, ttl: float) -> int:
         entry = self._live(kind, key)
         if entry is None or not isinstance(entry[0], int):
             self._set(kind, key, 1, ttl)
             return 1
-        entry[0] += 1
-        return int(entry[0])
+        count = entry[0] + 1
+        self._items[(kind.value, key)] = (count, entry[1])
+        return int(count)
 
     async def incr_many(self, kind: Kind, keys: Sequence[str], *, ttl: float) -> list[int]:
         return [await self.incr(kind, key, ttl=ttl) for key in keys]
@@ -98,12 +105,12 @@ class MemoryStateStore:
         """Entries held, live or not yet purged (for tests of the bound)."""
         return len(self._items)
 
-    def _live(self, kind: Kind, key: str) -> list[Any] | None:
-        entry = self._items.get((kind, key))
+    def _live(self, kind: Kind, key: str) -> tuple[Any, float] | None:
+        entry = self._items.get((kind.value, key))
         if entry is None:
             return None
         if self._clock() >= entry[1]:
-            del self._items[(kind, key)]
+            del self._items[(kind.value, key)]
             return None
         return entry
 
@@ -111,8 +118,8 @@ class MemoryStateStore:
         now = self._clock()
         self._purge(now)
         expires_at = now + ttl
-        self._items[(kind, key)] = [value, expires_at]
-        heapq.heappush(self._expiries, (expires_at, next(self._seq), kind, key))
+        self._items[(kind.value, key)] = (value, expires_at)
+        heapq.heappush(self._expiries, (expires_at, next(self._seq), kind.value, key))
 
     def _purge(self, now: float) -> None:
         heap = self._expiries

@@ -58,4 +58,4 @@ async def test_a_grant_never_stored_still_leaves_no_code(world: WorldFactory) ->
 
     assert 503 == answer.status_code
     assert [] == await w.memory.list_consents()
-    assert not [k for (kind, k) in w.memory_state._items if kind is Kind.CODE]
+    assert not [k for (kind, k) in w.memory_state._items if kind == Kind.CODE]

@@ -243,7 +243,7 @@ async def test_a_grant_that_cannot_be_stored_leaves_no_consent_and_no_code(
     assert 503 == answer.status_code
     assert "cannot be reached right now" in answer.text
     assert [] == await w.memory.list_consents()
-    codes = [k for (kind, k) in w.memory_state._items if kind is Kind.CODE]
+    codes = [k for (kind, k) in w.memory_state._items if kind == Kind.CODE]
     assert [] == codes
 
 

@@ -220,7 +220,7 @@ def test_a_rejected_proof_for_another_key_does_not_burn_its_jti(w: World) -> Non
     thief = Prover()
     w.call(token, proof=thief.proof("GET", ACCOUNTS, now=w.clock(), token=token))
 
-    assert [] == [k for (kind, k) in w.state._items if kind is Kind.DPOP_JTI]
+    assert [] == [k for (kind, k) in w.state._items if kind == Kind.DPOP_JTI]
 
 
 def test_a_dpop_bound_token_sent_as_bearer_is_refused(w: World) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from authz.store import open_records, open_state
@@ -45,3 +47,25 @@ async def test_memory_urls_open_the_in_process_stores(clock: FakeClock) -> None:
     """memory:// selects the in-process implementation of each seam."""
     assert isinstance(open_state("memory://", clock=clock), MemoryStateStore)
     assert isinstance(open_records("memory://", clock=clock), MemoryRecordStore)
+
+
+async def test_state_entries_are_left_out_of_the_collectors_walks() -> None:
+    """Keys, entries and expiry rows hold only strings and numbers, so once collected the
+    collector stops tracking them: a large replay cache (a DPoP jti per request over its TTL)
+    must not make every full collection walk it (a 40-60 ms p99 stall under load)."""
+    store = MemoryStateStore(clock=lambda: 1000.0)
+    await store.add_once(Kind.DPOP_JTI, "jti-1", ttl=60)
+    await store.put(Kind.CODE, "code-1", {"v": 1}, ttl=60)
+    await store.consume(Kind.CODE, "code-1")
+    await store.incr(Kind.RATE, "c:1", ttl=60)
+    await store.incr(Kind.RATE, "c:1", ttl=60)
+    gc.collect()
+
+    tracked = [
+        *(k for k in store._items if gc.is_tracked(k)),
+        *(v for v in store._items.values() if gc.is_tracked(v)),
+        *(row for row in store._expiries if gc.is_tracked(row)),
+    ]
+    assert [] == tracked
+    assert {"v": 1, "consumed_at": 1000.0} == await store.get(Kind.CODE, "code-1")
+    assert 3 == await store.incr(Kind.RATE, "c:1", ttl=60)
