@@ -305,7 +305,8 @@ class PostgresRecordStore:
         with the document only where it is not, and each recipient's status."""
         cached = {i: self._consents.get(i) for i in ids}  # also drops repeated ids
         versions = [-1 if c is None else c.version for c in cached.values()]
-        rows = await self._all(_CONSENT_CHECK, (list(cached), versions))
+        async with self._bounded("consent check"):
+            rows = await self._all(_CONSENT_CHECK, (list(cached), versions))
         found: dict[str, ConsentCheck] = {}
         for consent_id, version, data, status in rows:
             known = cached[consent_id]
@@ -411,7 +412,11 @@ class PostgresRecordStore:
             return
         rows = _json([_audit_dict(e) for e in events])
         links = _json([_link_parts(chain.access_item(e)) for e in events])
-        async with self._connection() as conn, _rolled_back_on_error(conn):
+        async with (
+            self._bounded("audit batch"),
+            self._connection() as conn,
+            _rolled_back_on_error(conn),
+        ):
             await AsyncClientCursor(conn).execute(
                 _APPEND_AUDIT, (rows, *_TRAIL_LOCK, links, chain.GENESIS)
             )
@@ -633,6 +638,22 @@ class PostgresRecordStore:
             raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
 
     @asynccontextmanager
+    async def _bounded(self, what: str) -> AsyncIterator[None]:
+        """A batched round trip (the gate's consent check, the audit batch) within the store's
+        timeout. One batch is in flight at a time (authz.store.batch), so a query stuck on a
+        lock or a half-dead connection would otherwise hold every FDX request of the process,
+        none answered; bounded, they fail closed with 503 (RecordsUnavailable) and the pool
+        drops the connection the cancelled query leaves busy."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        except TimeoutError:
+            self._suspect = True
+            raise RecordsUnavailable(
+                f"PostgreSQL at {self._where}: {what} took over {self._timeout:g} s"
+            ) from None
+
+    @asynccontextmanager
     async def _tx(self) -> AsyncIterator[Conn]:
         """A transaction in pipeline mode: statements are sent without waiting for each other's
         results, so a write costs a round trip per result it needs, plus the commit."""
@@ -826,7 +847,10 @@ async def _rolled_back_on_error(conn: Conn) -> AsyncIterator[None]:
     try:
         yield
     except BaseException:
-        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+        # ACTIVE: a query cancelled mid-way (a timeout); the pool closes such a connection,
+        # which ends its transaction, where a ROLLBACK would only wait behind the query.
+        status = conn.info.transaction_status
+        if not conn.closed and status not in (TransactionStatus.IDLE, TransactionStatus.ACTIVE):
             with contextlib.suppress(psycopg.Error):
                 await conn.rollback()
         raise

@@ -694,3 +694,32 @@ async def test_a_database_that_is_not_utf8_is_refused_before_anything_is_written
     finally:
         await store.aclose()
         drop_database(ascii_url)
+
+
+async def test_a_stuck_gate_or_audit_batch_fails_closed_within_the_timeout(
+    open_store: Opener, database: str
+) -> None:
+    """One batch is in flight at a time: a consent check or an audit batch stuck behind a
+    lock must not hold every request of the process unanswered. Within the store's timeout
+    they fail with RecordsUnavailable (503), and once the lock goes the store works again."""
+    store = open_store(timeout=1.0)
+    await store.migrate()
+    await store.put_client(client("client-1"))
+    await store.create_consent(consent("consent-1"), event("consent-1"))
+    blocker = await psycopg.AsyncConnection.connect(database)
+    try:
+        await blocker.execute("BEGIN")
+        await blocker.execute("LOCK TABLE consents, audit_events IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(RecordsUnavailable):
+            await store.get_consent("consent-1")
+        with pytest.raises(RecordsUnavailable):
+            await store.append_audit([audit("a-1", "consent-1")])
+        assert time.monotonic() - started < 5, "each failed within about the 1 s timeout"
+    finally:
+        await blocker.execute("ROLLBACK")
+        await blocker.close()
+
+    assert (await store.get_consent("consent-1")) is not None
+    await store.append_audit([audit("a-2", "consent-1")])
+    assert ["a-2"] == [e.id for e in await store.list_audit(consent_id="consent-1")]
