@@ -181,7 +181,8 @@ class RedisStateStore:
         replies = await self._pipelines.submit(commands)
         for reply in replies:
             if isinstance(reply, Exception):
-                raise reply
+                with _translate_errors():  # READONLY, OOM, TRYAGAIN…: an outage, 503
+                    raise reply
         return replies
 
     async def _pipeline(self, calls: list[tuple[Command, ...]]) -> list[list[Any]]:

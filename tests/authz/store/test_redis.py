@@ -10,6 +10,7 @@ import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -27,6 +28,7 @@ from tests.contracts.conftest import (
     purge_prefix,
     require_redis,
 )
+from tests.faults.servers import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -383,3 +385,32 @@ async def test_a_redis_that_never_answers_raises_state_unavailable() -> None:
                 await store.get(Kind.CODE, "c")
         finally:
             await store.aclose()
+
+
+async def test_a_redis_that_refuses_writes_is_an_outage_not_an_error(tmp_path: Path) -> None:
+    """Out of memory under noeviction (or a replica after a failover: READONLY) arrives as a
+    reply inside the shared pipeline: it is StateUnavailable (FDX/OAuth 503), like a Redis that
+    is down, never a raw redis-py error (a 500)."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    store = RedisStateStore(server.url, prefix=new_prefix())
+    admin = redis.Redis(port=server.port)
+    try:
+        await store.put(Kind.PAR, "before", {"v": 1}, ttl=60)
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.config_set("maxmemory", 1)
+
+        with pytest.raises(StateUnavailable):
+            await store.put(Kind.PAR, "p", {"v": 1}, ttl=60)
+        with pytest.raises(StateUnavailable):
+            await store.add_once(Kind.DPOP_JTI, "jti", ttl=60)
+        with pytest.raises(StateUnavailable):
+            await store.incr_many(Kind.RATE, ["c:1", "k:1"], ttl=60)
+        assert {"v": 1} == await store.get(Kind.PAR, "before"), "reads still answer"
+
+        admin.config_set("maxmemory", 0)
+        await store.put(Kind.PAR, "p", {"v": 1}, ttl=60)
+    finally:
+        admin.close()
+        await store.aclose()
+        server.stop()
