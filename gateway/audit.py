@@ -25,12 +25,17 @@ from authz.store.base import AuditEvent, RecordStore
 from authz.store.batch import Batcher
 from gateway.access import AccessContext
 
+MAX_BATCH = 128  # events a batch carries at most (one transaction, one trail lock)
+
 
 class AuditLog:
     def __init__(self, records: RecordStore, clock: Callable[[], float]) -> None:
         self._records = records
         self._clock = clock
-        self._writes = Batcher[AuditEvent, None](self._store)
+        # Bounded: after a stall (PostgreSQL restarting) thousands of events may be waiting, and
+        # a batch is one transaction holding the trail's lock, whose links PostgreSQL hashes in
+        # a recursive query that grows faster than the batch (1,000 events: 125 ms; 3,000: ~1 s).
+        self._writes = Batcher[AuditEvent, None](self._store, max_items=MAX_BATCH)
 
     async def record(
         self,

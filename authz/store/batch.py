@@ -34,8 +34,13 @@ class Batcher(Generic[T, R]):
     ``run`` answers one result per item, in order. A result that is an exception is not special
     here: callers that need per-item errors return them and raise in their own code."""
 
-    def __init__(self, run: Callable[[list[T]], Awaitable[Sequence[R]]]) -> None:
+    def __init__(
+        self, run: Callable[[list[T]], Awaitable[Sequence[R]]], *, max_items: int | None = None
+    ) -> None:
+        if max_items is not None and max_items < 1:
+            raise ValueError("max_items must be at least 1")
         self._run = run
+        self._max = max_items  # a bound on one batch's size; the rest wait for the next
         self._items: list[T] = []
         self._waiters: list[asyncio.Future[R]] = []
         self._sender: asyncio.Task[None] | None = None
@@ -60,7 +65,11 @@ class Batcher(Generic[T, R]):
             while self._items:
                 await asyncio.sleep(0)  # one turn of the loop: this turn's callers join
                 items, waiters = self._items, self._waiters
-                self._items, self._waiters = [], []
+                if self._max is not None and len(items) > self._max:
+                    items, self._items = items[: self._max], items[self._max :]
+                    waiters, self._waiters = waiters[: self._max], waiters[self._max :]
+                else:
+                    self._items, self._waiters = [], []
                 await self._send(items, waiters)
         finally:
             self._sender = None

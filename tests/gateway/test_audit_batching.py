@@ -11,7 +11,7 @@ import pytest
 
 from authz.store.base import AuditEvent
 from authz.store.memory import MemoryRecordStore
-from gateway.audit import AuditLog
+from gateway.audit import MAX_BATCH, AuditLog
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +132,17 @@ async def test_a_cancelled_request_does_not_cancel_its_neighbours_batch() -> Non
     assert sorted(returned) == [0, 1, 2]
     assert [4] == store.batches
     assert 4 == len(await store.list_audit(consent_id="consent-1"))
+
+
+async def test_a_backlog_is_written_in_bounded_batches() -> None:
+    """300 requests at once (a backlog after a stall): no batch beyond MAX_BATCH events, so no
+    transaction holds the trail's lock for the whole backlog; every record is still stored."""
+    store = CountingStore()
+    log = AuditLog(store, clock=lambda: 1.0)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(300):
+            tg.start_soon(log.record, _ctx(n), "GET /accounts", ("a",), ("ACCOUNT_BASIC",), 1, 200)
+
+    assert [MAX_BATCH, MAX_BATCH, 300 - 2 * MAX_BATCH] == store.batches
+    assert 300 == len(await store.list_audit(consent_id="consent-1"))

@@ -43,6 +43,20 @@ async def test_calls_of_one_turn_share_one_batch_and_each_gets_its_own_result() 
     assert run.batches == [list(range(10))]
 
 
+async def test_a_bounded_batcher_sends_the_surplus_in_the_next_batches_in_order() -> None:
+    """After a stall thousands may be waiting; a bounded batch takes the oldest ``max_items``
+    and the others follow, each caller still answered with its own result."""
+    run = Recorder()
+    batcher = Batcher(run, max_items=4)
+
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(10)))
+
+    assert [2 * i for i in range(10)] == results
+    assert [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] == run.batches
+    with pytest.raises(ValueError, match="max_items"):
+        Batcher(run, max_items=0)
+
+
 async def test_a_lone_call_is_sent_on_its_own_without_waiting_for_company() -> None:
     run = Recorder()
     batcher = Batcher(run)
