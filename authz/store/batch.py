@@ -21,6 +21,7 @@ unsent write was stored.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -56,7 +57,9 @@ class Batcher(Generic[T, R]):
         self._waiters.append(waiter)
         if sender is None:
             # Held so the task cannot be collected before it runs (asyncio keeps weak refs).
-            self._sender = loop.create_task(self._send_all())
+            # In a context of its own: a copy of this caller's would tag everything logged while
+            # sending later callers' batches with this request's interaction id.
+            self._sender = loop.create_task(self._send_all(), context=contextvars.Context())
         return await waiter
 
     async def _send_all(self) -> None:

@@ -4,6 +4,7 @@ batch in flight, every caller answered with its own result or its batch's failur
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import anyio
 import pytest
@@ -164,3 +165,19 @@ def test_one_batcher_serves_successive_event_loops() -> None:
 
     assert asyncio.run(use()) == [2, 4]
     assert asyncio.run(use()) == [2, 4]
+
+
+async def test_the_sending_task_does_not_carry_the_first_callers_context() -> None:
+    """Log lines written while a batch is sent must not carry one request's interaction id."""
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+    seen: list[str] = []
+
+    async def run(items: list[int]) -> list[int]:
+        seen.append(request_id.get())
+        return items
+
+    batcher = Batcher(run)
+    request_id.set("request-1")
+    await batcher.submit(1)
+
+    assert ["-"] == seen
