@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg import AsyncClientCursor, AsyncConnection, errors
+from psycopg import AsyncClientCursor, AsyncConnection, IsolationLevel, errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
@@ -121,7 +121,7 @@ _SELECT_REFRESH = (
 # that starts after the lock was granted (so it reads the head the last holder committed):
 # link i hashes the previous hash followed by the link's canonical JSON (chain.link_hash), which
 # the caller sends cut around the seq ("head" and "tail") so that only the number is put in here.
-_APPEND_AUDIT = """BEGIN;
+_APPEND_AUDIT = """BEGIN ISOLATION LEVEL READ COMMITTED;
 INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint, account_ids,
   clusters, record_count, status, interaction_id)
 SELECT id, time, consent_id, client_id, customer_id, endpoint, account_ids, clusters,
@@ -599,8 +599,13 @@ class PostgresRecordStore:
         await conn.close()
 
     async def _configure(self, conn: Conn) -> None:
-        """Each new pooled connection: JSON columns read with orjson, as SQLite's are."""
+        """Each new pooled connection: JSON columns read with orjson, as SQLite's are; READ
+        COMMITTED whatever the role's or database's default, because linking the trail reads
+        the chain's head in a statement after the lock, and only READ COMMITTED gives that
+        statement a snapshot taken after the lock was granted (a REPEATABLE READ default would
+        read a stale head and fail the batch on the seq's key)."""
         set_json_loads(orjson.loads, conn)
+        await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
         if self._pool is not None:
             self._errors_at_connect = self._pool.get_stats().get("connections_errors", 0)
         self._suspect = False

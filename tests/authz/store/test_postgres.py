@@ -723,3 +723,29 @@ async def test_a_stuck_gate_or_audit_batch_fails_closed_within_the_timeout(
     assert (await store.get_consent("consent-1")) is not None
     await store.append_audit([audit("a-2", "consent-1")])
     assert ["a-2"] == [e.id for e in await store.list_audit(consent_id="consent-1")]
+
+
+async def test_the_trail_links_under_a_repeatable_read_default(
+    open_store: Opener, database: str
+) -> None:
+    """A database whose default isolation is REPEATABLE READ: the audit batch and the consent
+    events still read the chain's head after the trail's lock (READ COMMITTED is set on every
+    connection), so concurrent writers of two stores link one unbroken chain."""
+    name = database.rsplit("/", 1)[1]
+    sql(database, f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'")
+    first, second = open_store(), open_store()
+    await first.migrate()
+    await first.put_client(client("client-1"))
+    await first.create_consent(consent("consent-1"), event("consent-1"))
+
+    async def write(store: PostgresRecordStore, tag: str) -> None:
+        for n in range(10):
+            await store.append_audit([audit(f"{tag}-{n}-{k}", "consent-1") for k in range(3)])
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write, first, "a")
+        tg.start_soon(write, second, "b")
+
+    report = await verify_chain(first)
+    assert report.ok, report
+    assert 61 == len(await first.list_trail(limit=1000))
