@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -63,6 +64,8 @@ from authz.store.base import (
 )
 from authz.store.batch import Batcher
 from authz.store.schema import APPLICATION_ID, CURRENT_VERSION, POSTGRES_MIGRATIONS, dialect_gap
+
+log = logging.getLogger("authz.store.postgres")
 
 Conn = AsyncConnection[TupleRow]
 
@@ -218,6 +221,7 @@ class PostgresRecordStore:
         # that finds no idle connection fails at once instead of waiting for the timeout.
         self._suspect = False
         self._errors_at_connect = 0
+        self._told_log_setting = False
         self._next_probe = 0.0  # while failing: when a call may next try the server itself
         self._consents: dict[str, Consent] = {}  # parsed consents by id, trusted per version
         self._prefetch = _Prefetch()
@@ -606,6 +610,20 @@ class PostgresRecordStore:
         read a stale head and fail the batch on the seq's key)."""
         set_json_loads(orjson.loads, conn)
         await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+        # The audit batch is bound on the client side (one multi-statement query), so its text
+        # holds the consumers' identifiers, and PostgreSQL logs a failing statement's text by
+        # default (log_min_error_statement = error). Not for this session's statements: the
+        # error itself is still logged. Only a superuser may set it here; otherwise the
+        # operator sets it on the gateway's role (docs/operations.md).
+        try:
+            await conn.execute("SET log_min_error_statement = panic")
+        except errors.InsufficientPrivilege:
+            if not self._told_log_setting:
+                self._told_log_setting = True
+                log.warning(
+                    "records.statement_logging_on: PostgreSQL logs failing statements' text;"
+                    " set log_min_error_statement = panic on the gateway's role"
+                )
         if self._pool is not None:
             self._errors_at_connect = self._pool.get_stats().get("connections_errors", 0)
         self._suspect = False

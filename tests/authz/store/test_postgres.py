@@ -749,3 +749,14 @@ async def test_the_trail_links_under_a_repeatable_read_default(
     report = await verify_chain(first)
     assert report.ok, report
     assert 61 == len(await first.list_trail(limit=1000))
+
+
+async def test_failing_statements_text_stays_out_of_the_server_log(open_store: Opener) -> None:
+    """The audit batch's text holds consumers' identifiers (client-side binding); a pooled
+    connection asks PostgreSQL not to log a failing statement's text (the tests connect as a
+    superuser, who may; others get a warning naming the role setting)."""
+    store = open_store()
+    await store.migrate()
+    async with store._connection() as conn:
+        row = await (await conn.execute("SHOW log_min_error_statement")).fetchone()
+    assert ("panic",) == row
