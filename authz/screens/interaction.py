@@ -2,10 +2,17 @@
 
 Created by /oauth/authorize once the request_uri has been consumed, so the browser only ever holds
 an opaque id; bound to the customer at sign-in; consumed (single use) by the consumer's decision.
+
+The interaction itself is written once (``start``) and used once (``finish``); who signed in is
+kept beside it, under its own key (``bind``). A sign-in that finishes late (the bank answered
+slowly while the same interaction was decided in another tab) so never rewrites the used
+interaction as unused, which would have allowed a second decision, and a second code, from one
+pushed request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -43,21 +50,30 @@ class Interactions:
         """None when unknown, expired, already decided, or not even shaped like an id."""
         if not _ID.match(interaction_id):
             return None
-        payload = await self._state.get(Kind.INTERACTION, interaction_id)
+        # Both reads in one round trip on Redis (the store pipelines one turn's commands).
+        payload, signed_in = await asyncio.gather(
+            self._state.get(Kind.INTERACTION, interaction_id),
+            self._state.get(Kind.INTERACTION, _customer_key(interaction_id)),
+        )
         if payload is None or "consumed_at" in payload:
             return None
         return Interaction(
             id=interaction_id,
             request=PushedRequest.from_dict(payload["request"]),
-            customer_id=payload.get("customer_id"),
+            # An interaction bound before this layout (a rolling upgrade) held it inside.
+            customer_id=payload.get("customer_id")
+            if signed_in is None
+            else signed_in["customer_id"],
             expires_at=float(payload["expires_at"]),
         )
 
     async def bind(self, interaction: Interaction, customer_id: str) -> Interaction:
-        """Record who signed in; the interaction keeps its original deadline."""
+        """Record who signed in, beside the interaction (never rewriting it); the binding
+        keeps the interaction's original deadline."""
         bound = replace(interaction, customer_id=customer_id)
         ttl = max(1.0, interaction.expires_at - self._clock())
-        await self._state.put(Kind.INTERACTION, bound.id, _payload(bound), ttl=ttl)
+        key = _customer_key(bound.id)
+        await self._state.put(Kind.INTERACTION, key, {"customer_id": customer_id}, ttl=ttl)
         return bound
 
     async def finish(self, interaction: Interaction) -> bool:
@@ -70,8 +86,9 @@ class Interactions:
 
 
 def _payload(interaction: Interaction) -> Payload:
-    return {
-        "request": interaction.request.to_dict(),
-        "customer_id": interaction.customer_id,
-        "expires_at": interaction.expires_at,
-    }
+    return {"request": interaction.request.to_dict(), "expires_at": interaction.expires_at}
+
+
+def _customer_key(interaction_id: str) -> str:
+    # "." is outside the ids' alphabet (_ID), so no interaction id can name a binding.
+    return f"{interaction_id}.customer"

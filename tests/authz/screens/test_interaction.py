@@ -87,3 +87,19 @@ async def test_a_finished_interaction_cannot_be_finished_or_loaded_again() -> No
 
     assert again is False
     assert await interactions.load(interaction.id) is None
+
+
+async def test_a_sign_in_that_finishes_after_the_decision_does_not_reopen_it() -> None:
+    """Signed in twice (a second tab, a slow bank): the later bind lands after the decision
+    used the interaction. It must stay used: no second decision, no second code."""
+    interactions, _, interaction = await _started()
+    first = await interactions.bind(interaction, "customer-1")
+    assert (await interactions.load(interaction.id)) == first
+    late = await interactions.load(interaction.id)  # the second sign-in loaded it, then waited
+    assert late is not None
+    assert await interactions.finish(first)
+
+    await interactions.bind(late, "customer-1")
+
+    assert await interactions.load(interaction.id) is None
+    assert await interactions.finish(late) is False

@@ -5,8 +5,8 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from typing import Any
 
+from authz.screens.interaction import Interactions
 from authz.screens.session import SESSION_COOKIE
-from authz.store.base import Kind
 from tests.authz.screens.conftest import CUSTOMER, PASSWORD, USERNAME, World, csrf_of
 
 
@@ -57,11 +57,12 @@ def test_signing_in_binds_the_interaction_and_returns_to_it(world: World) -> Non
     path = world.start()
 
     response = world.sign_in(path)
-    stored = world.run(world.services.state.get, Kind.INTERACTION, path.rsplit("/", 1)[-1])
+    interaction = world.run(Interactions(world.services).load, path.rsplit("/", 1)[-1])
 
     assert response.status_code == 303
     assert response.headers["location"] == path
-    assert stored["customer_id"] == CUSTOMER
+    assert interaction is not None
+    assert interaction.customer_id == CUSTOMER
 
 
 def test_every_sign_in_starts_a_new_session(world: World) -> None:
