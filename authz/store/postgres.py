@@ -39,6 +39,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import astuple
 from typing import Any
 
 import orjson
@@ -362,19 +363,8 @@ class PostgresRecordStore:
 
     async def put_refresh_token(self, token: RefreshToken) -> None:
         async with _integrity("refresh token for an unknown consent or reused hash"):
-            await self._run(
-                _INSERT_REFRESH,
-                (
-                    token.token_hash,
-                    token.consent_id,
-                    token.client_id,
-                    token.created_at,
-                    token.expires_at,
-                    token.used_at,
-                    token.revoked_at,
-                    token.jkt,
-                ),
-            )
+            # The columns are RefreshToken's fields, in order (as the SELECT reads them back).
+            await self._run(_INSERT_REFRESH, astuple(token))
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
         row = await self._one(_SELECT_REFRESH, (token_hash,))

@@ -20,6 +20,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -282,19 +283,8 @@ class SqliteRecordStore:
             self._integrity("refresh token for an unknown consent or reused hash"),
             self._tx() as db,
         ):
-            db.execute(
-                _INSERT_REFRESH,
-                (
-                    token.token_hash,
-                    token.consent_id,
-                    token.client_id,
-                    token.created_at,
-                    token.expires_at,
-                    token.used_at,
-                    token.revoked_at,
-                    token.jkt,
-                ),
-            )
+            # The columns are RefreshToken's fields, in order (as the SELECT reads them back).
+            db.execute(_INSERT_REFRESH, astuple(token))
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
         row = self._one(_SELECT_REFRESH, (token_hash,))
