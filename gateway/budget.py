@@ -14,29 +14,17 @@ so a call cut short is counted as a ``BankTimeout`` of the adapter.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from adapters.base import (
-    Account,
-    AccountContact,
-    BankAdapter,
-    Customer,
-    CustomerInfo,
-    Document,
-    Page,
-    PageRequest,
-    PaymentNetwork,
-    Statement,
-    Transaction,
-    Window,
-)
+from adapters.base import BankAdapter
 from adapters.errors import BankTimeout
+from adapters.proxy import BankProxy
 
 T = TypeVar("T")
 
 
-class BudgetedBank:
+class BudgetedBank(BankProxy):
     """A ``BankAdapter`` that gives each call of the one it wraps at most ``seconds``.
 
     Attributes other than the Protocol's (``members`` of a composite, a ``health`` probe) pass
@@ -53,8 +41,7 @@ class BudgetedBank:
     """
 
     def __init__(self, bank: BankAdapter, seconds: float) -> None:
-        self.wrapped = bank
-        self.name: str = getattr(bank, "name", type(bank).__name__)
+        super().__init__(bank)
         self.seconds = seconds
         self._tick = min(0.1, seconds / 10)
         self._deadlines: dict[asyncio.Task[Any], float] = {}
@@ -65,7 +52,7 @@ class BudgetedBank:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.wrapped, name)
 
-    async def _within(self, call: Awaitable[T]) -> T:
+    async def _through(self, operation: str, call: Awaitable[T]) -> T:
         task = asyncio.current_task()
         if task is None or task in self._deadlines:
             return await call  # no task to cancel, or already within this budget
@@ -99,49 +86,6 @@ class BudgetedBank:
             self._expired.add(task)
             task.cancel()
         self._sweeper = loop.call_later(self._tick, self._sweep) if self._deadlines else None
-
-    async def authenticate(self, username: str, password: str) -> Customer | None:
-        return await self._within(self.wrapped.authenticate(username, password))
-
-    async def get_customer(self, customer_id: str) -> Customer:
-        return await self._within(self.wrapped.get_customer(customer_id))
-
-    async def list_accounts(self, customer_id: str) -> Sequence[Account]:
-        return await self._within(self.wrapped.list_accounts(customer_id))
-
-    async def get_account(self, customer_id: str, account_id: str) -> Account:
-        return await self._within(self.wrapped.get_account(customer_id, account_id))
-
-    async def list_transactions(
-        self, customer_id: str, account_id: str, window: Window, page: PageRequest
-    ) -> Page[Transaction]:
-        return await self._within(
-            self.wrapped.list_transactions(customer_id, account_id, window, page)
-        )
-
-    async def get_contact(self, customer_id: str, account_id: str) -> AccountContact:
-        return await self._within(self.wrapped.get_contact(customer_id, account_id))
-
-    async def list_payment_networks(
-        self, customer_id: str, account_id: str, page: PageRequest
-    ) -> Page[PaymentNetwork]:
-        return await self._within(self.wrapped.list_payment_networks(customer_id, account_id, page))
-
-    async def list_statements(
-        self, customer_id: str, account_id: str, window: Window, page: PageRequest
-    ) -> Page[Statement]:
-        return await self._within(
-            self.wrapped.list_statements(customer_id, account_id, window, page)
-        )
-
-    async def get_statement(self, customer_id: str, account_id: str, statement_id: str) -> Document:
-        return await self._within(self.wrapped.get_statement(customer_id, account_id, statement_id))
-
-    async def get_customer_info(self, customer_id: str) -> CustomerInfo:
-        return await self._within(self.wrapped.get_customer_info(customer_id))
-
-    async def aclose(self) -> None:
-        await self.wrapped.aclose()
 
 
 def within_budget(bank: BankAdapter, seconds: float) -> BankAdapter:
