@@ -52,7 +52,7 @@ async def revoke_access_token(services: Services, client: ClientRecord, token: s
 
 
 async def revoke_refresh_token(services: Services, client: ClientRecord, token: str) -> bool:
-    record = await services.records.get_refresh_token(hash_token(token))
+    record = await services.records.refresh_tokens.get(hash_token(token))
     if record is None or record.client_id != client.client_id:
         return False
     return await revoke_consent(

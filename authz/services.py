@@ -12,7 +12,7 @@ from adapters.base import BankAdapter
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
-from authz.store.base import RecordStore, StateStore
+from authz.store.base import Records, StateStore
 from authz.tokens import AccessTokens
 from config.policy import Policy
 from config.settings import Settings
@@ -29,7 +29,7 @@ class ConsentObserver(Protocol):
 class Services:
     settings: Settings
     policy: Policy
-    records: RecordStore
+    records: Records
     state: StateStore
     bank: BankAdapter
     keys: SigningKeys
@@ -48,7 +48,7 @@ class Services:
         settings: Settings,
         *,
         policy: Policy,
-        records: RecordStore,
+        records: Records,
         state: StateStore,
         bank: BankAdapter,
         keys: SigningKeys,

@@ -150,9 +150,9 @@ def prepare(engine: str, work: Path) -> Setup:
 async def _seed(setup: Setup) -> None:
     records = open_records(setup.database_url)
     try:
-        await records.migrate()
+        await records.schema.migrate()
         now = time.time()
-        await records.put_client(
+        await records.clients.put(
             ClientRecord(
                 client_id=CLIENT_ID, client_name="Bench", redirect_uris=("https://b/cb",), jwks={}
             )
@@ -174,7 +174,7 @@ async def _seed(setup: Setup) -> None:
             purpose="benchmark",
             scope=tuple(policy.scopes_for(clusters)),
         )
-        await records.create_consent(
+        await records.consents.create(
             consent, ConsentEvent(consent.id, now, "granted", "INDIVIDUAL")
         )
     finally:

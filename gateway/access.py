@@ -85,9 +85,12 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
         raise InvalidToken("a client-credentials token opens no customer data")
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise InvalidToken()  # RFC 7009: revoked before its exp
-    consent = await services.records.get_consent(claims.consent_id)
-    if consent is None or consent.client_id != claims.client_id:
+    # The gate's one read: the consent and its recipient, never older than this request
+    # (authz.store.live).
+    live = await services.records.consents.live(claims.consent_id)
+    if live is None or live.consent.client_id != claims.client_id:
         raise ConsentInactive()
+    consent = live.consent
     ctx = AccessContext(
         claims=claims,
         consent=consent,
@@ -101,7 +104,7 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     if not consent.is_active(services.clock()):
         await lifecycle.expire_if_due(services, consent)  # no I/O unless the expiry is new
         raise ConsentInactive()
-    await _require_active_recipient(services, claims.client_id)
+    _require_admitted(live.recipient_status)
     return ctx
 
 
@@ -131,7 +134,11 @@ async def _require_active_recipient(services: Services, client_id: str) -> None:
     """A recipient the bank suspended (or that deregistered) is refused from its very next call;
     its consents are kept as they are. 401/603, as for any credential no longer honoured
     (docs/fdx.md §3): the token is sound, the party holding it is not admitted."""
-    if await services.records.client_status(client_id) != "approved":
+    _require_admitted(await services.records.clients.status(client_id))
+
+
+def _require_admitted(recipient_status: str | None) -> None:
+    if recipient_status != "approved":
         raise InvalidToken("the data recipient is not active (suspended or deregistered)")
 
 

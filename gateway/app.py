@@ -66,7 +66,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # A gateway never starts on a schema it does not know (`fdxgw init` migrates).
-        await services.records.check_schema()
+        await services.records.schema.check()
         # Everything built so far (policy, keys, the bank's reference data) lives as long as the
         # process: move it out of the collector's sight, so full collections stay short and do
         # not stall requests for tens of milliseconds (the p99 on the benchmark).

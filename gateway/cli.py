@@ -38,7 +38,7 @@ from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
 from authz.store import (
     ClientRecord,
-    RecordStore,
+    Records,
     RecordsUnavailable,
     SchemaError,
     display_url,
@@ -97,7 +97,7 @@ async def _init(settings: Settings) -> int:
 
     records = _open_records(settings)
     try:
-        await records.migrate()
+        await records.schema.migrate()
         SigningKeys.load_or_create(
             settings.var_path / "keys", passphrase=passphrase_setting(settings.keys_passphrase_file)
         )
@@ -124,8 +124,8 @@ async def _db(settings: Settings, action: str) -> int:
     records = _open_records(settings)
     try:
         if action == "migrate":
-            await records.migrate()
-        await records.check_schema()
+            await records.schema.migrate()
+        await records.schema.check()
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
@@ -135,7 +135,7 @@ async def _db(settings: Settings, action: str) -> int:
     return 0
 
 
-def _open_records(settings: Settings) -> RecordStore:
+def _open_records(settings: Settings) -> Records:
     return open_records(
         settings.database_url,
         pool_min_size=min(settings.database_pool_min_size, 1),  # one command, one connection
@@ -144,7 +144,7 @@ def _open_records(settings: Settings) -> RecordStore:
     )
 
 
-async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
+async def _seed_demo(records: Records, demo: Path) -> str | None:
     path = demo / "recipient.json"
     if not path.is_file():
         return None
@@ -157,7 +157,7 @@ async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
     fields = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known}
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
-    await records.put_client(client)
+    await records.clients.put(client)
     return client.client_id
 
 
@@ -186,7 +186,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
     records = _open_records(settings)
     try:
-        await records.check_schema()
+        await records.schema.check()
         if args.action == "verify":
             return await _verify(records, args.progress_every)
         if args.action == "export":
@@ -206,7 +206,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         await records.aclose()
 
 
-async def _verify(records: RecordStore, every: int) -> int:
+async def _verify(records: Records, every: int) -> int:
     from authz.trail import verify_chain
 
     shown = [0]
@@ -260,7 +260,7 @@ async def _recipients(
     next request in every gateway process sharing the database."""
     records = _open_records(settings)
     try:
-        await records.check_schema()
+        await records.schema.check()
         if action == "list":
             for client in await recipients.list_recipients(records):
                 print(f"{client.client_id}\t{client.status}\t{client.client_name}")

@@ -9,9 +9,9 @@ States (issue 3 §1)::
                                          └─▶ DENIED (final, never usable)
 
 ``expiry``, ``grant`` and ``deny`` are pure: the caller passes ``now`` and stores what comes back
-(``records.create_consent(consent, event)``). The async transitions (``revoke``, ``renew``,
+(``records.consents.create(consent, event)``). The async transitions (``revoke``, ``renew``,
 ``expire_if_due``, ``end_with_token``) store the change with optimistic versions
-(``RecordStore.update_consent``), retry when another writer won, and then tell every
+(``Records.consents.update``), retry when another writer won, and then tell every
 ``services.observers`` (notifications, caches) once per stored change, never on a no-op.
 
 Expiry is exact to the second and needs no background job: ``Consent.is_active`` refuses a consent
@@ -188,9 +188,9 @@ async def store_grant(services: Services, consent: Consent, event: ConsentEvent)
     """
     records = services.records
     try:
-        await records.create_consent(consent, event)
+        await records.consents.create(consent, event)
     except RecordsUnavailable:
-        if await records.get_consent(consent.id) is None:
+        if await records.consents.get(consent.id) is None:
             raise
         log.warning("consent.commit_confirmed_after_error consent_id=%s", consent.id)
 
@@ -268,10 +268,10 @@ async def revoke_with_outcome(
     try:
         consent, event = await _transition(services, consent_id, change)
     except TransitionConflict:
-        await records.revoke_refresh_tokens(consent_id, services.clock())
+        await records.refresh_tokens.revoke_all(consent_id, services.clock())
         raise RevocationConflict(consent_id) from None
     if consent is not None:
-        await records.revoke_refresh_tokens(consent_id, services.clock())
+        await records.refresh_tokens.revoke_all(consent_id, services.clock())
     return consent, event is not None and event.event == "revoked"
 
 
@@ -399,14 +399,14 @@ async def _transition(
     there was nothing to change."""
     records = services.records
     for _ in range(ATTEMPTS):
-        current = await records.get_consent(consent_id)
+        current = await records.consents.get(consent_id)
         if current is None:
             return None, None
         proposed = change(current, services.clock())
         if proposed is None:
             return current, None
         updated, event = proposed
-        if await records.update_consent(updated, event, expected_version=current.version):
+        if await records.consents.update(updated, event, expected_version=current.version):
             await _notify(services, updated, event)
             return updated, event
     raise TransitionConflict(consent_id)

@@ -86,7 +86,7 @@ class Notifier:
         """Queue one notification about ``consent``; False if its recipient takes none or
         ``dedupe_key`` was already used."""
         records = self._services.records
-        client = await records.get_client(consent.client_id)
+        client = await records.clients.get(consent.client_id)
         if client is None or not client.notification_uri:
             return False
         notification_id = self._ids()
@@ -108,7 +108,7 @@ class Notifier:
             next_attempt_at=now,
             dedupe_key=dedupe_key,
         )
-        stored = await records.enqueue_notification(delivery)
+        stored = await records.outbox.enqueue(delivery)
         if stored:
             self.worker.wake()
         return stored

@@ -22,7 +22,7 @@ import anyio
 from authz.keys import SigningKeys
 from authz.notifications import message
 from authz.notifications.sender import Refused, Sender
-from authz.store.base import NotificationDelivery, RecordStore
+from authz.store.base import NotificationDelivery, Records
 from config.settings import Settings
 
 log = logging.getLogger("authz.notifications")
@@ -39,7 +39,7 @@ def backoff(attempts: int, *, base: float, cap: float, rand: Callable[[], float]
 class DeliveryWorker:
     def __init__(
         self,
-        records: RecordStore,
+        records: Records,
         keys: SigningKeys,
         settings: Settings,
         *,
@@ -94,9 +94,7 @@ class DeliveryWorker:
         if limit <= 0:
             return []
         try:
-            return await self._records.claim_notifications(
-                self._clock(), limit=limit, lease=self._lease
-            )
+            return await self._records.outbox.claim(self._clock(), limit=limit, lease=self._lease)
         except Exception as exc:
             log.error("notification.claim_failed %s", type(exc).__name__)
             return []
@@ -127,14 +125,14 @@ class DeliveryWorker:
             "delivered" if delivered else ("retry" if retry_at else "given_up"),
         )
         try:
-            await self._records.record_notification_attempt(
+            await self._records.outbox.record_attempt(
                 delivery.id, now=now, status=status, delivered=delivered, retry_at=retry_at
             )
         except Exception as exc:  # the lease runs out and the row is tried again
             log.error("notification.record_failed %s id=%s", type(exc).__name__, delivery.id)
 
     async def _attempt(self, delivery: NotificationDelivery) -> tuple[bool, str]:
-        client = await self._records.get_client(delivery.client_id)
+        client = await self._records.clients.get(delivery.client_id)
         if client is None or not client.notification_uri:
             return False, "refused: no notification_uri"
         jws = message.sign(

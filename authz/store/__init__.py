@@ -10,7 +10,7 @@ from authz.store.base import (
     ClientRecord,
     Kind,
     Payload,
-    RecordStore,
+    Records,
     RecordsUnavailable,
     RefreshToken,
     SchemaError,
@@ -26,23 +26,23 @@ def open_records(
     pool_min_size: int = 1,
     pool_max_size: int = 10,
     timeout: float = 5.0,
-) -> RecordStore:
+) -> Records:
     """The record store named by ``url``; nothing is opened yet. The pool arguments apply to
     PostgreSQL only (connections kept open, at most open, seconds to wait for one)."""
     if url.startswith("postgresql://"):
-        from authz.store.postgres import PostgresRecordStore
+        from authz.store.postgres import postgres_records
 
-        return PostgresRecordStore(
+        return postgres_records(
             url, min_size=pool_min_size, max_size=pool_max_size, timeout=timeout
         )
     if url.startswith("sqlite:///"):
-        from authz.store.sqlite import SqliteRecordStore
+        from authz.store.sqlite import sqlite_records
 
-        return SqliteRecordStore(url.removeprefix("sqlite:///"))
+        return sqlite_records(url.removeprefix("sqlite:///"))
     if url == "memory://":
-        from authz.store.memory import MemoryRecordStore
+        from authz.store.memory import memory_records
 
-        return MemoryRecordStore(clock=clock)
+        return memory_records(clock=clock)
     raise ValueError(f"database_url: no record store for {display_url(url)!r}")
 
 
@@ -75,7 +75,7 @@ __all__ = [
     "ClientRecord",
     "Kind",
     "Payload",
-    "RecordStore",
+    "Records",
     "RecordsUnavailable",
     "RefreshToken",
     "SchemaError",

@@ -37,7 +37,7 @@ def routes(
     probe: AdapterProbe | None = None,
     windows: Sequence[Window] | None = None,
 ) -> list[BaseRoute]:
-    log = audit or AuditLog(services.records, services.clock)
+    log = audit or AuditLog(services.records.audit, services.clock)
     out: list[BaseRoute] = []
     for resource in (accounts, transactions, statements, contact, payment_networks, customers):
         out.extend(resource.routes(services, log))

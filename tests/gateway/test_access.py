@@ -229,13 +229,13 @@ def test_the_consent_is_read_live_on_every_call(h):
     """Two calls with one token read the consent twice (no cached verdict)."""
     consent, token = h.grant()
     reads = []
-    original = h.records.get_consent
+    original = h.records.consents.get
 
     async def counting(consent_id):
         reads.append(consent_id)
         return await original(consent_id)
 
-    h.records.get_consent = counting
+    h.records.consents.get = counting
     h.get(ACCOUNT, token)
     h.get(ACCOUNT, token)
 

@@ -360,20 +360,20 @@ def test_a_renewal_racing_another_writer_is_retried_on_the_fresh_consent(world: 
     """An optimistic-version conflict re-reads and applies the change to what is stored."""
     world.consent()
     records = world.records
-    original = records.update_consent
+    original = records.consents.update
     calls = 0
 
     async def racing(consent, event, *, expected_version):
         nonlocal calls
         calls += 1
         if calls == 1:
-            current = await records.get_consent(consent.id)
+            current = await records.consents.get(consent.id)
             assert current is not None
             bumped = dataclasses.replace(current, version=current.version + 1)
             await original(bumped, ConsentEvent(consent.id, NOW, "noted", "X"), expected_version=1)
         return await original(consent, event, expected_version=expected_version)
 
-    object.__setattr__(records, "update_consent", racing)
+    object.__setattr__(records.consents, "update", racing)
 
     renewed = world.call(lifecycle.renew, "c-1")
 
@@ -388,7 +388,7 @@ def test_a_revocation_that_never_wins_still_kills_the_refresh_tokens(world: Worl
     async def always_lose(consent, event, *, expected_version):
         return False
 
-    object.__setattr__(world.records, "update_consent", always_lose)
+    object.__setattr__(world.records.consents, "update", always_lose)
 
     with pytest.raises(lifecycle.RevocationConflict):
         world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")

@@ -92,7 +92,7 @@ def test_a_reused_code_revokes_the_consent_and_its_refresh_tokens(oauth: Harness
 
     description = _error(oauth.exchange(code, verifier), "invalid_grant")
     consent = oauth.get_consent()
-    events = run(oauth.services.records.consent_events, "consent-1")
+    events = run(oauth.services.records.consents.events, "consent-1")
 
     assert "already used" in description
     assert consent.status is ConsentStatus.REVOKED
@@ -205,7 +205,7 @@ def test_a_replayed_refresh_token_revokes_the_consent(oauth: Harness) -> None:
     second = oauth.refresh(first["refresh_token"]).json()
 
     _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
-    events = run(oauth.services.records.consent_events, "consent-1")
+    events = run(oauth.services.records.consents.events, "consent-1")
 
     assert oauth.get_consent().status is ConsentStatus.REVOKED
     assert events[-1].detail == "refresh token replayed"
@@ -233,7 +233,7 @@ def test_a_refresh_after_the_consent_was_revoked_is_refused(oauth: Harness) -> N
     revoked = consent.with_status(ConsentStatus.REVOKED, oauth.clock())
     event = ConsentEvent("consent-1", oauth.clock(), "revoked", "INDIVIDUAL")
     assert run(
-        oauth.services.records.update_consent, revoked, event, expected_version=consent.version
+        oauth.services.records.consents.update, revoked, event, expected_version=consent.version
     )
 
     _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
