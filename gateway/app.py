@@ -159,6 +159,7 @@ class Gateway(Starlette):
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     """Everything the settings name: stores, keys, the session secret and the bank adapter."""
     var = settings.var_path
+    state = open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -168,8 +169,9 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
             pool_min_size=settings.database_pool_min_size,
             pool_max_size=settings.database_pool_max_size,
             timeout=settings.database_timeout,
+            state=state,  # shared: record writes stamp it, the gate's cache trusts it
         ),
-        state=open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix),
+        state=state,
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(
             var / "keys", clock=clock, passphrase=passphrase_setting(settings.keys_passphrase_file)

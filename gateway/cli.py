@@ -27,6 +27,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,10 @@ from authz.store import (
     Records,
     RecordsUnavailable,
     SchemaError,
+    StateUnavailable,
     display_url,
     open_records,
+    open_state,
 )
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
@@ -135,13 +138,25 @@ async def _db(settings: Settings, action: str) -> int:
     return 0
 
 
-def _open_records(settings: Settings) -> Records:
-    return open_records(
+def _open_records(settings: Settings, *, writes: bool = False) -> Records:
+    """``writes``: the command changes what the FDX gate reads (a recipient's status), so it
+    opens the state store too, whose stamps tell every gateway process (authz.store.stamped)."""
+    state = open_state(settings.state_url, clock=time.time, prefix=settings.redis_prefix)
+    records = open_records(
         settings.database_url,
         pool_min_size=min(settings.database_pool_min_size, 1),  # one command, one connection
         pool_max_size=settings.database_pool_max_size,
         timeout=settings.database_timeout,
+        state=state if writes else None,
     )
+
+    async def close() -> None:
+        try:
+            await records.aclose()
+        finally:
+            await state.aclose()
+
+    return replace(records, closer=close)
 
 
 async def _seed_demo(records: Records, demo: Path) -> str | None:
@@ -258,7 +273,7 @@ async def _recipients(
 ) -> int:
     """The bank's decisions (``authz.registration.recipients``), effective on the recipient's
     next request in every gateway process sharing the database."""
-    records = _open_records(settings)
+    records = _open_records(settings, writes=True)
     try:
         await records.schema.check()
         if action == "list":
@@ -269,7 +284,7 @@ async def _recipients(
         changed = await recipients.change_status(
             records, client_id, action, now=time.time(), reason=reason
         )
-    except (SchemaError, RecordsUnavailable) as exc:
+    except (SchemaError, RecordsUnavailable, StateUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except recipients.RecipientError as exc:
