@@ -310,13 +310,25 @@ def _serve(settings: Settings) -> int:
         print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
         return 2
     _banner(settings)
-    # Access logging off: it costs ~26 µs a request (docs/performance.md) and would record
-    # query strings; data accesses are recorded in the audit trail instead.
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, access_log=False, log_level="info",
-        server_header=False, log_config=None,
-    )  # fmt: skip
+    uvicorn.run(app, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``fdxgw serve``.
+
+    Access logging is off: it costs ~26 µs a request (docs/performance.md) and would record
+    query strings; data accesses are recorded in the audit trail instead.
+
+    Proxy headers are off: uvicorn would otherwise take the client address from
+    ``X-Forwarded-For`` whenever the peer is in its own allow-list (127.0.0.1 unless told
+    otherwise), whatever ``trusted_proxies`` says, and a client could pick its address for the
+    sign-in throttle or pose as the proxy that forwards client certificates. The gateway reads
+    the header itself, and only from a peer in ``trusted_proxies`` (docs/security.md)."""
+    return {
+        "host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
+        "server_header": False, "log_config": None, "proxy_headers": False,
+    }  # fmt: skip
 
 
 def _banner(settings: Settings) -> None:
