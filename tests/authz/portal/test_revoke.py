@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from adapters.errors import BankUnavailable
-from authz.screens.login import MAX_FAILURES
+from authz.screens.throttle import PAIR_FAILURES
 from tests.authz.portal.conftest import BASE, Portal, form_csrf
 from tests.authz.screens.conftest import PASSWORD, USERNAME
 
@@ -120,7 +120,7 @@ def test_revocation_is_not_throttled_by_sign_in_failures(signed_in: Portal) -> N
     path = f"/consumer/consents/{consent.id}/revoke"
     value = form_csrf(signed_in.client.get(path).text, path)
     other = TestClient(signed_in.client.app, base_url=BASE)  # another browser, no lifespan
-    for _ in range(MAX_FAILURES + 1):
+    for _ in range(PAIR_FAILURES + 1):
         page = other.get("/consumer")
         other.post(
             "/consumer/login",
