@@ -7,9 +7,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -19,7 +21,7 @@ from starlette.routing import Route
 
 from authz.screens.login import client_address
 from config.settings import Settings
-from gateway.cli import server_options
+from gateway.cli import _banner, server_options
 
 
 def _echo_app(settings: Settings) -> Starlette:
@@ -72,3 +74,16 @@ def test_a_configured_proxy_names_the_client(serve):
     answer = httpx.get(url, headers={"X-Forwarded-For": "198.51.100.4, 203.0.113.9"})
 
     assert "203.0.113.9" == answer.text
+
+
+def test_the_banner_names_no_password_and_no_person(capsys):
+    """The start-up banner goes to the log: demo user IDs, never their passwords or names."""
+    demo = Path(__file__).resolve().parents[2] / "config" / "demo"
+    people = orjson.loads((demo / "consumers.json").read_bytes())["consumers"]
+
+    _banner(Settings(adapter="sandbox", demo_dir=str(demo)))
+    banner = capsys.readouterr().out
+
+    assert all(p["username"] in banner for p in people)
+    assert not [p["password"] for p in people if p["password"] in banner]
+    assert not [p["name"] for p in people if p["name"] in banner]
