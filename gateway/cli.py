@@ -130,6 +130,8 @@ async def _init(settings: Settings) -> int:
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
                 print(f"demo recipient {seeded} registered")
+        else:
+            print(f"no demo recipient: seeded only with adapter = sandbox, not {settings.adapter}")
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
