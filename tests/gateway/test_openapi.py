@@ -14,17 +14,44 @@ from config.policy import load_policy
 from gateway.fdx.consents import ConsentEndpoint
 from gateway.fdx.endpoint import FdxEndpoint
 from gateway.openapi.build import DEFAULT_SPEC, build
-from gateway.openapi.document import load_document, operations
+from gateway.openapi.document import FDX_PREFIX, load_document, operations
 from gateway.openapi.page import render_page
 from tests.conftest import SPEC_CANDIDATES
 from tests.gateway.operator_app import FullHarness
 
 NOT_FDX_OPERATIONS = {"/{path:path}", "/openapi.json"}  # the 404 catch-all and this document
+# Routes under the documented prefixes that are not API operations: the consumer's browser
+# screens (RFC 9126 §4: the client only sends the browser to /oauth/authorize) and OIDC userinfo,
+# which the OpenID metadata describes.
+NOT_API_OPERATIONS = {
+    "/oauth/authorize",
+    "/oauth/error/{reason}",
+    "/oauth/interaction/{interaction_id}",
+    "/oauth/interaction/{interaction_id}/login",
+    "/oauth/interaction/{interaction_id}/consent",
+    "/oauth/userinfo",
+}
+DOCUMENTED_PREFIXES = ("/oauth/", "/register")
 
 
 def served_operations(full: FullHarness) -> set[tuple[str, str]]:
-    """(METHOD, path) of every FDX operation the app actually routes under /fdx/v6."""
-    mount = next(r for r in full.app.routes if isinstance(r, Mount) and r.path == "/fdx/v6")
+    """(METHOD, path) of every API operation the app actually routes: the FDX ones under
+    /fdx/v6, and the OAuth and registration ones."""
+    found: set[tuple[str, str]] = set()
+    for route in full.app.routes:
+        if isinstance(route, Mount) and route.path == FDX_PREFIX:
+            found |= {(m, FDX_PREFIX + p) for m, p in _fdx_operations(route)}
+        elif (
+            isinstance(route, Route)
+            and route.path.startswith(DOCUMENTED_PREFIXES)
+            and route.path not in NOT_API_OPERATIONS
+        ):
+            assert route.methods, f"cannot tell the methods of {route.path}: document it here"
+            found |= {(m, route.path) for m in route.methods - {"HEAD"}}
+    return found
+
+
+def _fdx_operations(mount: Mount) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for route in mount.routes:
         assert isinstance(route, Route)
@@ -45,13 +72,15 @@ def served_operations(full: FullHarness) -> set[tuple[str, str]]:
     return found
 
 
-def test_every_fdx_route_is_documented_and_every_documented_one_is_served():
-    """The committed document and the app agree on paths and methods, both ways."""
+def test_every_api_route_is_documented_and_every_documented_one_is_served():
+    """The committed document and the app agree on paths and methods, both ways: every FDX
+    operation, the OAuth endpoints a recipient's code calls, and registration."""
     served = served_operations(FullHarness())
     documented = operations(load_document())
 
     assert set() == served - documented, "served but not in the OpenAPI document"
     assert set() == documented - served, "documented but not served"
+    assert {("POST", "/oauth/par"), ("POST", "/oauth/token"), ("POST", "/register")} <= served
 
 
 def test_the_committed_document_is_what_the_build_script_makes():
@@ -79,22 +108,23 @@ def test_meta_operations_are_public_and_data_operations_name_their_clusters():
     """Security per operation says what a recipient needs."""
     paths = load_document()["paths"]
 
-    assert [] == paths["/availability"]["get"]["security"]
-    assert ["TRANSACTIONS"] == paths["/accounts/{accountId}/transactions"]["get"][
+    assert [] == paths["/fdx/v6/availability"]["get"]["security"]
+    assert ["TRANSACTIONS"] == paths["/fdx/v6/accounts/{accountId}/transactions"]["get"][
         "x-fdx-data-clusters"
     ]
-    assert "fdx:consents:manage" in paths["/consents/{consentId}"]["get"]["description"]
+    assert "fdx:consents:manage" in paths["/fdx/v6/consents/{consentId}"]["get"]["description"]
 
 
 def test_the_document_is_served_with_this_gateways_url():
-    """GET /fdx/v6/openapi.json: public JSON whose server is our FDX base URL."""
+    """GET /fdx/v6/openapi.json: public JSON whose server is our issuer, so the FDX and the
+    OAuth operations share one base URL."""
     full = FullHarness()
 
     response = full.client.get("/fdx/v6/openapi.json")
 
     assert 200 == response.status_code
-    assert [{"url": f"{full.settings.issuer}/fdx/v6"}] == response.json()["servers"]
-    assert load_document()["paths"] == response.json()["paths"]
+    assert [{"url": full.settings.issuer}] == response.json()["servers"]
+    assert operations(load_document()) == operations(response.json())
 
 
 def test_the_docs_page_renders_every_operation_without_scripts():
