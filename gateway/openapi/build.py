@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = ROOT.parent / "shared" / "fdx" / "fdx-api-6.2.openapi3.json"
 CONSENTS_SCOPE = "fdx:consents:manage"
 INTERACTION_ID = "x-fapi-interaction-id"
+ANNOTATIONS = frozenset({"description", "example", "title"})
 
 # RFC 9449 §7.1: a DPoP-bound token is sent as `Authorization: DPoP <token>` together with a
 # `DPoP` proof header; OpenAPI 3.0 says "both" by naming two schemes in one requirement.
@@ -147,6 +148,8 @@ def build(spec: dict[str, Any], policy: Policy) -> dict[str, Any]:
         item = spec["components"][kind][name]
         components.setdefault(kind, {})[name] = item
         pending.extend(_refs(item))
+    paths = _plain(paths)
+    components = _plain(components)
     schemas = components.setdefault("schemas", {})
     clash = set(schemas) & set(SCHEMAS)
     if clash:
@@ -178,6 +181,12 @@ def _fdx(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, Any
                 " gateway when missing"
             )
     success = {k: v for k, v in out["responses"].items() if k.startswith("2")}
+    for response in success.values():
+        for content in response.get("content", {}).values():
+            schema = content.setdefault("schema", {})
+            if not set(schema) - ANNOTATIONS:
+                # A statement's image: say it is bytes, which generators then return as such.
+                schema.update({"type": "string", "format": "binary"})
     out["responses"] = {**success, **_responses(op.answers)}
     if op.access is Access.PUBLIC:
         out["security"] = []
@@ -270,6 +279,23 @@ def _body(answer: Answer) -> dict[str, str]:
 
 def _header(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
+
+
+def _plain(node: Any) -> Any:
+    """``node`` with every ``allOf`` of one reference plus annotations (the FDX document's way
+    of describing a use of a type) replaced by the bare reference. Generators (and OpenAPI 3.0
+    itself, which ignores a reference's siblings) take the referenced type's own description;
+    openapi-python-client refuses such an ``allOf`` when the type is not an object."""
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    parts = node.get("allOf")
+    if isinstance(parts, list) and set(node) <= ANNOTATIONS | {"allOf"}:
+        kept = [p for p in parts if not (isinstance(p, dict) and set(p) <= ANNOTATIONS)]
+        if len(kept) == 1 and set(kept[0]) == {"$ref"}:
+            return dict(kept[0])
+    return {k: _plain(v) for k, v in node.items()}
 
 
 def _refs(node: Any) -> Iterator[tuple[str, str]]:
