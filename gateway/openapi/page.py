@@ -68,7 +68,7 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> str:
         f'<h3 id="{_anchor(op)}"><span class="method {method}">{method.upper()}</span> '
         f"<span class=path>{escape(path)}</span> <small>{escape(op.get('operationId', ''))}"
         "</small></h3>",
-        f"<p>{_text(op.get('description', op.get('summary', '')))}</p>",
+        *(f"<p>{_text(part)}</p>" for part in _paragraphs(op)),
         f"<p><b>Authorization:</b> {_requirements(op.get('security'))}</p>",
     ]
     body = op.get("requestBody", {}).get("content", {})
@@ -102,6 +102,11 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _paragraphs(op: dict[str, Any]) -> list[str]:
+    text = str(op.get("description", op.get("summary", "")))
+    return [part for part in text.split("\n\n") if part.strip()]
+
+
 def _security_schemes(document: dict[str, Any]) -> str:
     schemes = document.get("components", {}).get("securitySchemes", {})
     out = ["<h2>Authorization</h2><table><tr><th>scheme</th><th>how</th></tr>"]
@@ -129,8 +134,8 @@ def _examples(content: dict[str, Any]) -> str:
     items = []
     for name, example in content.get("examples", {}).items():
         value = example.get("value", {})
-        if not isinstance(value, dict):
-            continue
+        if not isinstance(value, dict) or not ({"code", "error"} & set(value)):
+            continue  # a success example: the schema link says enough
         shown = value.get("code", value.get("error", ""))
         message = value.get("message", "")
         summary = example.get("summary", "")

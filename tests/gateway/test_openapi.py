@@ -150,6 +150,11 @@ def test_the_docs_page_renders_every_operation_without_scripts():
     for _, path in operations(load_document()):
         assert path in page
     assert 'id="schema-Transactionsentity"' in page
+    # How to call each operation, and every code it may answer.
+    assert 'id="scheme-dpop"' in page
+    assert '<a href="#scheme-dpop"><code>dpop</code></a> + <a href="#scheme-dpopProof">' in page
+    for code in ("<code>1207</code>", "<code>use_dpop_nonce</code>", "<code>invalid_client</code>"):
+        assert code in page
 
 
 def test_the_page_escapes_what_the_document_says():
