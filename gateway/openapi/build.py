@@ -1,6 +1,6 @@
 """Write ``fdx-gateway.openapi.json``: what a recipient's developer needs to call this gateway.
 
-    python -m gateway.openapi.build [--spec ../shared/fdx/fdx-api-6.2.openapi3.json]
+    python -m gateway.openapi.build [--spec FDX-6.2-OPENAPI.json]
 
 Two tables drive it, one row per operation:
 
