@@ -1,11 +1,12 @@
 """Every FDX operation the gateway serves, one row each: the table the document is built from.
 
 A row names the operation as the FDX 6.2 document does (method, path under ``/fdx/v6``), who may
-call it, and every refusal it really gives (``answers.py``). ``build.py`` copies the operation
-from the FDX document, replaces its error responses with these answers (with the gateway's own
-bodies as examples) and its security with the schemes ``access`` allows.
+call it, and the refusals it gives beyond those of its gate (``answers.py``). ``build.py`` copies
+the operation from the FDX document, replaces its error responses with these answers (with the
+gateway's own bodies as examples) and its security with the schemes ``access`` allows.
 
-Adding an operation is one row here, then ``python -m gateway.openapi.build``;
+Adding an operation is one row here (``Operation("GET", "/accounts/{accountId}/x", Access.DATA)``
+plus its own refusals, if any), then ``python -m gateway.openapi.build``;
 ``tests/gateway/test_openapi.py`` fails until the document and the routes agree.
 """
 
@@ -37,41 +38,44 @@ class Access(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Operation:
+    """One FDX operation. Its answers are the gate's refusals for its ``access`` (and, on a path
+    naming one account, that account's), then ``extra``: the refusals of its own."""
+
     method: str
     path: str  # as in the FDX document: relative to /fdx/v6
     access: Access
-    answers: tuple[Answer, ...]
+    extra: tuple[Answer, ...] = ()
+
+    @property
+    def answers(self) -> tuple[Answer, ...]:
+        gate: tuple[Answer, ...] = ()
+        if self.access is Access.DATA:
+            gate = DATA_GATE + (ONE_ACCOUNT if "{accountId}" in self.path else ())
+        elif self.access is Access.CONSENTS:
+            gate = CONSENT_GATE
+        return gate + self.extra
 
 
 FDX_BASE = "/fdx/v6"
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("GET", "/accounts", Access.DATA, DATA_GATE),
-    Operation("GET", "/accounts/{accountId}", Access.DATA, (*DATA_GATE, *ONE_ACCOUNT)),
-    Operation(
-        "GET", "/accounts/{accountId}/transactions", Access.DATA, (*DATA_GATE, *ONE_ACCOUNT, *DATES)
-    ),
-    Operation(
-        "GET", "/accounts/{accountId}/statements", Access.DATA, (*DATA_GATE, *ONE_ACCOUNT, *DATES)
-    ),
+    Operation("GET", "/accounts", Access.DATA),
+    Operation("GET", "/accounts/{accountId}", Access.DATA),
+    Operation("GET", "/accounts/{accountId}/transactions", Access.DATA, DATES),
+    Operation("GET", "/accounts/{accountId}/statements", Access.DATA, DATES),
     Operation(
         "GET",
         "/accounts/{accountId}/statements/{statementId}",
         Access.DATA,
-        (*DATA_GATE, *ONE_ACCOUNT, NO_STATEMENT, STATEMENT_PROCESSING),
+        (NO_STATEMENT, STATEMENT_PROCESSING),
     ),
-    Operation("GET", "/accounts/{accountId}/contact", Access.DATA, (*DATA_GATE, *ONE_ACCOUNT)),
+    Operation("GET", "/accounts/{accountId}/contact", Access.DATA),
+    Operation("GET", "/accounts/{accountId}/payment-networks", Access.DATA),
+    Operation("GET", "/customers/current", Access.DATA, (NO_CUSTOMER,)),
+    Operation("GET", "/consents/{consentId}", Access.CONSENTS),
+    Operation("GET", "/consents/{consentId}/revocation", Access.CONSENTS),
     Operation(
-        "GET", "/accounts/{accountId}/payment-networks", Access.DATA, (*DATA_GATE, *ONE_ACCOUNT)
-    ),
-    Operation("GET", "/customers/current", Access.DATA, (*DATA_GATE, NO_CUSTOMER)),
-    Operation("GET", "/consents/{consentId}", Access.CONSENTS, CONSENT_GATE),
-    Operation("GET", "/consents/{consentId}/revocation", Access.CONSENTS, CONSENT_GATE),
-    Operation(
-        "PUT",
-        "/consents/{consentId}/revocation",
-        Access.CONSENTS,
-        (*CONSENT_GATE, BAD_REVOCATION, ALREADY_ENDED),
+        "PUT", "/consents/{consentId}/revocation", Access.CONSENTS, (BAD_REVOCATION, ALREADY_ENDED)
     ),
     Operation("GET", "/availability", Access.PUBLIC, (BAD_META_QUERY,)),
     Operation("GET", "/capability", Access.PUBLIC, (BAD_META_QUERY,)),
