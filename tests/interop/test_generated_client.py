@@ -111,6 +111,27 @@ async def test_the_generated_client_reads_transactions_with_a_dpop_token(
     assert response.parsed.transactions
 
 
+async def test_without_the_proof_the_generated_client_gets_the_documented_401(
+    generated: ModuleType, tmp_path: Path
+) -> None:
+    """The hook is what makes the call work: without a proof the gateway answers the
+    documented 401 (FDX 603, a DPoP challenge), parsed by the generated model."""
+    session = await open_session(tmp_path)
+    search = importlib.import_module(f"{PACKAGE}.api.account_information.search_for_accounts")
+    client = generated.AuthenticatedClient(
+        base_url=session.settings.issuer,
+        token=session.data_token,
+        prefix="DPoP",
+        httpx_args={"transport": httpx.ASGITransport(app=session.app)},
+    )
+
+    async with client:
+        response = await search.asyncio_detailed(client=client)
+
+    assert (401, "603") == (response.status_code, response.parsed.code)
+    assert response.headers["www-authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+
+
 async def test_the_generated_client_gets_a_consent_api_token_and_reads_the_consent(
     generated: ModuleType, tmp_path: Path
 ) -> None:
