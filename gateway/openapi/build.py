@@ -225,7 +225,7 @@ def _oauth(op: OAuthOperation) -> dict[str, Any]:
         "operationId": op.operation_id,
         "summary": op.summary,
         "description": op.description,
-        "security": [dict(s) for s in op.security],
+        "security": copy.deepcopy(SENDER_CONSTRAINED) if op.resource else list(op.security),
     }
     if parameters:
         out["parameters"] = copy.deepcopy(parameters)

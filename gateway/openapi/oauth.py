@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.openapi.answers import (
+    DPOP_NONCE,
     INVALID_DPOP,
     INVALID_REQUEST,
     OAUTH_COMMON,
@@ -42,6 +43,7 @@ class OAuthOperation:
     dpop: bool = False  # takes a DPoP proof header (RFC 9449 §5, §10)
     path_parameters: tuple[str, ...] = ()
     security: tuple[dict[str, list[str]], ...] = ()
+    resource: bool = False  # takes an access token like the FDX data operations (its security)
     tags: tuple[str, ...] = field(default=("OAuth",))
 
 
@@ -195,6 +197,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "fdxConsentId": {"type": "string"},
         },
     },
+    "UserInfo": {
+        "type": "object",
+        "description": "OIDC Core §5.3.2. `sub` is pairwise (one value per recipient); the"
+        " name and email only when the consent shares CUSTOMER_CONTACT and the token carries"
+        " its scope.",
+        "required": ["sub"],
+        "properties": {
+            "sub": {"type": "string"},
+            "name": {"type": "string"},
+            "given_name": {"type": "string"},
+            "family_name": {"type": "string"},
+            "email": {"type": "string"},
+        },
+    },
     "ClientMetadata": {
         "type": "object",
         "description": "RFC 7591 §2 with the FDX recipient fields. The software statement's"
@@ -290,6 +306,39 @@ REGISTRATION_TOKEN = oauth(
     "WWW-Authenticate",
 )
 
+_CHALLENGED = "WWW-Authenticate"
+USERINFO_ERRORS = (
+    oauth(400, "invalid_request", "The token was sent in the query or the body.", _CHALLENGED),
+    oauth(
+        401,
+        "invalid_token",
+        "The access token is missing, invalid, expired or revoked, its"
+        " consent has ended, or its recipient is suspended.",
+        _CHALLENGED,
+    ),
+    oauth(
+        401,
+        "invalid_dpop_proof",
+        "The DPoP proof is missing, malformed or not for this request.",
+        _CHALLENGED,
+    ),
+    oauth(
+        401,
+        "use_dpop_nonce",
+        "Send the proof again with the `DPoP-Nonce` value.",
+        _CHALLENGED,
+        DPOP_NONCE,
+    ),
+    oauth(403, "insufficient_scope", "The token was not granted `openid`.", _CHALLENGED),
+    oauth(413, "invalid_request", "The body is larger than `max_body_bytes`.", _CHALLENGED),
+    oauth(503, "temporarily_unavailable", "The bank did not answer.", _CHALLENGED),
+)
+_USERINFO = (
+    "Userinfo (OIDC Core §5.3)",
+    "The consumer's claims for a token granted `openid`, presented like a data operation's"
+    " token. Errors are RFC 6750 §3 challenges with an OAuth error body.",
+)
+
 _TOKEN_EXAMPLE = {
     "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiIuLi4ifQ.c2ln",
     "token_type": "DPoP",
@@ -373,6 +422,26 @@ OAUTH_OPERATIONS: tuple[OAuthOperation, ...] = (
             )
         },
         body=(FORM, "IntrospectionRequest"),
+    ),
+    OAuthOperation(
+        "GET",
+        "/oauth/userinfo",
+        "getUserInfo",
+        *_USERINFO,
+        USERINFO_ERRORS,
+        {"200": _json("UserInfo", {"sub": "Jf6x0wQm2u7pVb1kR9sT3yLd"}, "The claims.")},
+        resource=True,
+        tags=("OpenID Connect",),
+    ),
+    OAuthOperation(
+        "POST",
+        "/oauth/userinfo",
+        "postUserInfo",
+        *_USERINFO,
+        USERINFO_ERRORS,
+        {"200": _json("UserInfo", {"sub": "Jf6x0wQm2u7pVb1kR9sT3yLd"}, "The claims.")},
+        resource=True,
+        tags=("OpenID Connect",),
     ),
     OAuthOperation(
         "POST",

@@ -29,15 +29,13 @@ from tests.gateway.operator_app import FullHarness
 
 NOT_FDX_OPERATIONS = {"/{path:path}", "/openapi.json"}  # the 404 catch-all and this document
 # Routes under the documented prefixes that are not API operations: the consumer's browser
-# screens (RFC 9126 §4: the client only sends the browser to /oauth/authorize) and OIDC userinfo,
-# which the OpenID metadata describes.
+# screens (RFC 9126 §4: the client only sends the browser to /oauth/authorize).
 NOT_API_OPERATIONS = {
     "/oauth/authorize",
     "/oauth/error/{reason}",
     "/oauth/interaction/{interaction_id}",
     "/oauth/interaction/{interaction_id}/login",
     "/oauth/interaction/{interaction_id}/consent",
-    "/oauth/userinfo",
 }
 DOCUMENTED_PREFIXES = ("/oauth/", "/register")
 

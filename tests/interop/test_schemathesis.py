@@ -83,6 +83,10 @@ def _as_a_recipient(case: Any, session: Session) -> dict[str, str]:
     path: str = case.operation.path
     method: str = case.method.upper()
     issuer = session.settings.issuer
+    if path == "/oauth/userinfo":
+        url = issuer + path
+        token = session.data_token
+        return {"Authorization": f"DPoP {token}", "DPoP": session.proof(method, url, token)}
     if path.startswith("/fdx/v6/") and case.operation.definition.raw.get("security"):
         params = case.path_parameters or {}
         if "accountId" in params and _half(params["accountId"]):
