@@ -100,6 +100,7 @@ RATE_LIMITED = fdx(
 )
 UNAVAILABLE = fdx(SubsystemUnavailable, "The bank or a store the gateway needs is unavailable.")
 MAINTENANCE = from_bank(bank.ScheduledMaintenance, "The bank is in a maintenance window.")
+NO_CUSTOMER = from_bank(bank.CustomerNotFound, "The bank no longer knows the consumer.")
 
 DATA_GATE = (
     BAD_QUERY,
@@ -112,6 +113,7 @@ DATA_GATE = (
     RATE_LIMITED,
     UNAVAILABLE,
     MAINTENANCE,
+    NO_CUSTOMER,
 )
 
 # What a data operation on one account adds.
@@ -126,7 +128,6 @@ BAD_RANGE = fdx(InvalidDateRange, "The date range is not valid (start after end)
 DATES = (BAD_DATE, BAD_RANGE)
 NO_STATEMENT = fdx(StatementNotFound, "No such statement on this account within the consent.")
 STATEMENT_PROCESSING = from_bank(bank.StatementProcessing, "The statement is being prepared.")
-NO_CUSTOMER = from_bank(bank.CustomerNotFound, "The bank no longer knows the consumer.")
 
 # The Consent API's gate (gateway/access.py ``authorize_client``, gateway/fdx/consents.py).
 MANAGEMENT_SCOPE = fdx(

@@ -22,7 +22,6 @@ from gateway.openapi.answers import (
     CONSENT_GATE,
     DATA_GATE,
     DATES,
-    NO_CUSTOMER,
     NO_STATEMENT,
     ONE_ACCOUNT,
     STATEMENT_PROCESSING,
@@ -71,7 +70,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("GET", "/accounts/{accountId}/contact", Access.DATA),
     Operation("GET", "/accounts/{accountId}/payment-networks", Access.DATA),
-    Operation("GET", "/customers/current", Access.DATA, (NO_CUSTOMER,)),
+    Operation("GET", "/customers/current", Access.DATA),
     Operation("GET", "/consents/{consentId}", Access.CONSENTS),
     Operation("GET", "/consents/{consentId}/revocation", Access.CONSENTS),
     Operation(
