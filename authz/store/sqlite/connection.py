@@ -10,6 +10,7 @@ WAL mode may lose the last commits on power loss only, never corrupt the file).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -42,7 +43,25 @@ class SqliteDb:
 
     def make_parent(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _keep_private(self) -> None:
+        """The database holds personal data and the audit trail: it is created 0600, and a file
+        left readable by others (an older gateway made it 0644) loses that access. SQLite gives
+        the -wal and -shm files the database file's mode, so they follow it."""
+        if self.path == ":memory:":
+            return
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        for name in (self.path, self.path + "-wal", self.path + "-shm"):
+            try:
+                mode = os.stat(name).st_mode & 0o777
+                if mode & 0o077:
+                    os.chmod(name, mode & 0o700)
+            except FileNotFoundError:
+                continue
 
     def exists(self) -> bool:
         """Whether there is a database to check, without creating an empty one by looking."""
@@ -50,6 +69,7 @@ class SqliteDb:
 
     def db(self) -> sqlite3.Connection:
         if self._conn is None:
+            self._keep_private()
             # isolation_level=None: no implicit transactions; tx() says where they begin and end.
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             try:
