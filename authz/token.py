@@ -29,7 +29,6 @@ from starlette.responses import Response
 from authz.client_auth import ClientAuthenticator
 from authz.consent import lifecycle
 from authz.consent.model import Consent, DurationType
-from authz.consent.revoke import revoke_consent
 from authz.errors import (
     NO_STORE,
     InvalidGrantError,
@@ -389,7 +388,7 @@ async def _active_consent(services: Services, consent_id: str, client: ClientRec
 
 
 async def _revoke(services: Services, consent_id: str, detail: str) -> None:
-    await revoke_consent(
+    await lifecycle.revoke(
         services, consent_id, actor="DATA_PROVIDER", reason="BUSINESS_RULE", detail=detail
     )
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from authz.consent.model import (
     Consent,
@@ -215,6 +216,14 @@ class TransitionConflict(Exception):
 Change = Callable[[Consent, float], "tuple[Consent, ConsentEvent] | None"]
 
 
+class Revocation(NamedTuple):
+    """What ``revoke`` did: the consent as it ends up (None when unknown), and whether this call
+    ended it (False: it had already ended, or was unknown)."""
+
+    consent: Consent | None
+    changed: bool
+
+
 async def revoke(
     services: Services,
     consent_id: str,
@@ -223,34 +232,17 @@ async def revoke(
     reason: str,
     detail: str | None = None,
     initiator: str | None = None,
-) -> Consent | None:
-    """End the consent now and kill its refresh tokens; the consent as it ends up, or None when
-    unknown. Revoking a consent that already ended changes nothing (no event, no notice) but still
-    revokes its refresh tokens, so nothing usable is ever left behind. An ACTIVE consent already
-    past its expiry is recorded EXPIRED, not REVOKED: that is what happened first.
+) -> Revocation:
+    """End the consent now and kill its refresh tokens. Revoking a consent that already ended
+    changes nothing (no event, no notice) but still revokes its refresh tokens, so nothing usable
+    is ever left behind. An ACTIVE consent already past its expiry is recorded EXPIRED, not
+    REVOKED: that is what happened first.
 
     ``initiator`` is the FDX PartyType a recipient says started it (ConsentRevocationRequest),
     kept in the event (``revocation_initiator`` reads it back); by default the actor.
 
     Raises ``RevocationConflict`` (after revoking the refresh tokens) if writers kept racing it.
     """
-    consent, _ = await revoke_with_outcome(
-        services, consent_id, actor=actor, reason=reason, detail=detail, initiator=initiator
-    )
-    return consent
-
-
-async def revoke_with_outcome(
-    services: Services,
-    consent_id: str,
-    *,
-    actor: str,
-    reason: str,
-    detail: str | None = None,
-    initiator: str | None = None,
-) -> tuple[Consent | None, bool]:
-    """``revoke``, also saying whether this call made the change (True) or found the consent
-    already ended (False)."""
     _check_party(actor, reason)
     if initiator is not None:
         if initiator not in PARTY_TYPES:
@@ -273,7 +265,7 @@ async def revoke_with_outcome(
         raise RevocationConflict(consent_id) from None
     if consent is not None:
         await records.refresh_tokens.revoke_all(consent_id, services.clock())
-    return consent, event is not None and event.event == "revoked"
+    return Revocation(consent, event is not None and event.event == "revoked")
 
 
 async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL) -> Consent:

@@ -29,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from authz.consent import lifecycle
 from authz.consent.model import ConsentStatus
-from authz.consent.revoke import revoke_consent
 from authz.errors import (
     NO_STORE,
     InvalidRequestError,
@@ -142,7 +142,7 @@ class Registrar:
         await services.records.clients.put(deleted)
         for consent in await services.records.consents.find(client_id=client.client_id):
             if consent.status is ConsentStatus.ACTIVE:
-                await revoke_consent(
+                await lifecycle.revoke(
                     services,
                     consent.id,
                     actor="DATA_RECIPIENT",

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from authz.consent import lifecycle
 from authz.consent.model import ConsentEvent, ConsentStatus, DurationType
-from authz.consent.revoke import revoke_consent
 from authz.tokens import pairwise_subject
 from tests.authz.oauth.conftest import CLIENT_ID, GRANTED_SCOPE, OTHER_ID, Harness, run
 
@@ -244,7 +244,7 @@ def test_a_refresh_token_of_a_revoked_consent_is_told_the_consent_ended(oauth: H
     """A consent ended by the consumer revokes its refresh tokens; presenting one is not a
     replay: the answer says the consent ended, and no replay is recorded."""
     first = _tokens(oauth)
-    run(lambda: revoke_consent(oauth.services, "consent-1", actor="INDIVIDUAL",
+    run(lambda: lifecycle.revoke(oauth.services, "consent-1", actor="INDIVIDUAL",
                                reason="USER_ACTION", detail="stopped in the portal"))  # fmt: skip
 
     description = _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
