@@ -50,7 +50,7 @@ DATA_PROVIDER = "DATA_PROVIDER"  # FDX PartyType of the bank (this gateway)
 ACTORS = frozenset({INDIVIDUAL, DATA_RECIPIENT, DATA_PROVIDER})
 # Every FDX PartyType: who may be named as the initiator of a recipient's revocation.
 PARTY_TYPES = ACTORS | {"DATA_ACCESS_PLATFORM", "MERCHANT", "VENDOR"}
-_INITIATOR = "initiator="
+_INITIATOR = "initiator="  # how events stored before schema version 4 named it
 USER_ACTION = "USER_ACTION"  # FDX ConsentUpdateReason
 BUSINESS_RULE = "BUSINESS_RULE"
 REASONS = frozenset({USER_ACTION, BUSINESS_RULE})
@@ -247,14 +247,13 @@ async def revoke(
     if initiator is not None:
         if initiator not in PARTY_TYPES:
             raise ValueError(f"initiator must be an FDX PartyType among {sorted(PARTY_TYPES)}")
-        detail = _INITIATOR + initiator + ("" if detail is None else f"; {detail}")
 
     def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
         if consent.status is not ConsentStatus.ACTIVE:
             return None
         if _past_expiry(consent, now):
             return _expired(consent, now)
-        event = ConsentEvent(consent.id, now, "revoked", actor, reason, detail)
+        event = ConsentEvent(consent.id, now, "revoked", actor, reason, detail, initiator)
         return consent.with_status(ConsentStatus.REVOKED, now), event
 
     records = services.records
@@ -353,6 +352,9 @@ def reauthorization_due(consent: Consent, now: float, *, within_days: int = 30) 
 def revocation_initiator(event: ConsentEvent) -> str:
     """The FDX PartyType that started a "revoked" event: the one a recipient named, else the
     actor."""
+    if event.initiator is not None:
+        return event.initiator
+    # Events stored before the initiator had a column of its own kept it in the detail text.
     if event.detail is not None and event.detail.startswith(_INITIATOR):
         named = event.detail[len(_INITIATOR) :].split(";", 1)[0]
         if named in PARTY_TYPES:
