@@ -6,10 +6,9 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from adapters.base import BankAdapter
-from authz.consent.model import Consent, ConsentEvent
+from authz.consent.book import ConsentObserver
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
 from authz.store.base import Records, StateStore
@@ -18,11 +17,6 @@ from config.policy import Policy
 from config.settings import Settings
 
 Clock = Callable[[], float]
-
-
-class ConsentObserver(Protocol):
-    async def consent_changed(self, consent: Consent, event: ConsentEvent) -> None:
-        """``consent`` as stored after ``event``; must not block (enqueue, don't deliver)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
