@@ -44,6 +44,9 @@ class CompositeBank:
     """A BankAdapter routing each call to the member adapter that owns the account."""
 
     name = "composite"
+    # The optional categories (adapters/capability.py) are not merged across members yet: a
+    # composite offers the core clusters only.
+    categories: frozenset[str] = frozenset()
 
     def __init__(
         self, members: Mapping[str, BankAdapter], primary: str, *, id_key: bytes = b""

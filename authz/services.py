@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.base import BankAdapter
+from adapters.capability import withheld_clusters
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
@@ -66,7 +67,9 @@ class Services:
         secret = secret if secret is not None else secrets.token_bytes(32)
         return cls(
             settings=settings,
-            policy=policy,
+            # What the bank's adapter cannot serve is never offered, granted or opened
+            # (adapters/capability.py): read here, once, for every user of the policy.
+            policy=policy.served_by(withheld_clusters(bank)),
             records=records,
             state=state,
             bank=bank,

@@ -82,6 +82,7 @@ TRANSACTION_FIELDS = {
     "counterparty": "payee",
     "auth_ref": "referenceTransactionId",
     "check_no": "checkNumber",
+    "image_ids": "imageIds",
     "memo": "memo",
     "units": "shares",
     "unit_price": "price",

@@ -45,6 +45,16 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/accounts/{accountId}/contact", "data"),
     Operation("GET", "/accounts/{accountId}/payment-networks", "data"),
     Operation("GET", "/customers/current", "data"),
+    Operation("GET", "/accounts/{accountId}/transaction-images/{imageId}", "data"),
+    Operation("GET", "/accounts/{accountId}/asset-transfer-networks", "data"),
+    Operation("GET", "/payments", "data"),
+    Operation("GET", "/recurring-payments", "data"),
+    Operation("GET", "/recurring-payments/{recurringPaymentId}/payments", "data"),
+    Operation("GET", "/reward-programs", "data"),
+    Operation("GET", "/reward-programs/{rewardProgramId}", "data"),
+    Operation("GET", "/reward-programs/{rewardProgramId}/categories", "data"),
+    Operation("GET", "/tax-forms", "data"),
+    Operation("GET", "/tax-forms/{taxFormId}", "data"),
     Operation("GET", "/consents/{consentId}", "consents"),
     Operation("GET", "/consents/{consentId}/revocation", "consents"),
     Operation("PUT", "/consents/{consentId}/revocation", "consents"),
@@ -118,10 +128,15 @@ def _adjust(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, 
             if f"{op.method} {op.path}" in cluster.endpoints
         )
         scopes = ", ".join(f"`{policy.scope_for(c)}`" for c in clusters)
+        where = (
+            "on the account asked about"
+            if "{accountId}" in op.path or op.path == "/accounts"
+            else "on one or more accounts (only data tied to those accounts is returned)"
+        )
         note = (
-            "Needs an access token of a consent that grants, on the account asked about, one of"
-            f" the data clusters {', '.join(clusters)} (scopes {scopes}); only the fields of the"
-            " granted clusters are returned."
+            f"Needs an access token of a consent that grants, {where}, one of the data clusters"
+            f" {', '.join(clusters)} (scopes {scopes}); only the fields of the granted clusters"
+            " are returned."
         )
         out["x-fdx-data-clusters"] = clusters
     out["description"] = f"{out.get('description', '').rstrip()}\n\n{note}".strip()
