@@ -14,6 +14,8 @@ from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
 from authz.store.base import RecordStore, StateStore
+from authz.subscriptions.memory import MemorySubscriptionStore
+from authz.subscriptions.store import SubscriptionStore
 from authz.tokens import AccessTokens
 from config.policy import Policy
 from config.settings import Settings
@@ -42,6 +44,8 @@ class Services:
     # Told of every consent change after it is stored (notifications, caches). Each must return
     # at once: a slow receiver must never delay the consumer's action.
     observers: list[ConsentObserver] = field(default_factory=list)
+    # Recipients' notification subscriptions (authz/subscriptions): a record family of its own.
+    subscriptions: SubscriptionStore = field(default_factory=MemorySubscriptionStore)
 
     @classmethod
     def build(
@@ -55,6 +59,7 @@ class Services:
         keys: SigningKeys,
         secret: bytes | None = None,
         observers: list[ConsentObserver] | None = None,
+        subscriptions: SubscriptionStore | None = None,
         clock: Clock = time.time,
     ) -> Services:
         tokens = AccessTokens(
@@ -79,4 +84,5 @@ class Services:
             secret=secret,
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
+            subscriptions=subscriptions or MemorySubscriptionStore(),
         )

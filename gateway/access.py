@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
 from starlette.requests import Request
 
@@ -106,23 +105,30 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
 
 
 class ManagementScopeRequired(FdxError):
-    """403 on the Consent API for a token without the consent-management scope (a data-access
-    token): FDX 6.2 gives ``{"code": "403", "message": "Forbidden"}`` as its 403 example, and
-    RFC 6750 §3.1 names the scope that is missing."""
+    """403 on the Consent API (or notification subscriptions) for a token without its
+    client-credentials scope (a data-access token): FDX 6.2 gives ``{"code": "403", "message":
+    "Forbidden"}`` as its 403 example, and RFC 6750 §3.1 names the scope that is missing."""
 
     code, status, message = "403", 403, "Forbidden"
-    challenge: ClassVar[str | None] = f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
+
+    def __init__(self, scope: str) -> None:
+        challenge = f'Bearer error="insufficient_scope", scope="{scope}"'
+        super().__init__(
+            f"this operation needs a {scope} token", headers={"WWW-Authenticate": challenge}
+        )
 
 
-async def authorize_client(request: Request, services: Services) -> AccessClaims:
-    """The Consent API's gate: a valid, unrevoked client-credentials token carrying
-    ``CONSENTS_SCOPE`` and no consent. Which consents the client may see is the caller's check
-    (its own only)."""
+async def authorize_client(
+    request: Request, services: Services, scope: str = CONSENTS_SCOPE
+) -> AccessClaims:
+    """The gate of the recipient's own operations: a valid, unrevoked client-credentials token
+    carrying ``scope`` (the Consent API's by default) and no consent. Which records the client
+    may see is the caller's check (its own only)."""
     claims = await _verified(request, services)
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise InvalidToken()
-    if claims.consent_id is not None or CONSENTS_SCOPE not in claims.scope:
-        raise ManagementScopeRequired(f"this operation needs a {CONSENTS_SCOPE} token")
+    if claims.consent_id is not None or scope not in claims.scope:
+        raise ManagementScopeRequired(scope)
     await _require_active_recipient(services, claims.client_id)
     return claims
 

@@ -25,6 +25,7 @@ from gateway.fdx import (
     payments,
     rewards,
     statements,
+    subscriptions,
     tax_forms,
     transactions,
     transfer_networks,
@@ -60,6 +61,7 @@ def routes(
     for resource in resources:
         out.extend(resource.routes(services, log))
     out.extend(consents.routes(services))  # after the data routes: they are the hot path
+    out.extend(subscriptions.routes(services))
     settings = services.settings
     if probe is None:
         probe = AdapterProbe(

@@ -27,13 +27,16 @@ from gateway.openapi.document import DOCUMENT_FILE
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = ROOT.parent / "shared" / "fdx" / "fdx-api-6.2.openapi3.json"
 CONSENTS_SCOPE = "fdx:consents:manage"
+SUBSCRIPTIONS_SCOPE = "fdx:notifications:subscribe"
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
     method: str
     path: str
-    access: str  # "data" (a consent's access token) | "consents" (client credentials) | "public"
+    # "data" (a consent's access token) | "consents" | "subscriptions" (client credentials with
+    # that scope) | "public"
+    access: str
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -58,6 +61,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/consents/{consentId}", "consents"),
     Operation("GET", "/consents/{consentId}/revocation", "consents"),
     Operation("PUT", "/consents/{consentId}/revocation", "consents"),
+    Operation("POST", "/notification-subscriptions", "subscriptions"),
+    Operation("GET", "/notification-subscriptions/{subscriptionId}", "subscriptions"),
+    Operation("DELETE", "/notification-subscriptions/{subscriptionId}", "subscriptions"),
     Operation("GET", "/availability", "public"),
     Operation("GET", "/capability", "public"),
 )
@@ -120,6 +126,13 @@ def _adjust(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, 
     elif op.access == "consents":
         out["security"] = [{"bearerAuth": []}]
         note = f"Needs a client-credentials access token with the scope `{CONSENTS_SCOPE}`."
+    elif op.access == "subscriptions":
+        out["security"] = [{"bearerAuth": []}]
+        note = (
+            f"Needs a client-credentials access token with the scope `{SUBSCRIPTIONS_SCOPE}`."
+            " The gateway emits CONSENT_REVOKED and CONSENT_UPDATED (category CONSENT),"
+            " signed and retried as its other notifications."
+        )
     else:
         out["security"] = [{"bearerAuth": []}]
         clusters = sorted(

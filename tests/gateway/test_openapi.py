@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from config.policy import load_policy
 from gateway.fdx.consents import ConsentEndpoint
 from gateway.fdx.endpoint import FdxEndpoint
+from gateway.fdx.subscriptions import SubscriptionEndpoint
 from gateway.openapi.build import DEFAULT_SPEC, build
 from gateway.openapi.document import load_document, operations
 from gateway.openapi.page import render_page
@@ -33,7 +34,7 @@ def served_operations(full: FullHarness) -> set[tuple[str, str]]:
         endpoint: Any = route.endpoint
         if isinstance(endpoint, FdxEndpoint):
             methods = {"GET"}
-        elif isinstance(endpoint, ConsentEndpoint):
+        elif isinstance(endpoint, ConsentEndpoint | SubscriptionEndpoint):
             methods = set(endpoint.operations)
         elif route.methods:
             methods = set(route.methods) - {"HEAD"}
