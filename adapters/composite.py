@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from adapters import capability
 from adapters.base import (
     Account,
     AccountContact,
     AdapterOptions,
+    AssetTransferNetwork,
     BankAdapter,
     Customer,
     CustomerInfo,
@@ -30,12 +32,24 @@ from adapters.base import (
     FdxObject,
     Page,
     PageRequest,
+    Payment,
     PaymentNetwork,
+    RecurringPayment,
+    RewardCategory,
+    RewardProgram,
     Statement,
+    TaxStatement,
     Transaction,
+    TransactionImage,
     Window,
 )
-from adapters.errors import AccountNotFound, AdapterError
+from adapters.errors import (
+    AccountNotFound,
+    AdapterError,
+    RecurringPaymentNotFound,
+    RewardProgramNotFound,
+    TaxFormNotFound,
+)
 
 ID_PREFIX = "acc_"
 
@@ -44,9 +58,6 @@ class CompositeBank:
     """A BankAdapter routing each call to the member adapter that owns the account."""
 
     name = "composite"
-    # The optional categories (adapters/capability.py) are not merged across members yet: a
-    # composite offers the core clusters only.
-    categories: frozenset[str] = frozenset()
 
     def __init__(
         self, members: Mapping[str, BankAdapter], primary: str, *, id_key: bytes = b""
@@ -59,6 +70,13 @@ class CompositeBank:
         self.primary = primary
         self._key = id_key
         self._owners: dict[str, tuple[str, str]] = {}  # composite id → (label, native id)
+        # An optional category (adapters/capability.py) is served when any member serves it;
+        # the customer's data of that category is merged over those members.
+        self.by_category = {
+            name: [label for label, m in self.members.items() if name in capability.categories(m)]
+            for name in capability.ALL
+        }
+        self.categories = frozenset(name for name, labels in self.by_category.items() if labels)
 
     @classmethod
     def from_options(
@@ -141,6 +159,203 @@ class CompositeBank:
             accounts.append(entry)
         return {**info, "accounts": accounts}
 
+    # ---- the optional categories, merged ----
+
+    async def list_payments(
+        self, customer_id: str, account_ids: Sequence[str], window: Window, page: PageRequest
+    ) -> Page[Payment]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            bank = capability.bills(self.members[label])
+            return await bank.list_payments(customer_id, natives, window, at)
+
+        return await self._merged(customer_id, capability.BILLS, account_ids, page, one)
+
+    async def list_recurring_payments(
+        self, customer_id: str, account_ids: Sequence[str], page: PageRequest
+    ) -> Page[RecurringPayment]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            bank = capability.bills(self.members[label])
+            return await bank.list_recurring_payments(customer_id, natives, at)
+
+        return await self._merged(customer_id, capability.BILLS, account_ids, page, one)
+
+    async def list_recurring_payment_payments(
+        self,
+        customer_id: str,
+        recurring_payment_id: str,
+        account_ids: Sequence[str],
+        window: Window,
+        page: PageRequest,
+    ) -> Page[Payment]:
+        by_member = await self._natives(customer_id, account_ids)
+        for label in self.by_category[capability.BILLS]:
+            natives = by_member.get(label)
+            if not natives:
+                continue
+            bank = capability.bills(self.members[label])
+            try:
+                found = await bank.list_recurring_payment_payments(
+                    customer_id, recurring_payment_id, natives, window, page
+                )
+            except RecurringPaymentNotFound:
+                continue
+            return Page([self._ours(label, p) for p in found.items], found.next_offset, found.total)
+        raise RecurringPaymentNotFound("composite: no member knows it")
+
+    async def list_reward_programs(
+        self, customer_id: str, page: PageRequest
+    ) -> Page[RewardProgram]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            return await capability.rewards(self.members[label]).list_reward_programs(
+                customer_id, at
+            )
+
+        return await self._merged(customer_id, capability.REWARDS, None, page, one)
+
+    async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
+        label, program = await self._program(customer_id, program_id)
+        return self._ours(label, program)
+
+    async def list_reward_categories(
+        self, customer_id: str, program_id: str, page: PageRequest
+    ) -> Page[RewardCategory]:
+        label, _ = await self._program(customer_id, program_id)
+        bank = capability.rewards(self.members[label])
+        return await bank.list_reward_categories(customer_id, program_id, page)
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        label, native = await self._owner(customer_id, account_id)
+        bank = capability.images(self.members[label])
+        return await bank.get_transaction_image(customer_id, native, image_id)
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            bank = capability.tax_forms(self.members[label])
+            return await bank.list_tax_forms(customer_id, natives, tax_year, at)
+
+        return await self._merged(customer_id, capability.TAX, account_ids, page, one)
+
+    async def get_tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> TaxStatement:
+        label, natives = await self._tax_member(customer_id, account_ids, tax_form_id)
+        bank = capability.tax_forms(self.members[label])
+        return self._ours(label, await bank.get_tax_form(customer_id, natives, tax_form_id))
+
+    async def get_tax_form_pdf(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> Document:
+        label, natives = await self._tax_member(customer_id, account_ids, tax_form_id)
+        bank = capability.tax_forms(self.members[label])
+        return await bank.get_tax_form_pdf(customer_id, natives, tax_form_id)
+
+    async def list_asset_transfer_networks(
+        self, customer_id: str, account_id: str
+    ) -> Sequence[AssetTransferNetwork]:
+        label, native = await self._owner(customer_id, account_id)
+        bank = capability.transfer_networks(self.members[label])
+        return await bank.list_asset_transfer_networks(customer_id, native)
+
+    async def _merged(
+        self,
+        customer_id: str,
+        category: str,
+        account_ids: Sequence[str] | None,
+        page: PageRequest,
+        one: Callable[[str, list[str], PageRequest], Awaitable[Page[FdxObject]]],
+    ) -> Page[FdxObject]:
+        """The members' pages one after another: the cursor ``m<i>-<member cursor>`` says which
+        member and where in it; a member's last page is followed by the next member's first.
+        ``account_ids`` (None: not account-bound) go to each member as its native ids, and only
+        members holding one of them are asked."""
+        labels = self.by_category[category]
+        by_member = None if account_ids is None else await self._natives(customer_id, account_ids)
+        start, offset = _cursor(page.offset)
+        for i in range(start, len(labels)):
+            label = labels[i]
+            natives = [] if by_member is None else by_member.get(label, [])
+            if by_member is not None and not natives:
+                offset = None
+                continue
+            found = await one(label, natives, PageRequest(offset, page.limit))
+            items = [self._ours(label, item) for item in found.items]
+            following = f"m{i}-{found.next_offset}" if found.next_offset else None
+            if following is None and i + 1 < len(labels):
+                following = f"m{i + 1}-"
+            if items or following is None:
+                return Page(items, following)
+            offset = None
+        return Page((), None)
+
+    async def _natives(self, customer_id: str, account_ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for account_id in account_ids:
+            try:
+                label, native = await self._owner(customer_id, account_id)
+            except AccountNotFound:
+                continue
+            out.setdefault(label, []).append(native)
+        return out
+
+    def _ours(self, label: str, obj: FdxObject) -> FdxObject:
+        """``obj`` with every account id it names as the composite's (a copy)."""
+        out = dict(obj)
+        if "fromAccountId" in out:
+            out["fromAccountId"] = self.account_id(label, str(out["fromAccountId"]))
+        if isinstance(out.get("memberships"), list):
+            out["memberships"] = [
+                {**m, "accountIds": [self.account_id(label, str(a)) for a in m["accountIds"]]}
+                if isinstance(m, dict) and isinstance(m.get("accountIds"), list)
+                else m
+                for m in out["memberships"]
+            ]
+        if isinstance(out.get("forms"), list):
+            out["forms"] = [
+                {
+                    k: _with_id(v, self.account_id(label, str(v["accountId"])))
+                    if isinstance(v, dict) and "accountId" in v
+                    else v
+                    for k, v in form.items()
+                }
+                if isinstance(form, dict)
+                else form
+                for form in out["forms"]
+            ]
+        return out
+
+    async def _program(self, customer_id: str, program_id: str) -> tuple[str, RewardProgram]:
+        for label in self.by_category[capability.REWARDS]:
+            bank = capability.rewards(self.members[label])
+            try:
+                return label, await bank.get_reward_program(customer_id, program_id)
+            except RewardProgramNotFound:
+                continue
+        raise RewardProgramNotFound("composite: no member knows it")
+
+    async def _tax_member(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> tuple[str, list[str]]:
+        by_member = await self._natives(customer_id, account_ids)
+        for label in self.by_category[capability.TAX]:
+            natives = by_member.get(label)
+            if not natives:
+                continue
+            bank = capability.tax_forms(self.members[label])
+            try:
+                await bank.get_tax_form(customer_id, natives, tax_form_id)
+            except TaxFormNotFound:
+                continue
+            return label, natives
+        raise TaxFormNotFound("composite: no member knows it")
+
     async def aclose(self) -> None:
         for member in self.members.values():
             try:
@@ -184,6 +399,16 @@ class CompositeBank:
         if owner is None:
             raise AccountNotFound("composite: unknown account")
         return owner
+
+
+def _cursor(offset: str | None) -> tuple[int, str | None]:
+    """``m<i>-<member cursor>`` → (i, member cursor or None); anything else starts over."""
+    if offset is None or not offset.startswith("m") or "-" not in offset:
+        return 0, None
+    index, _, rest = offset[1:].partition("-")
+    if not index.isdigit():
+        return 0, None
+    return int(index), rest or None
 
 
 def _with_id(obj: FdxObject, account_id: str) -> FdxObject:
