@@ -77,6 +77,11 @@ class CompositeBank:
             for name in capability.ALL
         }
         self.categories = frozenset(name for name, labels in self.by_category.items() if labels)
+        # Ids of a member's payments, programs and tax forms: ``<member tag>.<native id>``, the
+        # tag a keyed digest of the label, so two members' ids never collide and each call
+        # about one goes to its member alone (the native ids are the bank's own opaque ids).
+        self._tags = {label: self._tag(label) for label in self.members}
+        self._by_tag = {tag: label for label, tag in self._tags.items()}
 
     @classmethod
     def from_options(
@@ -98,6 +103,21 @@ class CompositeBank:
         composite = ID_PREFIX + digest
         self._owners[composite] = (label, native_id)
         return composite
+
+    def _tag(self, label: str) -> str:
+        digest = hashlib.blake2b(f"item\x00{label}".encode(), key=self._key, digest_size=4)
+        return digest.hexdigest()
+
+    def item_id(self, label: str, native_id: str) -> str:
+        return f"{self._tags[label]}.{native_id}"
+
+    def _item_owner(self, item_id: str, category: str) -> tuple[str, str] | None:
+        """(member label, native id) of one of our item ids, if a member serving it made it."""
+        tag, dot, native = item_id.partition(".")
+        label = self._by_tag.get(tag)
+        if not dot or label is None or label not in self.by_category[category]:
+            return None
+        return label, native
 
     async def authenticate(self, username: str, password: str) -> Customer | None:
         return await self.members[self.primary].authenticate(username, password)
@@ -187,20 +207,16 @@ class CompositeBank:
         window: Window,
         page: PageRequest,
     ) -> Page[Payment]:
-        by_member = await self._natives(customer_id, account_ids)
-        for label in self.by_category[capability.BILLS]:
-            natives = by_member.get(label)
-            if not natives:
-                continue
-            bank = capability.bills(self.members[label])
-            try:
-                found = await bank.list_recurring_payment_payments(
-                    customer_id, recurring_payment_id, natives, window, page
-                )
-            except RecurringPaymentNotFound:
-                continue
-            return Page([self._ours(label, p) for p in found.items], found.next_offset, found.total)
-        raise RecurringPaymentNotFound("composite: no member knows it")
+        owner = self._item_owner(recurring_payment_id, capability.BILLS)
+        natives = None if owner is None else (await self._natives(customer_id, account_ids))
+        if owner is None or not natives or not natives.get(owner[0]):
+            raise RecurringPaymentNotFound("composite: no member knows it")
+        label, native = owner
+        bank = capability.bills(self.members[label])
+        found = await bank.list_recurring_payment_payments(
+            customer_id, native, natives[label], window, page
+        )
+        return Page([self._ours(label, p) for p in found.items], found.next_offset, found.total)
 
     async def list_reward_programs(
         self, customer_id: str, page: PageRequest
@@ -213,15 +229,17 @@ class CompositeBank:
         return await self._merged(customer_id, capability.REWARDS, None, page, one)
 
     async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
-        label, program = await self._program(customer_id, program_id)
-        return self._ours(label, program)
+        label, native = self._program(program_id)
+        bank = capability.rewards(self.members[label])
+        return self._ours(label, await bank.get_reward_program(customer_id, native))
 
     async def list_reward_categories(
         self, customer_id: str, program_id: str, page: PageRequest
     ) -> Page[RewardCategory]:
-        label, _ = await self._program(customer_id, program_id)
+        label, native = self._program(program_id)
         bank = capability.rewards(self.members[label])
-        return await bank.list_reward_categories(customer_id, program_id, page)
+        found = await bank.list_reward_categories(customer_id, native, page)
+        return Page([self._ours(label, c) for c in found.items], found.next_offset, found.total)
 
     async def get_transaction_image(
         self, customer_id: str, account_id: str, image_id: str
@@ -246,16 +264,16 @@ class CompositeBank:
     async def get_tax_form(
         self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
     ) -> TaxStatement:
-        label, natives = await self._tax_member(customer_id, account_ids, tax_form_id)
+        label, natives, native = await self._tax_form(customer_id, account_ids, tax_form_id)
         bank = capability.tax_forms(self.members[label])
-        return self._ours(label, await bank.get_tax_form(customer_id, natives, tax_form_id))
+        return self._ours(label, await bank.get_tax_form(customer_id, natives, native))
 
     async def get_tax_form_pdf(
         self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
     ) -> Document:
-        label, natives = await self._tax_member(customer_id, account_ids, tax_form_id)
+        label, natives, native = await self._tax_form(customer_id, account_ids, tax_form_id)
         bank = capability.tax_forms(self.members[label])
-        return await bank.get_tax_form_pdf(customer_id, natives, tax_form_id)
+        return await bank.get_tax_form_pdf(customer_id, natives, native)
 
     async def list_asset_transfer_networks(
         self, customer_id: str, account_id: str
@@ -272,28 +290,25 @@ class CompositeBank:
         page: PageRequest,
         one: Callable[[str, list[str], PageRequest], Awaitable[Page[FdxObject]]],
     ) -> Page[FdxObject]:
-        """The members' pages one after another: the cursor ``m<i>-<member cursor>`` says which
-        member and where in it; a member's last page is followed by the next member's first.
-        ``account_ids`` (None: not account-bound) go to each member as its native ids, and only
-        members holding one of them are asked."""
+        """The members' lists one after another, as one list: a page takes from a member until
+        it is full, then from the next; the cursor ``m<i>-<member cursor>`` says which member
+        and where in it. ``account_ids`` (None: not account-bound) go to each member as its
+        native ids, and only members holding one of them are asked."""
         labels = self.by_category[category]
         by_member = None if account_ids is None else await self._natives(customer_id, account_ids)
-        start, offset = _cursor(page.offset)
-        for i in range(start, len(labels)):
+        i, offset = _cursor(page.offset)
+        items: list[FdxObject] = []
+        while i < len(labels) and len(items) < page.limit:
             label = labels[i]
             natives = [] if by_member is None else by_member.get(label, [])
-            if by_member is not None and not natives:
-                offset = None
-                continue
-            found = await one(label, natives, PageRequest(offset, page.limit))
-            items = [self._ours(label, item) for item in found.items]
-            following = f"m{i}-{found.next_offset}" if found.next_offset else None
-            if following is None and i + 1 < len(labels):
-                following = f"m{i + 1}-"
-            if items or following is None:
-                return Page(items, following)
-            offset = None
-        return Page((), None)
+            if by_member is None or natives:
+                at = PageRequest(offset, page.limit - len(items))
+                found = await one(label, natives, at)
+                items.extend(self._ours(label, item) for item in found.items)
+                if found.next_offset is not None:
+                    return Page(items, f"m{i}-{found.next_offset}")
+            i, offset = i + 1, None
+        return Page(items, f"m{i}-" if i < len(labels) else None)
 
     async def _natives(self, customer_id: str, account_ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -308,6 +323,9 @@ class CompositeBank:
     def _ours(self, label: str, obj: FdxObject) -> FdxObject:
         """``obj`` with every account id it names as the composite's (a copy)."""
         out = dict(obj)
+        for key in ("paymentId", "recurringPaymentId", "rewardProgramId", "taxStatementId"):
+            if key in out:
+                out[key] = self.item_id(label, str(out[key]))
         if "fromAccountId" in out:
             out["fromAccountId"] = self.account_id(label, str(out["fromAccountId"]))
         if isinstance(out.get("memberships"), list):
@@ -319,42 +337,38 @@ class CompositeBank:
             ]
         if isinstance(out.get("forms"), list):
             out["forms"] = [
-                {
-                    k: _with_id(v, self.account_id(label, str(v["accountId"])))
-                    if isinstance(v, dict) and "accountId" in v
-                    else v
-                    for k, v in form.items()
-                }
+                {k: self._our_form(label, v) for k, v in form.items()}
                 if isinstance(form, dict)
                 else form
                 for form in out["forms"]
             ]
         return out
 
-    async def _program(self, customer_id: str, program_id: str) -> tuple[str, RewardProgram]:
-        for label in self.by_category[capability.REWARDS]:
-            bank = capability.rewards(self.members[label])
-            try:
-                return label, await bank.get_reward_program(customer_id, program_id)
-            except RewardProgramNotFound:
-                continue
-        raise RewardProgramNotFound("composite: no member knows it")
+    def _our_form(self, label: str, body: Any) -> Any:
+        """One tax form of a statement, with its account and form ids as the composite's."""
+        if not isinstance(body, dict):
+            return body
+        out = dict(body)
+        if "accountId" in out:
+            out["accountId"] = self.account_id(label, str(out["accountId"]))
+        if "taxFormId" in out:
+            out["taxFormId"] = self.item_id(label, str(out["taxFormId"]))
+        return out
 
-    async def _tax_member(
+    def _program(self, program_id: str) -> tuple[str, str]:
+        owner = self._item_owner(program_id, capability.REWARDS)
+        if owner is None:
+            raise RewardProgramNotFound("composite: no member knows it")
+        return owner
+
+    async def _tax_form(
         self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
-    ) -> tuple[str, list[str]]:
-        by_member = await self._natives(customer_id, account_ids)
-        for label in self.by_category[capability.TAX]:
-            natives = by_member.get(label)
-            if not natives:
-                continue
-            bank = capability.tax_forms(self.members[label])
-            try:
-                await bank.get_tax_form(customer_id, natives, tax_form_id)
-            except TaxFormNotFound:
-                continue
-            return label, natives
-        raise TaxFormNotFound("composite: no member knows it")
+    ) -> tuple[str, list[str], str]:
+        owner = self._item_owner(tax_form_id, capability.TAX)
+        natives = None if owner is None else (await self._natives(customer_id, account_ids))
+        if owner is None or not natives or not natives.get(owner[0]):
+            raise TaxFormNotFound("composite: no member knows it")
+        return owner[0], natives[owner[0]], owner[1]
 
     async def aclose(self) -> None:
         for member in self.members.values():

@@ -174,7 +174,11 @@ class SandboxBank:
         return TransactionImage(
             content=_check_png(self.seed, self.today, account_id, image_id),
             media_type="image/png",
-            transaction_date=date.fromisoformat(str(txn["transactionTimestamp"])[:10]),
+            # The date the transaction is listed under (posted, else the transaction date), so
+            # the image is inside a look-back window exactly when its transaction is.
+            transaction_date=date.fromisoformat(
+                str(txn.get("postedTimestamp") or txn["transactionTimestamp"])[:10]
+            ),
         )
 
     async def list_tax_forms(
