@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import Response
@@ -48,7 +49,11 @@ async def list_tax_forms(call: Call) -> Served:
     year, kinds, data_type = _year(call), _form_types(call), _data_type(call)
     paging = page_request(call.query, call.services.settings)
     page = await bank.list_tax_forms(call.ctx.customer_id, wanted, year, paging)
-    statements = [s for s in page.items if kinds is None or _types(s) & kinds]
+    statements = list(page.items)
+    if kinds is not None:
+        # Filtered here, after the adapter's page: the page's total no longer counts what is shown.
+        statements = [s for s in statements if _types(s) & kinds]
+        page = replace(page, total=None)
     items = [await _shaped(call, bank, s, wanted, clusters, data_type) for s in statements]
     body = envelope(call.request, page, "statements", items)
     return Served(fdx_json(body), wanted, clusters, len(items))
