@@ -4,8 +4,10 @@ getRewardProgram, getRewardProgramCategories): the rewards terms of 12 CFR 1033.
 
 A program is the customer's, so REWARDS on any consented account opens it (403/602 without).
 What a membership says about accounts is narrowed to the consent: ``accountIds`` keeps only
-consented accounts with REWARDS, a membership left with none is dropped, and ``customerId`` is
-the token's pairwise subject, never the bank's own id (as for ``/customers/current``).
+consented accounts with REWARDS, a membership left with none is dropped, ``customerId`` is
+the token's pairwise subject, never the bank's own id (as for ``/customers/current``), and the
+bank's internal ``memberId`` is left out for the same reason (the membership number the
+consumer knows, ``memberNumber``, stays: the consent screen names it).
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def _narrowed(program: dict[str, Any], accounts: tuple[str, ...], sub: str) -> d
         ids = [a for a in membership.get("accountIds", ()) if a in consented]
         if not ids:
             continue
-        narrowed = {**membership, "accountIds": ids}
+        narrowed = {k: v for k, v in membership.items() if k != "memberId"}
+        narrowed["accountIds"] = ids
         if "customerId" in narrowed:
             narrowed["customerId"] = sub  # OIDC Core §8.1: pairwise, as /customers/current
         kept.append(narrowed)

@@ -18,6 +18,8 @@ def test_the_rewards_program_is_listed_with_the_cards_membership(alice, fdx_vali
     assert [alice.accounts["CREDITCARD"]] == membership["accountIds"]
     assert "CASHBACK" == membership["balances"][0]["type"]
     assert "pairwise-sub" == membership["customerId"]  # never the bank's own customer id
+    assert "memberId" not in membership  # the bank's internal id: correlatable, not consented
+    assert membership["memberNumber"]
 
 
 def test_one_program_and_its_categories(alice, fdx_validate):
