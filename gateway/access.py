@@ -27,10 +27,10 @@ from starlette.requests import Request
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.dpop import INVALID_PROOF
-from authz.sender import SenderRefused
+from authz.sender import Challenge, SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
-from authz.tokens import CONSENTS_SCOPE, AccessClaims, TokenInvalid
+from authz.tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
     DPOP_CHALLENGE,
@@ -112,13 +112,20 @@ class ManagementScopeRequired(FdxError):
     "Forbidden"}`` as its 403 example, and RFC 6750 §3.1 names the scope that is missing."""
 
     code, status, message = "403", 403, "Forbidden"
-    challenge: ClassVar[str | None] = 'Bearer error="insufficient_scope"'
+    challenge: ClassVar[Challenge | None] = Challenge("insufficient_scope", CONSENTS_SCOPE)
 
-    def __init__(self, scope: str = CONSENTS_SCOPE) -> None:
-        challenge = f'Bearer error="insufficient_scope", scope="{scope}"'
-        super().__init__(
-            f"this operation needs a {scope} token", headers={"WWW-Authenticate": challenge}
-        )
+
+class SubscriptionScopeRequired(ManagementScopeRequired):
+    """The same 403 on notification subscriptions, naming their scope."""
+
+    challenge = Challenge("insufficient_scope", SUBSCRIPTIONS_SCOPE)
+
+
+# The refusal of a client-credentials token that lacks the scope an operation needs.
+_SCOPE_REQUIRED: dict[str, type[ManagementScopeRequired]] = {
+    CONSENTS_SCOPE: ManagementScopeRequired,
+    SUBSCRIPTIONS_SCOPE: SubscriptionScopeRequired,
+}
 
 
 async def authorize_client(
@@ -131,7 +138,7 @@ async def authorize_client(
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise InvalidToken()
     if claims.consent_id is not None or scope not in claims.scope:
-        raise ManagementScopeRequired(scope)
+        raise _SCOPE_REQUIRED[scope](f"this operation needs a {scope} token")
     await _require_active_recipient(services, claims.client_id)
     return claims
 
@@ -148,17 +155,14 @@ async def _verified(request: Request, services: Services) -> AccessClaims:
     """The presented token, verified and sent as its binding demands (RFC 9449 §7, RFC 8705
     §3, FAPI 2.0 §5.3.3)."""
     senders = services.senders
-    if senders.required:
-        request.scope[DPOP_CHALLENGE] = True  # what is missing is a DPoP token
+    _challenge_with(request, senders.challenge_algs(None, None))  # what is missing: a DPoP token?
     scheme, token = _presented_token(request)
-    if scheme == "dpop":
-        request.scope[DPOP_CHALLENGE] = True
+    _challenge_with(request, senders.challenge_algs(scheme, None))
     try:
         claims = services.tokens.verify(token)
     except TokenInvalid:
         raise InvalidToken() from None
-    if claims.jkt is not None:
-        request.scope[DPOP_CHALLENGE] = True
+    _challenge_with(request, senders.challenge_algs(scheme, claims))  # the token's own scheme
     try:
         await senders.confirm(request, scheme, token, claims)
     except SenderRefused as exc:
@@ -170,6 +174,15 @@ async def _verified(request: Request, services: Services) -> AccessClaims:
             request.scope.pop(DPOP_CHALLENGE, None)
         raise InvalidToken(exc.description) from None
     return claims
+
+
+def _challenge_with(request: Request, dpop_algs: tuple[str, ...] | None) -> None:
+    """Mark the request for ``gateway.errors.render``: a refusal is challenged with ``DPoP``
+    listing ``dpop_algs``, or with ``Bearer`` when None."""
+    if dpop_algs is None:
+        request.scope.pop(DPOP_CHALLENGE, None)
+    else:
+        request.scope[DPOP_CHALLENGE] = dpop_algs
 
 
 def _presented_token(request: Request) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters import errors as bank
-from gateway.access import ManagementScopeRequired
+from gateway.access import ManagementScopeRequired, SubscriptionScopeRequired
 from gateway.errors import (
     AccountNotFound,
     ConsentInactive,
@@ -175,7 +175,7 @@ BAD_TAX_YEAR = fdx(TaxYearNotSupported, "`taxYear` is not a year from 2018 to 20
 
 # Notification subscriptions (gateway/fdx/subscriptions.py): the recipient's own token.
 SUBSCRIPTION_SCOPE = fdx(
-    ManagementScopeRequired,
+    SubscriptionScopeRequired,
     "The token is not a client-credentials token with the `fdx:notifications:subscribe` scope.",
 )
 NO_SUBSCRIPTION = fdx(
