@@ -12,7 +12,8 @@ import secrets
 from starlette.responses import Response
 
 from adapters.errors import AdapterError
-from authz.screens import csrf
+from authz.bank_provider import ProviderUnavailable
+from authz.screens import bank_signin, csrf
 from authz.screens.login import MAX_USERNAME, TooManyAttempts, authenticate, client_address
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
 from authz.screens.session import SESSION_COOKIE, Sessions
@@ -35,14 +36,30 @@ async def sign_in_page(
         message=message,
         notice=visit.t["signed_out_done"] if done == "signed_out" else None,
         username=username,
+        # login = "oidc": one link to the bank's own sign-in instead of the form.
+        at_bank=HOME + "/signin" if visit.services.settings.login == "oidc" else None,
     )
     sessions.set_login_nonce(response, nonce)
     return response
 
 
+async def at_bank(visit: Visit) -> Response:
+    """GET /consumer/signin: off to the bank's OpenID Provider (``login = "oidc"``)."""
+    services = visit.services
+    if services.settings.login != "oidc":
+        return redirect(HOME)
+    try:
+        url = await bank_signin.begin(services, visit.request, bank_signin.PORTAL)
+    except ProviderUnavailable:
+        raise PortalError("signin_unavailable") from None
+    return bank_signin.to_provider(services, visit.request, url)
+
+
 async def login(visit: Visit) -> Response:
     """POST /consumer/login."""
     services = visit.services
+    if services.settings.login == "oidc":
+        raise PortalError("forbidden")  # the bank's OP signs consumers in, not this form
     form = await visit.read_form()
     nonce = Sessions(services).login_nonce(visit.request)
     binding = None if nonce is None else "login:" + nonce
