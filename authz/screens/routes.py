@@ -14,7 +14,7 @@ from authz.screens import bank_signin, i18n
 from authz.screens.authorize import authorize, error
 from authz.screens.consent import consent_page, decide
 from authz.screens.interaction import Interactions
-from authz.screens.login import login, sign_in_page
+from authz.screens.login import cancel, login, otp_login, sign_in_page
 from authz.screens.pages import error_page
 from authz.screens.render import STATIC
 from authz.screens.session import Sessions
@@ -54,6 +54,8 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/oauth/error/{reason}", bound(error), methods=["GET"], name="screen_error"),
         Route("/oauth/interaction/{interaction_id}", bound(show), methods=["GET"]),
         Route("/oauth/interaction/{interaction_id}/login", bound(login), methods=["POST"]),
+        Route("/oauth/interaction/{interaction_id}/otp", bound(otp_login), methods=["POST"]),
+        Route("/oauth/interaction/{interaction_id}/cancel", bound(cancel), methods=["POST"]),
         Route("/oauth/interaction/{interaction_id}/consent", bound(decide), methods=["POST"]),
         Route("/oauth/login/callback", bound(bank_signin.callback), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
