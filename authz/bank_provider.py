@@ -36,7 +36,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 ALGORITHMS = ("RS256", "PS256", "ES256")
 TIMEOUT = 5.0  # seconds for any one call to the OP: past it, sign-in is unavailable
@@ -308,9 +308,9 @@ def _load_private_key(path: str) -> RSAKey | ECKey | None:
         if key is None:
             key = KeySet.import_key_set({"keys": [data]}).keys[0]
     except (OSError, ValueError, JoseError, IndexError) as exc:
-        raise ValueError(f"login_oidc_private_key: cannot read a private JWK ({exc})") from None
+        raise SettingsError(f"login_oidc_private_key: cannot read a private JWK ({exc})") from None
     if not isinstance(key, RSAKey | ECKey) or not key.is_private:
-        raise ValueError("login_oidc_private_key: expected a private RSA or EC JWK")
+        raise SettingsError("login_oidc_private_key: expected a private RSA or EC JWK")
     return key
 
 
