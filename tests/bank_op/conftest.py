@@ -71,7 +71,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def node() -> str:
+def op_node() -> str:
     """The node binary, with the locked packages installed beside op.mjs."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
@@ -115,12 +115,12 @@ class BankOP:
 
 
 @pytest.fixture(scope="module")
-def bank_op(node: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankOP]:
+def bank_op(op_node: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankOP]:
     users = tmp_path_factory.mktemp("bank-op") / "users.json"
     users.write_text(json.dumps({"users": USERS}), encoding="utf-8")
     port = free_port()
     process = subprocess.Popen(
-        [node, "op.mjs", str(port), str(users)],
+        [op_node, "op.mjs", str(port), str(users)],
         cwd=HERE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
