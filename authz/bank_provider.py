@@ -64,6 +64,8 @@ class Metadata:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    # RFC 9207 §3: the OP puts ``iss`` in every authorization response, which must then be there.
+    iss_parameter: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,7 @@ class BankProvider:
                 authorization_endpoint=str(body["authorization_endpoint"]),
                 token_endpoint=str(body["token_endpoint"]),
                 jwks_uri=str(body["jwks_uri"]),
+                iss_parameter=body.get("authorization_response_iss_parameter_supported") is True,
             )
         except KeyError:
             raise ProviderUnavailable("incomplete discovery document") from None

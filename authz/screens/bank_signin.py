@@ -180,6 +180,8 @@ async def callback(services: Services, request: Request) -> Response:
     iss = params.get("iss")
     if iss is not None and iss != settings.login_oidc_issuer.rstrip("/"):
         return _failed(settings, lang, "callback_iss", pending.purpose)  # RFC 9207 §2.4
+    if iss is None and await _iss_expected(services):
+        return _failed(settings, lang, "callback_iss", pending.purpose)
     interaction = None
     client = None
     if pending.purpose != PORTAL:
@@ -192,8 +194,8 @@ async def callback(services: Services, request: Request) -> Response:
     error = params.get("error")
     if error is not None:
         _audit("provider_error", error[:64], pending.purpose)
-        if interaction is None or client is None:
-            return _failed(settings, lang, None)
+        if interaction is None or client is None:  # the portal: its sign-in page again
+            return RedirectResponse("/consumer", status_code=303, headers=security_headers())
         if error in UNAVAILABLE_ERRORS:
             return await _unavailable(services, interaction, client, lang)
         return await back_to_app(services, interaction, "access_denied", lang)
@@ -273,9 +275,15 @@ async def _unavailable(
     return error_page(settings, lang, "signin_unavailable", return_to=(client.client_name, url))
 
 
-def _failed(settings: Settings, lang: str, reason: str | None, purpose: str = "") -> Response:
-    if reason is not None:
-        _audit("failed", reason, purpose)
+async def _iss_expected(services: Services) -> bool:
+    try:
+        return (await provider(services).metadata()).iss_parameter
+    except ProviderUnavailable:
+        return False  # the code's redemption will say so
+
+
+def _failed(settings: Settings, lang: str, reason: str, purpose: str = "") -> Response:
+    _audit("failed", reason, purpose)
     return error_page(settings, lang, "signin_failed")
 
 

@@ -247,6 +247,53 @@ async def test_login_required_from_the_op_tells_the_app_access_denied(bank_op: B
         assert {"error": "access_denied", "state": gw.state, "iss": gw.issuer} == app_params(answer)
 
 
+async def test_a_callback_without_the_ops_iss_or_with_another(
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+) -> None:
+    """node-oidc-provider announces RFC 9207 ``iss`` in authorization responses: a callback
+    without it, or naming another issuer, is a mix-up and signs no one in."""
+    caplog.set_level(logging.WARNING, logger="authz.signin")
+    async with gateway(bank_op) as gw:
+        for change in ("drop", "other"):
+            gw.http.cookies.clear()
+            back = await gw.to_callback(await gw.sign_in_at_bank(await gw.authorize()))
+            parts = urlsplit(back)
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            if change == "drop":
+                del query["iss"]
+            else:
+                query["iss"] = "https://op.attacker.example"
+            page = await gw.http.get(gw.issuer + parts.path, params=query)
+            assert (400, False) == (page.status_code, signed_in(gw))
+    assert ["callback_iss", "callback_iss"] == [
+        getattr(r, "reason", None) for r in signin_log(caplog)
+    ]
+
+
+async def test_temporarily_unavailable_from_the_op_is_a_503(bank_op: BankOP) -> None:
+    async with gateway(bank_op) as gw:
+        at_op = await gw.authorize()
+        state = parse_qs(urlsplit(at_op.headers["location"]).query)["state"][0]
+        page = await gw.http.get(
+            gw.issuer + "/oauth/login/callback",
+            params={"error": "temporarily_unavailable", "state": state, "iss": bank_op.issuer},
+        )
+        assert 503 == page.status_code
+        assert "error=temporarily_unavailable" in parse(page.text).links["return-to-app"]
+
+
+async def test_an_op_error_in_the_portal_goes_back_to_its_sign_in_page(bank_op: BankOP) -> None:
+    async with gateway(bank_op) as gw:
+        at_op = await gw.http.get(gw.issuer + "/consumer/signin")
+        state = parse_qs(urlsplit(at_op.headers["location"]).query)["state"][0]
+        page = await gw.http.get(
+            gw.issuer + "/oauth/login/callback",
+            params={"error": "access_denied", "state": state, "iss": bank_op.issuer},
+        )
+        assert (303, "/consumer") == (page.status_code, page.headers["location"])
+        assert not signed_in(gw)
+
+
 async def test_an_unreachable_op_is_a_503_and_the_app_hears_temporarily_unavailable(
     bank_op: BankOP, caplog: pytest.LogCaptureFixture
 ) -> None:
