@@ -344,7 +344,8 @@ def _banner(settings: Settings) -> None:
             lines.append("")
             for i, p in enumerate(people):
                 label = "demo consumers " if i == 0 else "               "
-                lines.append(f"  {label} {p['username']} / {p['password']}  ({p['name']})")
+                otp = " + one-time code (README)" if p.get("totp_secret") else ""
+                lines.append(f"  {label} {p['username']} / {p['password']}{otp}  ({p['name']})")
         lines += ["", "  try it:         .venv/bin/python examples/budget_app.py", ""]
     print("\n".join(lines), flush=True)
 

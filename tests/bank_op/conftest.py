@@ -109,6 +109,9 @@ class BankOP:
         assert 201 == answer.status_code, answer.text
         return dict(answer.json())
 
+    def jwks_fetches(self) -> int:
+        return int(httpx.get(self.issuer + "/__test/stats", timeout=5).json()["jwks_fetches"])
+
     def fault(self, mode: str | None, **extra: Any) -> None:
         answer = httpx.post(self.issuer + "/__test/fault", json={"mode": mode, **extra}, timeout=5)
         assert 200 == answer.status_code, answer.text

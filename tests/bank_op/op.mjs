@@ -12,7 +12,8 @@
 // - Faults for the gateway's tests: POST /__test/fault {"mode": …} rewrites the next token
 //   responses' ID tokens (wrong iss/aud/nonce, expired, alg none, HS256 with the client secret,
 //   an unpublished kid, PS256/ES256 re-signing, a rotated key that is then published), or delays
-//   the token endpoint (`slow`, `delay_ms`). {"mode": null} ends it.
+//   the token endpoint (`slow`, `delay_ms`). {"mode": null} ends it. GET /__test/stats counts
+//   the JWKS fetches (the gateway's key cache).
 
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -33,6 +34,7 @@ const ec = jwk("ec", { namedCurve: "P-256" }, "op-ec", "ES256");
 const published = [rsa, rsaPss, ec];
 const extra = []; // keys published after a rotation
 let fault = { mode: null };
+let jwksFetches = 0;
 
 const provider = new Provider(issuer, {
   jwks: { keys: published },
@@ -70,6 +72,7 @@ async function rewrite(idToken) {
     case "wrong_nonce": return sign({ ...claims, nonce: "not-the-nonce" }, rsa);
     case "expired": return sign({ ...claims, iat: now - 900, exp: now - 600 }, rsa);
     case "no_customer": return sign({ ...claims, customer_id: "cus_nobody_at_this_bank" }, rsa);
+    case "old_auth_time": return sign({ ...claims, auth_time: now - 3600 }, rsa);
     case "alg_none": return `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.`;
     case "hs256": {
       const secret = new TextEncoder().encode(fault.secret);
@@ -100,6 +103,11 @@ async function text(req) {
 const form = async (req) => new URLSearchParams(await text(req));
 
 provider.use(async (ctx, next) => {
+  if (ctx.path === "/__test/stats") {
+    ctx.body = { jwks_fetches: jwksFetches };
+    return;
+  }
+  if (ctx.path === "/jwks") jwksFetches += 1;
   if (ctx.path === "/__test/fault" && ctx.method === "POST") {
     fault = JSON.parse(await text(ctx.req));
     ctx.body = { ok: true };

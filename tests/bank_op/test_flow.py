@@ -163,6 +163,39 @@ async def test_a_bad_id_token_signs_no_one_in(
     assert [reason] == [getattr(r, "reason", None) for r in records]
 
 
+async def test_keys_are_cached_and_an_unknown_kid_refetches_them_once(bank_op: BankOP) -> None:
+    """The first sign-in fetches the OP's keys, the next ones use the cache; each ID token
+    with a kid the OP does not publish costs one refetch, and is still refused."""
+    async with gateway(bank_op) as gw:
+
+        async def one_sign_in() -> int:
+            gw.http.cookies.clear()
+            back = await gw.to_callback(await gw.sign_in_at_bank(await gw.authorize()))
+            return (await gw.http.get(back)).status_code
+
+        before = bank_op.jwks_fetches()
+        assert 303 == await one_sign_in()
+        assert 303 == await one_sign_in()
+        assert before + 1 == bank_op.jwks_fetches()
+        bank_op.fault("unknown_kid")
+        assert 400 == await one_sign_in()
+        assert 400 == await one_sign_in()
+        assert before + 3 == bank_op.jwks_fetches()
+
+
+async def test_an_auth_time_older_than_max_age_is_refused(
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="authz.signin")
+    async with gateway(bank_op) as gw:
+        bank_op.fault("old_auth_time")
+        at_op = await gw.authorize(max_age="600")
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        page = await gw.http.get(back)
+        assert (400, False) == (page.status_code, signed_in(gw))
+    assert ["claim_auth_time"] == [getattr(r, "reason", None) for r in signin_log(caplog)]
+
+
 async def test_a_claim_naming_no_customer_of_the_bank(
     bank_op: BankOP, caplog: pytest.LogCaptureFixture
 ) -> None:
