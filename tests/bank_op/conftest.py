@@ -35,12 +35,15 @@ from adapters import load_adapter
 from authz.bank_provider import BankProvider
 from authz.keys import SigningKeys
 from authz.services import Services
+from authz.store.base import StateStore
 from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.redis import RedisStateStore
 from config.policy import load_policy
 from config.settings import Settings
 from examples.budget_app import DpopClient, Recipient
 from gateway.app import create_app
 from gateway.cli import _seed_demo
+from tests.contracts.conftest import REDIS_URL, new_prefix, purge_prefix, require_redis
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -314,10 +317,12 @@ async def gateway(
     *,
     op_timeout: float = 5.0,
     register: dict[str, Any] | None = None,
+    state: str = "memory",
     **settings: Any,
 ) -> AsyncIterator[Gateway]:
     """A gateway on a fresh issuer, registered at ``op`` (client_secret_basic unless
-    ``register`` says otherwise), with ``settings`` on top."""
+    ``register`` says otherwise), with ``settings`` on top; short-lived state in process, or
+    in the real Redis under a key prefix of its own (``state="redis"``)."""
     issuer = f"http://127.0.0.1:{free_port()}"
     client = op.register(issuer + "/oauth/login/callback", **(register or {}))
     values: dict[str, Any] = {
@@ -336,11 +341,15 @@ async def gateway(
     records = MemoryRecordStore()
     await _seed_demo(records, DEMO)
     bank_login = BankProvider(config, clock=time.time, timeout=op_timeout)
+    store: StateStore = MemoryStateStore(clock=time.time)
+    if state == "redis":
+        require_redis()
+        store = RedisStateStore(REDIS_URL, clock=time.time, prefix=new_prefix())
     services = Services.build(
         config,
         policy=load_policy(),
         records=records,
-        state=MemoryStateStore(clock=time.time),
+        state=store,
         bank=load_adapter("sandbox"),
         keys=SigningKeys.generate(),
         bank_login=bank_login,
@@ -353,3 +362,6 @@ async def gateway(
         finally:
             await bank_login.aclose()
             await services.bank.aclose()
+            await store.aclose()
+            if isinstance(store, RedisStateStore):
+                purge_prefix(store.prefix)

@@ -57,10 +57,12 @@ def gateway_id_token(gw: Gateway, raw: str) -> dict[str, object]:
     return dict(token.claims)
 
 
-async def test_the_consent_flow_signs_in_at_the_bank_op(bank_op: BankOP) -> None:
+@pytest.mark.parametrize("state", ["memory", "redis"])
+async def test_the_consent_flow_signs_in_at_the_bank_op(bank_op: BankOP, state: str) -> None:
     """authorize → 302 to the OP (code, PKCE S256, state, nonce, the one callback URI) → the
-    OP's login → callback → consent → code → the gateway's ID token with acr, amr, auth_time."""
-    async with gateway(bank_op) as gw:
+    OP's login → callback → consent → code → the gateway's ID token with acr, amr, auth_time;
+    the pending sign-in in process or in Redis."""
+    async with gateway(bank_op, state=state) as gw:
         at_op = await gw.authorize()
         assert 302 == at_op.status_code
         asked = parse_qs(urlsplit(at_op.headers["location"]).query)
@@ -209,11 +211,12 @@ async def test_a_claim_naming_no_customer_of_the_bank(
     assert ["unknown_customer"] == [getattr(r, "reason", None) for r in signin_log(caplog)]
 
 
+@pytest.mark.parametrize("state", ["memory", "redis"])
 async def test_a_replayed_or_tampered_state_or_no_pending_sign_in(
-    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture, state: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="authz.signin")
-    async with gateway(bank_op) as gw:
+    async with gateway(bank_op, state=state) as gw:
         back = await gw.to_callback(await gw.sign_in_at_bank(await gw.authorize()))
         query = parse_qs(urlsplit(back).query)
         tampered = back.replace(query["state"][0], query["state"][0][:-2] + "xx")
