@@ -41,7 +41,6 @@ from authz.screens.render import security_headers
 from authz.screens.session import Session, Sessions
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
-from config.settings import Settings
 
 log = logging.getLogger("authz.signin")
 
@@ -160,63 +159,120 @@ async def for_interaction(
     return to_provider(services, request, url)
 
 
+class _Refused(Exception):
+    """The callback signs no one in: a plain page and a ``signin.failed`` line with ``reason``."""
+
+    def __init__(self, reason: str, purpose: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.purpose = purpose
+
+
+class _Answer(Exception):
+    """The callback ends with ``response`` (an expired interaction, an unavailable app)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What the pending sign-in is for: a consent interaction and its app, or the portal."""
+
+    interaction: Interaction | None = None
+    client: ClientRecord | None = None
+
+
 async def callback(services: Services, request: Request) -> Response:
     """GET /oauth/login/callback."""
     settings = services.settings
     lang = i18n.choose(request, settings.languages)
+    try:
+        pending = await _pending(services, request)
+        target = await _target(services, pending, lang)
+        error = request.query_params.get("error")
+        if error is not None:
+            return await _provider_error(services, pending, target, error, lang)
+        return await _redeem(services, request, pending, target, lang)
+    except _Refused as exc:
+        _audit("failed", exc.reason, exc.purpose)
+        return error_page(settings, lang, "signin_failed")
+    except _Answer as exc:
+        return exc.response
+
+
+async def _pending(services: Services, request: Request) -> Pending:
+    """The pending sign-in the callback's ``state`` names, used up here, if this browser
+    started it and the OP that answers is ours (RFC 9207 §2.4); else ``_Refused``."""
     params = request.query_params
     if any(len(params.getlist(k)) > 1 or len(v) > MAX_PARAM for k, v in params.multi_items()):
-        return _failed(settings, lang, "bad_parameters")
+        raise _Refused("bad_parameters")
     state = params.get("state", "")
     raw = await services.state.consume(Kind.SIGN_IN, state) if 0 < len(state) <= 128 else None
     if raw is None:
-        return _failed(settings, lang, "unknown_state")
+        raise _Refused("unknown_state")
     if "consumed_at" in raw:
-        return _failed(settings, lang, "replayed_state")
+        raise _Refused("replayed_state")
     pending = Pending.from_dict(raw)
     nonce = Sessions(services).login_nonce(request)
     if nonce is None or not secrets.compare_digest(_digest(nonce), pending.browser):
-        return _failed(settings, lang, "other_browser", pending.purpose)
+        raise _Refused("other_browser", pending.purpose)
     iss = params.get("iss")
-    if iss is not None and iss != settings.login_oidc_issuer.rstrip("/"):
-        return _failed(settings, lang, "callback_iss", pending.purpose)  # RFC 9207 §2.4
+    if iss is not None and iss != services.settings.login_oidc_issuer.rstrip("/"):
+        raise _Refused("callback_iss", pending.purpose)
     if iss is None and await _iss_expected(services):
-        return _failed(settings, lang, "callback_iss", pending.purpose)
-    interaction = None
-    client = None
-    if pending.purpose != PORTAL:
-        interaction = await Interactions(services).load(pending.purpose)
-        if interaction is None:
-            return error_page(settings, lang, "link_expired")
-        client = await services.records.get_client(interaction.request.client_id)
-        if client is None or client.status != "approved":
-            return error_page(settings, lang, "client_unavailable")
-    error = params.get("error")
-    if error is not None:
-        _audit("provider_error", error[:64], pending.purpose)
-        if interaction is None or client is None:  # the portal: its sign-in page again
-            return RedirectResponse("/consumer", status_code=303, headers=security_headers())
-        if error in UNAVAILABLE_ERRORS:
-            return await _unavailable(services, interaction, client, lang)
-        return await back_to_app(services, interaction, "access_denied", lang)
-    code = params.get("code")
+        raise _Refused("callback_iss", pending.purpose)
+    return pending
+
+
+async def _target(services: Services, pending: Pending, lang: str) -> _Target:
+    if pending.purpose == PORTAL:
+        return _Target()
+    settings = services.settings
+    interaction = await Interactions(services).load(pending.purpose)
+    if interaction is None:
+        raise _Answer(error_page(settings, lang, "link_expired"))
+    client = await services.records.get_client(interaction.request.client_id)
+    if client is None or client.status != "approved":
+        raise _Answer(error_page(settings, lang, "client_unavailable"))
+    return _Target(interaction, client)
+
+
+async def _provider_error(
+    services: Services, pending: Pending, target: _Target, error: str, lang: str
+) -> Response:
+    """The OP said no (OIDC Core §3.1.2.6): the app hears ``access_denied``, or
+    ``temporarily_unavailable`` when the OP says so; the portal shows its sign-in page again."""
+    _audit("provider_error", error[:64], pending.purpose)
+    if target.interaction is None or target.client is None:
+        return RedirectResponse("/consumer", status_code=303, headers=security_headers())
+    if error in UNAVAILABLE_ERRORS:
+        return await _unavailable(services, target.interaction, target.client, lang)
+    return await back_to_app(services, target.interaction, "access_denied", lang)
+
+
+async def _redeem(
+    services: Services, request: Request, pending: Pending, target: _Target, lang: str
+) -> Response:
+    code = request.query_params.get("code")
     if not code:
-        return _failed(settings, lang, "no_code", pending.purpose)
+        raise _Refused("no_code", pending.purpose)
     try:
         identity = await provider(services).redeem(code, pending.asked)
         customer = await services.bank.get_customer(identity.customer_id)
     except ProviderUnavailable as exc:
         _audit("provider_unavailable", str(exc), pending.purpose)
-        if interaction is None or client is None:
-            return error_page(settings, lang, "signin_unavailable")
-        return await _unavailable(services, interaction, client, lang)
+        if target.interaction is None or target.client is None:
+            return error_page(services.settings, lang, "signin_unavailable")
+        return await _unavailable(services, target.interaction, target.client, lang)
     except SignInRejected as exc:
-        return _failed(settings, lang, exc.reason, pending.purpose)
+        raise _Refused(exc.reason, pending.purpose) from None
     except CustomerNotFound:
-        return _failed(settings, lang, "unknown_customer", pending.purpose)
+        raise _Refused("unknown_customer", pending.purpose) from None
     except AdapterError:
-        return error_page(settings, lang, "bank_unavailable")
-    return await _signed_in(services, request, interaction, customer.customer_id, identity)
+        return error_page(services.settings, lang, "bank_unavailable")
+    return await _signed_in(services, request, target.interaction, customer.customer_id, identity)
 
 
 async def _signed_in(
@@ -280,11 +336,6 @@ async def _iss_expected(services: Services) -> bool:
         return (await provider(services).metadata()).iss_parameter
     except ProviderUnavailable:
         return False  # the code's redemption will say so
-
-
-def _failed(settings: Settings, lang: str, reason: str, purpose: str = "") -> Response:
-    _audit("failed", reason, purpose)
-    return error_page(settings, lang, "signin_failed")
 
 
 def _audit(event: str, reason: str, purpose: str) -> None:
