@@ -82,6 +82,8 @@ async def login(services: Services, request: Request) -> Response:
     """POST /oauth/interaction/{id}/login."""
     settings = services.settings
     lang = i18n.choose(request, settings.languages)
+    if settings.login != "adapter":
+        return error_page(settings, lang, "forbidden")  # the bank's OP signs consumers in
     loaded = await _form_for(services, request, lang)
     if isinstance(loaded, Response):
         return loaded
@@ -116,6 +118,8 @@ async def otp_login(services: Services, request: Request) -> Response:
     """POST /oauth/interaction/{id}/otp: the one-time code after a right password."""
     settings = services.settings
     lang = i18n.choose(request, settings.languages)
+    if settings.login != "adapter":
+        return error_page(settings, lang, "forbidden")
     loaded = await _form_for(services, request, lang)
     if isinstance(loaded, Response):
         return loaded

@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import pyotp
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from adapters.base import Customer
 from adapters.errors import CustomerNotFound
+from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.screens.interaction import Interactions
 from authz.screens.session import SESSION_COOKIE
 from authz.store.base import Kind
 from config.settings import Settings
@@ -167,3 +170,26 @@ def test_cancel_needs_the_forms_csrf_value(world: World) -> None:
     world.client.get(path)
     assert 403 == world.client.post(path + "/cancel", data={"csrf": "forged"}).status_code
     assert 200 == world.client.get(path).status_code
+
+
+def test_the_built_in_form_is_closed_when_the_bank_op_signs_in() -> None:
+    """With login = "oidc" a password posted to the gateway's own form signs no one in."""
+    settings = Settings(
+        login="oidc",
+        login_oidc_issuer="https://op.bank.example",
+        login_oidc_client_id="gw",
+        login_oidc_client_secret="s",
+    )
+    for world in make_world(settings, "http://127.0.0.1:8000", bank=OtpBank()):
+        key = world.push().removeprefix(REQUEST_URI_PREFIX)
+        stored = anyio.run(world.services.state.get, Kind.PAR, key)
+        assert stored is not None
+        pushed = PushedRequest.from_dict(stored)
+        interaction = anyio.run(Interactions(world.services).start, pushed)
+        path = f"/oauth/interaction/{interaction.id}"
+        for action in ("/login", "/otp"):
+            answer = world.client.post(
+                path + action, data={"username": "alice", "password": "x", "code": "1"}
+            )
+            assert 403 == answer.status_code
+        assert SESSION_COOKIE not in world.client.cookies
