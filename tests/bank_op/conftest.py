@@ -58,6 +58,8 @@ OP_PASSWORD = "bank-op-password"
 USERS = {
     "alice": {"password": OP_PASSWORD, "customer_id": ALICE["customer_id"]},
     "mallory": {"password": OP_PASSWORD, "customer_id": "cus_not_at_this_bank"},
+    # A login that is the bank's customer id itself, for the default claim (sub).
+    ALICE["customer_id"]: {"password": OP_PASSWORD, "customer_id": ALICE["customer_id"]},
 }
 
 

@@ -103,6 +103,37 @@ async def test_the_portal_signs_in_at_the_bank_op(bank_op: BankOP) -> None:
         assert refused.status_code in (303, 403)  # the built-in form signs no one in
 
 
+async def test_the_default_customer_claim_is_sub(bank_op: BankOP) -> None:
+    async with gateway(bank_op, login_oidc_customer_claim="sub", login_oidc_scope="openid") as gw:
+        assert "sub" == gw.settings.login_oidc_customer_claim
+        at_op = await gw.authorize()
+        assert ["openid"] == parse_qs(urlsplit(at_op.headers["location"]).query)["scope"]
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op, ALICE["customer_id"]))
+        consent = await gw.follow(await gw.http.get(back))
+        assert 200 == consent.status_code, consent.text
+        assert signed_in(gw)
+
+
+async def test_malformed_callbacks_get_a_page_never_a_500(bank_op: BankOP) -> None:
+    async with gateway(bank_op) as gw:
+        at_op = await gw.authorize()
+        state = parse_qs(urlsplit(at_op.headers["location"]).query)["state"][0]
+        callback = gw.issuer + "/oauth/login/callback"
+        for query in (
+            "state=" + "x" * 5000,
+            "state=%00%ff&code=%ff",
+            "code=abc",
+            "error=" + "e" * 3000 + "&state=abc",
+            "state=&code=",
+            "state=%E2%98%83&code=%E2%98%83&iss=%E2%98%83",
+            f"state={state}&code=not-a-code-the-op-issued&iss={bank_op.issuer}",
+        ):
+            page = await gw.http.get(callback + "?" + query)
+            assert page.status_code in (400, 403), (query[:40], page.status_code)
+            assert "Traceback" not in page.text
+        assert not signed_in(gw)
+
+
 async def test_private_key_jwt_at_the_token_endpoint(bank_op: BankOP, tmp_path: Path) -> None:
     key = ECKey.generate_key("P-256", private=True, parameters={"kid": "gw-1", "alg": "ES256"})
     path = tmp_path / "gateway-op-key.json"
