@@ -25,7 +25,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -98,10 +98,10 @@ class BankProvider:
         timeout: float = TIMEOUT,
     ) -> None:
         self._settings = settings
-        self._issuer = settings.login_oidc_issuer.rstrip("/")
+        # Compared exactly (OIDC Core §3.1.3.7 item 2): some OPs' issuers end with "/".
+        self._issuer = settings.login_oidc_issuer
         self._clock = clock
         self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._timeout = timeout
         self._metadata: Metadata | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
@@ -140,7 +140,9 @@ class BankProvider:
         now = self._clock()
         if self._metadata is not None and now - self._metadata_at < METADATA_TTL:
             return self._metadata
-        body = await self._get_json(self._issuer + "/.well-known/openid-configuration")
+        # OIDC Discovery §4: the issuer without its trailing "/", then the well-known path.
+        url = self._issuer.rstrip("/") + "/.well-known/openid-configuration"
+        body = await self._get_json(url)
         try:
             metadata = Metadata(
                 issuer=str(body["issuer"]),
@@ -358,11 +360,7 @@ def _claim_name(exc: JoseError) -> str:
     return "invalid"
 
 
-def space_separated(value: str | None) -> tuple[str, ...]:
-    return tuple(value.split()) if value else ()
-
-
-__all__: Sequence[str] = (
+__all__ = (
     "ALGORITHMS",
     "Asked",
     "BankIdentity",

@@ -219,7 +219,7 @@ async def _pending(services: Services, request: Request) -> Pending:
     if nonce is None or not secrets.compare_digest(_digest(nonce), pending.browser):
         raise _Refused("other_browser", pending.purpose)
     iss = params.get("iss")
-    if iss is not None and iss != services.settings.login_oidc_issuer.rstrip("/"):
+    if iss is not None and iss != services.settings.login_oidc_issuer:
         raise _Refused("callback_iss", pending.purpose)
     if iss is None and await _iss_expected(services):
         raise _Refused("callback_iss", pending.purpose)
