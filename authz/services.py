@@ -10,6 +10,7 @@ from typing import Protocol
 
 from adapters.base import BankAdapter
 from adapters.capability import withheld_clusters
+from authz.bank_provider import BankProvider
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
@@ -46,6 +47,8 @@ class Services:
     observers: list[ConsentObserver] = field(default_factory=list)
     # Recipients' notification subscriptions (authz/subscriptions): a record family of its own.
     subscriptions: SubscriptionStore = field(default_factory=MemorySubscriptionStore)
+    # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
+    bank_login: BankProvider | None = None
 
     @classmethod
     def build(
@@ -61,6 +64,7 @@ class Services:
         observers: list[ConsentObserver] | None = None,
         subscriptions: SubscriptionStore | None = None,
         clock: Clock = time.time,
+        bank_login: BankProvider | None = None,
     ) -> Services:
         tokens = AccessTokens(
             keys,
@@ -85,4 +89,7 @@ class Services:
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
             subscriptions=subscriptions or MemorySubscriptionStore(),
+            bank_login=bank_login
+            if bank_login is not None or settings.login != "oidc"
+            else BankProvider(settings, clock=clock),
         )

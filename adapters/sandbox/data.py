@@ -83,8 +83,9 @@ def build(seed: int, today: date) -> BankData:
         accounts.update(records)
         info = _customer_info(person, owner, tuple(records))
         name = f"{person.first} {person.last}"
+        customer = Customer(owner, name, person.totp_secret)
         customers[owner] = CustomerRecord(
-            Customer(owner, name),
+            customer,
             person,
             info,
             tuple(records),
@@ -294,13 +295,16 @@ def demo_consumers(seed: int, today: date) -> dict[str, Any]:
             account = data.accounts[account_id].account
             closed = " (closed)" if account["status"] == "CLOSED" else ""
             described.append(f"{account['productName']} {account['accountNumberDisplay']}{closed}")
-        consumers.append(
-            {
-                "username": record.person.username,
-                "password": record.person.password,
-                "name": record.customer.display_name,
-                "customer_id": record.customer.customer_id,
-                "accounts": described,
-            }
-        )
+        consumer: dict[str, Any] = {
+            "username": record.person.username,
+            "password": record.person.password,
+        }
+        if record.person.totp_secret:
+            consumer["totp_secret"] = record.person.totp_secret
+        consumer |= {
+            "name": record.customer.display_name,
+            "customer_id": record.customer.customer_id,
+            "accounts": described,
+        }
+        consumers.append(consumer)
     return {"consumers": consumers, "note": "sandbox only"}
