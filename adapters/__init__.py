@@ -19,7 +19,7 @@ from adapters.base import (
     Window,
 )
 from adapters.composite import CompositeBank
-from adapters.errors import AdapterError, fdx_code_for
+from adapters.errors import AdapterError
 from adapters.registry import ENTRY_POINT_GROUP, AdapterConfigError, load_adapter
 
 __all__ = [
@@ -41,6 +41,5 @@ __all__ = [
     "Statement",
     "Transaction",
     "Window",
-    "fdx_code_for",
     "load_adapter",
 ]

@@ -21,11 +21,23 @@ FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::
     ├── NotFound                 404 / 1107
     ├── MethodNotAllowed         405 / 1206 (+ Allow)
     ├── VersionNotSupported      501 / 1106
-    └── SubsystemUnavailable     503 / 501  (+ Retry-After)
+    ├── SubsystemUnavailable     503 / 501  (+ Retry-After)
+    │   what the bank's adapter raises, through ``FROM_ADAPTER``:
+    ├── CustomerNotFound         404 / 601
+    ├── StatementProcessing      400 / 1300
+    ├── RecurringPaymentNotFound 404 / 806
+    ├── RewardProgramNotFound    404 / 1101
+    ├── RewardCategoriesNotFound 404 / 1102
+    ├── TaxFormNotFound          404 / 1200
+    ├── TaxFormsNotYetAvailable  409 / 1205
+    ├── AccountClosed            409 / 705
+    ├── AccountTypeNotSupported  422 / 704
+    ├── ScheduledMaintenance     503 / 503  (+ Retry-After: the adapter's)
+    └── BankUnavailable          503 / 501
 
 A store outage (``StateUnavailable``: Redis; ``RecordsUnavailable``: PostgreSQL) is rendered as
-``SubsystemUnavailable``, the same 503/501 as a bank that is down (adapters/errors.py): the gate
-cannot check the consent, so nothing is served (fail closed), and the client is told to retry.
+``SubsystemUnavailable``, the same 503/501 as a bank that is down: the gate cannot check the
+consent, so nothing is served (fail closed), and the client is told to retry.
 
 On a request made with a DPoP token (or where only sender-constrained tokens are accepted, unless
 the token is certificate-bound, RFC 8705) the gate marks the request with the proof algorithms
@@ -33,7 +45,8 @@ the token is certificate-bound, RFC 8705) the gate marks the request with the pr
 §7.1; ``authz.sender.Challenge`` writes them all); ``UseDpopNonce`` adds the ``DPoP-Nonce`` to
 use.
 
-Adapter errors are mapped through ``adapters.errors.fdx_code_for``, the one table. ``debugMessage``
+Adapters raise plain ``adapters.errors`` classes that know nothing of HTTP or FDX; ``FROM_ADAPTER``
+below is the one table that says which FDX answer each becomes. ``debugMessage``
 never carries personal data, tokens, adapter messages or tracebacks: for a 500 it is only the
 interaction id, which joins the response to the server log line.
 """
@@ -43,12 +56,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from adapters.errors import AdapterError, ScheduledMaintenance, fdx_code_for
+from adapters import errors as bank
+from adapters.errors import AdapterError
 from authz.sender import Challenge
 from authz.store.base import RecordsUnavailable, StateUnavailable
 from gateway.responses import fdx_json
@@ -77,6 +91,12 @@ class FdxError(Exception):
         super().__init__(debug or self.message)
         self.debug = debug or self.message
         self.headers = dict(headers or {})
+
+    @classmethod
+    def answering(cls, raised: AdapterError) -> Self:
+        """This answer to what an adapter raised. The adapter's message is not carried over:
+        it is for the log and may name a customer."""
+        return cls()
 
 
 class InvalidToken(FdxError):
@@ -174,6 +194,100 @@ class SubsystemUnavailable(FdxError):
         super().__init__(debug, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
 
 
+class CustomerNotFound(FdxError):
+    code, status, message = "601", 404, "Customer not found"
+
+
+class StatementProcessing(FdxError):
+    code, status, message = "1300", 400, "Statement is processing"
+
+
+class RecurringPaymentNotFound(FdxError):
+    code, status, message = "806", 404, "Recurring payment not found"
+
+
+class RewardProgramNotFound(FdxError):
+    code, status, message = "1101", 404, "Reward program Id not found"
+
+
+class RewardCategoriesNotFound(FdxError):
+    code, status, message = "1102", 404, "Categories not found for the reward program"
+
+
+class TaxFormNotFound(FdxError):
+    code, status, message = "1200", 404, "Tax Form not Found"
+
+
+class TaxFormsNotYetAvailable(FdxError):
+    code, status, message = "1205", 409, "Tax Forms not yet been made available"
+
+
+class AccountClosed(FdxError):
+    code, status, message = "705", 409, "Account is closed"
+
+
+class AccountTypeNotSupported(FdxError):
+    code, status, message = "704", 422, "Account type not supported"
+
+
+class ScheduledMaintenance(FdxError):
+    """The bank's planned downtime: ``Retry-After`` says when it ends (RFC 9110 §10.2.3). A 503
+    with ``Retry-After`` is what the response-rate count leaves out (gateway/metrics.py)."""
+
+    code, status, message = "503", 503, "Scheduled maintenance"
+
+    def __init__(self, debug: str | None = None, *, retry_after: int) -> None:
+        super().__init__(debug, headers={"Retry-After": str(retry_after)})
+
+    @classmethod
+    def answering(cls, raised: AdapterError) -> Self:
+        if isinstance(raised, bank.ScheduledMaintenance):
+            return cls(retry_after=raised.retry_after)
+        return cls(retry_after=RETRY_AFTER_OUTAGE)
+
+
+class BankUnavailable(FdxError):
+    """The bank's core is down, timed out or answered nonsense: FDX 501 "Subsystem unavailable"
+    as HTTP 503, like a store outage, but without ``Retry-After``: nobody knows when it is back,
+    and unplanned downtime counts against the response rate (gateway/metrics.py)."""
+
+    code, status, message = "501", 503, "Subsystem unavailable"
+
+
+# What each adapter error becomes, read top to bottom: the first class the raised error is an
+# instance of wins, so a subclass's row stands above its base's (BankTimeout answers as its
+# base, BankUnavailable). An adapter error in no row is a bug in the adapter: a 500.
+FROM_ADAPTER: dict[type[AdapterError], type[FdxError]] = {
+    bank.CustomerNotFound: CustomerNotFound,
+    bank.AccountNotFound: AccountNotFound,
+    bank.StatementNotFound: StatementNotFound,
+    bank.StatementProcessing: StatementProcessing,
+    bank.RecurringPaymentNotFound: RecurringPaymentNotFound,
+    bank.RewardProgramNotFound: RewardProgramNotFound,
+    bank.RewardCategoriesNotFound: RewardCategoriesNotFound,
+    bank.ImageNotFound: ImageNotFound,
+    bank.TaxFormNotFound: TaxFormNotFound,
+    bank.TaxFormsNotYetAvailable: TaxFormsNotYetAvailable,
+    bank.CategoryNotServed: VersionNotSupported,
+    bank.AccountClosed: AccountClosed,
+    bank.AccountTypeNotSupported: AccountTypeNotSupported,
+    bank.ScheduledMaintenance: ScheduledMaintenance,
+    bank.BankUnavailable: BankUnavailable,
+}
+
+
+def answer_for(error: type[AdapterError]) -> type[FdxError]:
+    """The FDX answer to an adapter error class: the first row of ``FROM_ADAPTER`` it is in."""
+    return next(
+        (fdx for raised, fdx in FROM_ADAPTER.items() if issubclass(error, raised)), FdxError
+    )
+
+
+def from_adapter(raised: AdapterError) -> FdxError:
+    """The FDX error to render for what an adapter raised."""
+    return answer_for(type(raised)).answering(raised)
+
+
 def interaction_id(request: Request) -> str:
     """The id the middleware put in the scope; one is made up if the middleware is absent."""
     iid = request.scope.get("fdx.interaction_id")
@@ -191,20 +305,17 @@ def render(request: Request, exc: BaseException) -> Response:
         # The type only: the store's message names a host.
         log.warning("fdx.store_unavailable %s interaction_id=%s", type(exc).__name__, iid)
         exc = SubsystemUnavailable()
+    if isinstance(exc, AdapterError):
+        mapped = from_adapter(exc)
+        if mapped.status >= 500:
+            log.warning("fdx.adapter_error %s interaction_id=%s", type(exc).__name__, iid)
+        exc = mapped
     if isinstance(exc, FdxError):
         status, code, message, debug = exc.status, exc.code, exc.message, exc.debug
         headers.update(exc.headers)
         if exc.challenge is not None:
             algs = request.scope.get(DPOP_CHALLENGE)
             headers["WWW-Authenticate"] = exc.challenge.header(algs)
-    elif isinstance(exc, AdapterError):
-        mapped = fdx_code_for(exc)
-        status, code, message = mapped.status, mapped.code, mapped.message
-        debug = message  # the adapter's own text stays in the log: it may name a customer
-        if isinstance(exc, ScheduledMaintenance):
-            headers["Retry-After"] = str(exc.retry_after)  # RFC 9110 §10.2.3
-        if status >= 500:
-            log.warning("fdx.adapter_error %s interaction_id=%s", type(exc).__name__, iid)
     else:
         # Type and place only: an exception's message or a full traceback can carry personal
         # data or a token, and logs must carry neither.

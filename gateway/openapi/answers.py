@@ -2,15 +2,16 @@
 
 Each ``Answer`` is one refusal an operation really gives: its HTTP status, its body's code and
 message, the response headers that come with it, and when it happens. The FDX ones are read off
-``gateway.errors`` and ``adapters.errors`` (status, code, message), so the document's examples
-are the gateway's own bodies and cannot drift from them; the OAuth ones carry the RFC 6749 §5.2
-``error`` value that ``authz.errors`` renders. ``build.py`` groups an operation's answers by
-status into one response each, with one named example per answer.
+the ``gateway.errors`` classes (status, code, message), an adapter error's through the table
+``FROM_ADAPTER``, so the document's examples are the gateway's own bodies and cannot drift; the
+OAuth ones carry the RFC 6749 §5.2 ``error`` value that ``authz.errors`` renders. ``build.py``
+groups an operation's answers by status into one response each, with one named example per
+answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from adapters import errors as bank
 from gateway.access import ManagementScopeRequired, SubscriptionScopeRequired
@@ -28,10 +29,12 @@ from gateway.errors import (
     InvalidToken,
     MissingToken,
     NotFound,
+    ScheduledMaintenance,
     StatementNotFound,
     SubsystemUnavailable,
     TaxYearNotSupported,
     UseDpopNonce,
+    answer_for,
 )
 from gateway.fdx.consents import ConsentConflict
 from gateway.ratelimit import TooManyRequests
@@ -62,16 +65,15 @@ def fdx(error: type[FdxError], when: str) -> Answer:
         headers.append(WWW_AUTHENTICATE)
     if issubclass(error, UseDpopNonce):
         headers.append(DPOP_NONCE)
-    if issubclass(error, SubsystemUnavailable | TooManyRequests):
+    if issubclass(error, SubsystemUnavailable | TooManyRequests | ScheduledMaintenance):
         headers.append(RETRY_AFTER)
     return Answer(error.__name__, error.status, error.code, error.message, when, tuple(headers))
 
 
 def from_bank(error: type[bank.AdapterError], when: str) -> Answer:
-    """The answer an adapter error is mapped to (adapters/errors.py ``FDX_ERRORS``)."""
-    mapped = next(code for cls, code in bank.FDX_ERRORS if issubclass(error, cls))
-    headers = (RETRY_AFTER,) if issubclass(error, bank.ScheduledMaintenance) else ()
-    return Answer(error.__name__, mapped.status, mapped.code, mapped.message, when, headers)
+    """The answer ``FROM_ADAPTER`` (gateway/errors.py) gives an adapter error, named after the
+    adapter's class: the name says what happened at the bank."""
+    return replace(fdx(answer_for(error), when), name=error.__name__)
 
 
 def oauth(status: int, error: str, when: str, *headers: str) -> Answer:

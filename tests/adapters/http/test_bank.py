@@ -17,7 +17,6 @@ from adapters.errors import (
     BankUnavailable,
     ScheduledMaintenance,
     StatementNotFound,
-    fdx_code_for,
 )
 from adapters.http import HttpBank, HttpCoreConfig
 from adapters.http.breaker import State
@@ -121,32 +120,29 @@ async def test_a_refused_token_is_an_outage_not_a_wrong_password(core: Core) -> 
 
 
 async def test_unknown_account_and_statement_are_not_found(core: Core) -> None:
-    """A 404 becomes the error of what was asked for: account 701, statement 1104."""
+    """A 404 becomes the error of what was asked for: the account's, or the statement's."""
     http = core.adapter()
     cid = await _alice(http)
     aid = await _checking(http, cid)
 
-    with pytest.raises(AccountNotFound) as account:
+    with pytest.raises(AccountNotFound):
         await http.list_transactions(cid, "acc_nope", EVERYTHING, PageRequest())
-    with pytest.raises(StatementNotFound) as statement:
+    with pytest.raises(StatementNotFound):
         await http.get_statement(cid, aid, "stm_nope")
-
-    assert ("701", "1104") == (fdx_code_for(account.value).code, fdx_code_for(statement.value).code)
 
 
 async def test_a_slow_core_times_out_after_its_retries(core: Core) -> None:
-    """A core slower than the timeout: BankTimeout (FDX 501) after 1 + retries attempts."""
+    """A core slower than the timeout: BankTimeout after 1 + retries attempts."""
     http = core.adapter(timeout=0.05, retries=2)
     cid = await _alice(http)
     aid = await _checking(http, cid)
     core.behaviour.always, core.behaviour.release = "slow", asyncio.Event()
     before = core.behaviour.requests[TXNS]
 
-    with pytest.raises(BankTimeout) as raised:
+    with pytest.raises(BankTimeout):
         await http.list_transactions(cid, aid, EVERYTHING, PageRequest())
 
     assert 3 == core.behaviour.requests[TXNS] - before
-    assert "501" == fdx_code_for(raised.value).code
 
 
 async def test_a_flapping_core_is_retried_with_full_jitter(core: Core) -> None:
@@ -265,7 +261,6 @@ async def test_maintenance_is_scheduled_with_its_retry_after(
         await http.list_accounts(cid)
 
     assert retry_after == raised.value.retry_after
-    assert "503" == fdx_code_for(raised.value).code
     assert 1 == sum(core.behaviour.requests.values()) - before
 
 
@@ -280,10 +275,8 @@ async def test_a_closed_account_code_in_the_body_is_account_closed(core: Core) -
 
     core.bank.list_transactions = closed  # type: ignore[method-assign,assignment]
 
-    with pytest.raises(AccountClosed) as raised:
+    with pytest.raises(AccountClosed):
         await http.list_transactions(cid, aid, EVERYTHING, PageRequest())
-
-    assert "705" == fdx_code_for(raised.value).code
 
 
 async def test_the_breaker_opens_fails_fast_and_recovers(core: Core) -> None:
