@@ -1,4 +1,5 @@
-"""The ``StateStore`` of a multi-instance deployment: short-lived state in Redis (design.md §4).
+"""The ``StateStore`` of a multi-instance deployment: short-lived state in Redis
+(docs/architecture.md §4).
 
 Key layout: one Redis key per item, ``<prefix>{<kind>:<key>}``, e.g. ``fdxgw:{code:Xy3…}``. The
 braces are a Redis Cluster hash tag: the slot is computed from ``<kind>:<key>`` alone, so every
