@@ -1,32 +1,33 @@
 """The authorization server's signing keys and the JWKS it publishes, rotated with overlap.
 
-Keys are ES256 (P-256) keys kept one a file under ``<var_dir>/keys`` (``signing-<kid>.json``,
-mode 0600, refused at load when group or others may read it). Each file carries, in clear, when
-the key was made (``created``), when it may start signing (``not_before_signing``) and, once a
-newer key has been scheduled, when it may be removed (``retire_after``); the private key is a
-private JWK, or a PKCS #8 PEM encrypted with the operator's passphrase (``cryptography``'s
-``BestAvailableEncryption``) when ``keys_passphrase_file`` is set.
+Keys are ES256 (P-256) keys. They live in the record store, shared by every instance, sealed by
+the key-encryption key (``authz.keyring``, ``authz.kek``); this module is the ring an instance
+holds in memory. Each key carries when it was made (``created``), when it may start signing
+(``not_before_signing``) and, once a newer key has been scheduled, when it may be removed
+(``retire_after``).
 
-Rotation (``rotate``, ``fdxgw keys rotate``) never surprises a verifier:
+Rotation (``authz.keyring.rotate``, ``fdxgw keys rotate``) never surprises a verifier:
 
 1. the new key is published in the JWKS at once but signs only from ``not_before_signing``
    (``key_publish_ahead`` later), so clients caching the JWKS have fetched it before they meet
    a token it signed;
-2. the signer is always the newest key whose ``not_before_signing`` has passed;
+2. the signer is always the newest key whose ``not_before_signing`` has passed, so every
+   instance holding the same ring picks the same signer;
 3. a replaced key stays published until ``retire_after`` (``key_retention`` after it stopped
-   signing), past the life of anything it signed; then ``prune`` (``fdxgw keys prune``)
-   deletes it.
+   signing), past the life of anything it signed; then ``fdxgw keys prune`` deletes it.
 
-A running gateway rescans the folder every ``RELOAD_SECONDS`` (and at a pending key's
-``not_before_signing``), so a key added by the command line is published without a restart.
-Nothing here logs or prints a private key; errors name files, never contents.
+A running gateway reads the store again every ``key_reload_interval`` seconds
+(``authz.keyring.Reloader``) and hands the ring to ``refresh``.
+
+Earlier releases kept one key a file under ``<var_dir>/keys`` (``signing-<kid>.json``, mode
+0600, the private key a JWK or a PKCS #8 PEM encrypted with ``keys_passphrase_file``);
+``load_ring`` still reads them, for ``fdxgw keys migrate``. Nothing here logs or prints a
+private key; errors name files, never contents.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,12 +39,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey, Key, KeyParameters, KeySet
 
 SIGNING_ALG = "ES256"
-RELOAD_SECONDS = 30.0  # how stale a running gateway's view of the keys folder may be
 PATTERN = "signing-*.json"
-FORMAT = 1  # of the key file; a bare JWK (no "format") is the first slice's file, still read
 
 Clock = Callable[[], float]
-log = logging.getLogger("authz.keys")
 
 
 class KeyFileError(ValueError):
@@ -76,23 +74,24 @@ class SigningKeys:
     key, so code that reads ``kid`` then ``current`` always pairs them, even at the instant a
     new key takes over; ``signer()`` returns both at once."""
 
-    def __init__(
-        self,
-        ring: Sequence[StoredKey],
-        *,
-        directory: Path | None = None,
-        clock: Clock = time.time,
-        passphrase: bytes | None = None,
-    ) -> None:
+    def __init__(self, ring: Sequence[StoredKey], *, clock: Clock = time.time) -> None:
         if not ring:
             raise ValueError("a key ring needs at least one key")
         self._ring = tuple(ring)
-        self._directory = directory
         self._clock = clock
-        self._passphrase = passphrase
         self._due = 0.0
         self._signer = self._ring[0]
         self._keyset = KeySet([k.key for k in self._ring])
+        self.current_as_stored = True  # False while the store's keys cannot be read (/readyz)
+        self._tick()
+
+    def refresh(self, ring: Sequence[StoredKey]) -> None:
+        """Hold ``ring`` (every key in the store) from now on; the signer is chosen again."""
+        if not ring:
+            raise ValueError("a key ring needs at least one key")
+        self._ring = tuple(ring)
+        self._keyset = KeySet([k.key for k in self._ring])
+        self._due = 0.0
         self._tick()
 
     @property
@@ -129,25 +128,8 @@ class SigningKeys:
     def generate(cls, *, clock: Clock = time.time) -> SigningKeys:
         """An in-memory key that signs at once, for tests."""
         now = clock()
-        key = _new_key()
+        key = new_key()
         return cls([StoredKey(KeyMeta(str(key.kid), now, now, None), key)], clock=clock)
-
-    @classmethod
-    def load_or_create(
-        cls, directory: Path, *, clock: Clock = time.time, passphrase: bytes | None = None
-    ) -> SigningKeys:
-        """The folder's keys; a first key, signing at once, when it has none (nobody can have
-        cached a JWKS that did not exist). Raises ``KeyFileError`` naming a bad file."""
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not any(directory.glob(PATTERN)):
-            now = clock()
-            _write(directory, _new_key(), created=now, not_before=now, passphrase=passphrase)
-        return cls(
-            load_ring(directory, passphrase),
-            directory=directory,
-            clock=clock,
-            passphrase=passphrase,
-        )
 
     # ------------------------------------------------------------------ internals
 
@@ -155,16 +137,9 @@ class SigningKeys:
         now = self._clock()
         if now < self._due:
             return
-        if self._directory is not None:
-            try:
-                self._ring = load_ring(self._directory, self._passphrase, previous=self._ring)
-            except (KeyFileError, OSError) as exc:
-                # Keep serving with the keys already loaded; the operator sees why.
-                log.error("keys.reload_failed error=%s", exc)
-            self._keyset = KeySet([k.key for k in self._ring])
         self._signer = _choose_signer(self._ring, now)
         pending = [k.meta.not_before_signing for k in self._ring if k.meta.not_before_signing > now]
-        self._due = min([now + RELOAD_SECONDS, *pending])
+        self._due = min(pending, default=float("inf"))
 
 
 def _choose_signer(ring: Sequence[StoredKey], now: float) -> StoredKey:
@@ -179,7 +154,7 @@ def _order(k: StoredKey) -> tuple[float, float, str]:
     return (k.meta.not_before_signing, k.meta.created, k.meta.kid)
 
 
-# ---------------------------------------------------------------------- files
+# ---------------------------------------------------------------------- files of earlier releases
 
 
 def load_ring(
@@ -196,48 +171,6 @@ def load_ring(
     if not ring:
         raise KeyFileError(f"{directory}: no signing keys (run fdxgw init)")
     return tuple(sorted(ring, key=_order))
-
-
-def read_meta(directory: Path) -> list[KeyMeta]:
-    """The metadata of every key file, oldest first, without touching private material."""
-    metas = [_meta(path, _document(path)) for path in sorted(directory.glob(PATTERN))]
-    return sorted(metas, key=lambda m: (m.not_before_signing, m.created, m.kid))
-
-
-def rotate(
-    directory: Path,
-    *,
-    now: float,
-    publish_ahead: float,
-    retention: float,
-    passphrase: bytes | None = None,
-) -> KeyMeta:
-    """Add a key that signs from ``now + publish_ahead`` and schedule every key without a
-    ``retire_after`` to retire ``retention`` after the new one takes over."""
-    if not any(directory.glob(PATTERN)):
-        raise KeyFileError(f"{directory}: no signing keys to rotate (run fdxgw init)")
-    takeover = now + publish_ahead
-    for path in sorted(directory.glob(PATTERN)):
-        _check_mode(path)
-        doc = _document(path)
-        meta = _meta(path, doc)
-        if meta.retire_after is None:
-            _rewrite(path, doc, meta, retire_after=takeover + retention, passphrase=passphrase)
-    path = _write(directory, _new_key(), created=now, not_before=takeover, passphrase=passphrase)
-    return _meta(path, _document(path))
-
-
-def prune(directory: Path, *, now: float) -> list[KeyMeta]:
-    """Delete the keys whose ``retire_after`` has passed; never the newest signing key."""
-    metas = read_meta(directory)
-    ready = [m for m in metas if m.not_before_signing <= now]
-    keep = max(ready, key=lambda m: (m.not_before_signing, m.created, m.kid)) if ready else None
-    removed = []
-    for meta in metas:
-        if meta.retire_after is not None and meta.retire_after <= now and meta != keep:
-            (directory / f"signing-{meta.kid}.json").unlink(missing_ok=True)
-            removed.append(meta)
-    return removed
 
 
 def passphrase_setting(file: str) -> bytes | None:
@@ -331,84 +264,10 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _new_key() -> ECKey:
+def new_key() -> ECKey:
     key = ECKey.generate_key("P-256", parameters={"alg": SIGNING_ALG, "use": "sig"}, private=True)
     key.ensure_kid()
     return key
-
-
-def _write(
-    directory: Path, key: ECKey, *, created: float, not_before: float, passphrase: bytes | None
-) -> Path:
-    doc: dict[str, Any] = {
-        "format": FORMAT,
-        "kid": str(key.kid),
-        "alg": SIGNING_ALG,
-        "created": created,
-        "not_before_signing": not_before,
-        "retire_after": None,
-        **_private_part(key, passphrase),
-    }
-    path = directory / f"signing-{key.kid}.json"
-    _atomic_write(path, doc, exclusive=True)
-    return path
-
-
-def _rewrite(
-    path: Path,
-    doc: dict[str, Any],
-    meta: KeyMeta,
-    *,
-    retire_after: float,
-    passphrase: bytes | None,
-) -> None:
-    """The same key with ``retire_after`` set; a first-slice bare JWK gains the metadata (and
-    encryption, when a passphrase is configured) on the way."""
-    if "format" in doc:
-        new = {**doc, "retire_after": retire_after}
-    else:
-        key = ECKey.import_key(doc, parameters={"kid": meta.kid})
-        new = {
-            "format": FORMAT,
-            "kid": meta.kid,
-            "alg": SIGNING_ALG,
-            "created": meta.created,
-            "not_before_signing": meta.not_before_signing,
-            "retire_after": retire_after,
-            **_private_part(key, passphrase),
-        }
-    _atomic_write(path, new, exclusive=False)
-
-
-def _private_part(key: ECKey, passphrase: bytes | None) -> dict[str, Any]:
-    if passphrase is None:
-        return {"jwk": key.as_dict(private=True)}
-    private = key.private_key
-    assert private is not None  # only private keys are written
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase),
-    )
-    return {"pkcs8": pem.decode("ascii")}
-
-
-def _atomic_write(path: Path, doc: dict[str, Any], *, exclusive: bool) -> None:
-    """Written to a temporary 0600 file then renamed: a reader never sees half a key, and the
-    private key is never readable by others, even for an instant."""
-    if exclusive and path.exists():
-        raise KeyFileError(f"{path}: already exists")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _public(key: Key) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from authz.records import (
 from authz.store import chain
 from authz.store.base import LiveConsent, Records
 from authz.store.live import LiveConsents, Stored
+from authz.store.memory.secrets import MemorySecrets
 
 
 @dataclass(eq=False)
@@ -317,6 +318,7 @@ def memory_records(clock: Callable[[], float] | None = None) -> Records:
         refresh_tokens=MemoryRefreshTokens(data),
         audit=MemoryAudit(data),
         outbox=MemoryOutbox(data),
+        secrets=MemorySecrets(),
         closer=close,
     )
 
