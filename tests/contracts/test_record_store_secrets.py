@@ -79,7 +79,7 @@ async def test_rotate_to_an_id_taken_changes_nothing(records: Records) -> None:
     """ValueError, and no key is scheduled for retirement by the failed rotation."""
     await records.secrets.add(key("k1"))
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exists"):
         await records.secrets.rotate(key("k1", T0 + 1), retire_after=T0 + 100)
 
     assert [key("k1")] == await records.secrets.all()
