@@ -91,7 +91,7 @@ def test_with_a_kek_no_private_key_or_secret_is_stored_in_clear(tmp_path, monkey
     assert 0 == main(["init"])
 
     material = anyio.run(open_with, tmp_path, os.environ["FDX_KEY_ENCRYPTION_KEY"])
-    private_d = material.ring[0].key.as_dict(private=True)["d"]
+    private_d = str(material.ring[0].key.as_dict(private=True)["d"])
     raw = stored_bytes(tmp_path)
 
     assert base64.urlsafe_b64decode(private_d + "==") not in raw
