@@ -199,13 +199,16 @@ async def _key_action(
         print("fdxgw: no signing keys in the record store (run fdxgw init)", file=sys.stderr)
         return 1
     signer = ([m for m in metas if m.not_before_signing <= now] or metas)[-1]  # oldest first
-    print(f"{'KID':45}  {'ALG':6}  {'CREATED':25}  {'SIGNS FROM':25}  {'RETIRES':25}  SIGNS")
+    print(
+        f"{'KID':45}  {'ALG':6}  {'CREATED':25}  {'SIGNS FROM':25}  {'RETIRES':25}  {'AT REST':7}"
+        "  SIGNS"
+    )
     for m in metas:
         start = _iso(m.not_before_signing) if m.not_before_signing else "-"
         retires = _iso(m.retire_after) if m.retire_after is not None else "-"
         print(
             f"{m.kid:45}  {SIGNING_ALG:6}  {_iso(m.created):25}  {start:25}  {retires:25}"
-            f"  {'yes' if m == signer else ''}"
+            f"  {'sealed' if m.encrypted else 'clear':7}  {'yes' if m == signer else ''}"
         )
     return 0
 

@@ -85,7 +85,7 @@ def stored_bytes(tmp_path: Path) -> bytes:
         return b"".join(r[0] for r in db.execute("SELECT sealed FROM secrets"))
 
 
-def test_with_a_kek_no_private_key_or_secret_is_stored_in_clear(tmp_path, monkeypatch):
+def test_with_a_kek_no_private_key_or_secret_is_stored_in_clear(tmp_path, monkeypatch, capsys):
     """The sealed column is AES-GCM output: neither a JWK's ``d`` nor the secret shows."""
     configure(monkeypatch, tmp_path, kek=new_kek())
     assert 0 == main(["init"])
@@ -97,6 +97,8 @@ def test_with_a_kek_no_private_key_or_secret_is_stored_in_clear(tmp_path, monkey
     assert base64.urlsafe_b64decode(private_d + "==") not in raw
     assert private_d.encode() not in raw
     assert material.secret not in raw
+    assert 0 == main(["keys", "list"])
+    assert "  sealed   yes" in capsys.readouterr().out
 
 
 async def open_with(tmp_path: Path, kek: str) -> keyring.KeyMaterial:
