@@ -167,7 +167,13 @@ class Settings:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{defaults_file}: cannot read defaults ({exc})") from exc
         known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - set(known) | set(raw) & ENV_ONLY)
+        secret = sorted(set(raw) & ENV_ONLY)
+        if secret:
+            raise SettingsError(
+                f"{defaults_file}: {secret[0]} is a secret: set {ENV_PREFIX}{secret[0].upper()}"
+                " in the environment (or its _file setting), never in this file"
+            )
+        unknown = sorted(set(raw) - set(known))
         if unknown:
             raise SettingsError(f"{defaults_file}: unknown key(s) {', '.join(unknown)}")
         values: dict[str, Any] = {}
