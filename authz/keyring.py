@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -133,6 +133,20 @@ async def migrate_files(
         created = secret_file.stat().st_mtime
         secret = await store.add(await _seal_secret(kek, value, created), first=True)
     return copied, secret
+
+
+async def seal(store: Secrets, kek: Kek) -> list[str]:
+    """Seal under ``kek`` every record stored in clear (made before a KEK was configured);
+    returns their ids. Records sealed by another KEK are left alone."""
+    if kek.kek_id == NONE:
+        raise KeyringError("no key-encryption key configured: nothing to seal with")
+    done = []
+    for s in await store.all():
+        if s.kek == NONE:
+            sealed = await kek.wrap(s.sealed, label=_label(s.id, s.use))
+            await store.reseal(replace(s, kek=kek.kek_id, sealed=sealed))
+            done.append(s.id)
+    return done
 
 
 class Reloader:

@@ -18,6 +18,7 @@ fdxgw keys rotate [--now]          publish a new key that signs after key_publis
 fdxgw keys prune                   delete replaced keys past their retire_after
 fdxgw keys migrate                 move an earlier release's var_dir key files into the store
 fdxgw keys kek                     print a new key-encryption key (key_encryption_key_file)
+fdxgw keys seal                    seal keys stored in clear with the configured one
 fdxgw admin token                  a new admin API token (printed once; its hash is stored)
 """
 

@@ -223,6 +223,10 @@ class Secrets(Protocol):
         """In one transaction: every signing key without a ``retire_after`` gets this one, and
         ``key`` is inserted (ValueError if its id is taken)."""
 
+    async def reseal(self, secret: SealedSecret) -> None:
+        """Store ``secret.kek`` and ``secret.sealed`` for the record with its id; its use and
+        schedule stay as stored (a rotation may have set ``retire_after`` meanwhile)."""
+
     async def remove(self, ids: Sequence[str]) -> None: ...
 
 

@@ -7,6 +7,7 @@ fdxgw keys rotate [--now]                                     a new key, signing
 fdxgw keys prune                                              delete keys past their retire_after
 fdxgw keys migrate                                            move var_dir key files into the store
 fdxgw keys kek                                                print a new key-encryption key
+fdxgw keys seal                                               seal keys stored in clear with it
 fdxgw admin token                                             a new admin API token, shown once
 
 ``gateway.cli`` registers these with ``add_parsers`` and hands them over with ``run``. The keys
@@ -63,6 +64,7 @@ def add_parsers(sub: Any) -> None:
     key_actions.add_parser("prune", help="delete replaced keys past their retire_after")
     key_actions.add_parser("migrate", help="move an earlier release's var_dir key files in")
     key_actions.add_parser("kek", help="print a new key-encryption key (32 bytes, base64)")
+    key_actions.add_parser("seal", help="seal keys stored in clear with the configured KEK")
 
     admin = sub.add_parser("admin", help="the admin API's credential")
     admin_actions = admin.add_subparsers(dest="action", required=True)
@@ -176,6 +178,10 @@ async def _key_action(
             print(f"moved key {kid} into the record store")
         print(f"{len(kids)} key(s) moved; session secret {'moved' if secret else 'left as is'}")
         print(f"the files under {settings.var_path} are no longer read; delete them when done")
+        return 0
+    if args.action == "seal":
+        ids = await keyring.seal(store, kek)
+        print(f"{len(ids)} record(s) sealed with key-encryption key {kek.kek_id}")
         return 0
     if args.action == "rotate":
         ahead = 0 if args.now else settings.key_publish_ahead

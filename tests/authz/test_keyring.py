@@ -112,6 +112,30 @@ async def open_with(tmp_path: Path, kek: str) -> keyring.KeyMaterial:
         await records.aclose()
 
 
+def test_keys_made_without_a_kek_are_sealed_once_one_is_set(tmp_path, monkeypatch, capsys):
+    """``make run`` first, a KEK later: ``fdxgw keys seal`` seals the key and the session
+    secret in place; they are the same key and secret, now opened only with the KEK."""
+    configure(monkeypatch, tmp_path)
+    assert 0 == main(["init"])
+    before = anyio.run(open_with, tmp_path, "")
+    kek = new_kek()
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", kek)
+
+    sealed = main(["keys", "seal"])
+    again = main(["keys", "seal"])
+    after = anyio.run(open_with, tmp_path, kek)
+    out = capsys.readouterr().out
+
+    assert (0, 0) == (sealed, again)
+    assert "2 record(s) sealed" in out
+    assert "0 record(s) sealed" in out
+    assert before.secret == after.secret
+    assert before.ring[0].key.as_dict(private=True) == after.ring[0].key.as_dict(private=True)
+    assert before.secret not in stored_bytes(tmp_path)
+    with pytest.raises(keyring.KeyringError, match="this instance has none"):
+        anyio.run(open_with, tmp_path, "")
+
+
 def test_an_instance_whose_kek_cannot_open_the_keys_refuses_to_start(tmp_path, monkeypatch, capsys):
     """Another KEK, or none: ``fdxgw serve`` and ``fdxgw init`` stop with one clear line naming
     the settings, no traceback and no key material."""

@@ -85,6 +85,22 @@ async def test_rotate_to_an_id_taken_changes_nothing(records: Records) -> None:
     assert [key("k1")] == await records.secrets.all()
 
 
+async def test_reseal_replaces_the_sealed_value_and_keeps_the_schedule(
+    records: Records, reopen: Callable[[], Awaitable[Records]]
+) -> None:
+    """Only kek and sealed change, and only on the record named; an unknown id changes nothing."""
+    await records.secrets.add(replace(key("k1"), kek="none", sealed=b"clear"))
+    await records.secrets.add(key("k2"))
+    await records.secrets.rotate(key("k3", T0 + 1), retire_after=T0 + 50)
+
+    await records.secrets.reseal(replace(key("k1"), retire_after=None, sealed=b"sealed"))
+    await records.secrets.reseal(key("nope"))
+    k1, k2, _ = await (await reopen()).secrets.all()
+
+    assert (key("k1").kek, b"sealed", T0 + 50) == (k1.kek, k1.sealed, k1.retire_after)
+    assert replace(key("k2"), retire_after=T0 + 50) == k2
+
+
 async def test_remove_deletes_the_named_records_only(records: Records) -> None:
     """Unknown ids are ignored."""
     for kid in ("k1", "k2", "k3"):

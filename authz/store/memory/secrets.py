@@ -30,6 +30,11 @@ class MemorySecrets:
                 self._rows[s.id] = replace(s, retire_after=retire_after)
         self._rows[key.id] = key
 
+    async def reseal(self, secret: SealedSecret) -> None:
+        stored = self._rows.get(secret.id)
+        if stored is not None:
+            self._rows[secret.id] = replace(stored, kek=secret.kek, sealed=secret.sealed)
+
     async def remove(self, ids: Sequence[str]) -> None:
         for i in ids:
             self._rows.pop(i, None)

@@ -61,6 +61,12 @@ class PostgresSecrets:
         except errors.UniqueViolation:
             raise ValueError("a secret with this id exists") from None
 
+    async def reseal(self, secret: SealedSecret) -> None:
+        await self._db.run(
+            "UPDATE secrets SET kek = %s, sealed = %s WHERE id = %s",
+            (secret.kek, secret.sealed, secret.id),
+        )
+
     async def remove(self, ids: Sequence[str]) -> None:
         await self._db.run("DELETE FROM secrets WHERE id = ANY(%s)", (list(ids),))
 

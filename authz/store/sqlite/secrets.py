@@ -49,6 +49,13 @@ class SqliteSecrets:
             )
             db.execute(_INSERT, _row(key))
 
+    async def reseal(self, secret: SealedSecret) -> None:
+        with self._db.tx() as db:
+            db.execute(
+                "UPDATE secrets SET kek = ?, sealed = ? WHERE id = ?",
+                (secret.kek, secret.sealed, secret.id),
+            )
+
     async def remove(self, ids: Sequence[str]) -> None:
         with self._db.tx() as db:
             db.executemany("DELETE FROM secrets WHERE id = ?", [(i,) for i in ids])
