@@ -112,6 +112,14 @@ async def open_with(tmp_path: Path, kek: str) -> keyring.KeyMaterial:
         await records.aclose()
 
 
+def test_without_a_kek_the_embedded_database_is_private_to_its_owner(tmp_path, monkeypatch):
+    """The keys are then in clear in the SQLite file: only its owner may read it."""
+    configure(monkeypatch, tmp_path)
+    assert 0 == main(["init"])
+
+    assert 0o600 == (tmp_path / "gw.db").stat().st_mode & 0o777
+
+
 def test_keys_made_without_a_kek_are_sealed_once_one_is_set(tmp_path, monkeypatch, capsys):
     """``make run`` first, a KEK later: ``fdxgw keys seal`` seals the key and the session
     secret in place; they are the same key and secret, now opened only with the KEK."""

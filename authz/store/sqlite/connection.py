@@ -10,6 +10,7 @@ WAL mode may lose the last commits on power loss only, never corrupt the file).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ class SqliteDb:
 
     def db(self) -> sqlite3.Connection:
         if self._conn is None:
+            self._create_private()
             # isolation_level=None: no implicit transactions; tx() says where they begin and end.
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             try:
@@ -65,6 +67,16 @@ class SqliteDb:
                 raise
             self._conn = conn
         return self._conn
+
+    def _create_private(self) -> None:
+        """A new database file is readable by its owner only (SQLite gives its -wal and -shm
+        files the same mode): without a key-encryption key it holds the signing keys in clear."""
+        if self.path == ":memory:":
+            return
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
