@@ -7,7 +7,8 @@ replay-cache write, or the forwarded client certificate; under the fapi2 profile
 is refused), then one state read for a revoked jti and one record read each for the consent and
 the recipient (both cached by the store, never stale), checked live on every call so that a
 revocation, an expiry or the bank suspending the recipient takes effect on the very next
-request, not when the token expires (design.md §5, docs/fdx.md §8.6). A consent found ACTIVE
+request, not when the token expires (docs/architecture.md §5, docs/fdx.md §8.6). A consent
+found ACTIVE
 but past its expiry is refused like any other and, on that rare path only, its EXPIRED
 transition recorded.
 
@@ -17,6 +18,7 @@ recipient with the consent-management scope, bound to no consent.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -26,9 +28,10 @@ from starlette.requests import Request
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.dpop import INVALID_PROOF
-from authz.sender import SenderRefused
+from authz.sender import Challenge, SenderRefused
 from authz.services import Services
-from authz.store.base import Kind
+from authz.store.base import Kind, LiveConsent
+from authz.store.stamped import StampedConsents
 from authz.tokens import CONSENTS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
@@ -70,7 +73,7 @@ class AccessContext:
 
     def require_account(self, account_id: str) -> frozenset[str]:
         """The account's usable clusters. An account outside the consent and an unknown one get
-        the same 404/701, so a recipient cannot probe which ids exist (style.md §2.5)."""
+        the same 404/701, so a recipient cannot probe which ids exist (docs/fdx.md §3)."""
         if account_id not in self.consent.account_ids:
             raise AccountNotFound()
         clusters = self.clusters_for(account_id)
@@ -83,11 +86,9 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     claims = await _verified(request, services)
     if claims.consent_id is None:
         raise InvalidToken("a client-credentials token opens no customer data")
-    if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
+    revoked, live = await _revoked_and_live(services, claims.jti, claims.consent_id)
+    if revoked:
         raise InvalidToken()  # RFC 7009: revoked before its exp
-    # The gate's one read: the consent and its recipient, never older than this request
-    # (authz.store.live).
-    live = await services.records.consents.live(claims.consent_id)
     if live is None or live.consent.client_id != claims.client_id:
         raise ConsentInactive()
     consent = live.consent
@@ -114,7 +115,31 @@ class ManagementScopeRequired(FdxError):
     RFC 6750 §3.1 names the scope that is missing."""
 
     code, status, message = "403", 403, "Forbidden"
-    challenge: ClassVar[str | None] = f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
+    challenge: ClassVar[Challenge | None] = Challenge("insufficient_scope", CONSENTS_SCOPE)
+
+
+async def _revoked_and_live(
+    services: Services, jti: str, consent_id: str
+) -> tuple[bool, LiveConsent | None]:
+    """Whether the token was revoked (RFC 7009), and the gate's one read: the consent and its
+    recipient, never older than this request (authz.store.live). When the consent's stamps are
+    in Redis too, both reads are asked in the same turn of the event loop, so they share one
+    pipeline (authz.store.redis); otherwise the consent is read only for an unrevoked token."""
+    consents = services.records.consents
+    if not isinstance(consents, StampedConsents):
+        if await services.state.get(Kind.REVOKED_ACCESS, jti) is not None:
+            return True, None
+        return False, await consents.live(consent_id)
+    reading = asyncio.ensure_future(consents.live(consent_id))
+    try:
+        revoked = await services.state.get(Kind.REVOKED_ACCESS, jti) is not None
+    except BaseException:
+        reading.cancel()
+        raise
+    if revoked:
+        reading.cancel()  # not needed: the token is refused whatever the consent says
+        return True, None
+    return False, await reading
 
 
 async def authorize_client(request: Request, services: Services) -> AccessClaims:
@@ -146,17 +171,14 @@ async def _verified(request: Request, services: Services) -> AccessClaims:
     """The presented token, verified and sent as its binding demands (RFC 9449 §7, RFC 8705
     §3, FAPI 2.0 §5.3.3)."""
     senders = services.senders
-    if senders.required:
-        request.scope[DPOP_CHALLENGE] = True  # what is missing is a DPoP token
+    _challenge_with(request, senders.challenge_algs(None, None))  # what is missing: a DPoP token?
     scheme, token = _presented_token(request)
-    if scheme == "dpop":
-        request.scope[DPOP_CHALLENGE] = True
+    _challenge_with(request, senders.challenge_algs(scheme, None))
     try:
         claims = services.tokens.verify(token)
     except TokenInvalid:
         raise InvalidToken() from None
-    if claims.jkt is not None:
-        request.scope[DPOP_CHALLENGE] = True
+    _challenge_with(request, senders.challenge_algs(scheme, claims))  # the token's own scheme
     try:
         await senders.confirm(request, scheme, token, claims)
     except SenderRefused as exc:
@@ -168,6 +190,15 @@ async def _verified(request: Request, services: Services) -> AccessClaims:
             request.scope.pop(DPOP_CHALLENGE, None)
         raise InvalidToken(exc.description) from None
     return claims
+
+
+def _challenge_with(request: Request, dpop_algs: tuple[str, ...] | None) -> None:
+    """Mark the request for ``gateway.errors.render``: a refusal is challenged with ``DPoP``
+    listing ``dpop_algs``, or with ``Bearer`` when None."""
+    if dpop_algs is None:
+        request.scope.pop(DPOP_CHALLENGE, None)
+    else:
+        request.scope[DPOP_CHALLENGE] = dpop_algs
 
 
 def _presented_token(request: Request) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """A consent's life, from grant to its end, each step recorded with time, actor and reason.
 
-States (issue 3 §1)::
+States (docs/fdx.md §4)::
 
     requested (the PAR; nothing stored) ─┬─▶ ACTIVE ──renewed──▶ ACTIVE
                                          │     ├──revoked──▶ REVOKED   (final)
@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from authz.consent.model import (
     Consent,
@@ -60,7 +61,7 @@ def expiry(request: ConsentRequest, now: float, settings: Settings) -> float:
     """When a consent granted at ``now`` for ``request`` ends.
 
     - ONE_TIME: one data session, i.e. the code's lifetime plus one access token's
-      (``code_ttl + access_token_ttl``); no refresh token is issued (design.md §5).
+      (``code_ttl + access_token_ttl``); no refresh token is issued (docs/architecture.md §5).
     - TIME_BOUND: ``durationPeriod`` days from the grant (FDX ConsentGrant ``durationPeriod``:
       "days from the original grant"), never beyond ``max_consent_days``.
     - PERSISTENT: ``max_consent_days`` (365) days: the consumer must reauthorize within a year of
@@ -110,7 +111,8 @@ def grant(
     """An ACTIVE consent for exactly the accounts the consumer ticked, each with the required
     clusters plus the optional ones ticked (policy order), and its "granted" event.
 
-    Consent is specific (design.md §1): one ConsentResource per account, never a blanket grant.
+    Consent is specific (docs/architecture.md §1): one ConsentResource per account, never a
+    blanket grant.
     The caller has already checked that the accounts are the customer's open accounts and that the
     optional clusters were offered.
     """
@@ -173,7 +175,7 @@ async def store_grant(services: Services, consent: Consent, event: ConsentEvent)
     acknowledgement: when the record store fails (``RecordsUnavailable``), the consent is read
     back, and if it is there the grant did complete and this returns as if nothing failed.
 
-    Why (issue 5): a PostgreSQL connection lost after its COMMIT raises although the consent is
+    Why: a PostgreSQL connection lost after its COMMIT raises although the consent is
     stored; the consent screen then deleted the code and showed "cannot be reached", so the
     consumer was told nothing was shared while the portal listed an ACTIVE consent its recipient
     could never use. Reading back turns that into what really happened: the grant stands, and
@@ -214,6 +216,14 @@ class TransitionConflict(Exception):
 Change = Callable[[Consent, float], "tuple[Consent, ConsentEvent] | None"]
 
 
+class Revocation(NamedTuple):
+    """What ``revoke`` did: the consent as it ends up (None when unknown), and whether this call
+    ended it (False: it had already ended, or was unknown)."""
+
+    consent: Consent | None
+    changed: bool
+
+
 async def revoke(
     services: Services,
     consent_id: str,
@@ -222,34 +232,17 @@ async def revoke(
     reason: str,
     detail: str | None = None,
     initiator: str | None = None,
-) -> Consent | None:
-    """End the consent now and kill its refresh tokens; the consent as it ends up, or None when
-    unknown. Revoking a consent that already ended changes nothing (no event, no notice) but still
-    revokes its refresh tokens, so nothing usable is ever left behind. An ACTIVE consent already
-    past its expiry is recorded EXPIRED, not REVOKED: that is what happened first.
+) -> Revocation:
+    """End the consent now and kill its refresh tokens. Revoking a consent that already ended
+    changes nothing (no event, no notice) but still revokes its refresh tokens, so nothing usable
+    is ever left behind. An ACTIVE consent already past its expiry is recorded EXPIRED, not
+    REVOKED: that is what happened first.
 
     ``initiator`` is the FDX PartyType a recipient says started it (ConsentRevocationRequest),
     kept in the event (``revocation_initiator`` reads it back); by default the actor.
 
     Raises ``RevocationConflict`` (after revoking the refresh tokens) if writers kept racing it.
     """
-    consent, _ = await revoke_with_outcome(
-        services, consent_id, actor=actor, reason=reason, detail=detail, initiator=initiator
-    )
-    return consent
-
-
-async def revoke_with_outcome(
-    services: Services,
-    consent_id: str,
-    *,
-    actor: str,
-    reason: str,
-    detail: str | None = None,
-    initiator: str | None = None,
-) -> tuple[Consent | None, bool]:
-    """``revoke``, also saying whether this call made the change (True) or found the consent
-    already ended (False)."""
     _check_party(actor, reason)
     if initiator is not None:
         if initiator not in PARTY_TYPES:
@@ -272,7 +265,7 @@ async def revoke_with_outcome(
         raise RevocationConflict(consent_id) from None
     if consent is not None:
         await records.refresh_tokens.revoke_all(consent_id, services.clock())
-    return consent, event is not None and event.event == "revoked"
+    return Revocation(consent, event is not None and event.event == "revoked")
 
 
 async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL) -> Consent:
@@ -350,7 +343,7 @@ async def end_with_token(services: Services, consent_id: str, *, token_exp: floa
 
 def reauthorization_due(consent: Consent, now: float, *, within_days: int = 30) -> bool:
     """True while a PERSISTENT consent is ACTIVE and its reauthorization falls within
-    ``within_days`` (the sweeper's 30-day notice, issue 3 §4). TIME_BOUND consents end when the
+    ``within_days`` (the sweeper's 30-day notice). TIME_BOUND consents end when the
     consumer said they would and ONE_TIME ones after one session: neither is "due"."""
     if consent.duration_type is not DurationType.PERSISTENT or consent.expires_at is None:
         return False

@@ -55,7 +55,7 @@ async def revoke(services: Services, consent_id: str, *, reason: str) -> Consent
     ``ConsentAlreadyEnded``."""
     if reason not in lifecycle.REASONS:
         raise ValueError(f"reason must be one of {', '.join(sorted(lifecycle.REASONS))}")
-    consent, revoked = await lifecycle.revoke_with_outcome(
+    consent, revoked = await lifecycle.revoke(
         services,
         consent_id,
         actor=lifecycle.DATA_PROVIDER,

@@ -89,7 +89,7 @@ async def revoke(
     if consent.status is not ConsentStatus.ACTIVE:
         raise ConsentConflict(f"the consent is already {consent.status.value}")
     try:
-        ended, revoked = await lifecycle.revoke_with_outcome(
+        ended, revoked = await lifecycle.revoke(
             services,
             consent.id,
             actor=lifecycle.DATA_RECIPIENT,

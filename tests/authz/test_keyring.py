@@ -8,6 +8,8 @@ import base64
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from authz.keys import SigningKeys, load_ring
 from authz.store.memory import MemorySecrets
 from authz.tokens import AccessTokens
 from gateway.cli import main
+from tests.faults.servers import free_port
+from tests.multi.processes import ROOT
 
 T0 = 1_780_000_000.0
 HOUR = 3600.0
@@ -152,17 +156,28 @@ def test_an_instance_whose_kek_cannot_open_the_keys_refuses_to_start(tmp_path, m
     capsys.readouterr()
 
     monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", new_kek())
-    serve = main(["serve"])
+    serve = serve_process()
     init = main(["init"])
     monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", "")
-    unset = main(["serve"])
+    unset = serve_process()
     err = capsys.readouterr().err
 
-    assert (2, 2, 2) == (serve, init, unset)
-    assert "fdxgw: cannot start: the stored keys are sealed by key-encryption key" in err
-    assert "FDX_KEY_ENCRYPTION_KEY" in err
-    assert "this instance has none" in err
-    assert "Traceback" not in err
+    assert (2, 2, 2) == (serve.returncode, init, unset.returncode)
+    assert "fdxgw: cannot start: the stored keys are sealed by key-encryption key" in serve.stderr
+    assert "FDX_KEY_ENCRYPTION_KEY" in serve.stderr
+    assert "fdxgw: keys: the stored keys are sealed by key-encryption key" in err
+    assert "this instance has none" in unset.stderr
+    assert "Traceback" not in serve.stderr + unset.stderr + serve.stdout + unset.stdout
+
+
+def serve_process() -> subprocess.CompletedProcess[str]:
+    """``fdxgw serve`` in a process of its own (it would configure this one's logging); with
+    keys it cannot open it stops before listening, so it returns."""
+    env = {**os.environ, "FDX_PORT": str(free_port())}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
 
 
 def test_a_malformed_kek_stops_init_naming_the_setting(tmp_path, monkeypatch, capsys):

@@ -88,7 +88,7 @@ def audit(audit_id: str, consent_id: str = "consent-1", at: float = T0) -> Audit
 
 
 async def test_check_schema_passes_after_migrate(fresh_records: Records) -> None:
-    """migrate creates exactly the schema check_schema expects."""
+    """migrate creates exactly the schema schema.check expects."""
     await fresh_records.schema.migrate()
     await fresh_records.schema.check()
 
@@ -105,7 +105,7 @@ async def test_migrate_is_idempotent(records: Records) -> None:
 
 
 async def test_a_client_round_trips(records: Records) -> None:
-    """put_client then get_client returns an equal record; unknown ids are None."""
+    """clients.put then clients.get returns an equal record; unknown ids are None."""
     await records.clients.put(client())
     assert await records.clients.get("client-1") == client()
     assert await records.clients.get("nobody") is None
@@ -129,7 +129,7 @@ async def test_list_clients_returns_all_by_id(records: Records) -> None:
 
 
 async def test_client_status_follows_every_put(records: Records) -> None:
-    """client_status is the stored status, read again after each change; None if unknown."""
+    """clients.status is the stored status, read again after each change; None if unknown."""
     assert await records.clients.status("client-1") is None
     await records.clients.put(client(status="pending"))
     assert await records.clients.status("client-1") == "pending"
@@ -161,7 +161,7 @@ async def test_a_returned_client_does_not_alias_the_store(records: Records) -> N
 
 
 async def test_a_consent_round_trips_with_its_first_event(records: Records) -> None:
-    """create_consent stores the consent and its first history line."""
+    """consents.create stores the consent and its first history line."""
     await records.consents.create(consent(), event())
     assert await records.consents.get("consent-1") == consent()
     assert await records.consents.events("consent-1") == [event()]
@@ -321,7 +321,7 @@ async def test_second_use_of_a_refresh_token_is_a_replay(records: Records) -> No
 
 
 async def test_reading_a_refresh_token_does_not_use_it(records: Records) -> None:
-    """get_refresh_token is a plain read: the token can still be used once afterwards."""
+    """refresh_tokens.get is a plain read: the token can still be used once afterwards."""
     await records.consents.create(consent(), event())
     await records.refresh_tokens.put(token())
 

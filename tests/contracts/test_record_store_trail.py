@@ -32,7 +32,7 @@ async def test_an_empty_store_has_no_trail_and_no_anchor(records: Records) -> No
 
 
 async def test_every_consent_write_and_access_is_linked_in_order(records: Records) -> None:
-    """create, update, append_consent_event and append_audit each add links, from genesis."""
+    """create, update, consents.append_event and audit.append each add links, from genesis."""
     await records.consents.create(consent(), event())
     await records.audit.append([audit("a1", at=T0 + 1), audit("a2", at=T0 + 2)])
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 3)

@@ -3,11 +3,11 @@ dicts (tests, ``memory://``)."""
 
 from __future__ import annotations
 
+from authz.store.memory.outbox import MemoryOutbox
 from authz.store.memory.records import (
     MemoryAudit,
     MemoryClients,
     MemoryConsents,
-    MemoryOutbox,
     MemoryRefreshTokens,
     memory_records,
 )

@@ -43,7 +43,25 @@ class SqliteDb:
 
     def make_parent(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _keep_private(self) -> None:
+        """The database holds personal data and the audit trail: it is created 0600, and a file
+        left readable by others (an older gateway made it 0644) loses that access. SQLite gives
+        the -wal and -shm files the database file's mode, so they follow it."""
+        if self.path == ":memory:":
+            return
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        for name in (self.path, self.path + "-wal", self.path + "-shm"):
+            try:
+                mode = os.stat(name).st_mode & 0o777
+                if mode & 0o077:
+                    os.chmod(name, mode & 0o700)
+            except FileNotFoundError:
+                continue
 
     def exists(self) -> bool:
         """Whether there is a database to check, without creating an empty one by looking."""
@@ -51,7 +69,7 @@ class SqliteDb:
 
     def db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._create_private()
+            self._keep_private()
             # isolation_level=None: no implicit transactions; tx() says where they begin and end.
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             try:
@@ -67,16 +85,6 @@ class SqliteDb:
                 raise
             self._conn = conn
         return self._conn
-
-    def _create_private(self) -> None:
-        """A new database file is readable by its owner only (SQLite gives its -wal and -shm
-        files the same mode): without a key-encryption key it holds the signing keys in clear."""
-        if self.path == ":memory:":
-            return
-        try:
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            pass
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

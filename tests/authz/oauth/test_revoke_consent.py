@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 
+from authz.consent import lifecycle
 from authz.consent.model import ConsentEvent, ConsentStatus
-from authz.consent.revoke import revoke_consent
 from authz.store.base import RefreshToken
 from tests.authz.oauth.conftest import Harness, run
 
 
 def _revoke(oauth: Harness, consent_id: str = "consent-1") -> bool:
     return run(
-        revoke_consent,
+        lifecycle.revoke,
         oauth.services,
         consent_id,
         actor="DATA_PROVIDER",
         reason="BUSINESS_RULE",
         detail="test",
-    )
+    ).changed
 
 
 def test_an_active_consent_is_revoked_once(oauth: Harness) -> None:

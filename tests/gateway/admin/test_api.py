@@ -272,7 +272,7 @@ def test_a_storage_outage_is_a_503_in_the_admin_shape(adm, monkeypatch):
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise RecordsUnavailable("database at 127.0.0.1:5432 unreachable")
 
-    monkeypatch.setattr(adm.services.records, "list_clients", down)
+    monkeypatch.setattr(adm.services.records.clients, "all", down)
 
     response = adm.admin("GET", "/recipients")
 
