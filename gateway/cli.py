@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check(settings: Settings) -> int:
     """What ``serve`` would load besides the settings and the policy, loaded the same way: the
-    adapters from ``adapter_config`` and the maintenance windows. Every message names the key."""
+    adapters from ``adapter_config``, the maintenance windows and the key-encryption key. Every
+    message names the key."""
     from adapters.registry import load_adapter
     from gateway.fdx.meta import load_windows
 
@@ -117,7 +118,8 @@ def _check(settings: Settings) -> int:
     asyncio.run(adapter.aclose())
     try:
         load_windows(settings.maintenance_file)
-    except ValueError as exc:
+        kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+    except ValueError as exc:  # KekError names key_encryption_key_file or the variable
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
     print("configuration OK")

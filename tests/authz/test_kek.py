@@ -79,3 +79,19 @@ def test_a_kek_file_others_can_read_or_both_settings_are_refused(tmp_path) -> No
         kek_from_settings(str(loose), new_kek())
     with pytest.raises(KekError, match="cannot read"):
         kek_from_settings(str(tmp_path / "missing"), "")
+
+
+def test_fdxgw_check_names_a_bad_kek(tmp_path, monkeypatch, capsys) -> None:
+    """Caught before any start: the file's mode, the value's length."""
+    from gateway.cli import main
+
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY_FILE", str(private_file(tmp_path, new_kek(), 0o644)))
+    loose = main(["check"])
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY_FILE", "")
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", "short")
+    short = main(["check"])
+    err = capsys.readouterr().err
+
+    assert (2, 2) == (loose, short)
+    assert "group or others" in err
+    assert "FDX_KEY_ENCRYPTION_KEY: expected 32 bytes" in err
