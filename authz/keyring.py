@@ -205,10 +205,9 @@ async def _open(kek: Kek, s: SealedSecret) -> bytes:
     if s.kek == NONE:
         return s.sealed  # stored in clear (no KEK when it was made)
     if s.kek != kek.kek_id:
-        mine = "none" if kek.kek_id == NONE else kek.kek_id
         raise KeyringError(
             f"the stored keys are sealed by key-encryption key {s.kek}; this instance has"
-            f" {mine} (check key_encryption_key_file or FDX_KEY_ENCRYPTION_KEY)"
+            f" {kek.kek_id} (check key_encryption_key_file or FDX_KEY_ENCRYPTION_KEY)"
         )
     try:
         return await kek.unwrap(s.sealed, label=_label(s.id, s.use))
