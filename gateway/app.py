@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from authz.keys import SigningKeys, passphrase_setting
 from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services
-from authz.store import open_records, open_state
+from authz.store import RecordsUnavailable, SchemaError, open_records, open_state
 from config.policy import load_policy
 from config.settings import Settings
 from gateway import fdx
@@ -225,5 +226,12 @@ def _key_reloader(services: Services) -> keyring.Reloader:
 
 
 def from_environment() -> Starlette:
-    """``uvicorn --factory gateway.app:from_environment``: settings read once, here."""
-    return create_app(Settings.load())
+    """``uvicorn --factory gateway.app:from_environment``: settings read once, here. What
+    stops ``fdxgw serve`` (a schema not migrated, keys this KEK cannot open) stops this too,
+    with the same one line and no traceback."""
+    settings = Settings.load()
+    try:
+        return create_app(settings)
+    except (SchemaError, RecordsUnavailable, ValueError, OSError) as exc:
+        print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

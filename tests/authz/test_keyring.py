@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -27,6 +28,7 @@ from gateway.cli import main
 from tests.faults.servers import free_port
 from tests.multi.processes import ROOT
 
+Completed = subprocess.CompletedProcess[str]
 T0 = 1_780_000_000.0
 HOUR = 3600.0
 PASSPHRASE = b"correct horse battery staple"
@@ -168,14 +170,21 @@ def test_an_instance_whose_kek_cannot_open_the_keys_refuses_to_start(tmp_path, m
     assert "fdxgw: keys: the stored keys are sealed by key-encryption key" in err
     assert "this instance has none" in unset.stderr
     assert "Traceback" not in serve.stderr + unset.stderr + serve.stdout + unset.stdout
+    factory = serve_process(["-m", "uvicorn", "--factory", "gateway.app:from_environment"])
+    assert 2 == factory.returncode
+    assert "fdxgw: cannot start: the stored keys are sealed" in factory.stderr
+    assert "Traceback" not in factory.stderr + factory.stdout
 
 
-def serve_process() -> subprocess.CompletedProcess[str]:
+def serve_process(command: Sequence[str] = ("-m", "gateway.cli", "serve")) -> Completed:
     """``fdxgw serve`` in a process of its own (it would configure this one's logging); with
     keys it cannot open it stops before listening, so it returns."""
-    env = {**os.environ, "FDX_PORT": str(free_port())}
+    port = str(free_port())
+    env = {**os.environ, "FDX_PORT": port}
+    if "uvicorn" in command:
+        command = [*command, "--port", port]
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve"],
+        [sys.executable, *command],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
