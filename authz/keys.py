@@ -56,15 +56,13 @@ class KeyMeta:
     created: float
     not_before_signing: float
     retire_after: float | None  # None until a newer key replaces it
-    encrypted: bool = False
+    encrypted: bool = False  # sealed by a key-encryption key where it is stored
 
 
 @dataclass(frozen=True, slots=True)
 class StoredKey:
     meta: KeyMeta
     key: Key
-    path: Path | None = None
-    stamp: tuple[int, int] | None = None  # the file's (mtime_ns, size) when it was read
 
 
 class SigningKeys:
@@ -157,19 +155,11 @@ def _order(k: StoredKey) -> tuple[float, float, str]:
 # ---------------------------------------------------------------------- files of earlier releases
 
 
-def load_ring(
-    directory: Path, passphrase: bytes | None, *, previous: Sequence[StoredKey] = ()
-) -> tuple[StoredKey, ...]:
-    """Every key file in ``directory``, oldest first. A file already loaded (same path, size and
-    mtime) is reused rather than decrypted again."""
-    known = {(k.path, k.stamp): k for k in previous if k.path is not None}
-    ring: list[StoredKey] = []
-    for path in sorted(directory.glob(PATTERN)):
-        stamp = _stamp(path)
-        cached = known.get((path, stamp))
-        ring.append(cached if cached is not None else _read(path, passphrase))
+def load_ring(directory: Path, passphrase: bytes | None) -> tuple[StoredKey, ...]:
+    """Every key file in ``directory``, oldest first."""
+    ring = [_read(path, passphrase) for path in sorted(directory.glob(PATTERN))]
     if not ring:
-        raise KeyFileError(f"{directory}: no signing keys (run fdxgw init)")
+        raise KeyFileError(f"{directory}: no signing keys")
     return tuple(sorted(ring, key=_order))
 
 
@@ -192,7 +182,6 @@ def read_passphrase(path: Path) -> bytes:
 
 def _read(path: Path, passphrase: bytes | None) -> StoredKey:
     _check_mode(path)
-    stamp = _stamp(path)
     doc = _document(path)
     meta = _meta(path, doc)
     params: KeyParameters = {"kid": meta.kid, "alg": SIGNING_ALG, "use": "sig"}
@@ -215,7 +204,7 @@ def _read(path: Path, passphrase: bytes | None) -> StoredKey:
         raise KeyFileError(f"{path}: cannot read the private key (wrong passphrase?)") from None
     if not key.is_private:
         raise KeyFileError(f"{path}: holds no private key")
-    return StoredKey(meta, key, path, stamp)
+    return StoredKey(meta, key)
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -252,16 +241,6 @@ def _check_mode(path: Path) -> None:
             f"{path}: readable or writable by group or others (mode {mode:04o});"
             " run chmod 600 on it"
         )
-
-
-def _stamp(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
 
 
 def new_key() -> ECKey:
