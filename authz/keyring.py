@@ -26,7 +26,8 @@ import orjson
 from joserfc.jwk import ECKey, KeyParameters
 
 from authz.kek import NONE, Kek, KekError
-from authz.keys import SIGNING_ALG, KeyMeta, SigningKeys, StoredKey, load_ring, new_key
+from authz.keyfiles import load_ring
+from authz.keys import SIGNING_ALG, KeyMeta, SigningKeys, StoredKey, new_key
 from authz.records import SealedSecret
 from authz.store.base import Secrets
 

@@ -19,33 +19,22 @@ Rotation (``authz.keyring.rotate``, ``fdxgw keys rotate``) never surprises a ver
 A running gateway reads the store again every ``key_reload_interval`` seconds
 (``authz.keyring.Reloader``) and hands the ring to ``refresh``.
 
-Earlier releases kept one key a file under ``<var_dir>/keys`` (``signing-<kid>.json``, mode
-0600, the private key a JWK or a PKCS #8 PEM encrypted with ``keys_passphrase_file``);
-``load_ring`` still reads them, for ``fdxgw keys migrate``. Nothing here logs or prints a
-private key; errors name files, never contents.
+Earlier releases kept the keys in files under ``var_dir``; ``authz.keyfiles`` reads them once,
+for ``fdxgw keys migrate``. Nothing here logs or prints a private key.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from joserfc.jwk import ECKey, Key, KeyParameters, KeySet
+from joserfc.jwk import ECKey, Key, KeySet
 
 SIGNING_ALG = "ES256"
-PATTERN = "signing-*.json"
 
 Clock = Callable[[], float]
-
-
-class KeyFileError(ValueError):
-    """A key file or the passphrase file cannot be used; the message names the file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,103 +133,12 @@ def _choose_signer(ring: Sequence[StoredKey], now: float) -> StoredKey:
     """The newest key allowed to sign; if none is yet (clock set back), the oldest."""
     ready = [k for k in ring if k.meta.not_before_signing <= now]
     if not ready:
-        return min(ring, key=_order)
-    return max(ready, key=_order)
+        return min(ring, key=order)
+    return max(ready, key=order)
 
 
-def _order(k: StoredKey) -> tuple[float, float, str]:
+def order(k: StoredKey) -> tuple[float, float, str]:
     return (k.meta.not_before_signing, k.meta.created, k.meta.kid)
-
-
-# ---------------------------------------------------------------------- files of earlier releases
-
-
-def load_ring(directory: Path, passphrase: bytes | None) -> tuple[StoredKey, ...]:
-    """Every key file in ``directory``, oldest first."""
-    ring = [_read(path, passphrase) for path in sorted(directory.glob(PATTERN))]
-    if not ring:
-        raise KeyFileError(f"{directory}: no signing keys")
-    return tuple(sorted(ring, key=_order))
-
-
-def passphrase_setting(file: str) -> bytes | None:
-    """The passphrase named by the ``keys_passphrase_file`` setting; None when it is empty."""
-    return read_passphrase(Path(file)) if file else None
-
-
-def read_passphrase(path: Path) -> bytes:
-    """The passphrase in ``path`` (one line), which only its owner may read."""
-    try:
-        _check_mode(path)
-        value = path.read_bytes().strip()
-    except OSError as exc:
-        raise KeyFileError(f"{path}: cannot read the keys passphrase ({exc.strerror})") from None
-    if len(value) < 12:
-        raise KeyFileError(f"{path}: the keys passphrase must be at least 12 characters")
-    return value
-
-
-def _read(path: Path, passphrase: bytes | None) -> StoredKey:
-    _check_mode(path)
-    doc = _document(path)
-    meta = _meta(path, doc)
-    params: KeyParameters = {"kid": meta.kid, "alg": SIGNING_ALG, "use": "sig"}
-    try:
-        if "pkcs8" in doc:
-            if passphrase is None:
-                raise KeyFileError(f"{path}: the key is encrypted; set keys_passphrase_file")
-            private = serialization.load_pem_private_key(
-                str(doc["pkcs8"]).encode("ascii"), password=passphrase
-            )
-            if not isinstance(private, ec.EllipticCurvePrivateKey):
-                raise KeyFileError(f"{path}: not an EC private key")
-            key: Key = ECKey.import_key(private, parameters=params)
-        else:
-            key = ECKey.import_key(doc.get("jwk", doc), parameters=params)
-    except KeyFileError:
-        raise
-    except (ValueError, TypeError, KeyError):
-        # The message of a failed import may quote key material: name the file only.
-        raise KeyFileError(f"{path}: cannot read the private key (wrong passphrase?)") from None
-    if not key.is_private:
-        raise KeyFileError(f"{path}: holds no private key")
-    return StoredKey(meta, key)
-
-
-def _document(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise KeyFileError(f"{path}: not a readable key file ({type(exc).__name__})") from None
-    if not isinstance(doc, dict):
-        raise KeyFileError(f"{path}: not a key file")
-    return doc
-
-
-def _meta(path: Path, doc: dict[str, Any]) -> KeyMeta:
-    if "format" not in doc:  # the first slice's bare JWK: signs since it was written
-        kid = str(doc.get("kid") or path.stem.removeprefix("signing-"))
-        return KeyMeta(kid, path.stat().st_mtime, 0.0, None)
-    try:
-        retire = doc.get("retire_after")
-        return KeyMeta(
-            kid=str(doc["kid"]),
-            created=float(doc["created"]),
-            not_before_signing=float(doc["not_before_signing"]),
-            retire_after=None if retire is None else float(retire),
-            encrypted="pkcs8" in doc,
-        )
-    except (KeyError, TypeError, ValueError):
-        raise KeyFileError(f"{path}: key metadata missing or malformed") from None
-
-
-def _check_mode(path: Path) -> None:
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise KeyFileError(
-            f"{path}: readable or writable by group or others (mode {mode:04o});"
-            " run chmod 600 on it"
-        )
 
 
 def new_key() -> ECKey:

@@ -30,7 +30,8 @@ from authz import keyring, screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.kek import kek_from_settings
-from authz.keys import SigningKeys, passphrase_setting
+from authz.keyfiles import passphrase_setting
+from authz.keys import SigningKeys
 from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services

@@ -40,7 +40,7 @@ import orjson
 
 from authz import keyring
 from authz.kek import KekError, kek_from_settings
-from authz.keys import KeyFileError, passphrase_setting
+from authz.keyfiles import KeyFileError, passphrase_setting
 from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
 from authz.store import (

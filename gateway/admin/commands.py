@@ -29,7 +29,8 @@ from authz import keyring
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.kek import Kek, KekError, kek_from_settings, new_kek
-from authz.keys import SIGNING_ALG, KeyFileError, passphrase_setting
+from authz.keyfiles import KeyFileError, passphrase_setting
+from authz.keys import SIGNING_ALG
 from authz.store import RecordsUnavailable, SchemaError, open_records
 from authz.store.base import Secrets
 from config.settings import Settings

@@ -21,7 +21,8 @@ from joserfc.jwk import ECKey
 
 from authz import keyring
 from authz.kek import AesGcmKek, NoKek, new_kek
-from authz.keys import SigningKeys, load_ring
+from authz.keyfiles import KeyFileError, load_ring, read_passphrase
+from authz.keys import SigningKeys
 from authz.store.memory import MemorySecrets
 from authz.tokens import AccessTokens
 from gateway.cli import main
@@ -284,3 +285,25 @@ async def test_the_reloader_publishes_a_rotation_made_elsewhere() -> None:
     assert new.kid not in before
     assert new.kid in {k["kid"] for k in keys.jwks()["keys"]}
     assert keys.current_as_stored
+
+
+def test_old_encrypted_key_files_need_their_private_long_passphrase(tmp_path):
+    """Read as earlier releases read them: a passphrase others can read, a short one, a wrong
+    or missing one is refused naming the file, never quoting key material."""
+    old_key_file(tmp_path / "keys", passphrase=PASSPHRASE)
+    loose, short = tmp_path / "loose", tmp_path / "short"
+    loose.write_bytes(PASSPHRASE)
+    os.chmod(loose, 0o640)
+    short.write_bytes(b"short")
+    os.chmod(short, 0o600)
+
+    with pytest.raises(KeyFileError, match="group or others"):
+        read_passphrase(loose)
+    with pytest.raises(KeyFileError, match="at least 12"):
+        read_passphrase(short)
+    with pytest.raises(KeyFileError, match="keys_passphrase_file"):
+        load_ring(tmp_path / "keys", None)
+    with pytest.raises(KeyFileError, match="wrong passphrase") as wrong:
+        load_ring(tmp_path / "keys", b"not the passphrase")
+    assert "PRIVATE" not in str(wrong.value)
+    assert load_ring(tmp_path / "keys", PASSPHRASE)[0].meta.encrypted
