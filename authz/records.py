@@ -61,6 +61,9 @@ class ConsentEvent:
     actor: str
     reason: str | None = None
     detail: str | None = None
+    # The FDX PartyType a recipient named as having started a revocation
+    # (ConsentRevocationRequest.initiator); None: the actor did.
+    initiator: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,7 @@ async def _init(settings: Settings) -> int:
     records = _open_records(settings)
     try:
         await records.schema.migrate()
+        await _migrate_subscriptions(settings)
         await keyring.open_keys(
             records.secrets,
             kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key),
@@ -155,6 +156,17 @@ async def _init(settings: Settings) -> int:
     return 0
 
 
+async def _migrate_subscriptions(settings: Settings) -> None:
+    """The notification subscriptions' table, beside the records' (authz/subscriptions)."""
+    from authz.subscriptions import open_subscriptions
+
+    subscriptions = open_subscriptions(settings.database_url)
+    try:
+        await subscriptions.migrate()
+    finally:
+        await subscriptions.aclose()
+
+
 async def _db(settings: Settings, action: str) -> int:
     """Migrate or check the schema alone: with many instances on one PostgreSQL, a deployment
     step migrates once, and every instance checks at start-up (create_app's lifespan)."""
@@ -162,6 +174,7 @@ async def _db(settings: Settings, action: str) -> int:
     try:
         if action == "migrate":
             await records.schema.migrate()
+            await _migrate_subscriptions(settings)
         await records.schema.check()
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)

@@ -117,7 +117,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5): the thumbprint of the key they are bound to
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT",),
-    # 4: signing keys and the session secret, shared by every instance (authz/keyring.py)
+    # 4: who a recipient said started a revocation (FDX ConsentRevocationRequest.initiator)
+    ("ALTER TABLE consent_events ADD COLUMN initiator TEXT",),
+    # 5: signing keys and the session secret, shared by every instance (authz/keyring.py)
     (
         """CREATE TABLE secrets (
             id           TEXT PRIMARY KEY,
@@ -235,7 +237,9 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5)
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt text",),
-    # 4: signing keys and the session secret
+    # 4: a revocation's named initiator
+    ("ALTER TABLE consent_events ADD COLUMN initiator text",),
+    # 5: signing keys and the session secret
     (
         """CREATE TABLE secrets (
             id           text PRIMARY KEY,

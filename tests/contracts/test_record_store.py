@@ -293,6 +293,20 @@ async def test_append_consent_event_keeps_every_field(records: Records) -> None:
     assert await records.consents.get("consent-1") == consent()
 
 
+async def test_a_revocations_named_initiator_is_kept_in_its_own_field(records: Records) -> None:
+    """The recipient's revocation names who started it (FDX ConsentRevocationRequest): stored
+    as a field of the event, not in its free text."""
+    await records.consents.create(consent(), event())
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 5)
+    named = ConsentEvent(
+        "consent-1", T0 + 5, "revoked", "DATA_RECIPIENT", "USER_ACTION", "api", "INDIVIDUAL"
+    )
+
+    await records.consents.update(revoked, named, expected_version=1)
+
+    assert named == (await records.consents.events("consent-1"))[-1]
+
+
 async def test_an_event_for_an_unknown_consent_is_refused(records: Records) -> None:
     """History cannot dangle."""
     with pytest.raises(ValueError, match="unknown consent"):

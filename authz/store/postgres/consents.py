@@ -99,7 +99,7 @@ class PostgresConsents:
 
     async def events(self, consent_id: str) -> list[ConsentEvent]:
         rows = await self._db.all(
-            "SELECT consent_id, time, event, actor, reason, detail FROM consent_events"
+            "SELECT consent_id, time, event, actor, reason, detail, initiator FROM consent_events"
             " WHERE consent_id = %s ORDER BY time, id",
             (consent_id,),
         )

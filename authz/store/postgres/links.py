@@ -22,8 +22,8 @@ LOCK_SECRETS = 3  # authz/store/postgres/secrets.py: a first key per use
 TRAIL_LOCK = (APPLICATION_ID, LOCK_TRAIL)
 
 _INSERT_EVENT = (
-    "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail, initiator)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 # The chain's head: the last link, or the anchor when retention pruned them all (every kept
 # link's seq is above the anchor's).
@@ -40,7 +40,9 @@ _TAKE_TRAIL_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
 async def insert_event(conn: Conn, e: ConsentEvent, consent: Consent | None) -> None:
     """The event and its trail link, in the caller's transaction. Without ``consent`` (history
     that does not change it) the link records the consent as stored."""
-    await conn.execute(_INSERT_EVENT, (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail))
+    await conn.execute(
+        _INSERT_EVENT, (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail, e.initiator)
+    )
     if consent is not None:
         await link(conn, [chain.consent_item_of(consent, e)])
         return

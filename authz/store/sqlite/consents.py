@@ -88,7 +88,7 @@ class SqliteConsents:
 
     async def events(self, consent_id: str) -> list[ConsentEvent]:
         rows = self._db.all(
-            "SELECT consent_id, time, event, actor, reason, detail FROM consent_events"
+            "SELECT consent_id, time, event, actor, reason, detail, initiator FROM consent_events"
             " WHERE consent_id = ? ORDER BY time, id",
             (consent_id,),
         )

@@ -20,9 +20,9 @@ def insert_event(db: sqlite3.Connection, e: ConsentEvent, consent: Consent | Non
     """The event and its trail link, in the caller's transaction. Without ``consent`` (history
     that does not change it) the link records the consent as stored."""
     db.execute(
-        "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail),
+        "INSERT INTO consent_events (consent_id, time, event, actor, reason, detail, initiator)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (e.consent_id, e.time, e.event, e.actor, e.reason, e.detail, e.initiator),
     )
     if consent is not None:
         link(db, [chain.consent_item_of(consent, e)])
