@@ -157,11 +157,17 @@ class Reloader:
         self.keys, self.store, self.kek, self.interval = keys, store, kek, interval
 
     async def reload(self) -> None:
+        """Keep serving with the ring held when the read fails. A key this KEK cannot open
+        marks the ring not current (/readyz); the store away does not, since the storage check
+        already says so and the keys held are still the store's as last seen."""
         try:
             material = await load(self.store, self.kek)
-        except Exception as exc:  # the store away, a key this KEK cannot open: keep serving
+        except KeyringError as exc:
             self.keys.current_as_stored = False
-            log.error("keys.reload_failed error=%s", type(exc).__name__ + f": {exc}")
+            log.error("keys.reload_failed error=%s", exc)
+            return
+        except Exception as exc:  # RecordsUnavailable and the like: the next reload retries
+            log.warning("keys.reload_failed %s", type(exc).__name__)
             return
         self.keys.refresh(material.ring)
         self.keys.current_as_stored = True

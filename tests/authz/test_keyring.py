@@ -23,6 +23,8 @@ from authz import keyring
 from authz.kek import AesGcmKek, NoKek, new_kek
 from authz.keyfiles import KeyFileError, load_ring, read_passphrase
 from authz.keys import SigningKeys
+from authz.records import SealedSecret
+from authz.store import RecordsUnavailable
 from authz.store.memory import MemorySecrets
 from authz.tokens import AccessTokens
 from gateway.cli import main
@@ -307,3 +309,20 @@ def test_old_encrypted_key_files_need_their_private_long_passphrase(tmp_path):
         load_ring(tmp_path / "keys", b"not the passphrase")
     assert "PRIVATE" not in str(wrong.value)
     assert load_ring(tmp_path / "keys", PASSPHRASE)[0].meta.encrypted
+
+
+@pytest.mark.anyio
+async def test_a_reload_while_the_store_is_away_keeps_the_ring_and_readiness() -> None:
+    """The storage check reports the outage; the keys held are still the store's, so the
+    instance is ready again as soon as the store is back, not a reload interval later."""
+    store, kek = MemorySecrets(), NoKek()
+    keys = SigningKeys((await keyring.open_keys(store, kek, now=T0)).ring)
+    kid = keys.kid
+
+    class Away(MemorySecrets):
+        async def all(self) -> list[SealedSecret]:
+            raise RecordsUnavailable("PostgreSQL at db:5432: cannot connect")
+
+    await keyring.Reloader(keys, Away(), kek, interval=1).reload()
+
+    assert (kid, True) == (keys.kid, keys.current_as_stored)
