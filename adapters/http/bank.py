@@ -1,6 +1,7 @@
 """``HttpBank``: a BankAdapter for a bank core that serves accounts and transactions as JSON.
 
-HTTP concerns live in ``CoreClient`` (pool, timeouts, retries, breaker, auth), the core's
+HTTP concerns live in ``CoreClient`` (retries, breaker) over a ``Transport`` (pool, timeouts,
+TLS, auth; aiohttp unless one is passed in), the core's
 dialect in a ``CoreDialect`` (paths, query, JSON → FDX). This class joins the two, makes sure
 that a body the dialect cannot read becomes ``BankUnavailable``, never a 500, and, when
 configured, revalidates what it mapped before instead of mapping it again (``EtagCache``).
@@ -50,6 +51,7 @@ from adapters.http.client import CoreClient, target
 from adapters.http.config import HttpCoreConfig
 from adapters.http.dialect import CoreDialect, load_dialect
 from adapters.http.etag_cache import EtagCache
+from adapters.http.transport import Transport
 
 T = TypeVar("T")
 Missing = type[AdapterError]
@@ -67,13 +69,15 @@ class HttpBank:
         draw: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.name = name
         self.config = config
         self.dialect = dialect or load_dialect(config.mapping)
-        extra: dict[str, Any] = {
-            k: v for k, v in {"draw": draw, "sleep": sleep, "clock": clock}.items() if v
-        }
+        injected = {"draw": draw, "sleep": sleep, "clock": clock, "wall_clock": wall_clock}
+        extra: dict[str, Any] = {k: v for k, v in injected.items() if v}
+        extra["transport"] = transport
         self.client = CoreClient(config, label=name, errors=self.dialect.errors, **extra)
         self.paths = self.dialect.paths
         # What the core's dialect maps (adapters/capability.py reads it at start-up).

@@ -1,17 +1,15 @@
-"""``CoreClient``: the one aiohttp session to one bank core, with timeouts, retries and a breaker.
+"""``CoreClient``: calls to one bank core, with retries, a breaker and what an answer means.
 
-aiohttp, not httpx, on this path: it costs 10-20x less CPU per call on this machine kind and keeps
-the HTTP adapter near the in-process speed (docs/performance.md §5). One ``ClientSession``
-per adapter holds a keep-alive connection pool; it is opened on first use (a session belongs to
-the running event loop) and closed by ``aclose``.
+The exchange itself is a ``Transport`` (adapters/http/transport.py): the pooled aiohttp one by
+default, a ``MockTransport`` in tests. Timeouts, pool and TLS are the transport's.
 
 Every failure leaves this module as an ``adapters.errors`` type (docs/architecture.md §4: no foreign
 exception crosses the package line)::
 
-    timeout                               BankTimeout            FDX 503 / 501
-    connection refused or reset, 5xx      BankUnavailable        FDX 503 / 501
+    timeout                               BankTimeout
+    connection refused or reset, 5xx      BankUnavailable
     circuit open                          BankUnavailable        (at once, no call made)
-    503 + Retry-After or {"maintenance"}  ScheduledMaintenance   FDX 503 / 503 + Retry-After
+    503 + Retry-After or {"maintenance"}  ScheduledMaintenance   (retry_after from either)
     404                                   the caller's "missing" error (AccountNotFound, …)
     4xx {"error": code} of the dialect    that error (AccountClosed, …)
     other 4xx, malformed JSON             BankUnavailable (logged: our request or the core is off)
@@ -37,14 +35,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
 import orjson
-from yarl import URL
 
 from adapters.errors import AdapterError, BankTimeout, BankUnavailable, ScheduledMaintenance
 from adapters.http.backoff import Backoff
 from adapters.http.breaker import CircuitBreaker
 from adapters.http.config import HttpCoreConfig
+from adapters.http.transport import AiohttpTransport, RawAnswer, Transport
 
 log = logging.getLogger("adapters.http")
 
@@ -101,25 +98,18 @@ class CoreClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        transport: Transport | None = None,
     ) -> None:
         self.config = config
         self.label = label
+        self.transport = transport or AiohttpTransport(config)
         self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset, clock=clock)
         self.backoff = Backoff(config.backoff, config.backoff_max)
         self.attempts = 0  # calls that went out, for tests and metrics
-        self._base = config.base_url.rstrip("/") + "/"
         self._errors = dict(errors or {})
         self._draw = draw or random.Random().random  # noqa: S311 (jitter, not security)
         self._sleep = sleep
         self._wall_clock = wall_clock
-        self._timeout = aiohttp.ClientTimeout(
-            total=config.timeout, sock_connect=config.connect_timeout
-        )
-        self._headers = {"Accept": "application/json"}
-        if config.bearer_token is not None:
-            self._headers["Authorization"] = f"Bearer {config.bearer_token}"
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def get(self, target: str, missing: Missing, etag: str | None = None) -> Answer:
         """GET ``target`` (see ``target()``); with ``etag``, a conditional GET that may answer
@@ -140,36 +130,7 @@ class CoreClient:
         return None if answer.body is None else self.json(answer.body)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        if self._session is not None and self._loop is not loop:
-            # A session belongs to the loop that made it (e.g. a set-up run before the server
-            # loop started); it cannot be closed from here, only left behind.
-            self._session = None
-        if self._session is None or self._session.closed:
-            self._loop = loop
-            connector = aiohttp.TCPConnector(
-                limit=self.config.pool_size,
-                ssl=self.config.ssl_context() or False,
-                keepalive_timeout=30,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers=self._headers,
-                timeout=self._timeout,
-                json_serialize=lambda v: orjson.dumps(v).decode(),
-                raise_for_status=False,
-                auto_decompress=True,
-                # One session serves every customer: a cookie the core sets must not travel
-                # with another customer's call (and filtering the jar costs ~5 µs a call).
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),  # nobody reads it
-            )
-        return self._session
+        await self.transport.aclose()
 
     async def _call(
         self,
@@ -180,14 +141,12 @@ class CoreClient:
         missing: Missing,
         refused: str | None = None,
     ) -> Answer:
-        # The target is percent-encoded already: yarl need not parse and re-quote it per call.
-        url = URL(self._base + target, encoded=True)
         attempt = 0
         while True:
             if not self.breaker.allow():
                 raise BankUnavailable(f"{self.label}: circuit open")
             try:
-                result = await self._once(method, url, headers, payload, missing, refused)
+                result = await self._once(method, target, headers, payload, missing, refused)
             except (_Answered, ScheduledMaintenance) as exc:
                 self.breaker.succeeded()  # the core is there and speaking
                 raise _public(exc) from exc.__cause__
@@ -211,33 +170,29 @@ class CoreClient:
     async def _once(
         self,
         method: str,
-        url: URL,
+        target: str,
         headers: Mapping[str, str] | None,
         payload: Any,
         missing: Missing,
         refused: str | None,
     ) -> Answer:
-        session = self._open()
         self.attempts += 1
-        # aiohttp's and the socket's exceptions → adapter errors; messages name the upstream
-        # only (docs/architecture.md §4). Inline, not a context manager: this is the hot path.
+        # The transport's failures → adapter errors; messages name the upstream only
+        # (docs/architecture.md §4).
         try:
-            async with session.request(method, url, headers=headers, json=payload) as response:
-                status = response.status
-                body = await response.read()
-                media_type = response.content_type
-                if 200 <= status < 300:
-                    return Answer(body, media_type, strong_etag(response.headers.get("ETag")))
-                retry_after = response.headers.get("Retry-After")
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raw: RawAnswer = await self.transport.send(method, target, headers, payload)
+        except TimeoutError as exc:
             raise BankTimeout(f"{self.label}: no answer in time") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise _Transient(f"{self.label}: {type(exc).__name__}") from exc
+        except OSError as exc:
+            raise _Transient(f"{self.label}: {type(exc.__cause__ or exc).__name__}") from exc
+        status, body = raw.status, raw.body
+        if 200 <= status < 300:
+            return Answer(body, raw.media_type, strong_etag(raw.etag))
         if status == NOT_MODIFIED and headers is not None and "If-None-Match" in headers:
-            return Answer(None, media_type)
+            return Answer(None, raw.media_type)
         if status == 401 and refused is not None and _error_body(body).get("error") == refused:
-            return Answer(None, media_type)
-        raise self._failure(status, body, retry_after, missing)
+            return Answer(None, raw.media_type)
+        raise self._failure(status, body, raw.retry_after, missing)
 
     def _failure(
         self, status: int, body: bytes, retry_after: str | None, missing: Missing

@@ -24,18 +24,18 @@ class Core:
     behaviour: Behaviour
     bank: SandboxBank
     adapters: list[HttpBank] = field(default_factory=list)
+    sleeps: list[float] = field(default_factory=list)  # the adapters' back-off waits, in order
 
     def adapter(self, **options: Any) -> HttpBank:
         """An HttpBank in front of this core, with fast retries and no real waiting."""
-        sleeps: list[float] = []
-        extra = {k: options.pop(k) for k in ("draw", "sleep", "clock", "dialect") if k in options}
+        injected = ("draw", "sleep", "clock", "wall_clock", "dialect")
+        extra = {k: options.pop(k) for k in injected if k in options}
         config = HttpCoreConfig(**{"base_url": self.url, "backoff": 0.001, **options})
 
         async def no_wait(seconds: float) -> None:
-            sleeps.append(seconds)
+            self.sleeps.append(seconds)
 
         bank = HttpBank(config, **{"sleep": no_wait, **extra})
-        bank.sleeps = sleeps  # type: ignore[attr-defined]
         self.adapters.append(bank)
         return bank
 

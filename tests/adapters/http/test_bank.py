@@ -20,6 +20,7 @@ from adapters.errors import (
 )
 from adapters.http import HttpBank, HttpCoreConfig
 from adapters.http.breaker import State
+from adapters.http.transport import AiohttpTransport
 from tests.adapters.http.conftest import TODAY, Core, start_core
 
 pytestmark = pytest.mark.anyio
@@ -155,7 +156,7 @@ async def test_a_flapping_core_is_retried_with_full_jitter(core: Core) -> None:
     page = await http.list_transactions(cid, aid, EVERYTHING, PageRequest(limit=5))
 
     assert len(page.items) == 5
-    assert http.sleeps == [0.05, 0.1]  # type: ignore[attr-defined]
+    assert core.sleeps == [0.05, 0.1]
     assert http.client.breaker.state is State.CLOSED
 
 
@@ -248,8 +249,7 @@ async def test_maintenance_is_scheduled_with_its_retry_after(
 ) -> None:
     """503 with Retry-After (seconds or a date) or {"maintenance": true}: FDX 503, not retried."""
     clock = FakeClock()
-    http = core.adapter(retries=3)
-    http.client._wall_clock = clock
+    http = core.adapter(retries=3, wall_clock=clock)
     cid = await _alice(http)
     if header == "date":
         header = format_datetime(datetime.fromtimestamp(clock.now + 90, UTC), usegmt=True)
@@ -327,11 +327,13 @@ async def test_one_session_and_kept_alive_connections(core: Core) -> None:
     """Sequential calls share one ClientSession and reuse its pooled connection."""
     http = core.adapter()
     cid = await _alice(http)
-    session = http.client._session
+    transport = http.client.transport
+    assert isinstance(transport, AiohttpTransport)
+    session = transport._session
     for _ in range(5):
         await http.list_accounts(cid)
 
-    assert session is http.client._session
+    assert session is transport._session
     assert session is not None
     connector = session.connector
     assert connector is not None
@@ -388,7 +390,9 @@ async def test_aclose_closes_the_session(core: Core) -> None:
     """After aclose the pool is gone; the next call opens a fresh one."""
     http = core.adapter()
     cid = await _alice(http)
-    session = http.client._session
+    transport = http.client.transport
+    assert isinstance(transport, AiohttpTransport)
+    session = transport._session
 
     await http.aclose()
 
