@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from adapters.errors import AdapterError, CustomerNotFound
+from authz.authorization import callback_url
 from authz.bank_provider import (
     Asked,
     BankIdentity,
@@ -34,7 +35,6 @@ from authz.bank_provider import (
     SignInRejected,
 )
 from authz.screens import i18n
-from authz.screens.consent import callback_url
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page
 from authz.screens.render import security_headers

@@ -8,31 +8,29 @@ clusters (nothing pre-ticked: consent is opt-in) and approves or denies; both ar
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from adapters.base import Account
 from adapters.errors import AdapterError
+from authz.authorization import SignedIn, finish_interaction, refuse_interaction
 from authz.consent import lifecycle
 from authz.consent.model import DurationType
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
-from authz.requests import AuthorizationCode
 from authz.screens import csrf, i18n, logos
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
 from authz.screens.session import Session, Sessions
 from authz.services import Services
-from authz.store.base import ClientRecord, Kind
+from authz.store.base import ClientRecord
 from config.policy import Cluster
 
 ACCOUNT = "account:"  # form field prefix: one checkbox per account (read_form refuses repeats)
@@ -157,8 +155,8 @@ async def decide(services: Services, request: Request) -> Response:
 async def _deny(
     services: Services, interaction: Interaction, client: ClientRecord, lang: str
 ) -> Response:
-    """The refusal is recorded and the app told ``access_denied`` (RFC 6749 §4.1.2.1), with
-    ``iss`` (RFC 9207). No extra step: refusing costs nothing."""
+    """The refusal is recorded and the app told ``access_denied`` (authz/authorization.py). No
+    extra step: refusing costs nothing."""
     if not await Interactions(services).finish(interaction):
         return error_page(services.settings, lang, "link_expired")
     pushed = interaction.request
@@ -170,11 +168,8 @@ async def _deny(
         purpose=_purpose(interaction, client),
         now=services.clock(),
     )
-    # The refusal is a record too (12 CFR 1033.351): a lost commit acknowledgement is resolved
-    # by reading it back, as for a grant.
-    await lifecycle.store_grant(services, consent, event)
-    params = {"error": "access_denied", "state": pushed.state, "iss": services.settings.issuer}
-    return _to_client(pushed.redirect_uri, params)
+    url = await refuse_interaction(services, pushed, consent, event)
+    return _to_client(pushed.redirect_uri, url)
 
 
 async def _approve(
@@ -207,7 +202,6 @@ async def _approve(
         )  # fmt: skip
     if not await Interactions(services).finish(interaction):
         return error_page(settings, lang, "link_expired")
-    now = services.clock()
     consent, event = lifecycle.grant(
         consent_id=str(uuid.uuid4()),
         request=asked,
@@ -217,53 +211,17 @@ async def _approve(
         account_ids=[a for a in accounts if a in chosen],
         optional_clusters=optional,
         purpose=_purpose(interaction, client),
-        now=now,
+        now=services.clock(),
         settings=settings,
         policy=services.policy,
     )
-    code = secrets.token_urlsafe(32)
-    grant = AuthorizationCode(
-        client_id=client.client_id,
-        redirect_uri=interaction.request.redirect_uri,
-        code_challenge=interaction.request.code_challenge,
-        consent_id=consent.id,
-        customer_id=session.customer_id,
-        scope=consent.scope,
-        issued_at=now,
-        nonce=interaction.request.nonce,
-        auth_time=session.auth_time,
-        dpop_jkt=interaction.request.dpop_jkt,
-        acr=session.acr,
-        amr=session.amr,
-    )
-    # A grant completes or leaves nothing behind (docs/operations.md, "Faults"): the code is
-    # stored first and the consent second, so a store that fails on the way never leaves an
-    # ACTIVE consent its recipient can never obtain. A code whose consent was not stored is
-    # deleted (and could not be exchanged anyway: the token endpoint finds no consent). The
-    # outage itself propagates: 503, the consumer starts again (gateway/outage.py). A commit
-    # whose acknowledgement was lost is read back by store_grant: stored means granted.
-    await services.state.put(Kind.CODE, code, grant.to_dict(), ttl=settings.code_ttl)
-    try:
-        await lifecycle.store_grant(services, consent, event)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            await services.state.delete(Kind.CODE, code)
-        raise
-    params = {"code": code, "state": interaction.request.state, "iss": settings.issuer}
-    return _to_client(interaction.request.redirect_uri, params)
+    who = SignedIn(session.customer_id, session.auth_time, session.acr, session.amr)
+    url = await finish_interaction(services, interaction.request, who, consent, event)
+    return _to_client(interaction.request.redirect_uri, url)
 
 
-def callback_url(redirect_uri: str, params: Mapping[str, str | None]) -> str:
-    """``redirect_uri`` with ``params`` added to the query it already has (RFC 6749 §3.1.2: the
-    query component is retained); None values are left out."""
-    parts = urlsplit(redirect_uri)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [(k, v) for k, v in params.items() if v is not None]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
-
-
-def _to_client(redirect_uri: str, params: Mapping[str, str | None]) -> Response:
-    url = callback_url(redirect_uri, params)
+def _to_client(redirect_uri: str, url: str) -> Response:
+    """303 to ``url`` (on the client's ``redirect_uri``), which the page's CSP lets it follow."""
     return RedirectResponse(url, status_code=303, headers=security_headers([redirect_uri]))
 
 
@@ -309,4 +267,4 @@ def _date(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
-__all__ = ["callback_url", "consent_page", "decide", "disclosure", "open_accounts"]
+__all__ = ["consent_page", "decide", "disclosure", "open_accounts"]

@@ -21,10 +21,10 @@ from starlette.responses import RedirectResponse, Response
 
 from adapters.base import Customer
 from adapters.errors import AdapterError
+from authz.authorization import callback_url
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
 from authz.screens import csrf, i18n, otp
-from authz.screens.consent import callback_url
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
