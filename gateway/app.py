@@ -32,7 +32,7 @@ from authz.errors import OAuth2Error, handle_oauth_error
 from authz.kek import kek_from_settings
 from authz.keyfiles import passphrase_setting
 from authz.keys import SigningKeys
-from authz.notifications import Notifier
+from authz.notifications import Notifier, Sweeper
 from authz.screens import portal
 from authz.services import Clock, Services
 from authz.store import RecordsUnavailable, SchemaError, open_records, open_state
@@ -79,10 +79,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
         gc.freeze()
         try:
             async with AsyncExitStack() as background:
-                # Notification delivery and the sweeper run beside the app, off the request path.
+                # Notification delivery and the sweeper run beside the app, off the request path;
+                # the sweeper queues its reminders through the Notifier's enqueue.
                 for observer in services.observers:
                     if isinstance(observer, Notifier):
                         await background.enter_async_context(observer.running())
+                        sweeper = Sweeper(services, observer.enqueue)
+                        await background.enter_async_context(sweeper.running())
                 if services.settings.database_url != "memory://":  # keys shared: follow them
                     await background.enter_async_context(_key_reloader(services).running())
                 yield

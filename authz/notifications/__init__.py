@@ -5,11 +5,12 @@ from __future__ import annotations
 from authz.notifications.message import build, sign
 from authz.notifications.notifier import Notifier
 from authz.notifications.sender import Outcome, Refused, Sender, check_url
-from authz.notifications.sweeper import Sweeper, SweepResult
+from authz.notifications.sweeper import Enqueue, Sweeper, SweepResult
 from authz.notifications.worker import DeliveryWorker, backoff
 
 __all__ = [
     "DeliveryWorker",
+    "Enqueue",
     "Notifier",
     "Outcome",
     "Refused",

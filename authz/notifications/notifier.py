@@ -5,8 +5,9 @@ change is stored. It only writes one outbox row and wakes the worker, then retur
 raises, so a broken outbox can never fail or undo a revocation (the failure is logged, by type
 and consent id only). Delivery happens later, on the worker (``authz.notifications.worker``).
 
-Which changes are told: revoked, expired, renewed; and, from the sweeper,
-reauthorization due. A ONE_TIME consent's expiry is not told: the recipient knew it ended with
+Which changes are told: revoked, expired, renewed; and, from the sweeper
+(``authz.notifications.sweeper``, handed ``enqueue`` by the composition root), reauthorization
+due. A ONE_TIME consent's expiry is not told: the recipient knew it ended with
 its one session. Each goes to the recipient's registered ``notification_uri`` and to each of its
 notification subscriptions of that FDX type (``authz.notifications.targets``); a recipient with
 neither gets nothing.
@@ -26,7 +27,6 @@ from authz.consent.model import Consent, ConsentEvent, DurationType
 from authz.notifications import message
 from authz.notifications import targets as targets_
 from authz.notifications.sender import Sender
-from authz.notifications.sweeper import Sweeper
 from authz.notifications.worker import DeliveryWorker
 from authz.services import Services
 from authz.store.base import NotificationDelivery
@@ -41,7 +41,7 @@ _KIND_OF_EVENT = {
 
 
 class Notifier:
-    """The observer, its delivery worker and its sweeper, built from ``Services``."""
+    """The observer and its delivery worker, built from ``Services``."""
 
     def __init__(
         self,
@@ -64,7 +64,6 @@ class Notifier:
             subscriptions=services.subscriptions,
             **extra,
         )
-        self.sweeper = Sweeper(services, self)
 
     async def consent_changed(self, consent: Consent, event: ConsentEvent) -> None:
         kind = _KIND_OF_EVENT.get(event.event)
@@ -130,13 +129,10 @@ class Notifier:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """The worker and (unless its interval is 0) the sweeper, for the app's lifespan."""
+        """The delivery worker, for the app's lifespan."""
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.worker.run)
-                interval = self._services.settings.notification_sweep_interval
-                if interval:
-                    tg.start_soon(self.sweeper.run, float(interval))
                 try:
                     yield
                 finally:

@@ -10,24 +10,27 @@ only makes sure recipients hear of it:
   gets one ``CONSENT_UPDATED`` notice per authorization: the outbox's unique
   ``dedupe_key`` (consent id + the expiry being reminded of) makes repeated sweeps no-ops,
   and a renewal (a new expiry) earns a new notice.
+
+The sweeper queues its reminders through an ``Enqueue`` callable (the Notifier's ``enqueue``, in
+the composition root), not the Notifier itself: the Notifier tells of changes as they happen,
+the sweeper looks for the ones due, and neither builds nor needs the other.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import anyio
 
 from authz.consent import lifecycle
-from authz.consent.model import Consent
+from authz.consent.book import ConsentBook
 from authz.notifications import message
-from authz.services import Services
-
-if TYPE_CHECKING:
-    from authz.notifications.notifier import Notifier
+from authz.records import Consent
 
 log = logging.getLogger("authz.notifications")
 
@@ -42,12 +45,19 @@ class SweepResult:
     reminded: int
 
 
+class Enqueue(Protocol):
+    async def __call__(self, kind: str, consent: Consent, *, dedupe_key: str | None = None) -> bool:
+        """Queue one notice of ``kind`` about ``consent``; False if its recipient takes none or
+        ``dedupe_key`` was already used (``Notifier.enqueue``)."""
+        ...
+
+
 class Sweeper:
-    def __init__(self, services: Services, notifier: Notifier, *, batch: int = BATCH) -> None:
+    def __init__(self, book: ConsentBook, enqueue: Enqueue, *, batch: int = BATCH) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        self._services = services
-        self._notifier = notifier
+        self._book = book
+        self._enqueue = enqueue
         self._batch = batch
         # Dedupe keys of reminders known to be in the outbox, oldest first (bounded: forgetting
         # one only costs a refused insert on a later sweep).
@@ -60,12 +70,12 @@ class Sweeper:
         read once a sweep and never all at once. A reminder this process already queued is
         not built and offered to the outbox again on every sweep (the outbox's dedupe key
         would only drop it): the keys it queued are kept, a bounded number of them."""
-        now = self._services.clock()
+        now = self._book.clock()
         horizon = now + NOTICE_DAYS * lifecycle.DAY
         expired = reminded = 0
         after: tuple[float, str] | None = None
         while True:
-            page = await self._services.records.consents.expiring(
+            page = await self._book.records.consents.expiring(
                 horizon, limit=self._batch, after=after
             )
             for consent in page:
@@ -78,18 +88,15 @@ class Sweeper:
             after = (last.expires_at or 0.0, last.id)
 
     async def _handle(self, consent: Consent, now: float) -> str | None:
-        services = self._services
         if consent.expires_at is not None and consent.expires_at <= now:
-            stored = await lifecycle.expire_if_due(services, consent)
+            stored = await lifecycle.expire_if_due(self._book, consent)
             return "expired" if stored.status is not consent.status else None
         if lifecycle.reauthorization_due(consent, now, within_days=NOTICE_DAYS):
             key = f"{message.REAUTHORIZATION_DUE}:{consent.id}:{consent.expires_at!r}"
             if key in self._queued:
                 self._queued.move_to_end(key)
                 return None
-            queued = await self._notifier.enqueue(
-                message.REAUTHORIZATION_DUE, consent, dedupe_key=key
-            )
+            queued = await self._enqueue(message.REAUTHORIZATION_DUE, consent, dedupe_key=key)
             self._queued[key] = None  # queued now, or by an earlier sweep or another instance
             if len(self._queued) > QUEUED_KEYS:
                 self._queued.popitem(last=False)
@@ -105,3 +112,18 @@ class Sweeper:
                 await self.sweep()
             except Exception as exc:  # the next sweep tries again
                 log.error("notification.sweep_failed %s", type(exc).__name__)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Sweeps every ``notification_sweep_interval`` seconds (none when 0), for the app's
+        lifespan."""
+        interval = self._book.settings.notification_sweep_interval
+        if not interval:
+            yield
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.run, float(interval))
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()

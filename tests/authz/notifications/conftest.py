@@ -16,7 +16,7 @@ from joserfc.jwk import KeySet
 from adapters.base import BankAdapter
 from authz.consent.model import Consent, ConsentEvent, ConsentResource, ConsentStatus, DurationType
 from authz.keys import SigningKeys
-from authz.notifications import Notifier
+from authz.notifications import Notifier, Sweeper
 from authz.services import Services
 from authz.store.base import ClientRecord, Records
 from authz.store.memory import MemoryStateStore, memory_records
@@ -127,6 +127,7 @@ class World:
     services: Services
     clock: FakeClock
     notifier: Notifier
+    sweeper: Sweeper  # wired to the notifier's enqueue, as the app's lifespan does
 
     @property
     def records(self) -> Records:
@@ -192,7 +193,7 @@ def build_world(
     )
     notifier = Notifier(services, transport=transport, rand=lambda: 0.5)  # jitter factor exactly 1
     services.observers.append(notifier)
-    return World(services, clock, notifier)
+    return World(services, clock, notifier, Sweeper(services, notifier.enqueue))
 
 
 @pytest.fixture

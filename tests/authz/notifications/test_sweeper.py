@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 
 from authz.consent import lifecycle
@@ -22,7 +23,7 @@ async def test_a_reauthorization_notice_is_sent_once_30_days_ahead(world: World)
     """Due within 30 days: one CONSENT_UPDATED notice, however many sweeps follow."""
     await world.client(uri="https://app.example/n")
     await world.consent(expires_in=31 * DAY)
-    sweeper = world.notifier.sweeper
+    sweeper = world.sweeper
 
     early = await sweeper.sweep()
     world.clock.advance(2 * DAY)
@@ -42,7 +43,7 @@ async def test_a_renewal_earns_a_new_notice_for_the_next_authorization(world: Wo
     """After a renewal (new expiry) the next due date gets its own notice."""
     await world.client(uri="https://app.example/n")
     await world.consent(expires_in=20 * DAY)
-    sweeper = world.notifier.sweeper
+    sweeper = world.sweeper
     await sweeper.sweep()
 
     await lifecycle.renew(world.services, "c-1")
@@ -59,7 +60,7 @@ async def test_only_persistent_consents_are_reminded(world: World) -> None:
     await world.client(uri="https://app.example/n")
     await world.consent(duration=DurationType.TIME_BOUND, expires_in=10 * DAY)
 
-    result = await world.notifier.sweeper.sweep()
+    result = await world.sweeper.sweep()
 
     assert result.reminded == 0
     assert await kinds(world) == []
@@ -71,8 +72,8 @@ async def test_an_unused_consent_past_its_expiry_is_expired_and_told(world: Worl
     await world.consent(duration=DurationType.TIME_BOUND, expires_in=DAY)
     world.clock.advance(DAY)
 
-    first = await world.notifier.sweeper.sweep()
-    second = await world.notifier.sweeper.sweep()
+    first = await world.sweeper.sweep()
+    second = await world.sweeper.sweep()
 
     consent = await world.records.consents.get("c-1")
     assert consent is not None
@@ -92,7 +93,7 @@ async def test_a_sweep_reaches_every_due_consent_beyond_one_batch(world: World) 
     for n in range(7):
         await world.consent(f"due-{n}", expires_in=10 * DAY)  # all the same expiry
     world.clock.advance(DAY)
-    sweeper = Sweeper(world.services, world.notifier, batch=2)
+    sweeper = Sweeper(world.services, world.notifier.enqueue, batch=2)
 
     first = await sweeper.sweep()
     again = await sweeper.sweep()
@@ -111,7 +112,6 @@ async def test_a_sweep_reads_each_due_row_once_and_offers_a_reminder_once(world:
     await world.client(uri="https://app.example/n")
     for n in range(9):
         await world.consent(f"due-{n}", expires_in=10 * DAY)
-    sweeper = Sweeper(world.services, world.notifier, batch=2)
     rows: list[str] = []
     offered: list[str] = []
     read, offer = world.records.consents.expiring, world.notifier.enqueue
@@ -126,7 +126,7 @@ async def test_a_sweep_reads_each_due_row_once_and_offers_a_reminder_once(world:
         return await offer(kind, consent, **kwargs)
 
     world.records.consents.expiring = counted_read  # type: ignore[method-assign]
-    world.notifier.enqueue = counted_offer  # type: ignore[method-assign,assignment]
+    sweeper = Sweeper(world.services, counted_offer, batch=2)
 
     first = await sweeper.sweep()
     second = await sweeper.sweep()
@@ -138,4 +138,38 @@ async def test_a_sweep_reads_each_due_row_once_and_offers_a_reminder_once(world:
 
 async def test_a_sweeper_needs_a_batch_of_at_least_one(world: World) -> None:
     with pytest.raises(ValueError, match="batch"):
-        Sweeper(world.services, world.notifier, batch=0)
+        Sweeper(world.services, world.notifier.enqueue, batch=0)
+
+
+async def test_running_sweeps_through_the_enqueue_it_was_given() -> None:
+    """The sweeper needs no Notifier: any ``Enqueue`` callable receives its reminders, and
+    ``running`` sweeps every ``notification_sweep_interval`` until the lifespan ends."""
+    from tests.authz.notifications.conftest import build_world
+
+    world = build_world(notification_sweep_interval=1)
+    await world.client(uri="https://app.example/n")
+    await world.consent(expires_in=10 * DAY)
+    told = anyio.Event()
+    seen: list[tuple[str, str, str | None]] = []
+
+    async def enqueue(kind: str, consent: Consent, *, dedupe_key: str | None = None) -> bool:
+        seen.append((kind, consent.id, dedupe_key))
+        told.set()
+        return True
+
+    with anyio.fail_after(10):
+        async with Sweeper(world.services, enqueue).running():
+            await told.wait()
+
+    assert [("reauthorization_due", "c-1")] == [(k, c) for k, c, _ in seen[:1]]
+
+
+async def test_running_with_interval_0_never_sweeps(world: World) -> None:
+    """notification_sweep_interval = 0: no periodic sweep at all."""
+    await world.client(uri="https://app.example/n")
+    await world.consent(expires_in=10 * DAY)
+
+    async with world.sweeper.running():
+        await anyio.sleep(0.05)
+
+    assert await kinds(world) == []
