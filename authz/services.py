@@ -1,4 +1,4 @@
-"""The parts every endpoint needs, built once by ``gateway.app.create_app`` and passed down."""
+"""The parts every endpoint needs, built once (``gateway.services.build_services``), passed down."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ from authz.tokens import AccessTokens, pairwise_subject
 from bench.server import LIMIT, first_account
 from config.policy import load_policy
 from config.settings import Settings
-from gateway.app import create_app, load_keys
+from gateway.app import create_app
+from gateway.services import load_keys
 
 ENGINES = ("sqlite", "postgres")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"

@@ -1,19 +1,19 @@
-"""The composition root: ``create_app`` wires settings, stores, keys, the bank and every route.
+"""The composition root's second half: ``create_app`` puts the app together over ``Services``.
 
-This is the only place where parts are chosen and connected. Tests call ``create_app`` with
-their own ``Services``; ``fdxgw serve`` (and ``uvicorn --factory gateway.app:from_environment``)
-build everything from the settings.
+``gateway.services.build_services`` chooses and builds the parts the settings name (stores,
+keys, the bank, the notifier); this module connects them: the routes, the middleware, the error
+handlers and the lifespan (start-up checks, background work, closing), each a small function.
+Nothing else in the code base chooses or connects parts. Tests call ``create_app`` with their
+own ``Services``; ``fdxgw serve`` (and ``uvicorn --factory gateway.app:from_environment``) build
+everything from the settings.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import sys
-import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,40 +25,35 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from adapters import load_adapter
-from authz import keyring, screens
+from authz import screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
-from authz.kek import kek_from_settings
-from authz.keyfiles import passphrase_setting
-from authz.keys import SigningKeys
 from authz.notifications import Notifier, Sweeper
 from authz.screens import portal
-from authz.services import Clock, Services
-from authz.store import RecordsUnavailable, SchemaError, open_records, open_state
-from authz.subscriptions import open_subscriptions
-from config.policy import load_policy
+from authz.services import Services
+from authz.store import RecordsUnavailable, SchemaError
 from config.settings import Settings
 from gateway import fdx
 from gateway.admin import AdminToken, admin_routes
 from gateway.budget import within_budget
-from gateway.errors import fdx_exception_handlers
+from gateway.errors import ExceptionHandler, fdx_exception_handlers
 from gateway.fdx.dispatch import FdxDispatcher
 from gateway.health import AdapterProbe, health_routes
 from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
 from gateway.openapi.routes import docs_route
 from gateway.outage import outage_handlers
+from gateway.services import build_services, key_reloader
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Gateway:
+    """The app over ``services`` (built from ``settings`` when not given): the operator's tools
+    around the bank, then the routes, the middleware, the error handlers and the lifespan."""
     services = services or build_services(settings)
     # Operator tools (docs/operations.md): the adapter measured from outside, its health probe,
     # the admin credential.
     metrics = Metrics(data_routes=data_routes(services.policy), clock=services.clock)
-    # Every adapter call within adapter_timeout (gateway/budget.py), then measured.
-    bank = within_budget(services.bank, services.settings.adapter_timeout)
-    services = replace(services, bank=measure(bank, metrics))
+    services = _measured_bank(services, metrics)
     probe = AdapterProbe(
         services.bank,
         timeout=services.settings.adapter_probe_timeout,
@@ -66,6 +61,87 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     )
     admin_file = services.settings.admin_token_file
     admin_token = AdminToken(Path(admin_file) if admin_file else None)
+    fdx_routes = fdx.routes(services, probe=probe)
+    fdx_middleware = services.senders.resource_middleware()  # DPoP-Nonce, when required
+    # The data operations skip the stack below (gateway/fdx/dispatch.py): the same checks, the
+    # same middleware work, in one layer.
+    dispatcher = FdxDispatcher(
+        fdx_routes,
+        metrics=metrics,
+        hsts=services.settings.secure_cookies,
+        middleware=fdx_middleware,
+    )
+    return Gateway(
+        dispatcher,
+        routes=[
+            # The FDX API first: Starlette matches routes in order, and this is the hot path.
+            Mount("/fdx/v6", routes=fdx_routes, middleware=fdx_middleware),
+            *_routes(services, probe, metrics, admin_token),
+        ],
+        middleware=_middleware(services.settings, metrics),
+        exception_handlers=_exception_handlers(services.settings),
+        lifespan=_lifespan(services),
+    )
+
+
+def _measured_bank(services: Services, metrics: Metrics) -> Services:
+    """Every adapter call within adapter_timeout (gateway/budget.py), then measured."""
+    bank = within_budget(services.bank, services.settings.adapter_timeout)
+    return replace(services, bank=measure(bank, metrics))
+
+
+def _routes(
+    services: Services, probe: AdapterProbe, metrics: Metrics, admin_token: AdminToken
+) -> list[BaseRoute]:
+    """Everything but the FDX data API: OAuth, the screens, the portal, the operator's paths."""
+    settings = services.settings
+    return [
+        *fdx.version_routes(),
+        *oauth_routes(services),
+        *screens.routes(services),
+        *portal.routes(services),
+        Route("/", _index(settings.issuer), methods=["GET"]),
+        *health_routes(services, probe),
+        metrics_route(
+            metrics, services, token=admin_token if settings.metrics_require_admin else None
+        ),
+        *admin_routes(services, admin_token),
+        docs_route(settings),
+    ]
+
+
+def _index(issuer: str) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """GET /: where the metadata and the FDX API are."""
+    body = {
+        "issuer": issuer,
+        "metadata": f"{issuer}/.well-known/oauth-authorization-server",
+        "fdx": f"{issuer}/fdx/v6",
+    }
+
+    async def index(request: Request) -> JSONResponse:
+        return JSONResponse(body)
+
+    return index
+
+
+def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
+    return [
+        Middleware(MetricsMiddleware, metrics=metrics),
+        Middleware(InteractionIdMiddleware, hsts=settings.secure_cookies),
+    ]
+
+
+def _exception_handlers(settings: Settings) -> dict[Any, ExceptionHandler]:
+    return {
+        **fdx_exception_handlers,
+        OAuth2Error: handle_oauth_error,
+        # Redis or PostgreSQL away: 503 in each path's protocol (gateway/outage.py).
+        **outage_handlers(settings),
+    }
+
+
+def _lifespan(services: Services) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Start-up checks, the background work beside the app, and every store closed at the end."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,76 +155,34 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
         gc.freeze()
         try:
             async with AsyncExitStack() as background:
-                # Notification delivery and the sweeper run beside the app, off the request path;
-                # the sweeper queues its reminders through the Notifier's enqueue.
-                for observer in services.observers:
-                    if isinstance(observer, Notifier):
-                        await background.enter_async_context(observer.running())
-                        sweeper = Sweeper(services, observer.enqueue)
-                        await background.enter_async_context(sweeper.running())
-                if services.settings.database_url != "memory://":  # keys shared: follow them
-                    await background.enter_async_context(_key_reloader(services).running())
+                await _start_background(services, background)
                 yield
         finally:
-            await services.bank.aclose()
-            if services.bank_login is not None:
-                await services.bank_login.aclose()
-            await services.state.aclose()
-            await services.subscriptions.aclose()
-            await services.records.aclose()
+            await _close(services)
 
-    async def index(request: Request) -> JSONResponse:
-        issuer = services.settings.issuer
-        return JSONResponse(
-            {
-                "issuer": issuer,
-                "metadata": f"{issuer}/.well-known/oauth-authorization-server",
-                "fdx": f"{issuer}/fdx/v6",
-            }
-        )
+    return lifespan
 
-    fdx_routes = fdx.routes(services, probe=probe)
-    fdx_middleware = services.senders.resource_middleware()  # DPoP-Nonce, when required
-    routes: list[BaseRoute] = [
-        # The FDX API first: Starlette matches routes in order, and this is the hot path.
-        Mount("/fdx/v6", routes=fdx_routes, middleware=fdx_middleware),
-        *fdx.version_routes(),
-        *oauth_routes(services),
-        *screens.routes(services),
-        *portal.routes(services),
-        Route("/", index, methods=["GET"]),
-        *health_routes(services, probe),
-        metrics_route(
-            metrics,
-            services,
-            token=admin_token if services.settings.metrics_require_admin else None,
-        ),
-        *admin_routes(services, admin_token),
-        docs_route(services.settings),
-    ]
-    # The data operations skip the stack below (gateway/fdx/dispatch.py): the same checks, the
-    # same middleware work, in one layer.
-    dispatcher = FdxDispatcher(
-        fdx_routes,
-        metrics=metrics,
-        hsts=services.settings.secure_cookies,
-        middleware=fdx_middleware,
-    )
-    return Gateway(
-        dispatcher,
-        routes=routes,
-        middleware=[
-            Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(InteractionIdMiddleware, hsts=services.settings.secure_cookies),
-        ],
-        exception_handlers={
-            **fdx_exception_handlers,
-            OAuth2Error: handle_oauth_error,
-            # Redis or PostgreSQL away: 503 in each path's protocol (gateway/outage.py).
-            **outage_handlers(services.settings),
-        },
-        lifespan=lifespan,
-    )
+
+async def _start_background(services: Services, background: AsyncExitStack) -> None:
+    """Notification delivery and the sweeper run beside the app, off the request path; the
+    sweeper queues its reminders through the Notifier's enqueue. With shared keys, a reloader
+    follows the ones other instances rotate."""
+    for observer in services.observers:
+        if isinstance(observer, Notifier):
+            await background.enter_async_context(observer.running())
+            sweeper = Sweeper(services, observer.enqueue)
+            await background.enter_async_context(sweeper.running())
+    if services.settings.database_url != "memory://":  # keys shared: follow them
+        await background.enter_async_context(key_reloader(services).running())
+
+
+async def _close(services: Services) -> None:
+    await services.bank.aclose()
+    if services.bank_login is not None:
+        await services.bank_login.aclose()
+    await services.state.aclose()
+    await services.subscriptions.aclose()
+    await services.records.aclose()
 
 
 class Gateway(Starlette):
@@ -167,70 +201,6 @@ class Gateway(Starlette):
                 await self.fdx_dispatcher.serve(*hit, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-
-def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
-    """Everything the settings name: stores, keys, the session secret and the bank adapter."""
-    state = open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix)
-    material = load_keys(settings, clock=clock)
-    services = Services.build(
-        settings,
-        policy=load_policy(),
-        records=open_records(
-            settings.database_url,
-            clock=clock,
-            pool_min_size=settings.database_pool_min_size,
-            pool_max_size=settings.database_pool_max_size,
-            timeout=settings.database_timeout,
-            state=state,  # shared: record writes stamp it, the gate's cache trusts it
-        ),
-        state=state,
-        subscriptions=open_subscriptions(settings.database_url),
-        bank=load_adapter(settings.adapter, settings.adapter_config),
-        keys=SigningKeys(material.ring, clock=clock),
-        secret=material.secret,
-        clock=clock,
-    )
-    services.observers.append(Notifier(services))  # signed consent notices to recipients
-    return services
-
-
-def load_keys(settings: Settings, *, clock: Clock = time.time) -> keyring.KeyMaterial:
-    """The signing keys and the session secret from the record store, made (or moved there from
-    an earlier release's ``var_dir`` files) on a first start. Raises SchemaError before the
-    schema is migrated, KeyringError or KekError when the KEK cannot open them.
-
-    The store is async and this is called both outside an event loop (``fdxgw serve``) and
-    inside one (the ``uvicorn --factory`` entry point), so it runs on a thread of its own with a
-    record store of its own, closed when done."""
-    kek = kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
-
-    async def load() -> keyring.KeyMaterial:
-        records = open_records(
-            settings.database_url, pool_min_size=1, timeout=settings.database_timeout
-        )
-        try:
-            await records.schema.check()
-            return await keyring.open_keys(
-                records.secrets,
-                kek,
-                now=clock(),
-                legacy=settings.var_path,
-                passphrase=passphrase_setting(settings.keys_passphrase_file),
-            )
-        finally:
-            await records.aclose()
-
-    with ThreadPoolExecutor(1, thread_name_prefix="keys-load") as pool:
-        return pool.submit(asyncio.run, load()).result()
-
-
-def _key_reloader(services: Services) -> keyring.Reloader:
-    settings = services.settings
-    kek = kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
-    return keyring.Reloader(
-        services.keys, services.records.secrets, kek, interval=settings.key_reload_interval
-    )
 
 
 def from_environment() -> Starlette:

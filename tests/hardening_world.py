@@ -27,8 +27,9 @@ from authz.store import open_records
 from config.settings import Settings
 from examples.budget_app import Recipient, _fill, _forms
 from gateway.admin.token import new_token, write_token_hash
-from gateway.app import build_services, create_app
+from gateway.app import create_app
 from gateway.cli import _seed_demo
+from gateway.services import build_services
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo"

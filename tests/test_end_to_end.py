@@ -15,8 +15,9 @@ import pytest
 from authz.store import open_records
 from config.settings import Settings
 from examples.budget_app import Recipient, run_flow
-from gateway.app import build_services, create_app
+from gateway.app import create_app
 from gateway.cli import _seed_demo
+from gateway.services import build_services
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo"

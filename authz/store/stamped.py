@@ -13,7 +13,7 @@ Every write that can change what the gate answers (a consent's update, a client'
 
 Every writer must go through these families: ``authz.store.open_records`` wraps a backend's
 families whenever it is given stamps, and the gateway, its CLI and its admin commands open the
-record store that way (``gateway.app.build_services``, ``gateway.cli``).
+record store that way (``gateway.services.build_services``, ``gateway.cli``).
 """
 
 from __future__ import annotations

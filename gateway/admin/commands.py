@@ -36,6 +36,7 @@ from authz.store.base import Secrets
 from config.settings import Settings
 from gateway.admin import consents
 from gateway.admin.token import new_token, write_token_hash
+from gateway.services import build_services
 
 COMMANDS = frozenset({"consents", "keys", "admin"})
 DEFAULT_HASH_FILE = "admin-token.sha256"  # under var_dir when admin_token_file is unset
@@ -121,8 +122,6 @@ def print_table(
 
 
 async def _revoke(settings: Settings, consent_id: str, reason: str) -> int:
-    from gateway.app import build_services
-
     # The gateway's own services, so the revocation goes through the lifecycle exactly as an
     # API call would: recorded (DATA_PROVIDER), refresh tokens killed, the recipient notified
     # (the durable outbox is delivered by the running gateway).

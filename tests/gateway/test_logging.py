@@ -16,9 +16,10 @@ import pytest
 from authz.store import open_records
 from config.settings import Settings
 from examples.budget_app import Recipient, run_flow
-from gateway.app import build_services, create_app
+from gateway.app import create_app
 from gateway.cli import _seed_demo
 from gateway.logging import INTERACTION_ID, MASK, JsonFormatter, Redactor, configure, redact
+from gateway.services import build_services
 from tests.gateway.conftest import Harness
 
 ROOT = Path(__file__).resolve().parents[2]

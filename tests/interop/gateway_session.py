@@ -15,8 +15,9 @@ import httpx
 from authz.store import open_records
 from config.settings import Settings
 from examples.budget_app import DpopClient, Recipient, obtain_tokens
-from gateway.app import Gateway, build_services, create_app
+from gateway.app import Gateway, create_app
 from gateway.cli import _seed_demo
+from gateway.services import build_services
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "config" / "demo"

@@ -15,7 +15,8 @@ from pathlib import Path
 import uvicorn
 
 from config.settings import Settings
-from gateway.app import build_services, create_app
+from gateway.app import create_app
+from gateway.services import build_services
 
 
 class FileClock:

@@ -16,8 +16,9 @@ from authz.store import open_records
 from authz.store.base import Kind
 from config.settings import Settings
 from examples.budget_app import Recipient, run_flow
-from gateway.app import build_services, create_app
+from gateway.app import create_app
 from gateway.cli import _seed_demo
+from gateway.services import build_services
 from tests.authz.dpop.conftest import World, WorldFactory
 from tests.authz.dpop.proofs import Prover
 from tests.authz.oauth.conftest import CLIENT_ID, ISSUER

@@ -10,7 +10,8 @@ from starlette.testclient import TestClient
 from authz.notifications import Notifier
 from authz.store.sqlite import sqlite_records
 from config.settings import Settings
-from gateway.app import build_services, create_app
+from gateway.app import create_app
+from gateway.services import build_services
 
 
 def test_the_gateway_notifies_recipients_while_it_runs(tmp_path: Path) -> None:
