@@ -17,7 +17,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
 
@@ -53,6 +53,10 @@ from authz.tokens import CLIENT_SCOPES, CONSENTS_SCOPE, pairwise_subject
 
 log = logging.getLogger("authz.token")
 
+# A grant: the form, the authenticated client, the services and the sender binding in; the
+# token response's body out.
+Grant = Callable[[Mapping[str, str], ClientRecord, Services, Binding], Awaitable[dict[str, Any]]]
+
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
 MAX_TOKEN_CHARS = 4096
 
@@ -65,54 +69,28 @@ async def token_endpoint(
     # once, and must not have spent the client's assertion on the way.
     binding = await services.senders.bind(request)
     client = await clients.authenticate(request, form)
+    body = await _grant(form)(form, client, services, binding)
+    headers = {**NO_STORE, **services.senders.nonce_headers()}
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+
+def _grant(form: Mapping[str, str]) -> Grant:
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequestError(description="grant_type is required")
-    if grant_type == "authorization_code":
-        body = await exchange_code(form, client, services, binding)
-    elif grant_type == "refresh_token":
-        body = await refresh(form, client, services, binding)
-    elif grant_type == "client_credentials":
-        body = client_credentials(form, client, services, binding)
-    else:
+    grant = GRANTS.get(grant_type)
+    if grant is None:
         error = UnsupportedGrantTypeError(grant_type)
-        error.description = (
-            "grant_type must be authorization_code, refresh_token or client_credentials"
-        )
+        error.description = f"grant_type must be {_GRANT_NAMES}"
         raise error
-    headers = {**NO_STORE, **services.senders.nonce_headers()}
-    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+    return grant
 
 
 async def exchange_code(
     form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
     """RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6)."""
-    raw = _required(form, "code")
-    redirect_uri = _required(form, "redirect_uri")
-    verifier = _required(form, "code_verifier")
-    if not CODE_VERIFIER.fullmatch(verifier):
-        raise InvalidRequestError(description="code_verifier is malformed")
-    # Look before using: a code presented by another client or without its PKCE verifier is
-    # refused without consuming it, so whoever intercepts a code cannot burn it (or, through the
-    # replay rule below, the consumer's consent).
-    payload = await services.state.get(Kind.CODE, raw) if len(raw) <= 256 else None
-    if payload is None:
-        raise InvalidGrantError(description="authorization code is invalid or expired")
-    try:
-        code = AuthorizationCode.from_dict(payload)
-    except (KeyError, TypeError, ValueError):
-        raise InvalidGrantError(description="authorization code is invalid") from None
-    if code.client_id != client.client_id:
-        raise InvalidGrantError(description="authorization code was issued to another client")
-    if code.redirect_uri != redirect_uri:
-        raise InvalidGrantError(description="redirect_uri does not match the authorization")
-    challenge: str = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]
-    if not secrets.compare_digest(challenge, code.code_challenge):
-        raise InvalidGrantError(description="code_verifier does not match the code_challenge")
-    if code.dpop_jkt is not None and code.dpop_jkt != binding.jkt:
-        # RFC 9449 §10: the code was bound to a key at PAR; only that key may redeem it.
-        raise InvalidGrantError(description="the DPoP key is not the one bound at PAR (dpop_jkt)")
+    raw, payload, code = await _check_code(form, client, services, binding)
     if "consumed_at" in payload:
         await _code_replayed(services, code)
     # The consent is read before the code is used too: a record store that is away answers 503
@@ -138,16 +116,7 @@ async def exchange_code(
     )
     if OPENID in code.scope:
         # OIDC Core §3.1.3.3: the code flow's token response carries the ID token.
-        body["id_token"] = id_token(
-            services,
-            client_id=client.client_id,
-            customer_id=code.customer_id,
-            access_token=body["access_token"],
-            nonce=code.nonce,
-            auth_time=code.auth_time,
-            acr=code.acr,
-            amr=code.amr,
-        )
+        body["id_token"] = _id_token(services, client, code, body["access_token"])
     if consent.duration_type is DurationType.ONE_TIME:
         # One data session: the consent ends when this access token ends (docs/architecture.md
         # §5). Should the use below fail, a retry's later token cannot move this end
@@ -161,6 +130,54 @@ async def exchange_code(
     if "consumed_at" in used:
         await _code_replayed(services, code)
     return body
+
+
+async def _check_code(
+    form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
+) -> tuple[str, Payload, AuthorizationCode]:
+    """The code as presented, as stored, and as read, once it is this client's, for this
+    redirect URI, with this PKCE verifier and this DPoP key; it is not used here."""
+    raw = _required(form, "code")
+    redirect_uri = _required(form, "redirect_uri")
+    verifier = _required(form, "code_verifier")
+    if not CODE_VERIFIER.fullmatch(verifier):
+        raise InvalidRequestError(description="code_verifier is malformed")
+    # Look before using: a code presented by another client or without its PKCE verifier is
+    # refused without consuming it, so whoever intercepts a code cannot burn it (or, through the
+    # replay rule below, the consumer's consent).
+    payload = await services.state.get(Kind.CODE, raw) if len(raw) <= 256 else None
+    if payload is None:
+        raise InvalidGrantError(description="authorization code is invalid or expired")
+    try:
+        code = AuthorizationCode.from_dict(payload)
+    except (KeyError, TypeError, ValueError):
+        raise InvalidGrantError(description="authorization code is invalid") from None
+    if code.client_id != client.client_id:
+        raise InvalidGrantError(description="authorization code was issued to another client")
+    if code.redirect_uri != redirect_uri:
+        raise InvalidGrantError(description="redirect_uri does not match the authorization")
+    challenge: str = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]
+    if not secrets.compare_digest(challenge, code.code_challenge):
+        raise InvalidGrantError(description="code_verifier does not match the code_challenge")
+    if code.dpop_jkt is not None and code.dpop_jkt != binding.jkt:
+        # RFC 9449 §10: the code was bound to a key at PAR; only that key may redeem it.
+        raise InvalidGrantError(description="the DPoP key is not the one bound at PAR (dpop_jkt)")
+    return raw, payload, code
+
+
+def _id_token(
+    services: Services, client: ClientRecord, code: AuthorizationCode, access_token: str
+) -> str:
+    return id_token(
+        services,
+        client_id=client.client_id,
+        customer_id=code.customer_id,
+        access_token=access_token,
+        nonce=code.nonce,
+        auth_time=code.auth_time,
+        acr=code.acr,
+        amr=code.amr,
+    )
 
 
 async def _use_code(services: Services, raw: str) -> Payload | None:
@@ -186,19 +203,14 @@ async def _code_replayed(services: Services, code: AuthorizationCode) -> NoRetur
     raise InvalidGrantError(description="authorization code was already used")
 
 
-def client_credentials(
+async def client_credentials(
     form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
     """RFC 6749 §4.4, for the FDX Consent API and notification subscriptions only (``scope``:
     either or both of ``CLIENT_SCOPES``): the recipient acts for itself, so the token
     carries no consent (no ``fdxConsentId``, RFC 9068 §2.2 ``sub`` = the client) and opens no
     data; the FDX data gate refuses it. No refresh token (§4.4.3)."""
-    asked = form.get("scope", CONSENTS_SCOPE).split()
-    if not asked or not set(asked) <= set(CLIENT_SCOPES) or len(asked) != len(set(asked)):
-        raise InvalidScopeError(
-            description=f"client_credentials grants only {' and '.join(CLIENT_SCOPES)}"
-        )
-    scope = " ".join(s for s in CLIENT_SCOPES if s in asked)
+    scope = _check_client_scope(form)
     access, claims = services.tokens.issue(
         consent_id=None,
         client_id=client.client_id,
@@ -215,6 +227,17 @@ def client_credentials(
     }
 
 
+def _check_client_scope(form: Mapping[str, str]) -> str:
+    """The client-credentials scope asked (default ``CONSENTS_SCOPE``), in ``CLIENT_SCOPES``
+    order; each at most once, nothing else."""
+    asked = form.get("scope", CONSENTS_SCOPE).split()
+    if not asked or not set(asked) <= set(CLIENT_SCOPES) or len(asked) != len(set(asked)):
+        raise InvalidScopeError(
+            description=f"client_credentials grants only {' and '.join(CLIENT_SCOPES)}"
+        )
+    return " ".join(s for s in CLIENT_SCOPES if s in asked)
+
+
 CONSENT_ENDED = "the consent has ended (revoked or expired): the consumer must authorize again"
 
 
@@ -222,28 +245,8 @@ async def refresh(
     form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
     """RFC 6749 §6, rotated on every use (RFC 9700 §4.14.2)."""
-    raw = _required(form, "refresh_token")
     now = services.clock()
-    if len(raw) > MAX_TOKEN_CHARS:
-        raise InvalidGrantError(description="refresh token is invalid")
-    token_hash = hash_token(raw)
-    # Look before using: another client presenting this token must not burn it (RFC 6749 §10.4).
-    seen = await services.records.refresh_tokens.get(token_hash)
-    if seen is None:
-        raise InvalidGrantError(description="refresh token is invalid")
-    if seen.client_id != client.client_id:
-        raise InvalidGrantError(description="refresh token was issued to another client")
-    if seen.jkt is not None and seen.jkt != binding.jkt:
-        # RFC 9449 §5: a DPoP-bound refresh token is used with its key only. Checked before the
-        # replay rule, so a thief without the key cannot revoke the consent by replaying it.
-        raise InvalidGrantError(description="refresh token is bound to another DPoP key")
-    if seen.used_at is not None:
-        await _revoke(services, seen.consent_id, "refresh token replayed")
-        raise InvalidGrantError(description="refresh token was already used")
-    if seen.revoked_at is not None:
-        # Unused but revoked: its consent ended (revoked by someone, or by a replay). Saying
-        # "already used" would send the recipient hunting for a replay that never happened.
-        raise InvalidGrantError(description=CONSENT_ENDED)
+    token_hash, seen = await _check_refresh_token(form, client, services, binding)
     # Every refusal that is not a replay comes before the token is used, so a request with a bad
     # scope (or for an ended consent) leaves the token as it was.
     consent = await _active_consent(services, seen.consent_id, client)
@@ -251,13 +254,7 @@ async def refresh(
     # consent's end later, and the consent is checked live, so the later end wins.
     if seen.expires_at <= now and (consent.expires_at or 0.0) <= seen.expires_at:
         raise InvalidGrantError(description="refresh token expired")
-    granted = consent.scope or tuple(services.policy.scopes_for(consent.clusters))
-    scope = granted
-    if "scope" in form:
-        asked = tuple(dict.fromkeys(form["scope"].split()))
-        if not asked or not set(asked) <= set(granted):
-            raise InvalidScopeError(description="scope must be a subset of the granted scope")
-        scope = asked
+    scope = _check_refresh_scope(form, consent, services)
     # As for a code: the new token is stored before the old one is used, and that use is the
     # commit point (RFC 9700 §4.14.2, rotation). A record store failing in between answers 503
     # with the presented token still unused, so the retry rotates it instead of being taken for
@@ -280,6 +277,48 @@ async def refresh(
         await _revoke(services, record.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
     return body
+
+
+async def _check_refresh_token(
+    form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
+) -> tuple[str, RefreshToken]:
+    """The presented token's hash and record, once it is this client's, with this DPoP key,
+    unused and unrevoked; a used one is a replay and revokes its consent."""
+    raw = _required(form, "refresh_token")
+    if len(raw) > MAX_TOKEN_CHARS:
+        raise InvalidGrantError(description="refresh token is invalid")
+    token_hash = hash_token(raw)
+    # Look before using: another client presenting this token must not burn it (RFC 6749 §10.4).
+    seen = await services.records.refresh_tokens.get(token_hash)
+    if seen is None:
+        raise InvalidGrantError(description="refresh token is invalid")
+    if seen.client_id != client.client_id:
+        raise InvalidGrantError(description="refresh token was issued to another client")
+    if seen.jkt is not None and seen.jkt != binding.jkt:
+        # RFC 9449 §5: a DPoP-bound refresh token is used with its key only. Checked before the
+        # replay rule, so a thief without the key cannot revoke the consent by replaying it.
+        raise InvalidGrantError(description="refresh token is bound to another DPoP key")
+    if seen.used_at is not None:
+        await _revoke(services, seen.consent_id, "refresh token replayed")
+        raise InvalidGrantError(description="refresh token was already used")
+    if seen.revoked_at is not None:
+        # Unused but revoked: its consent ended (revoked by someone, or by a replay). Saying
+        # "already used" would send the recipient hunting for a replay that never happened.
+        raise InvalidGrantError(description=CONSENT_ENDED)
+    return token_hash, seen
+
+
+def _check_refresh_scope(
+    form: Mapping[str, str], consent: Consent, services: Services
+) -> tuple[str, ...]:
+    """RFC 6749 §6: the scope asked, a subset of the granted one; the granted one if none."""
+    granted = consent.scope or tuple(services.policy.scopes_for(consent.clusters))
+    if "scope" not in form:
+        return granted
+    asked = tuple(dict.fromkeys(form["scope"].split()))
+    if not asked or not set(asked) <= set(granted):
+        raise InvalidScopeError(description="scope must be a subset of the granted scope")
+    return asked
 
 
 async def _use_refresh_token(
@@ -397,6 +436,16 @@ async def _revoke(services: Services, consent_id: str, detail: str) -> None:
     await lifecycle.revoke(
         services, consent_id, actor="DATA_PROVIDER", reason="BUSINESS_RULE", detail=detail
     )
+
+
+# RFC 6749 §4.1.3, §6 and §4.4: each grant type's handler, which checks the request with the
+# named functions above and issues. A grant type not in the table is unsupported (§5.2).
+GRANTS: dict[str, Grant] = {
+    "authorization_code": exchange_code,
+    "refresh_token": refresh,
+    "client_credentials": client_credentials,
+}
+_GRANT_NAMES = ", ".join(list(GRANTS)[:-1]) + " or " + list(GRANTS)[-1]
 
 
 def _required(form: Mapping[str, str], name: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from authz.consent import lifecycle
 from authz.consent.model import ConsentEvent, ConsentStatus, DurationType
+from authz.token import GRANTS
 from authz.tokens import pairwise_subject
 from tests.authz.oauth.conftest import CLIENT_ID, GRANTED_SCOPE, OTHER_ID, Harness, run
 
@@ -281,6 +282,13 @@ def test_an_unsupported_grant_type_is_refused(oauth: Harness) -> None:
     form = oauth.auth(grant_type="password")
 
     _error(oauth.post("/oauth/token", form), "unsupported_grant_type")
+
+
+def test_the_grant_table_is_what_discovery_advertises(oauth: Harness) -> None:
+    """RFC 8414 ``grant_types_supported`` lists exactly the grants the endpoint's table serves."""
+    doc = oauth.http.get("/.well-known/oauth-authorization-server").json()
+
+    assert list(GRANTS) == doc["grant_types_supported"]
 
 
 def test_a_missing_grant_type_is_refused(oauth: Harness) -> None:
