@@ -4,7 +4,7 @@ The screens (authz/screens/) sign the consumer in and ask; they decide, and hand
 this module, the protocol side (node-oidc-provider's ``interactionFinished``). Here the
 authorization code is minted and stored, the consent stored beside it, and the redirect back to
 the client built (RFC 6749 §4.1.2, with ``iss`` of RFC 9207). So the code's whole life sits in
-the protocol layer: minted here, redeemed at the token endpoint (authz/token.py).
+the protocol layer: minted here, redeemed at the token endpoint (authz/token_endpoint.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authz.consent import lifecycle
 from authz.consent.book import ConsentBook
+from authz.pushed import AuthorizationCode, PushedRequest
 from authz.records import Consent, ConsentEvent
-from authz.requests import AuthorizationCode, PushedRequest
 from authz.store.base import Kind, StateStore
 
 

@@ -16,7 +16,7 @@ import orjson
 
 from authz.consent.model import DurationType
 from authz.errors import InvalidAuthorizationDetailsError, InvalidRequestError, InvalidScopeError
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from authz.store.base import ClientRecord
 from config.policy import Policy
 from config.settings import Settings

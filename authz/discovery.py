@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from authz.access_tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE
 from authz.authorization_details import DETAILS_TYPE
 from authz.client_auth import ALGORITHMS, AUTH_METHOD
 from authz.oidc import CLAIMS_SUPPORTED, ID_TOKEN_ALGS, OPENID
 from authz.registration.statement import registry_file
 from authz.services import Services
-from authz.tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE
 from config.policy import Policy
 from config.settings import Settings
 

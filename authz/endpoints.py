@@ -18,7 +18,7 @@ from authz.par import pushed_authorization_request
 from authz.registration.endpoint import registration_routes
 from authz.revocation import revocation_endpoint
 from authz.services import Services
-from authz.token import token_endpoint
+from authz.token_endpoint import token_endpoint
 
 
 def oauth_routes(services: Services) -> list[BaseRoute]:

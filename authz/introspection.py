@@ -14,13 +14,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authz.access_tokens import X5T, TokenInvalid
 from authz.client_auth import ClientAuthenticator
 from authz.errors import NO_STORE, InvalidRequestError
 from authz.forms import read_form
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
-from authz.token import MAX_TOKEN_CHARS, hash_token
-from authz.tokens import X5T, TokenInvalid
+from authz.token_endpoint import MAX_TOKEN_CHARS, hash_token
 
 INACTIVE: dict[str, Any] = {"active": False}
 

@@ -20,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.errors import AdapterError
+from authz.access_tokens import AccessClaims, TokenInvalid, pairwise_subject
 from authz.errors import NO_STORE
 from authz.keys import SIGNING_ALG
 from authz.sender import Challenge, SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
-from authz.tokens import AccessClaims, TokenInvalid, pairwise_subject
 
 OPENID = "openid"
 CONTACT_CLUSTER = "CUSTOMER_CONTACT"

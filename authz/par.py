@@ -26,7 +26,7 @@ from authz.errors import (
     UnsupportedResponseTypeError,
 )
 from authz.forms import read_form
-from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, PushedRequest
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authz.access_tokens import TokenInvalid
 from authz.client_auth import ClientAuthenticator
 from authz.consent import lifecycle
 from authz.errors import NO_STORE, InvalidRequestError, UnauthorizedClientError
 from authz.forms import read_form
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
-from authz.token import MAX_TOKEN_CHARS, hash_token
-from authz.tokens import TokenInvalid
+from authz.token_endpoint import MAX_TOKEN_CHARS, hash_token
 
 
 async def revocation_endpoint(

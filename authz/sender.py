@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from starlette.middleware import Middleware
 from starlette.requests import Request
 
+from authz.access_tokens import AccessClaims, Clock
 from authz.dpop import (
     USE_NONCE,
     DpopError,
@@ -37,7 +38,6 @@ from authz.dpop import (
 from authz.errors import InvalidDpopProofError, InvalidRequestError, UseDpopNonceError
 from authz.mtls import CertificateError, ClientCertificates
 from authz.store.base import StateStore
-from authz.tokens import AccessClaims, Clock
 from config.settings import Settings
 
 DPOP_HEADER = "dpop"

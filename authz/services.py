@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from adapters.base import BankAdapter
 from adapters.capability import withheld_clusters
+from authz.access_tokens import AccessTokens
 from authz.bank_provider import BankProvider
 from authz.consent.book import ConsentObserver
 from authz.keys import SigningKeys
@@ -16,7 +17,6 @@ from authz.sender import SenderConstraint
 from authz.store.base import Records, StateStore
 from authz.subscriptions.memory import MemorySubscriptionStore
 from authz.subscriptions.store import SubscriptionStore
-from authz.tokens import AccessTokens
 from config.policy import Policy
 from config.settings import Settings
 

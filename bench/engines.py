@@ -45,13 +45,13 @@ import uvicorn
 
 from adapters import load_adapter
 from adapters.sandbox import SandboxBank
+from authz.access_tokens import AccessTokens, pairwise_subject
 from authz.consent.model import Consent, ConsentEvent, ConsentResource, ConsentStatus, DurationType
 from authz.keys import SigningKeys
 from authz.notifications import Notifier
 from authz.services import Services
 from authz.store import ClientRecord, StateStore, open_records, open_state
 from authz.store.redis import RedisStateStore
-from authz.tokens import AccessTokens, pairwise_subject
 from bench.server import LIMIT, first_account
 from config.policy import load_policy
 from config.settings import Settings

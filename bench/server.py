@@ -50,11 +50,11 @@ from adapters.base import BankAdapter, PageRequest, Window
 from adapters.http import HttpBank, HttpCoreConfig
 from adapters.http.reference_core import ReferenceCore
 from adapters.sandbox import SandboxBank
+from authz.access_tokens import pairwise_subject
 from authz.consent.model import Consent, ConsentEvent, ConsentResource, ConsentStatus, DurationType
 from authz.keys import SigningKeys
 from authz.services import Services
 from authz.store import ClientRecord, open_records, open_state
-from authz.tokens import pairwise_subject
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.app import create_app

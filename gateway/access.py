@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from starlette.requests import Request
 
+from authz.access_tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE, AccessClaims, TokenInvalid
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.dpop import INVALID_PROOF
@@ -32,7 +33,6 @@ from authz.sender import Challenge, SenderRefused
 from authz.services import Services
 from authz.store.base import Kind, LiveConsent
 from authz.store.stamped import StampedConsents
-from authz.tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
     DPOP_CHALLENGE,

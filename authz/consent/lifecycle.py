@@ -36,7 +36,7 @@ from authz.consent.model import (
     ConsentStatus,
     DurationType,
 )
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from authz.store.base import RecordsUnavailable
 from config.policy import Policy
 from config.settings import Settings

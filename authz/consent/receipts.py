@@ -26,13 +26,13 @@ from joserfc.jwk import KeySet, KeySetSerialization
 
 from adapters.base import Account, BankAdapter
 from adapters.errors import AdapterError
+from authz.access_tokens import pairwise_subject
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SIGNING_ALG, SigningKeys
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from authz.services import Services
 from authz.store.base import ClientRecord
-from authz.tokens import pairwise_subject
 from config.settings import Settings
 
 TYP = "consent-receipt+jwt"

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authz.errors import OAuth2Error
 from authz.forms import single_query
-from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, PushedRequest
 from authz.screens import bank_signin, i18n
 from authz.screens.interaction import Interactions
 from authz.screens.pages import REASONS, error_page, with_language

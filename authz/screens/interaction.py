@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from authz.requests import PushedRequest
+from authz.pushed import PushedRequest
 from authz.services import Services
 from authz.store.base import Kind, Payload
 

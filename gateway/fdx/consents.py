@@ -27,11 +27,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from authz.access_tokens import AccessClaims
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentStatus
 from authz.services import Services
 from authz.store.base import ClientRecord
-from authz.tokens import AccessClaims
 from gateway.access import authorize_client
 from gateway.errors import FdxError, InvalidInput, MethodNotAllowed, NotFound, render
 from gateway.responses import NO_STORE, fdx_json

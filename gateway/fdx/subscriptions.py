@@ -27,13 +27,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from authz.access_tokens import SUBSCRIPTIONS_SCOPE, AccessClaims
 from authz.notifications.message import EMITTED
 from authz.notifications.sender import Refused, check_url
 from authz.notifications.targets import new_subscription_id
 from authz.services import Services
 from authz.store.base import ClientRecord
 from authz.subscriptions import Subscription
-from authz.tokens import SUBSCRIPTIONS_SCOPE, AccessClaims
 from gateway.access import authorize_client
 from gateway.errors import InvalidInput, MethodNotAllowed, NotFound, render
 from gateway.responses import NO_STORE, fdx_json

@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import ECKey
 
 from authz import keyring
+from authz.access_tokens import AccessTokens
 from authz.kek import AesGcmKek, NoKek, new_kek
 from authz.keyfiles import KeyFileError, load_ring, read_passphrase
 from authz.keys import SigningKeys
 from authz.records import SealedSecret
 from authz.store import RecordsUnavailable
 from authz.store.memory import MemorySecrets
-from authz.tokens import AccessTokens
 from gateway.cli import main
 from tests.faults.servers import free_port
 from tests.multi.processes import ROOT

@@ -9,10 +9,10 @@ import pytest
 from joserfc import jwt
 
 from authz import keyring
+from authz.access_tokens import AccessTokens
 from authz.kek import NoKek
 from authz.keys import SigningKeys
 from authz.store.memory import MemorySecrets
-from authz.tokens import AccessTokens
 from gateway.cli import main
 
 pytestmark = pytest.mark.anyio

@@ -23,7 +23,7 @@ import uvicorn
 from adapters import load_adapter
 from authz.consent.model import DurationType
 from authz.keys import SigningKeys
-from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind
 from authz.store.memory import MemoryStateStore, memory_records

@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from authz.access_tokens import CONSENTS_SCOPE
 from authz.consent import lifecycle
 from authz.consent.model import (
     Consent,
@@ -27,11 +28,10 @@ from authz.consent.model import (
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
-from authz.requests import AuthorizationCode
+from authz.pushed import AuthorizationCode
 from authz.services import Services
 from authz.store.base import Kind
 from authz.store.memory import MemoryStateStore, memory_records
-from authz.tokens import CONSENTS_SCOPE
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.errors import fdx_exception_handlers

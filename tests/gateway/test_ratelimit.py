@@ -13,10 +13,10 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from authz.access_tokens import CONSENTS_SCOPE
 from authz.keys import SigningKeys
 from authz.services import Services
 from authz.store.memory import MemoryStateStore
-from authz.tokens import CONSENTS_SCOPE
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.errors import fdx_exception_handlers

@@ -9,13 +9,13 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from authz.access_tokens import pairwise_subject
 from authz.consent.model import Consent, ConsentEvent
 from authz.consent.receipts import SUBJECT_AUDIENCE, iso
 from authz.screens.portal import views
 from authz.screens.portal.visit import Visit
 from authz.screens.render import security_headers
 from authz.store.base import AuditEvent
-from authz.tokens import pairwise_subject
 
 FORMAT = "fdx-gateway.consumer-export.v1"
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
 from authz.consent.receipts import AccountLabel
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from authz.services import Services
 from authz.store.base import ClientRecord
 from config.policy import Policy

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from authz.access_tokens import CONSENTS_SCOPE
 from authz.consent import lifecycle
 from authz.consent.model import ConsentStatus, DurationType
-from authz.tokens import CONSENTS_SCOPE
 from tests.authz.oauth.conftest import CLIENT_ID, Harness, run
 
 DAY = 86400

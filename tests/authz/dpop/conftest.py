@@ -18,7 +18,7 @@ from adapters.base import BankAdapter
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
-from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind
 from authz.store.memory import MemoryStateStore, memory_records

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from authz.requests import REQUEST_URI_PREFIX, AuthorizationCode, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, AuthorizationCode, PushedRequest
 from authz.store import open_records
 from authz.store.base import Kind
 from config.settings import Settings

@@ -7,7 +7,7 @@ from typing import Any
 
 from joserfc import jwt
 
-from authz.token import hash_token
+from authz.token_endpoint import hash_token
 from tests.authz.dpop.conftest import PAR_URL, TOKEN_URL, World, WorldFactory
 from tests.authz.dpop.proofs import Prover
 from tests.authz.oauth.conftest import run

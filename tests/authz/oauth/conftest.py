@@ -27,7 +27,7 @@ from authz.consent.model import (
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
-from authz.requests import AuthorizationCode
+from authz.pushed import AuthorizationCode
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind, Records
 from authz.store.memory import MemoryStateStore, memory_records

@@ -11,8 +11,8 @@ import pytest
 
 from authz.authorization import SignedIn, callback_url, finish_interaction, refuse_interaction
 from authz.consent import lifecycle
+from authz.pushed import AuthorizationCode, ConsentRequest, PushedRequest
 from authz.records import ConsentStatus, DurationType
-from authz.requests import AuthorizationCode, ConsentRequest, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind, RecordsUnavailable
 from tests.authz.oauth.conftest import CLIENT_ID, ISSUER, REDIRECT, Harness, run

@@ -11,7 +11,7 @@ import pytest
 from authz.authorization_details import from_details
 from authz.consent.model import DurationType
 from authz.errors import InvalidAuthorizationDetailsError
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from authz.store.base import ClientRecord
 from config.policy import load_policy
 from config.settings import Settings

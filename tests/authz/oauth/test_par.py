@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from authz.consent.model import DurationType
-from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, PushedRequest
 from authz.store.base import Kind
 from tests.authz.oauth.conftest import CLIENT_ID, REDIRECT, Harness, run
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from authz.access_tokens import pairwise_subject
 from authz.consent import lifecycle
 from authz.consent.model import ConsentEvent, ConsentStatus, DurationType
-from authz.token import GRANTS
-from authz.tokens import pairwise_subject
+from authz.token_endpoint import GRANTS
 from tests.authz.oauth.conftest import CLIENT_ID, GRANTED_SCOPE, OTHER_ID, Harness, run
 
 

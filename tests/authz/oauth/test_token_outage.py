@@ -31,7 +31,7 @@ from authz.store.base import (
     StateUnavailable,
 )
 from authz.store.memory import MemoryConsents, MemoryRefreshTokens, MemoryStateStore, memory_records
-from authz.token import hash_token
+from authz.token_endpoint import hash_token
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.errors import ExceptionHandler

@@ -12,10 +12,10 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 
+from authz.access_tokens import pairwise_subject
 from authz.consent.model import DurationType
-from authz.requests import AuthorizationCode, ConsentRequest, PushedRequest
+from authz.pushed import AuthorizationCode, ConsentRequest, PushedRequest
 from authz.store.base import Kind
-from authz.tokens import pairwise_subject
 from tests.authz.oauth.conftest import CLIENT_ID, ISSUER, OTHER_ID, REDIRECT, Harness, run
 
 OPENID_SCOPE = ("openid", "fdx:accountbasic:read", "fdx:transactions:read")

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from authz.access_tokens import pairwise_subject
 from authz.consent.model import Consent, ConsentEvent, ConsentResource, ConsentStatus, DurationType
 from authz.registration import recipients
 from authz.store.base import Kind
-from authz.tokens import pairwise_subject
 from tests.authz.oauth.conftest import CLIENT_ID, OTHER_ID, Harness, run
 
 CONTACT = "fdx:customercontact:read"

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from authz.consent import lifecycle
 from authz.consent.model import Consent, DurationType
 from authz.keys import SigningKeys
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from authz.services import Services
 from authz.store.base import AuditEvent, ClientRecord
 from authz.store.memory import MemoryStateStore, memory_records

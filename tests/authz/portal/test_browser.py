@@ -25,7 +25,7 @@ import uvicorn
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentStatus, DurationType
 from authz.keys import SigningKeys
-from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind
 from authz.store.memory import MemoryStateStore, memory_records

@@ -71,7 +71,7 @@ def test_a_recorded_expiry_is_dated_when_it_happened(signed_in: Portal) -> None:
 
 def test_a_refused_request_is_in_the_history(signed_in: Portal) -> None:
     """Deny on the consent screen leaves a DENIED consent, shown as refused by you."""
-    from authz.requests import ConsentRequest
+    from authz.pushed import ConsentRequest
 
     consent, event = lifecycle.deny(
         consent_id="c-denied",

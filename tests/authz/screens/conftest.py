@@ -17,7 +17,7 @@ from adapters.base import Account, Customer, Document, Page, PageRequest, Window
 from adapters.errors import AccountNotFound, CustomerNotFound
 from authz.consent.model import DurationType
 from authz.keys import SigningKeys
-from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.screens import routes
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from authz.requests import REQUEST_URI_PREFIX
+from authz.pushed import REQUEST_URI_PREFIX
 from authz.store.base import Kind
 from tests.authz.screens.conftest import CLIENT_ID, World
 

@@ -20,7 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from authz.keys import SigningKeys
-from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, PushedRequest
 from authz.screens import routes
 from authz.services import Services
 from authz.store.base import Kind

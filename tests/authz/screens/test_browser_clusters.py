@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from adapters.sandbox import SandboxBank
 from authz.consent.model import DurationType
 from authz.keys import SigningKeys
-from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.screens import routes
 from authz.services import Services
 from authz.store.base import Kind

@@ -7,7 +7,7 @@ from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 from authz.consent.model import ConsentResource, ConsentStatus, DurationType
-from authz.requests import AuthorizationCode
+from authz.pushed import AuthorizationCode
 from authz.screens.session import SESSION_COOKIE
 from authz.store.base import Kind
 from tests.authz.screens.conftest import (

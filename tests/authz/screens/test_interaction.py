@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from authz.keys import SigningKeys
-from authz.requests import PushedRequest
+from authz.pushed import PushedRequest
 from authz.screens.interaction import Interactions
 from authz.services import Services
 from authz.store.base import Kind

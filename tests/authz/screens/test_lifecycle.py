@@ -11,7 +11,7 @@ import pytest
 
 from authz.consent import lifecycle
 from authz.consent.model import ConsentResource, ConsentStatus, DurationType
-from authz.requests import ConsentRequest
+from authz.pushed import ConsentRequest
 from config.policy import load_policy
 from config.settings import Settings
 

@@ -13,7 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from adapters.base import Customer
 from adapters.errors import CustomerNotFound
-from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.pushed import REQUEST_URI_PREFIX, PushedRequest
 from authz.screens.interaction import Interactions
 from authz.screens.session import SESSION_COOKIE
 from authz.store.base import Kind

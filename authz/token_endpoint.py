@@ -26,6 +26,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authz.access_tokens import CLIENT_SCOPES, CONSENTS_SCOPE, pairwise_subject
 from authz.client_auth import ClientAuthenticator
 from authz.consent import lifecycle
 from authz.consent.model import Consent, DurationType
@@ -38,7 +39,7 @@ from authz.errors import (
 )
 from authz.forms import read_form
 from authz.oidc import OPENID, id_token
-from authz.requests import AuthorizationCode
+from authz.pushed import AuthorizationCode
 from authz.sender import Binding
 from authz.services import Services
 from authz.store.base import (
@@ -49,7 +50,6 @@ from authz.store.base import (
     RefreshToken,
     StateUnavailable,
 )
-from authz.tokens import CLIENT_SCOPES, CONSENTS_SCOPE, pairwise_subject
 
 log = logging.getLogger("authz.token")
 

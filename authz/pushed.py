@@ -1,9 +1,10 @@
 """What flows between the authorization endpoints: a pushed request and an authorization code.
 
 PAR (``authz/par.py``) validates and stores a ``PushedRequest`` under its request_uri; the
-authorize / login / consent screens (``authz/screens``) load it, ask the consumer, store the
-consent and an ``AuthorizationCode``; the token endpoint consumes the code. Both travel through
-the StateStore as plain dicts (``to_dict``/``from_dict``).
+authorize / login / consent screens (``authz/screens``) load it and ask the consumer; the
+decision goes to ``authz/authorization.py``, which stores the consent and an
+``AuthorizationCode``; the token endpoint (``authz/token_endpoint.py``) consumes the code. Both
+travel through the StateStore as plain dicts (``to_dict``/``from_dict``).
 """
 
 from __future__ import annotations
