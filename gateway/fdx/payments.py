@@ -13,6 +13,12 @@ core answers whatever it answers): a payment whose ``fromAccountId`` is not a co
 account, or whose ``dueDate`` is before the look-back, is dropped here too, and so is a
 recurring payment from an account outside the consent. A page that lost items this way carries
 no ``totalElements`` (the adapter's counted them).
+
+``updatedSince`` (FDX 6.2 on all three operations) is not a date: it returns what changed
+"since the nextUpdateId", a token the server hands out in ``updates.nextUpdateId``. This server
+issues none (bills carry no change history to answer from), so any value is one it did not
+issue and is refused as 400/401 naming the parameter, rather than ignored: a recipient asking for
+changes only must not take the whole list for them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from adapters import capability
 from adapters.base import Page, Window
 from authz.services import Services
 from gateway.audit import AuditLog
+from gateway.errors import InvalidInput
 from gateway.fdx.endpoint import Call, Served, fdx_route
 from gateway.pagination import envelope, page_request
 from gateway.projection import project_all
@@ -42,6 +49,7 @@ T = TypeVar("T")
 
 async def list_payments(call: Call) -> Served:
     accounts, clusters = call.customer_scope()
+    _no_updates(call)
     bank = capability.bills(call.services.bank)
     paging = page_request(call.query, call.services.settings)
     window = _window(call)
@@ -54,6 +62,7 @@ async def list_payments(call: Call) -> Served:
 
 async def list_recurring_payments(call: Call) -> Served:
     accounts, clusters = call.customer_scope()
+    _no_updates(call)
     bank = capability.bills(call.services.bank)
     paging = page_request(call.query, call.services.settings)
     page = await bank.list_recurring_payments(call.ctx.customer_id, accounts, paging)
@@ -66,6 +75,7 @@ async def list_recurring_payments(call: Call) -> Served:
 
 async def list_recurring_payment_payments(call: Call) -> Served:
     accounts, clusters = call.customer_scope()
+    _no_updates(call)
     bank = capability.bills(call.services.bank)
     paging = page_request(call.query, call.services.settings)
     recurring_id = call.path["recurringPaymentId"]
@@ -82,6 +92,11 @@ async def list_recurring_payment_payments(call: Call) -> Served:
 def _window(call: Call) -> Window:
     """Due dates from the look-back's first day on, with no end: upcoming bills are the point."""
     return Window(call.earliest() or date.min, date.max)
+
+
+def _no_updates(call: Call) -> None:
+    if call.query.get("updatedSince") is not None:
+        raise InvalidInput("updatedSince is not an update id this server issued (it issues none)")
 
 
 def _kept(page: Page[T], keep: Callable[[T], bool]) -> Page[T]:
