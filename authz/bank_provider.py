@@ -209,9 +209,8 @@ class BankProvider:
             ).validate(claims)
         except JoseError as exc:
             raise SignInRejected("claim_" + _claim_name(exc)) from None
-        aud = claims["aud"]
-        if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != self._client_id:
-            raise SignInRejected("claim_azp")  # OIDC Core §3.1.3.7 items 4 and 5
+        if not _azp_ok(claims["aud"], claims.get("azp"), self._client_id):
+            raise SignInRejected("claim_azp")
         if not isinstance(claims["iat"], int | float) or claims["iat"] > now + skew:
             raise SignInRejected("claim_iat")
         auth_time = claims.get("auth_time")
@@ -346,6 +345,14 @@ def _json_object(response: httpx.Response) -> Mapping[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def _azp_ok(aud: object, azp: object, client_id: str) -> bool:
+    """OIDC Core §3.1.3.7 items 4 and 5, and §2: with several audiences ``azp`` must be there,
+    and whenever ``azp`` is there, even beside a single audience, it must name this client."""
+    if isinstance(aud, list) and len(aud) > 1 and azp is None:
+        return False
+    return azp is None or azp == client_id
 
 
 def _challenge(verifier: str) -> str:

@@ -172,6 +172,7 @@ async def test_asymmetric_algorithms_and_rotated_keys_are_accepted(
     [
         ("wrong_iss", "claim_iss", "en"),
         ("wrong_aud", "claim_aud", "en"),
+        ("wrong_azp", "claim_azp", "en"),
         ("wrong_nonce", "claim_nonce", "ja"),
         ("expired", "claim_exp", "en"),
         ("alg_none", "algorithm", "en"),
