@@ -81,15 +81,34 @@ class Pending:
         return cls(purpose=str(d["purpose"]), asked=asked, browser=str(d["browser"]))
 
 
+def acceptable_acr(bank: str, app: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``acr`` values a sign-in asks the OP for and then requires in its ID token.
+
+    The bank's ``login_oidc_acr_values`` are its minimum and always apply: an app can never
+    lower them. When the bank configured none, the app's ``acr_values`` (OIDC Core §3.1.2.1)
+    are asked for and required. When it did, every configured value is acceptable whatever the
+    app asked (a consumer who signed in more strongly than the app asked is not refused), and
+    the app's values only order them: those the bank also lists come first, in the app's order of
+    preference; an app's value the bank does not list is not acceptable, since acr values are
+    names without an order and a weaker one could hide behind it."""
+    configured = tuple(bank.split())
+    if not configured:
+        return app
+    preferred = tuple(v for v in dict.fromkeys(app) if v in configured)
+    return preferred + tuple(v for v in configured if v not in preferred)
+
+
 def satisfied(services: Services, session: Session | None, interaction: Interaction) -> bool:
-    """Whether the bank sign-in behind ``session`` meets what the app asked for: ``max_age``
-    and ``acr_values`` (OIDC Core §3.1.2.1); otherwise the consumer signs in at the OP again."""
+    """Whether the bank sign-in behind ``session`` meets what the app asked for and the bank's
+    minimum: ``max_age`` and the acceptable ``acr`` values (OIDC Core §3.1.2.1); otherwise the
+    consumer signs in at the OP again."""
     if session is None or interaction.customer_id not in (None, session.customer_id):
         return False
     pushed = interaction.request
     if pushed.max_age is not None and services.clock() - session.auth_time > pushed.max_age:
         return False
-    return not pushed.acr_values or session.acr in pushed.acr_values
+    acceptable = acceptable_acr(services.settings.login_oidc_acr_values, pushed.acr_values)
+    return not acceptable or session.acr in acceptable
 
 
 def provider(services: Services) -> BankProvider:
@@ -113,7 +132,7 @@ async def begin(
         nonce=secrets.token_urlsafe(32),
         verifier=secrets.token_urlsafe(48),
         max_age=max_age,
-        acr_values=acr_values or tuple(settings.login_oidc_acr_values.split()),
+        acr_values=acceptable_acr(settings.login_oidc_acr_values, acr_values),
     )
     url = await provider(services).authorization_url(state, asked)
     nonce = browser_nonce(services, request)
@@ -267,6 +286,11 @@ async def _redeem(
             return error_page(services.settings, lang, "signin_unavailable")
         return await _unavailable(services, target.interaction, target.client, lang)
     except SignInRejected as exc:
+        if exc.reason == "claim_acr" and target.interaction is not None:
+            # The OP signed the consumer in, but not at a level the bank (or the app) accepts:
+            # the app hears it as it hears an OP's refusal (OIDC Core §3.1.2.6), never waits.
+            _audit("failed", exc.reason, pending.purpose)
+            return await back_to_app(services, target.interaction, "access_denied", lang)
         raise _Refused(exc.reason, pending.purpose) from None
     except CustomerNotFound:
         raise _Refused("unknown_customer", pending.purpose) from None

@@ -13,7 +13,8 @@
 //   responses' ID tokens (wrong iss/aud/nonce, expired, alg none, HS256 with the client secret,
 //   an unpublished kid, PS256/ES256 re-signing, a rotated key that is then published), or delays
 //   the token endpoint (`slow`, `delay_ms`); `wrong_azp` adds an `azp` naming another client to
-//   the single audience. {"mode": null} ends it. GET /__test/stats counts
+//   the single audience. {"mode": null, "acr": "…"} makes the next logins answer that acr
+//   instead of "urn:bank:loa:2". {"mode": null} ends it. GET /__test/stats counts
 //   the JWKS fetches (the gateway's key cache).
 
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -143,7 +144,7 @@ provider.use(async (ctx, next) => {
         return;
       }
       const to = await provider.interactionResult(ctx.req, ctx.res, {
-        login: { accountId: data.get("login"), acr: "urn:bank:loa:2", amr: ["pwd", "otp"] },
+        login: { accountId: data.get("login"), acr: fault.acr ?? "urn:bank:loa:2", amr: ["pwd", "otp"] },
       }, { mergeWithLastSubmission: false });
       return ctx.redirect(to);
     }

@@ -404,6 +404,7 @@ async def test_max_age_and_acr_values_are_forwarded_and_enforced(bank_op: BankOP
 async def test_an_acr_other_than_the_one_asked_for_is_refused(
     bank_op: BankOP, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The app is told access_denied (with state and iss), never left waiting."""
     caplog.set_level(logging.WARNING, logger="authz.signin")
     async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:1") as gw:
         at_op = await gw.authorize()
@@ -411,9 +412,61 @@ async def test_an_acr_other_than_the_one_asked_for_is_refused(
             "acr_values"
         ]
         back = await gw.to_callback(await gw.sign_in_at_bank(at_op))  # the OP says loa:2
-        page = await gw.http.get(back)
-        assert (400, False) == (page.status_code, signed_in(gw))
+        answer = await gw.http.get(back)
+        assert (303, False) == (answer.status_code, signed_in(gw))
+        params = app_params(answer)
+        assert (params["error"], params["state"], params["iss"]) == (
+            "access_denied",
+            gw.state,
+            gw.issuer,
+        )
     assert ["claim_acr"] == [getattr(r, "reason", None) for r in signin_log(caplog)]
+
+
+async def test_an_app_cannot_lower_the_banks_acr(
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bank requires loa:2; an app asking loa:1 still has loa:2 sent and required, so an
+    OP answering loa:1 signs no one in."""
+    caplog.set_level(logging.WARNING, logger="authz.signin")
+    async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2") as gw:
+        bank_op.fault(None, acr="urn:bank:loa:1")
+        at_op = await gw.authorize(acr_values="urn:bank:loa:1")
+        asked = parse_qs(urlsplit(at_op.headers["location"]).query)["acr_values"]
+        assert ["urn:bank:loa:2"] == asked
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        answer = await gw.http.get(back)
+        assert (303, "access_denied") == (answer.status_code, app_params(answer)["error"])
+        assert not signed_in(gw)
+    assert ["claim_acr"] == [getattr(r, "reason", None) for r in signin_log(caplog)]
+
+
+async def test_a_stronger_sign_in_than_the_app_asked_is_accepted(bank_op: BankOP) -> None:
+    """The bank accepts loa:1 and loa:2, the app asks loa:1 first; the OP answers loa:2, one
+    of the bank's levels: the consumer goes on to consent and the app's ID token says loa:2."""
+    async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2 urn:bank:loa:1") as gw:
+        at_op = await gw.authorize(acr_values="urn:bank:loa:1")
+        asked = parse_qs(urlsplit(at_op.headers["location"]).query)["acr_values"]
+        assert ["urn:bank:loa:1 urn:bank:loa:2"] == asked
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        consent = await gw.follow(await gw.http.get(back))
+        tokens = await gw.token((await gw.approve(consent))["code"])
+    assert "urn:bank:loa:2" == gateway_id_token(gw, tokens["id_token"])["acr"]
+
+
+async def test_a_session_below_the_banks_acr_is_not_reused(bank_op: BankOP) -> None:
+    """A session signed in at loa:1 (the app asked loa:1, the bank configured nothing then)
+    is not reused by a gateway whose bank now requires loa:2."""
+    async with gateway(bank_op) as gw:
+        bank_op.fault(None, acr="urn:bank:loa:1")
+        back = await gw.to_callback(
+            await gw.sign_in_at_bank(await gw.authorize(acr_values="urn:bank:loa:1"))
+        )
+        assert 200 == (await gw.follow(await gw.http.get(back))).status_code
+        assert signed_in(gw)
+        object.__setattr__(gw.settings, "login_oidc_acr_values", "urn:bank:loa:2")
+        again = await gw.authorize(acr_values="urn:bank:loa:1")
+        assert again.headers["location"].startswith(bank_op.issuer), again.headers
 
 
 async def test_a_wrong_password_at_the_op_stays_at_the_op(bank_op: BankOP) -> None:
@@ -421,3 +474,19 @@ async def test_a_wrong_password_at_the_op_stays_at_the_op(bank_op: BankOP) -> No
         posted = await gw.sign_in_at_bank(await gw.authorize(), password=OP_PASSWORD + "x")
         assert 401 == posted.status_code
         assert not signed_in(gw)
+
+
+@pytest.mark.parametrize(
+    "acr_values",
+    ['urn:bank:"loa"', "urn:bank:loa:1\turn:bank:loa:2", "é", "x" * 129, " ".join("abcdefghi")],
+)
+async def test_a_malformed_acr_values_is_refused_at_par(bank_op: BankOP, acr_values: str) -> None:
+    async with gateway(bank_op) as gw:
+        answer = await gw.par(acr_values=acr_values)
+    assert (400, "invalid_request") == (answer.status_code, answer.json()["error"])
+
+
+async def test_metadata_publishes_the_banks_acr_values(bank_op: BankOP) -> None:
+    async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2 urn:bank:loa:3") as gw:
+        doc = (await gw.http.get(gw.issuer + "/.well-known/openid-configuration")).json()
+    assert ["urn:bank:loa:2", "urn:bank:loa:3"] == doc["acr_values_supported"]
