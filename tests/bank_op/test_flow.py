@@ -8,11 +8,15 @@ every bad input or fault: each ends on a plain page (en/ja) or an error the app 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import anyio
 import httpx
 import pytest
 from joserfc import jwt
@@ -490,3 +494,66 @@ async def test_metadata_publishes_the_banks_acr_values(bank_op: BankOP) -> None:
     async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2 urn:bank:loa:3") as gw:
         doc = (await gw.http.get(gw.issuer + "/.well-known/openid-configuration")).json()
     assert ["urn:bank:loa:2", "urn:bank:loa:3"] == doc["acr_values_supported"]
+
+
+@asynccontextmanager
+async def misbehaving_op(
+    body: Callable[[asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """An "OP" on 127.0.0.1 that reads a request and answers 200 with ``body``; its URL."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await body(writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+
+
+async def test_an_op_dripping_its_answer_is_a_503_within_the_timeout(bank_op: BankOP) -> None:
+    """One byte every 0.2 s never trips a per-read timeout of 1 s; the call's deadline does."""
+
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: 100000\r\n\r\n")
+        for _ in range(100000):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    async with misbehaving_op(drip) as url:
+        async with gateway(bank_op, op_timeout=1.0, login_oidc_issuer=url) as gw:
+            with anyio.fail_after(20):  # without the deadline: never answers
+                page = await gw.authorize()
+    assert 503 == page.status_code
+    assert "error=temporarily_unavailable" in parse(page.text).links["return-to-app"]
+
+
+async def test_an_op_answer_past_the_size_limit_is_not_read_to_its_end(bank_op: BankOP) -> None:
+    """An endless answer is dropped once it passes 512 KB: sign-in is unavailable."""
+    sent = [0]
+
+    async def endless(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        while True:
+            writer.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            sent[0] += len(chunk)
+
+    async with misbehaving_op(endless) as url:
+        async with gateway(bank_op, op_timeout=30.0, login_oidc_issuer=url) as gw:
+            with anyio.fail_after(20):  # without the limit while streaming: never answers
+                page = await gw.authorize()
+    assert 503 == page.status_code
+    assert sent[0] < 4 * 1024 * 1024
