@@ -161,6 +161,7 @@ class Gateway(Starlette):
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     """Everything the settings name: stores, keys, the session secret and the bank adapter."""
     var = settings.var_path
+    private_dir(var)  # before the database or the keys make it with the umask's mode
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -183,10 +184,25 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     return services
 
 
+def private_dir(path: Path) -> None:
+    """Create ``path`` (the var directory) as 0700. ``mkdir(parents=True, mode=…)`` gives the
+    mode to the last folder only when it makes several; here the parents it makes get the
+    umask's default, the var directory itself 0700, and folders that already exist (the
+    operator's) are left as they are."""
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return  # another process made it first
+    path.chmod(0o700)  # mkdir's mode is masked by the umask; 0700 is what is meant
+
+
 def load_or_create_secret(path: Path) -> bytes:
     """32 random bytes kept in a 0600 file, so sessions survive a restart."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -117,8 +117,9 @@ def _check(settings: Settings) -> int:
 
 
 async def _init(settings: Settings) -> int:
-    from gateway.app import load_or_create_secret
+    from gateway.app import load_or_create_secret, private_dir
 
+    private_dir(settings.var_path)  # before the database or the keys make it with the umask's mode
     records = _open_records(settings)
     try:
         await records.migrate()
