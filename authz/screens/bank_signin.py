@@ -363,15 +363,23 @@ async def _iss_expected(services: Services) -> bool:
 
 
 def _audit(event: str, reason: str, purpose: str) -> None:
-    """One line per failed or refused sign-in: the reason and the interaction, never a token,
-    a code or a claim value (docs/security.md, "What is logged")."""
-    interaction = purpose if purpose and purpose != PORTAL else None
+    """One line per failed or refused sign-in: the reason and a reference to the interaction,
+    never a token, a code or a claim value (docs/security.md, "What is logged"). The interaction
+    id is in the consent screen's URL and opens it, so it is a secret the redactor masks; the
+    line carries ``interaction_ref`` instead, the first 12 hex digits of its SHA-256."""
+    ref = interaction_ref(purpose) if purpose and purpose != PORTAL else None
     where = PORTAL if purpose == PORTAL else "consent"
     log.warning(
         "signin.%s",
         event,
-        extra={"reason": reason, "flow": where, "interaction": interaction},
+        extra={"reason": reason, "flow": where, "interaction_ref": ref},
     )
+
+
+def interaction_ref(interaction_id: str) -> str:
+    """A non-secret reference to an interaction for the logs: an operator given the consent
+    screen's URL computes the same 12 hex digits; the logs cannot be turned back into it."""
+    return hashlib.sha256(interaction_id.encode("utf-8")).hexdigest()[:12]
 
 
 def _digest(nonce: str) -> str:

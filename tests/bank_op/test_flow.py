@@ -9,6 +9,7 @@ every bad input or fault: each ends on a plain page (en/ja) or an error the app 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from authz.screens.session import SESSION_COOKIE
+from authz.store.base import Kind
+from gateway.logging import JsonFormatter, Redactor
 from tests.bank_op.conftest import (
     ALICE,
     OP_PASSWORD,
@@ -557,3 +560,28 @@ async def test_an_op_answer_past_the_size_limit_is_not_read_to_its_end(bank_op: 
                 page = await gw.authorize()
     assert 503 == page.status_code
     assert sent[0] < 4 * 1024 * 1024
+
+
+async def test_a_signin_log_line_refers_to_the_interaction_without_revealing_it(
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The logged line, redacted and formatted as ``fdxgw serve`` writes it, carries
+    ``interaction_ref`` (SHA-256 of the interaction id, 12 hex digits), not a masked id."""
+    caplog.set_level(logging.WARNING, logger="authz.signin")
+    async with gateway(bank_op) as gw:
+        at_op = await gw.authorize()
+        state = parse_qs(urlsplit(at_op.headers["location"]).query)["state"][0]
+        pending = await gw.services.state.get(Kind.SIGN_IN, state)
+        assert pending is not None
+        interaction_id = str(pending["purpose"])
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        other = httpx.AsyncClient(mounts={gw.issuer: gw.transport})
+        async with other:
+            assert 400 == (await other.get(back)).status_code  # other_browser
+    [record] = signin_log(caplog)
+    assert Redactor().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    expected = hashlib.sha256(interaction_id.encode()).hexdigest()[:12]
+    assert ("other_browser", expected) == (line["reason"], line["interaction_ref"])
+    assert "[redacted]" not in json.dumps(line)
+    assert interaction_id not in json.dumps(line)
