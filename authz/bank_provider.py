@@ -76,6 +76,9 @@ class Asked:
     verifier: str
     max_age: int | None = None
     acr_values: tuple[str, ...] = ()
+    # prompt=login (OIDC Core §3.1.2.1): the OP is asked to sign the consumer in again, and an
+    # auth_time before this moment is refused.
+    login_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class BankProvider:
             params["max_age"] = str(asked.max_age)
         if asked.acr_values:
             params["acr_values"] = " ".join(asked.acr_values)
+        if asked.login_after is not None:
+            params["prompt"] = "login"
         separator = "&" if "?" in metadata.authorization_endpoint else "?"
         return metadata.authorization_endpoint + separator + urlencode(params)
 
@@ -218,6 +223,10 @@ class BankProvider:
             auth_time is None or now - auth_time > asked.max_age + skew
         ):
             raise SignInRejected("claim_auth_time")  # §3.1.2.1 max_age, §3.1.3.7 item 11
+        if asked.login_after is not None and (
+            auth_time is not None and auth_time + skew < asked.login_after
+        ):
+            raise SignInRejected("claim_auth_time")  # prompt=login, yet an earlier sign-in
         acr = claims.get("acr")
         if asked.acr_values and acr not in asked.acr_values:
             raise SignInRejected("claim_acr")

@@ -585,3 +585,26 @@ async def test_a_signin_log_line_refers_to_the_interaction_without_revealing_it(
     assert ("other_browser", expected) == (line["reason"], line["interaction_ref"])
     assert "[redacted]" not in json.dumps(line)
     assert interaction_id not in json.dumps(line)
+
+
+@pytest.mark.parametrize("prompt", ["login none", "relogin", "none\tlogin"])
+async def test_a_malformed_prompt_is_refused_at_par(bank_op: BankOP, prompt: str) -> None:
+    async with gateway(bank_op) as gw:
+        answer = await gw.par(prompt=prompt)
+    assert (400, "invalid_request") == (answer.status_code, answer.json()["error"])
+
+
+async def test_prompt_login_signs_in_at_the_op_again(bank_op: BankOP) -> None:
+    """A session at the gateway (and one at the OP) exist; prompt=login sends the consumer to
+    the OP with prompt=login, whose login form shows again, and the new sign-in counts."""
+    async with gateway(bank_op) as gw:
+        back = await gw.to_callback(await gw.sign_in_at_bank(await gw.authorize()))
+        assert 200 == (await gw.follow(await gw.http.get(back))).status_code
+        at_op = await gw.authorize(prompt="login")
+        assert at_op.headers["location"].startswith(bank_op.issuer)
+        assert ["login"] == parse_qs(urlsplit(at_op.headers["location"]).query)["prompt"]
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        consent = await gw.follow(await gw.http.get(back))
+        tokens = await gw.token((await gw.approve(consent))["code"])
+    claims = gateway_id_token(gw, tokens["id_token"])
+    assert isinstance(claims["auth_time"], int | float)
