@@ -26,6 +26,7 @@ from authz.forms import read_form
 from authz.screens import csrf, i18n, otp
 from authz.screens.consent import callback_url
 from authz.screens.interaction import Interaction, Interactions
+from authz.screens.known_device import KnownDevices
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
 from authz.screens.session import Sessions
@@ -88,7 +89,11 @@ async def login(services: Services, request: Request) -> Response:
     t = i18n.text(lang)
     try:
         customer = await authenticate(
-            services, username, form.get("password", ""), address=client_address(request, settings)
+            services,
+            username,
+            form.get("password", ""),
+            address=client_address(request, settings),
+            known=KnownDevices(services).knows(request, username),
         )
     except TooManyAttempts:
         return await sign_in_page(
@@ -107,7 +112,7 @@ async def login(services: Services, request: Request) -> Response:
         return await sign_in_page(
             services, request, interaction, client, lang, nonce=nonce, otp_step=step.id
         )
-    return await _signed_in(services, request, interaction, customer, otp.AMR_PASSWORD)
+    return await _signed_in(services, request, interaction, customer, otp.AMR_PASSWORD, username)
 
 
 async def otp_login(services: Services, request: Request) -> Response:
@@ -127,7 +132,11 @@ async def otp_login(services: Services, request: Request) -> Response:
     t = i18n.text(lang)
     try:
         customer = await second_factor(
-            services, step, form.get("code", ""), address=client_address(request, settings)
+            services,
+            step,
+            form.get("code", ""),
+            address=client_address(request, settings),
+            known=KnownDevices(services).knows(request, step.username),
         )
     except TooManyAttempts:
         return await sign_in_page(
@@ -141,7 +150,7 @@ async def otp_login(services: Services, request: Request) -> Response:
             services, request, interaction, client, lang,
             status=401, message=t["bad_otp"], otp_step=step.id,
         )  # fmt: skip
-    return await _signed_in(services, request, interaction, customer, otp.AMR_BOTH)
+    return await _signed_in(services, request, interaction, customer, otp.AMR_BOTH, step.username)
 
 
 async def cancel(services: Services, request: Request) -> Response:
@@ -195,6 +204,7 @@ async def _signed_in(
     interaction: Interaction,
     customer: Customer,
     amr: tuple[str, ...],
+    username: str,
 ) -> Response:
     await Interactions(services).bind(interaction, customer.customer_id)
     response = RedirectResponse(
@@ -202,18 +212,25 @@ async def _signed_in(
     )
     await Sessions(services).end(request)
     await Sessions(services).start(customer.customer_id, response, amr=amr)
+    KnownDevices(services).remember(request, response, username)
     return response
 
 
 async def authenticate(
-    services: Services, username: str, password: str, *, address: str | None = None
+    services: Services,
+    username: str,
+    password: str,
+    *,
+    address: str | None = None,
+    known: bool = False,
 ) -> Customer | None:
     """The bank's check of the credentials behind the throttle shared by every sign-in form (the
     consent screen's and the consumer portal's). None for wrong credentials (counted against the
     user ID and ``address``); raises ``TooManyAttempts`` while the throttle refuses, whatever the
-    password, and lets the bank's ``AdapterError`` through."""
+    password, and lets the bank's ``AdapterError`` through. ``known``: this browser signed in
+    as ``username`` before (``authz.screens.known_device``)."""
     throttle = _throttle(services)
-    await throttle.check(username, address)
+    await throttle.check(username, address, known=known)
     customer = await services.bank.authenticate(username, password) if username else None
     if customer is None:
         await throttle.failed(username, address)
@@ -224,12 +241,12 @@ async def authenticate(
 
 
 async def second_factor(
-    services: Services, step: otp.Step, code: str, *, address: str | None
+    services: Services, step: otp.Step, code: str, *, address: str | None, known: bool = False
 ) -> Customer | None:
     """The one-time code behind the same throttle as the password: a wrong or reused code is a
     failed sign-in of the same user ID and address; raises ``TooManyAttempts`` while locked."""
     throttle = _throttle(services)
-    await throttle.check(step.username, address)
+    await throttle.check(step.username, address, known=known)
     customer = await otp.check(services, step, code)
     if customer is None:
         await throttle.failed(step.username, address)
