@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -60,7 +61,8 @@ async def sign_in_page(
         services.settings,
         "login.html",
         lang,
-        here=base,
+        # The code step's language links keep the consumer on the code step (``resume``).
+        here=base + ("?" + urlencode({"step": otp_step}) if otp_step else ""),
         status=status,
         form_targets=client.redirect_uris,
         client=client,
@@ -73,6 +75,25 @@ async def sign_in_page(
     )
     sessions.set_login_nonce(response, nonce)
     return with_language(request, response, services.settings)
+
+
+async def resume(
+    services: Services, request: Request, interaction: Interaction, client: ClientRecord, lang: str
+) -> Response:
+    """GET of the sign-in page: the code step again when ``?step=`` names one this browser has
+    pending for this interaction (a language switch on the code page), else the password form."""
+    step_id = request.query_params.get("step")
+    if step_id:
+        nonce = Sessions(services).login_nonce(request)
+        try:
+            step = await otp.load(services, step_id, interaction.id, nonce)
+        except otp.StepExpired:
+            pass
+        else:
+            return await sign_in_page(
+                services, request, interaction, client, lang, nonce=nonce, otp_step=step.id
+            )
+    return await sign_in_page(services, request, interaction, client, lang)
 
 
 async def login(services: Services, request: Request) -> Response:

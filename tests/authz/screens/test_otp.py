@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -231,3 +232,23 @@ def test_a_right_code_starts_the_count_again(world: World) -> None:
     wrong_codes(world, 4)
     path = world.start()
     assert 303 == submit(world, path, password_step(world, path), code(world)).status_code
+
+
+def test_the_language_link_on_the_code_page_keeps_the_code_step(world: World) -> None:
+    """Switching to Japanese on the code page shows the code page again, in Japanese, and the
+    code typed there signs in; the same link in another browser is the password form."""
+    path = world.start()
+    html = password_step(world, path)
+    link = re.search(r'href="([^"]+)"[^>]*hreflang="ja"', html)
+    assert link is not None
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith(path + "?step=")
+    switched = world.client.get(href)
+    assert 200 == switched.status_code
+    assert '<html lang="ja"' in switched.text
+    assert 'name="code"' in switched.text
+    assert 303 == submit(world, path, switched.text, code(world)).status_code
+    world.client.cookies.clear()
+    elsewhere = world.client.get(href)
+    assert 'name="code"' not in elsewhere.text
+    assert 'name="password"' in elsewhere.text
