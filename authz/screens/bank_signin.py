@@ -10,9 +10,11 @@ cookie (RFC 6749 §10.12: a callback carried to another browser signs no one in 
 once; a missing, unknown, replayed or foreign one signs no one in. An error from the OP goes back
 to the app as ``access_denied`` (RFC 6749 §4.1.2.1, with ``state`` and ``iss``, RFC 9207); an OP
 that cannot be reached or is too slow gives a 503 "sign-in is unavailable" page whose link tells
-the app ``temporarily_unavailable``. A token the checks in ``authz.bank_provider`` refuse, or a
-claim naming no customer of the bank adapter, gives a plain page, a ``signin.failed`` audit line
-naming the reason, and no session.
+the app ``temporarily_unavailable``. An ``acr`` that is not acceptable (``acceptable_acr``)
+sends the consumer back to the app with ``access_denied``. Any other token the checks in
+``authz.bank_provider`` refuse, or a claim naming no customer of the bank adapter, gives a plain
+page. Each refusal writes a ``signin.failed`` audit line naming the reason, and opens no
+session.
 """
 
 from __future__ import annotations
