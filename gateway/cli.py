@@ -397,7 +397,8 @@ def _banner(settings: Settings) -> None:
                 "",
                 f"  sign-in         at the bank's OpenID Provider {settings.login_oidc_issuer}",
                 "                  (login = oidc: the demo consumers' passwords and",
-                "                  examples/budget_app.py, which uses the built-in form, do not apply)",
+                "                  examples/budget_app.py, which uses the built-in form,",
+                "                  do not apply)",
                 "",
             ]
             print("\n".join(lines), flush=True)
