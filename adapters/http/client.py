@@ -13,6 +13,7 @@ exception crosses the package line)::
     404                                   the caller's "missing" error (AccountNotFound, …)
     4xx {"error": code} of the dialect    that error (AccountClosed, …)
     other 4xx, malformed JSON             BankUnavailable (logged: our request or the core is off)
+    a body over max_response_bytes        BankUnavailable (not retried: the core answered)
 
 Only GETs are retried (RFC 9110 §9.2.2: idempotent), and only after a timeout, a connection
 failure or a 502/503/504 (not a 500: that is usually the same answer again); every failed attempt
@@ -41,7 +42,7 @@ from adapters.errors import AdapterError, BankTimeout, BankUnavailable, Schedule
 from adapters.http.backoff import Backoff
 from adapters.http.breaker import CircuitBreaker
 from adapters.http.config import HttpCoreConfig
-from adapters.http.transport import AiohttpTransport, RawAnswer, Transport
+from adapters.http.transport import AiohttpTransport, AnswerTooLarge, RawAnswer, Transport
 
 log = logging.getLogger("adapters.http")
 
@@ -181,6 +182,8 @@ class CoreClient:
         # (docs/architecture.md §4).
         try:
             raw: RawAnswer = await self.transport.send(method, target, headers, payload)
+        except AnswerTooLarge as exc:
+            raise _Answered(f"{self.label}: answer larger than max_response_bytes") from exc
         except TimeoutError as exc:
             raise BankTimeout(f"{self.label}: no answer in time") from exc
         except OSError as exc:

@@ -7,7 +7,8 @@ transport seam, narrowed to what the client reads.
 
 A transport speaks only the standard library's failures: ``TimeoutError`` when the core did not
 answer in time, ``ConnectionError`` when it could not be reached or the exchange broke (with the
-library's exception as its cause). ``CoreClient`` turns those into adapter errors.
+library's exception as its cause); and ``AnswerTooLarge`` when the body passed
+``max_response_bytes``. ``CoreClient`` turns those into adapter errors.
 
 aiohttp, not httpx, is the default: it costs 10-20x less CPU per call on this machine kind and
 keeps the HTTP adapter near the in-process speed (docs/performance.md §5). One ``ClientSession``
@@ -27,6 +28,11 @@ import orjson
 from yarl import URL
 
 from adapters.http.config import HttpCoreConfig
+
+
+class AnswerTooLarge(Exception):
+    """The core answered with a body over ``max_response_bytes``: refused while reading, so one
+    broken or hostile answer cannot fill the gateway's memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,7 @@ class AiohttpTransport:
             async with session.request(method, url, headers=headers, json=payload) as response:
                 return RawAnswer(
                     response.status,
-                    await response.read(),
+                    await _bounded(response, self.config.max_response_bytes),
                     response.content_type,
                     response.headers.get("ETag"),
                     response.headers.get("Retry-After"),
@@ -145,3 +151,20 @@ class AiohttpTransport:
                 skip_auto_headers=("User-Agent",),  # nobody reads it
             )
         return self._session
+
+
+async def _bounded(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body, refused (``AnswerTooLarge``) once it exceeds ``cap`` bytes. A declared length
+    decides at once; a compressed or chunked body is counted as it is read (aiohttp decompresses
+    it, and a small gzip can expand a thousandfold)."""
+    declared = response.content_length
+    if declared is not None and declared > cap:
+        raise AnswerTooLarge(f"{declared} bytes declared")
+    if declared is not None and "Content-Encoding" not in response.headers:
+        return await response.read()  # the hot path: aiohttp reads exactly ``declared`` bytes
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > cap:
+            raise AnswerTooLarge(f"over {cap} bytes read")
+    return bytes(body)

@@ -16,7 +16,7 @@ from adapters.errors import (
 from adapters.http import HttpCoreConfig
 from adapters.http.breaker import State
 from adapters.http.client import CoreClient
-from adapters.http.transport import MockTransport, RawAnswer, Sent
+from adapters.http.transport import AnswerTooLarge, MockTransport, RawAnswer, Sent
 
 pytestmark = pytest.mark.anyio
 
@@ -96,6 +96,17 @@ async def test_an_unreachable_core_is_bank_unavailable_naming_the_cause_type_onl
     assert type(raised.value) is BankUnavailable
     assert "10.0.0.7" not in str(raised.value)
     assert 2 == len(seen)
+
+
+async def test_an_answer_too_large_is_unavailable_and_not_retried() -> None:
+    """The core answered (too much): BankUnavailable at once, and the breaker counts an answer."""
+    handler, seen = scripted(AnswerTooLarge("over 10 bytes read"))
+    core = client(handler, retries=3)
+
+    with pytest.raises(BankUnavailable, match="max_response_bytes"):
+        await core.get("x", AccountNotFound)
+
+    assert (1, State.CLOSED) == (len(seen), core.breaker.state)
 
 
 async def test_a_post_is_never_retried() -> None:
