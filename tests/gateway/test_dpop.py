@@ -365,3 +365,26 @@ def test_without_the_setting_a_nonce_is_neither_required_nor_sent(w: World) -> N
 
     assert 200 == response.status_code
     assert "dpop-nonce" not in response.headers
+
+
+def test_a_non_ascii_ath_is_an_invalid_proof(w: World, fdx_validate: Any) -> None:
+    """Any characters in ath: 401 invalid_dpop_proof in the FDX shape, never a 500."""
+    token = w.dpop_grant()
+    proof = w.prover.proof("GET", ACCOUNTS, now=w.clock(), token=token, claims={"ath": "é" * 43})
+
+    response = w.call(token, proof=proof)
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert 'DPoP error="invalid_dpop_proof"' == response.headers["www-authenticate"]
+
+
+def test_a_non_ascii_nonce_is_asked_to_retry(nonced: World, fdx_validate: Any) -> None:
+    """Any characters in nonce: 401 use_dpop_nonce with a fresh one, never a 500."""
+    token = nonced.dpop_grant()
+    proof = nonced.prover.proof("GET", ACCOUNTS, now=nonced.clock(), token=token, nonce="é" * 43)
+
+    response = nonced.call(token, proof=proof)
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert 'DPoP error="use_dpop_nonce"' == response.headers["www-authenticate"]
+    assert response.headers["dpop-nonce"]

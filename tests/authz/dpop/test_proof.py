@@ -173,3 +173,28 @@ def test_a_nonce_of_another_secret_is_invalid() -> None:
     assert not mine.valid(theirs.current())
     assert not mine.valid(None)
     assert not mine.valid(12)
+
+
+NON_ASCII = "é" * 43  # 43 characters, the length of a real ath and nonce
+
+
+async def test_a_non_ascii_ath_is_an_invalid_proof_not_a_crash() -> None:
+    """``ath`` is compared as bytes: a non-ASCII one is refused as not matching the token
+    (``hmac.compare_digest`` raises TypeError on non-ASCII text)."""
+    clock, prover = FakeClock(), Prover()
+    proof = prover.proof("GET", URL, now=clock(), token="t", claims={"ath": NON_ASCII})
+
+    with pytest.raises(DpopError, match="ath"):
+        await verifier(clock).verify([proof], method="GET", url=URL, access_token="t")
+
+
+async def test_a_non_ascii_nonce_is_asked_to_retry_not_a_crash() -> None:
+    """A nonce the server cannot have made, whatever its characters, gets use_dpop_nonce."""
+    clock, prover = FakeClock(), Prover()
+    nonces = Nonces(b"s" * 32, lifetime=300, clock=clock)
+    proof = prover.proof("POST", URL, now=clock(), nonce=NON_ASCII)
+
+    with pytest.raises(DpopError) as refused:
+        await verifier(clock, nonces=nonces).verify([proof], method="POST", url=URL)
+
+    assert ("use_dpop_nonce", nonces.current()) == (refused.value.error, refused.value.nonce)
