@@ -244,12 +244,13 @@ async def revoke_with_outcome(
     consent_id: str,
     *,
     actor: str,
-    reason: str,
+    reason: str | None,
     detail: str | None = None,
     initiator: str | None = None,
 ) -> tuple[Consent | None, bool]:
     """``revoke``, also saying whether this call made the change (True) or found the consent
-    already ended (False)."""
+    already ended (False). ``reason`` may be None: a recipient need not give one (FDX
+    ConsentRevocationRequest), and then none is recorded."""
     _check_party(actor, reason)
     if initiator is not None:
         if initiator not in PARTY_TYPES:
@@ -384,10 +385,10 @@ def _expired(consent: Consent, now: float) -> tuple[Consent, ConsentEvent]:
     return consent.with_status(ConsentStatus.EXPIRED, now), event
 
 
-def _check_party(actor: str, reason: str) -> None:
+def _check_party(actor: str, reason: str | None) -> None:
     if actor not in ACTORS:
         raise ValueError(f"actor must be an FDX PartyType among {sorted(ACTORS)}")
-    if reason not in REASONS:
+    if reason is not None and reason not in REASONS:
         raise ValueError(f"reason must be an FDX ConsentUpdateReason among {sorted(REASONS)}")
 
 

@@ -209,7 +209,7 @@ def _consent_path(consent: Consent, tail: str = "") -> str:
     return f"/fdx/v6/consents/{consent.id}{tail}"
 
 
-REVOKE_BODY = {"reason": "USER_ACTION", "initiator": "INDIVIDUAL"}
+REVOKE_BODY = {"reason": "USER_ACTION", "initiator": "DATA_ACCESS_PLATFORM"}
 
 # ---------------------------------------------------------------------------- GET /consents/{id}
 
@@ -389,7 +389,7 @@ def test_a_recipient_revokes_its_consent_with_204(gw, fdx_validate):
             {
                 "status": "REVOKED",
                 "reason": "USER_ACTION",
-                "initiator": "INDIVIDUAL",
+                "initiator": "DATA_ACCESS_PLATFORM",
                 "updatedTime": "2026-03-15T12:00:05Z",
             }
         ]
@@ -408,6 +408,24 @@ def test_the_initiator_defaults_to_the_recipient(gw, fdx_validate):
     fdx_validate(listed, "ConsentRevocationListentity")
     assert listed["revocations"][0]["initiator"] == "DATA_RECIPIENT"
     assert listed["revocations"][0]["reason"] == "BUSINESS_RULE"
+
+
+@pytest.mark.parametrize("body", [{}, {"initiator": "DATA_RECIPIENT"}], ids=["empty", "initiator"])
+def test_a_revocation_without_a_reason_is_served_and_listed_without_one(gw, fdx_validate, body):
+    """FDX ConsentRevocationRequest makes ``reason`` optional: 204, and none is made up."""
+    consent = gw.consent()
+    token = gw.manage_token()
+
+    response = gw.put(_consent_path(consent, "/revocation"), token, body)
+    listed = gw.get(_consent_path(consent, "/revocation"), token).json()
+    events = anyio.run(gw.records.consent_events, consent.id)
+
+    assert response.status_code == 204, response.text
+    fdx_validate(listed, "ConsentRevocationListentity")
+    assert [{k: v for k, v in r.items() if k != "updatedTime"} for r in listed["revocations"]] == [
+        {"status": "REVOKED", "initiator": "DATA_RECIPIENT"}
+    ]
+    assert (events[-1].event, events[-1].reason) == ("revoked", None)
 
 
 def test_an_unrevoked_consent_has_an_empty_revocation_list(gw, fdx_validate):
@@ -463,12 +481,30 @@ def test_revoking_an_ended_consent_is_a_conflict(gw, fdx_validate, ended):
         b"",
         b"not json",
         b"[]",
-        b'{"initiator": "INDIVIDUAL"}',
         b'{"reason": "BORED"}',
         b'{"reason": "USER_ACTION", "initiator": "ROBOT"}',
         b'{"reason": 1}',
+        b'{"reason": ["USER_ACTION"]}',
+        b'{"reason": {"USER_ACTION": 1}}',
+        b'{"reason": "USER_ACTION", "initiator": ["DATA_RECIPIENT"]}',
+        b'{"reason": "USER_ACTION", "initiator": {}}',
+        b'{"reason": "USER_ACTION", "initiator": null}',
+        b'{"reason": "USER_ACTION", "initiator": "INDIVIDUAL"}',
     ],
-    ids=["empty", "not-json", "array", "no-reason", "bad-reason", "bad-initiator", "number"],
+    ids=[
+        "empty",
+        "not-json",
+        "array",
+        "bad-reason",
+        "bad-initiator",
+        "number",
+        "reason-a-list",
+        "reason-an-object",
+        "initiator-a-list",
+        "initiator-an-object",
+        "initiator-null",
+        "initiator-the-consumer",
+    ],
 )
 def test_a_malformed_revocation_request_is_invalid_input(gw, fdx_validate, body):
     """400/401 and the consent stays ACTIVE."""
