@@ -1,4 +1,4 @@
-"""window: both dates or neither, a 7-day default, clamped to the look-back."""
+"""window: each date optional, a 7-day default, clamped to the look-back."""
 
 from __future__ import annotations
 
@@ -66,11 +66,45 @@ def test_a_window_outside_the_lookback_is_none():
         ({"startTime": "2026-02-30", "endTime": "2026-03-01"}, InvalidDate),
         ({"startTime": "2026-03-01", "endTime": "2026-03-01T25:00:00"}, InvalidDate),
         ({"startTime": "2026-03-02", "endTime": "2026-03-01"}, InvalidDateRange),
-        ({"endDate": "2026-03-01"}, InvalidDateRange),
+        ({"startTime": "2026-03-01T25:00:00"}, InvalidDate),
+        ({"endTime": "2026-02-30"}, InvalidDate),
     ],
-    ids=["feb-30", "hour-25", "reversed", "end-only"],
+    ids=["feb-30", "hour-25", "reversed", "start-only-bad", "end-only-bad"],
 )
 def test_bad_dates_raise_the_fdx_error(query, error):
     """702 for malformed dates, 703 for bad ranges."""
     with pytest.raises(error):
         window(query, CONSENT, TODAY, Settings())
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"startTime": "2026-03-01"}, Window(date(2026, 3, 1), TODAY)),
+        ({"startDate": "2026-03-01"}, Window(date(2026, 3, 1), TODAY)),
+        ({"endTime": "2026-03-10"}, Window(date(2026, 3, 4), date(2026, 3, 10))),
+        ({"endDate": "2026-03-10"}, Window(date(2026, 3, 4), date(2026, 3, 10))),
+        ({"startTime": "2026-03-20"}, None),
+    ],
+    ids=["start-only", "start-date-only", "end-only", "end-date-only", "start-in-the-future"],
+)
+def test_each_date_may_come_alone(query, expected):
+    """FDX treats startTime and endTime independently: a start alone runs to today, an end
+    alone is the seven days ending on it."""
+    assert expected == window(query, CONSENT, TODAY, Settings())
+
+
+def test_a_same_day_range_is_that_day():
+    """start == end is one day, neither refused nor emptied."""
+    got = window({"startTime": "2026-03-10", "endTime": "2026-03-10"}, CONSENT, TODAY, Settings())
+
+    assert Window(date(2026, 3, 10), date(2026, 3, 10)) == got
+
+
+def test_a_same_day_range_on_the_lookbacks_first_day_is_served():
+    """The look-back's first day is inside it: a range of that one day is served."""
+    consent = replace(CONSENT, lookback_period=10)
+
+    got = window({"startTime": "2026-03-05", "endTime": "2026-03-05"}, consent, TODAY, Settings())
+
+    assert Window(date(2026, 3, 5), date(2026, 3, 5)) == got
