@@ -283,3 +283,35 @@ def test_a_form_body_is_refused_without_being_read(h):
     anyio.run(app, scope, receive, send)
 
     assert 401 == sent[0]["status"]
+
+
+@pytest.mark.parametrize("scheme", ["Basic", "Token", "MAC", "Negotiate", "Bearer:"])
+def test_a_valid_token_under_another_scheme_is_refused(h, fdx_validate, scheme):
+    """RFC 6750 §2.1: only the Bearer (or, RFC 9449, DPoP) scheme carries an access token;
+    a valid token sent as ``Basic <token>`` is no credential of ours."""
+    _, token = h.grant()
+
+    response = h.get(ACCOUNT, None, headers={"Authorization": f"{scheme} {token}"})
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert 'Bearer error="invalid_token"' == response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("first_has_transactions", [True, False], ids=["first", "second"])
+def test_each_account_opens_only_its_own_clusters(h, fdx_validate, first_has_transactions):
+    """Accounts of one consent carrying different clusters: TRANSACTIONS on one account opens
+    that account's transactions and not the other's, whichever comes first in the consent."""
+    basic, with_transactions = ("ACCOUNT_BASIC",), ("ACCOUNT_BASIC", "TRANSACTIONS")
+    if first_has_transactions:
+        with_txns, without = "acc-chk", "acc-card"
+        _, token = h.grant({with_txns: with_transactions, without: basic})
+    else:
+        with_txns, without = "acc-card", "acc-chk"
+        _, token = h.grant({without: basic, with_txns: with_transactions})
+
+    served = h.get(f"/fdx/v6/accounts/{with_txns}/transactions", token)
+    refused = h.get(f"/fdx/v6/accounts/{without}/transactions", token)
+
+    assert 200 == served.status_code, served.text
+    fdx_validate(served.json(), "Transactionsentity")
+    assert_fdx_error(refused, 403, "602", fdx_validate)

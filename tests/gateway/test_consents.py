@@ -225,33 +225,41 @@ def test_a_recipient_reads_its_consent_as_an_fdx_consent_grant(gw, fdx_validate)
     fdx_validate(body, "ConsentGrantentity")
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-fapi-interaction-id"]
-    assert (body["id"], body["status"], body["durationType"]) == (
-        consent.id,
-        "ACTIVE",
-        "TIME_BOUND",
-    )
-    assert body["resources"] == [
-        {"resourceType": "ACCOUNT", "resourceId": "acc-chk", "dataClusters": list(CLUSTERS)}
-    ]
-    assert body["parties"] == [
-        {
-            "name": f"App {APP}",
-            "type": "DATA_RECIPIENT",
-            "homeUri": f"https://{APP}.example",
-            "logoUri": f"https://{APP}.example/logo.png",
-            "registry": "GLEIF",
-            "registeredEntityName": "Budget Co, Inc",
-            "registeredEntityId": "5493001052I34KDC1O18",
-        },
-        {
-            "name": "Sandbox Bank",
-            "type": "DATA_PROVIDER",
-            "homeUri": ISSUER,
-            "registry": "PRIVATE",
-            "registeredEntityName": "Sandbox Bank",
-            "registeredEntityId": ISSUER,
-        },
-    ]
+    assert body == {
+        "id": consent.id,
+        "status": "ACTIVE",
+        "parties": PARTIES,
+        "createdTime": "2026-03-15T12:00:00Z",
+        "updatedTime": "2026-03-15T12:00:00Z",
+        "expirationTime": "2026-06-13T12:00:00Z",
+        "durationType": "TIME_BOUND",
+        "durationPeriod": 90,
+        "lookbackPeriod": 30,
+        "resources": [
+            {"resourceType": "ACCOUNT", "resourceId": "acc-chk", "dataClusters": list(CLUSTERS)}
+        ],
+    }
+
+
+PARTIES = [
+    {
+        "name": f"App {APP}",
+        "type": "DATA_RECIPIENT",
+        "homeUri": f"https://{APP}.example",
+        "logoUri": f"https://{APP}.example/logo.png",
+        "registry": "GLEIF",
+        "registeredEntityName": "Budget Co, Inc",
+        "registeredEntityId": "5493001052I34KDC1O18",
+    },
+    {
+        "name": "Sandbox Bank",
+        "type": "DATA_PROVIDER",
+        "homeUri": ISSUER,
+        "registry": "PRIVATE",
+        "registeredEntityName": "Sandbox Bank",
+        "registeredEntityId": ISSUER,
+    },
+]
 
 
 def test_a_recipient_without_a_registry_entry_is_vouched_for_privately(gw, fdx_validate):
@@ -314,6 +322,42 @@ def test_a_data_access_token_is_refused_with_insufficient_scope(gw, fdx_validate
             f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
         )
     assert gw.stored(consent).status is ConsentStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("consent_bound", "scope"),
+    [(False, "fdx:accountbasic:read"), (True, CONSENTS_SCOPE)],
+    ids=["client-credentials-without-the-scope", "consent-bound-with-the-scope"],
+)
+def test_the_scope_check_needs_both_no_consent_and_the_scope(
+    gw, fdx_validate, consent_bound, scope
+):
+    """Each condition on its own refuses: a token bound to no consent but without the
+    management scope, and one carrying the scope but bound to a consent, are both 403."""
+    consent = gw.consent()
+    token, _ = gw.services.tokens.issue(
+        consent_id=consent.id if consent_bound else None,
+        client_id=APP,
+        sub=APP,
+        scope=scope,
+    )
+
+    response = gw.get(_consent_path(consent), token)
+
+    assert_fdx_error(response, 403, "403", fdx_validate)
+    assert response.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
+    )
+
+
+def test_a_valid_management_token_under_the_basic_scheme_is_refused(gw, fdx_validate):
+    """RFC 6750 §2.1: ``Basic <valid token>`` is not a bearer credential."""
+    consent = gw.consent()
+    token = gw.manage_token()
+
+    response = gw.http.get(_consent_path(consent), headers={"Authorization": f"Basic {token}"})
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
 
 
 @pytest.mark.parametrize(
