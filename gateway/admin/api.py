@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -34,6 +34,7 @@ from authz.trail import verify_chain
 from gateway.admin import consents
 from gateway.admin.keys import list_keys
 from gateway.admin.token import AdminToken
+from gateway.errors import client_gone
 
 log = logging.getLogger("gateway.admin")
 
@@ -81,6 +82,8 @@ class AdminEndpoint:
                 headers["allow"] = ", ".join(self.methods)
             body = {"error": exc.error, "error_description": exc.description}
             return _json(body, exc.status, headers)
+        except ClientDisconnect:
+            return client_gone(request)
         except (RecordsUnavailable, StateUnavailable):
             # Storage away: say so in the admin API's own shape, as the other protocols do.
             body = {"error": "temporarily_unavailable", "error_description": "storage unavailable"}
