@@ -37,6 +37,7 @@ from config.policy import load_policy
 from config.settings import Settings
 from gateway import fdx
 from gateway.admin import AdminToken, admin_routes
+from gateway.areas import area_handlers
 from gateway.budget import within_budget
 from gateway.errors import fdx_exception_handlers
 from gateway.fdx.dispatch import FdxDispatcher
@@ -130,6 +131,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
         ],
         exception_handlers={
             **fdx_exception_handlers,
+            # No route (404, 405) and the last resort (500), in each path's protocol.
+            **area_handlers(services.settings),
             OAuth2Error: handle_oauth_error,
             # Redis or PostgreSQL away: 503 in each path's protocol (gateway/outage.py).
             **outage_handlers(services.settings),

@@ -205,7 +205,7 @@ def render(request: Request, exc: BaseException) -> Response:
     else:
         # Type and place only: an exception's message or a full traceback can carry personal
         # data or a token, and logs must carry neither.
-        log.error("fdx.unhandled %s at %s interaction_id=%s", type(exc).__name__, _where(exc), iid)
+        log.error("fdx.unhandled %s at %s interaction_id=%s", type(exc).__name__, where(exc), iid)
         status, code, message = 500, "500", FdxError.message
         debug = f"interaction id {iid}"
     return fdx_json({"code": code, "message": message, "debugMessage": debug}, status, headers)
@@ -232,7 +232,7 @@ fdx_exception_handlers: dict[type[Exception], ExceptionHandler] = {
 }
 
 
-def _where(exc: BaseException) -> str:
+def where(exc: BaseException) -> str:
     """``file:line`` of the innermost frame, for finding the bug without logging its data."""
     tb = exc.__traceback__
     if tb is None:

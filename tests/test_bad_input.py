@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.hardening_world import CONSUMERS, World, open_world
+from tests.hardening_world import CONSUMERS, ISSUER, World, open_world
 
 pytestmark = pytest.mark.anyio
 ALICE = CONSUMERS[0]
@@ -112,3 +113,130 @@ async def manage_token(world: World) -> str:
     response = await world.http.post("/oauth/token", data=form)
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+# ---------------------------------------------------------------- no route: each area's shape
+
+
+def assert_oauth_error(response: httpx.Response, status: int) -> None:
+    where = f"{response.request.method} {response.request.url.path}"
+    assert status == response.status_code, where
+    assert response.headers["content-type"] == "application/json", where
+    assert response.json()["error"] in ("invalid_request", "server_error"), where
+    assert response.headers["cache-control"] == "no-store", where
+
+
+def assert_html_page(response: httpx.Response, status: int) -> None:
+    where = f"{response.request.method} {response.request.url.path}"
+    assert status == response.status_code, where
+    assert response.headers["content-type"].startswith("text/html"), where
+    assert "<h1>" in response.text, where
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"], where
+
+
+def assert_fdx_shape(response: httpx.Response, status: int, code: str) -> None:
+    where = f"{response.request.method} {response.request.url.path}"
+    assert (status, code) == (response.status_code, response.json()["code"]), where
+    assert {"code", "message", "debugMessage"} == set(response.json()), where
+
+
+OAUTH_WRONG_METHODS = [
+    ("GET", "/oauth/par", "POST"),
+    ("GET", "/oauth/token", "POST"),
+    ("PUT", "/oauth/token", "POST"),
+    ("GET", "/oauth/revoke", "POST"),
+    ("DELETE", "/oauth/introspect", "POST"),
+    ("PUT", "/oauth/userinfo", "GET, POST"),
+    ("GET", "/register", "POST"),
+    ("POST", "/jwks", "GET"),
+    ("POST", "/.well-known/oauth-authorization-server", "GET"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), OAUTH_WRONG_METHODS)
+async def test_a_wrong_method_on_an_oauth_endpoint_is_an_oauth_error(
+    world: World, method: str, path: str, allow: str
+) -> None:
+    """405 as an RFC 6749 §5.2 body, with Allow (RFC 9110 §15.5.6)."""
+    response = await world.http.request(method, path)
+
+    assert_oauth_error(response, 405)
+    assert set(allow.split(", ")) <= set(response.headers["allow"].split(", "))
+
+
+@pytest.mark.parametrize(
+    "path", ["/oauth/nothing", "/register/a/b", "/register/..%2f..%2fjwks", "/nothing", "/jwks/x"]
+)
+async def test_an_unknown_oauth_path_is_an_oauth_error(world: World, path: str) -> None:
+    """404 as an RFC 6749 §5.2 body."""
+    assert_oauth_error(await world.http.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/consumer/consents/a/b", 404),
+        ("GET", "/consumer/consents/a/receipts/x", 404),
+        ("GET", "/consumer/nothing", 404),
+        ("GET", "/oauth/interaction/i-1/nothing", 404),
+        ("POST", "/oauth/authorize", 405),
+        ("POST", "/consumer/history", 405),
+        ("POST", "/oauth/error/bad_request", 405),
+        ("POST", "/consumer/export.json", 405),
+        ("POST", "/consumer", 405),
+        ("GET", "/consumer/login", 405),
+    ],
+)
+async def test_no_route_on_the_screens_is_the_screens_html_page(
+    world: World, method: str, path: str, status: int
+) -> None:
+    """A consumer's browser gets the plain-words page, with the screens' security headers."""
+    assert_html_page(await world.http.request(method, path), status)
+
+
+@pytest.mark.parametrize("path", ["/fdx", "/fdx/"])
+async def test_no_route_under_fdx_is_an_fdx_error(world: World, path: str) -> None:
+    """The FDX area's own 404/1107, above the version routes too."""
+    assert_fdx_shape(await world.http.get(path), 404, "1107")
+
+
+# ---------------------------------------------------------------- a bug: 500 in the area's shape
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [("/jwks", "oauth"), ("/.well-known/openid-configuration", "oauth"), ("/consumer", "html")],
+)
+async def test_an_unexpected_error_is_a_500_in_the_areas_shape(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    shape: str,
+) -> None:
+    """A bug outside /fdx/ is a 500 in that path's protocol, never Starlette's plain text; the
+    log names the exception's type and place, not its message."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise Boom("secret-personal-data")
+
+    monkeypatch.setattr("authz.endpoints.jwks_response", broken)
+    monkeypatch.setattr("authz.endpoints.metadata_response", broken)
+    monkeypatch.setattr("authz.screens.portal.visit.Sessions.current", broken)
+    app = world.recorder.inner.app
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
+        response = await http.get(path)
+
+    if shape == "oauth":
+        assert_oauth_error(response, 500)
+        assert response.json()["error"] == "server_error"
+    else:
+        assert_html_page(response, 500)
+    assert "secret-personal-data" not in response.text
+    assert "secret-personal-data" not in caplog.text
+    assert "Boom" in caplog.text

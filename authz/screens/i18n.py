@@ -65,6 +65,8 @@ EN: dict[str, str] = {
     "err_forbidden": "This page has expired for security reasons.",
     "err_bank_unavailable": "{provider} cannot be reached right now. Please try again later.",
     "err_signed_out": "You are signed out. Please go back to the app and start again.",
+    "err_not_found": "We could not find that page.",
+    "err_server_error": "Something went wrong on our side. Please try again later.",
     "language": "Language",
     "utc": "UTC",
     # consumer portal (/consumer)
@@ -230,6 +232,8 @@ JA: dict[str, str] = {
     "err_forbidden": "セキュリティのため、このページの有効期限が切れました。",
     "err_bank_unavailable": "現在{provider}に接続できません。しばらくしてからお試しください。",
     "err_signed_out": "ログアウトしています。アプリに戻って、最初からやり直してください。",
+    "err_not_found": "ページが見つかりませんでした。",
+    "err_server_error": "こちら側で問題が発生しました。しばらくしてからお試しください。",
     "language": "言語",
     "utc": "UTC",
     # consumer portal (/consumer)

@@ -18,6 +18,8 @@ REASONS = {
     "forbidden": 403,
     "signed_out": 403,
     "bank_unavailable": 503,
+    "not_found": 404,
+    "server_error": 500,
 }
 
 
@@ -33,7 +35,7 @@ def error_page(
         here=f"/oauth/error/{reason}",
         status=status or REASONS[reason],
         message=i18n.text(lang)["err_" + reason].format(provider=settings.provider_name),
-        back=reason not in ("bank_unavailable",),
+        back=reason not in ("bank_unavailable", "server_error"),
     )
 
 

@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -67,7 +68,8 @@ class AdminEndpoint:
 
     async def respond(self, request: Request) -> Response:
         if self.token.stored_hash() is None:
-            return PlainTextResponse("Not Found", status_code=404)  # no admin API at all
+            # No admin API at all: answered by the app exactly as a path that does not exist.
+            raise HTTPException(404)
         try:
             _authenticate(request, self.token)
             handler = self.methods.get(request.method)
