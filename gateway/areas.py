@@ -12,7 +12,8 @@ no route matched (a path beside a real one, a method a route does not take) or a
   that does not exist, ``server_error`` (RFC 6749 §4.1.2.1) for a bug.
 
 Starlette's router raises ``HTTPException`` for 404 and 405 (inside an app), and its last-resort
-handler gets any other exception; both are registered here, once, by ``create_app``.
+handler gets any other exception; both are registered, once, by ``create_app``. The head limits
+(``gateway/head_limits.py``) answer their 431 here too.
 """
 
 from __future__ import annotations
@@ -65,34 +66,41 @@ class ServerError(OAuth2Error):
     status_code = 500
 
 
-def area_handlers(settings: Settings) -> dict[type[Exception], ExceptionHandler]:
-    """``exception_handlers`` entries: no route (404, 405) and the last resort (500)."""
+class AreaAnswers:
+    """The answers of each area, for one app's settings."""
 
-    async def no_route(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        headers = dict(exc.headers or {})
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def refusal(self, request: Request, status: int, headers: dict[str, str]) -> Response:
+        """404 (no such path), 405 (no such method: ``headers`` has ``Allow``) or 431 (request
+        header fields too large, RFC 6585 §5) in the area's shape."""
         area = area_of(request.url.path)
         if area is Area.FDX:
-            error: FdxError = MethodNotAllowed() if exc.status_code == 405 else NotFound()
+            error: FdxError = _FDX_REFUSALS.get(status, NotFound)()
             error.headers.update(headers)
             return render(request, error)
         if area is Area.SCREENS:
-            lang = i18n.choose(request, settings.languages)
-            reason = "bad_request" if exc.status_code == 405 else "not_found"
-            page = error_page(settings, lang, reason, status=exc.status_code)
+            lang = i18n.choose(request, self.settings.languages)
+            reason = "not_found" if status == 404 else "bad_request"
+            page = error_page(self.settings, lang, reason, status=status)
             page.headers.update(headers)
             return page
-        if exc.status_code == 405:
+        if status == 405:
             description = f"method not allowed; use {headers.get('Allow', 'another method')}"
         else:
-            description = "no such endpoint"
+            description = _OAUTH_REFUSALS.get(status, "no such endpoint")
         oauth = InvalidRequestError(description=description)
-        oauth.status_code = exc.status_code
+        oauth.status_code = status
         response = oauth_error_response(oauth)
         response.headers.update(headers)
         return response
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
+    async def no_route(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return self.refusal(request, exc.status_code, dict(exc.headers or {}))
+
+    async def unexpected(self, request: Request, exc: Exception) -> Response:
         area = area_of(request.url.path)
         if area is Area.FDX:
             return render(request, exc)  # logs it, with the interaction id
@@ -100,11 +108,27 @@ def area_handlers(settings: Settings) -> dict[type[Exception], ExceptionHandler]
         # Type and place only: a message or a traceback can carry personal data or a token.
         log.error("unhandled %s at %s interaction_id=%s", type(exc).__name__, where(exc), iid)
         if area is Area.SCREENS:
-            lang = i18n.choose(request, settings.languages)
-            return error_page(settings, lang, "server_error")
+            lang = i18n.choose(request, self.settings.languages)
+            return error_page(self.settings, lang, "server_error")
         return oauth_error_response(ServerError(description=f"interaction id {iid}"))
 
-    return {HTTPException: no_route, Exception: unexpected}
+    def handlers(self) -> dict[type[Exception], ExceptionHandler]:
+        """``exception_handlers`` entries: no route (404, 405) and the last resort (500)."""
+        return {HTTPException: self.no_route, Exception: self.unexpected}
 
 
-__all__ = ["SCREEN_PREFIXES", "Area", "area_handlers", "area_of"]
+class HeadersTooLarge(FdxError):
+    """RFC 6585 §5 in the FDX shape: FDX has no code of its own for it, so "Invalid Input"."""
+
+    code, status, message = "401", 431, "Request header fields too large"
+
+
+_FDX_REFUSALS: dict[int, type[FdxError]] = {
+    404: NotFound,
+    405: MethodNotAllowed,
+    431: HeadersTooLarge,
+}
+_OAUTH_REFUSALS = {404: "no such endpoint", 431: "request header fields too large"}
+
+
+__all__ = ["SCREEN_PREFIXES", "Area", "AreaAnswers", "HeadersTooLarge", "area_of"]

@@ -300,6 +300,7 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.head_limits import HeadLimitedHttpToolsProtocol
     from gateway.logging import configure
 
     configure(settings.log_level)  # JSON lines, redacted, with the interaction id
@@ -311,10 +312,11 @@ def _serve(settings: Settings) -> int:
         return 2
     _banner(settings)
     # Access logging off: it costs ~26 µs a request (docs/performance.md) and would record
-    # query strings; data accesses are recorded in the audit trail instead.
+    # query strings; data accesses are recorded in the audit trail instead. httptools, with a
+    # bound on a request's head (gateway/head_limits.py).
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=False, log_level="info",
-        server_header=False, log_config=None,
+        server_header=False, log_config=None, http=HeadLimitedHttpToolsProtocol,
     )  # fmt: skip
     return 0
 

@@ -5,7 +5,12 @@ traceback or an error in the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ from tests.hardening_world import CONSUMERS, ISSUER, World, open_world
 
 pytestmark = pytest.mark.anyio
 ALICE = CONSUMERS[0]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -240,3 +246,224 @@ async def test_an_unexpected_error_is_a_500_in_the_areas_shape(
     assert "secret-personal-data" not in response.text
     assert "secret-personal-data" not in caplog.text
     assert "Boom" in caplog.text
+
+
+# ---------------------------------------------------------------- the request head: 431
+
+
+MB = 1024 * 1024
+OVERSIZED_HEADS: dict[str, list[tuple[str, str]]] = {
+    "one-8-mb-header": [("x-padding", "a" * (8 * MB))],
+    "10000-headers": [(f"x-h{i}", "1") for i in range(10_000)],
+    "1-mb-accept-language": [("accept-language", "en;q=0.9," * (MB // 9))],
+    "1-mb-cookie": [("cookie", "a=" + "b" * MB)],
+    "101-headers": [(f"x-h{i}", "1") for i in range(101)],
+    "a-field-over-8-kib": [("x-padding", "a" * 8193)],
+    "33-kib-in-all": [(f"x-h{i}", "a" * 4000) for i in range(9)],
+}
+
+
+@pytest.mark.parametrize("head", OVERSIZED_HEADS.values(), ids=OVERSIZED_HEADS)
+async def test_a_head_past_the_limits_is_431_in_each_areas_shape(
+    world: World, head: list[tuple[str, str]]
+) -> None:
+    """RFC 6585 §5, from the app itself, whatever server or proxy is in front: the FDX error
+    body, the OAuth error, the screens' page; none of the request is acted on. (Raw ASGI calls:
+    an HTTP client takes seconds to build 10,000 headers.)"""
+    app = world.recorder.inner.app
+    raw = [(k.encode(), v.encode()) for k, v in head]
+
+    fdx = await asgi_call(app, "GET", "/fdx/v6/accounts", raw)
+    oauth = await asgi_call(app, "POST", "/oauth/token", raw)
+    screen = await asgi_call(app, "GET", "/consumer", raw)
+
+    assert_fdx_shape(fdx, 431, "401")
+    assert_oauth_error(oauth, 431)
+    assert_html_page(screen, 431)
+    assert all(r.headers["connection"] == "close" for r in (fdx, oauth, screen))
+
+
+async def asgi_call(
+    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]]
+) -> httpx.Response:
+    """One request straight to the ASGI app, the answer as an httpx.Response."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"bank.example"), *headers],
+        "client": ("198.51.100.7", 50000),
+        "server": ("bank.example", 443),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    request = httpx.Request(method, ISSUER + path)
+    return httpx.Response(start["status"], headers=start["headers"], content=body, request=request)
+
+
+async def test_a_head_within_the_limits_is_served(world: World) -> None:
+    """100 fields, each up to 8 KiB, 32 KiB in all: a large DPoP proof and cookies fit."""
+    head = [(f"x-h{i}", "1") for i in range(90)] + [("x-proof", "a" * 8192)]
+
+    response = await world.http.get("/.well-known/openid-configuration", headers=head)
+
+    assert 200 == response.status_code
+
+
+def test_within_limits_counts_fields_field_size_and_the_whole() -> None:
+    """The edges of each limit."""
+    from gateway.head_limits import MAX_FIELD_BYTES, MAX_FIELDS, within_limits
+
+    assert within_limits([(b"x", b"1")] * MAX_FIELDS)
+    assert not within_limits([(b"x", b"1")] * (MAX_FIELDS + 1))
+    assert within_limits([(b"x", b"a" * MAX_FIELD_BYTES)])
+    assert not within_limits([(b"x", b"a" * (MAX_FIELD_BYTES + 1))])
+    assert within_limits([(b"x", b"a" * 8000)] * 4)
+    assert not within_limits([(b"x", b"a" * 8000)] * 5)
+
+
+# ---------------------------------------------------------------- the same through `fdxgw serve`
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `fdxgw serve` (uvicorn, httptools) on a free loopback port: its base URL."""
+    tmp = tmp_path_factory.mktemp("served")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FDX_PORT": str(port),
+        "FDX_ISSUER": base,
+        "FDX_VAR_DIR": str(tmp / "var"),
+        "FDX_DATABASE_URL": f"sqlite:///{tmp}/gw.db",
+    }
+    fdxgw = [sys.executable, "-m", "gateway.cli"]
+    subprocess.run([*fdxgw, "init"], cwd=ROOT, env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*fdxgw, "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(base + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+        assert "Traceback" not in output
+        assert '"level": "ERROR"' not in output
+
+
+def raw_request(base: str, head: bytes, *, chunk: int = 65536) -> bytes:
+    """Send ``head`` (a request line and fields, without the blank line) and a blank line over
+    a socket, as fast as the server takes it, and return what it answers before closing."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        data = head + b"\r\n"
+        try:
+            for i in range(0, len(data), chunk):
+                sock.sendall(data[i : i + chunk])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server refused before reading it all: its answer is waiting
+        answer = b""
+        try:
+            while piece := sock.recv(65536):
+                answer += piece
+                if b"\r\n\r\n" in answer and not answer.startswith(b"HTTP/1.1 100"):
+                    length = _content_length(answer)
+                    if length is not None and len(answer.split(b"\r\n\r\n", 1)[1]) >= length:
+                        break
+        except ConnectionResetError:
+            pass
+    return answer
+
+
+def _content_length(answer: bytes) -> int | None:
+    for line in answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return None
+
+
+SERVER_REFUSAL = (
+    b'{"error":"invalid_request","error_description":"request header fields too large"}'
+)
+SERVED_HEADS = {
+    "one-8-mb-header": b"X-Padding: " + b"a" * (8 * MB) + b"\r\n",
+    "10000-headers": b"".join(b"X-H%d: 1\r\n" % i for i in range(10_000)),
+    "1-mb-accept-language": b"Accept-Language: " + b"en;q=0.9," * (MB // 9) + b"\r\n",
+    "1-mb-cookie": b"Cookie: a=" + b"b" * MB + b"\r\n",
+}
+
+
+@pytest.mark.parametrize("fields", SERVED_HEADS.values(), ids=SERVED_HEADS)
+def test_the_server_refuses_a_huge_head_with_431(served: str, fields: bytes) -> None:
+    """Past 64 KiB the server itself answers 431 and closes, without buffering the rest; the
+    gateway keeps serving."""
+    head = b"GET /fdx/v6/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields
+
+    answer = raw_request(served, head)
+
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    # The server's own answer (the app's, under /fdx/, would be an FDX error body).
+    assert answer.endswith(SERVER_REFUSAL)
+    assert 200 == httpx.get(served + "/healthz").status_code
+
+
+def test_a_large_head_under_the_servers_ceiling_gets_the_apps_answer(served: str) -> None:
+    """Between the app's 32 KiB and the server's 64 KiB: the app's 431 in the FDX shape."""
+    fields = b"".join(b"X-H%d: %s\r\n" % (i, b"a" * 4000) for i in range(10))
+    head = b"GET /fdx/v6/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + fields
+
+    answer = raw_request(served, head)
+
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b'"code":"401"' in answer.replace(b" ", b"")
+
+
+def test_requests_on_a_kept_alive_connection_are_each_measured_afresh(served: str) -> None:
+    """The head count starts again with each request on a connection: many requests with
+    ordinary heads, whose sum passes the limit, are all served."""
+    headers = {f"x-h{i}": "a" * 1000 for i in range(20)}  # 20 KB a request
+    with httpx.Client(base_url=served) as http:
+        statuses = [http.get("/healthz", headers=headers).status_code for _ in range(6)]
+
+    assert [200] * 6 == statuses
+
+
+def test_a_large_body_behind_a_small_head_is_not_taken_for_a_head(served: str) -> None:
+    """A body read together with its head counts as body: a 60 KB form is the token
+    endpoint's to judge (here: an unknown grant type), not a 431."""
+    body = "grant_type=nothing&pad=" + "a" * 60_000
+
+    response = httpx.post(
+        served + "/oauth/token",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code in (400, 401), response.text
+    assert response.json()["error"] != "invalid_request" or "header" not in response.text
