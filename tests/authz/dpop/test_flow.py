@@ -18,7 +18,7 @@ from config.settings import Settings
 from examples.budget_app import Recipient, run_flow
 from gateway.app import build_services, create_app
 from gateway.cli import _seed_demo
-from tests.authz.dpop.conftest import World
+from tests.authz.dpop.conftest import World, WorldFactory
 from tests.authz.dpop.proofs import Prover
 from tests.authz.oauth.conftest import CLIENT_ID, ISSUER
 from tests.authz.screens.conftest import CHALLENGE, CONSENT_REQUEST, REDIRECT_URI, make_world
@@ -125,3 +125,32 @@ async def test_the_example_client_completes_the_flow_under_fapi2(
     )
     assert result.transactions
     assert bool(asked) is nonces
+
+
+@pytest.mark.parametrize("claim", ["ath", "nonce"])
+def test_userinfo_refuses_a_non_ascii_ath_or_nonce_with_a_challenge(
+    worlds: WorldFactory, claim: str
+) -> None:
+    """Any characters in ath or (nonces required) nonce: 401 with the DPoP challenge that
+    fits, never a 500."""
+    world = worlds(dpop_nonce_required=True)
+    consent = world.consent()
+    token, _ = world.services.tokens.issue(
+        consent_id=consent.id,
+        client_id=CLIENT_ID,
+        sub="pairwise",
+        scope="openid fdx:accountbasic:read",
+        jkt=world.prover.jkt,
+    )
+    url = f"{ISSUER}/oauth/userinfo"
+    odd = "é" * 43
+    if claim == "ath":
+        proof = world.prover.proof("GET", url, now=world.clock(), token=token, claims={"ath": odd})
+    else:
+        proof = world.prover.proof("GET", url, now=world.clock(), token=token, nonce=odd)
+
+    response = world.http.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": proof})
+
+    expected = "invalid_dpop_proof" if claim == "ath" else "use_dpop_nonce"
+    assert 401 == response.status_code
+    assert f'DPoP error="{expected}"' == response.headers["www-authenticate"].split(",")[0]
