@@ -69,7 +69,7 @@ class FdxCode(NamedTuple):
 
 
 # Most specific first: the first row whose class matches wins (docs/fdx.md §3 code table).
-# 501 "Subsystem unavailable" goes out as HTTP 503 so clients retry (shared/docs/style.md §2.5).
+# 501 "Subsystem unavailable" goes out as HTTP 503 so clients retry (docs/architecture.md §9).
 FDX_ERRORS: tuple[tuple[type[AdapterError], FdxCode], ...] = (
     (CustomerNotFound, FdxCode(404, "601", "Customer not found")),
     (AccountNotFound, FdxCode(404, "701", "Account not found")),

@@ -2,7 +2,7 @@
 
 Deep code raises (``raise InvalidRequestError("code_verifier is required")``); the OAuth
 endpoints' exception handler turns any ``OAuth2Error`` into an RFC 6749 §5.2 body with
-``Cache-Control: no-store``. authlib stays inside ``authz`` (design.md §3).
+``Cache-Control: no-store``. authlib stays inside ``authz`` (docs/architecture.md §3).
 """
 
 from __future__ import annotations

@@ -148,9 +148,10 @@ async def exchange_code(
             auth_time=code.auth_time,
         )
     if consent.duration_type is DurationType.ONE_TIME:
-        # One data session: the consent ends when this access token ends (issue 3 §1). Should
-        # the use below fail, a retry's later token cannot move this end (end_with_token keeps
-        # the earlier one): the session is never longer than the first token's life.
+        # One data session: the consent ends when this access token ends (docs/architecture.md
+        # §5). Should the use below fail, a retry's later token cannot move this end
+        # (end_with_token keeps the earlier one): the session is never longer than the first
+        # token's life.
         token_exp = issued + int(body["expires_in"])
         await lifecycle.end_with_token(services, consent.id, token_exp=token_exp)
     used = await _use_code(services, raw)

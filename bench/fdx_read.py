@@ -17,7 +17,8 @@ servers (and, for a sweep, the connection counts), and the medians are compared:
 measured in one run mean anything on a shared machine. Every run must be all 2xx, or the figures
 are refused. Results go to bench/results/fdx_read.json (and the plot, if asked).
 
-Goals (issue 5 §4): the gateway ≥ 80 % of the bare throughput with p99 ≤ 2× the bare p99 on the
+Goals (docs/performance.md §1): the gateway ≥ 80 % of the bare throughput with p99 ≤ 2× the bare
+p99 on the
 embedded default, ≥ 60 % on PostgreSQL + Redis. They are reported, never asserted.
 """
 

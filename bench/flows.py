@@ -18,7 +18,8 @@ for both) runs on CPU 1. Each round, for each server in turn:
 The gateway is the product as ``fdxgw init`` + ``fdxgw serve`` start it on the embedded default
 (SQLite + in-process state) with the fapi2 profile; node-oidc-provider is configured by
 bench/node/provider.mjs (what it does and does not do is written there). Medians and the ratio
-gateway / node go to bench/results/flows.json. The goal (issue 5 §4), at least as fast, is
+gateway / node go to bench/results/flows.json. The goal (docs/performance.md §2), at least as
+fast, is
 reported, never asserted.
 """
 

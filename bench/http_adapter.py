@@ -7,7 +7,7 @@ parsed or mapped again) and ``gateway-http-full`` (the same with the adapter's c
 call carries the whole body, parsed and mapped). On CPU 1 beside wrk: the ``core``, which stands
 for another machine and "answers at once" (it builds each answer once, then serves it with its
 ETag), so that it never caps what a gateway can serve. All serve the same account, 90-day window
-and page; rounds alternate and the medians are compared (issue 6 §2: the goal is ≥ 75 %).
+and page; rounds alternate and the medians are compared (docs/performance.md §5: goal ≥ 75 %).
 
 Each run also reports the gateway's own CPU time per request (and the core's), which other load
 on the shared machine disturbs far less than req/s.
@@ -133,7 +133,7 @@ def main() -> int:
             "gateway-http": "HttpBank → core, If-None-Match answered 304 (data unchanged)",
             "gateway-http-full": "HttpBank → core, cache off: every body parsed and mapped",
         },
-        "goal": f"gateway-http / gateway throughput ≥ {GOAL:.0%} (issue 6 §2)",
+        "goal": f"gateway-http / gateway throughput ≥ {GOAL:.0%} (docs/performance.md §5)",
         "connections": args.connections,
         "seconds": args.seconds,
         "rounds": args.rounds,

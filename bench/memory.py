@@ -1,5 +1,5 @@
 """Resident size of a gateway instance under load: after 100,000 FDX requests and again after a
-second 100,000 (issue 5 §4: reported, and flat).
+second 100,000 (docs/performance.md §4: reported, and flat).
 
     python -m bench.memory [--engines sqlite,postgres] [--requests 100000]
 

@@ -1,4 +1,5 @@
-"""Two gateway instances on two cores against one instance on one (issue 5 §4: ≥ 1.6×), on the
+"""Two gateway instances on two cores against one instance on one (docs/performance.md §3:
+≥ 1.6×), on the
 FDX transactions read.
 
     python -m bench.scale [--engine postgres] [--seconds 10] [--rounds 3]

@@ -245,7 +245,8 @@ def main() -> None:
 
 def serve_core(port: int, info: Path) -> None:
     """The reference core over the sandbox bank, on uvloop like the others. Frozen: it builds
-    each answer once and then "answers at once" (issue 6 §2), so that its own cost, on the load
+    each answer once and then "answers at once" (docs/performance.md §5), so that its own cost,
+    on the load
     generator's CPU, does not cap what the gateway in front of it can serve."""
     import uvloop
     from aiohttp import web

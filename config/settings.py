@@ -41,7 +41,8 @@ class Settings:
     database_pool_max_size: int = 10
     database_timeout: float = 5.0
     state_url: str = "memory://"
-    # FDX_REDIS_URL (design.md §7): when set, short-lived state lives in this Redis, exactly as if
+    # FDX_REDIS_URL (docs/architecture.md §8): when set, short-lived state lives in this Redis,
+    # exactly as if
     # state_url named it; state_url stays the one setting every reader uses.
     redis_url: str = ""
     # Namespace of this deployment's Redis keys (authz/store/redis.py): instances of one gateway
@@ -91,7 +92,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = field(default=())
     # Audit trail retention in days: at least 3 years (CFPB 12 CFR 1033.351).
     audit_retention_days: int = 1095
-    # Signed consent notifications to recipients (issue 3 §4): per-attempt timeouts (seconds),
+    # Signed consent notifications to recipients: per-attempt timeouts (seconds),
     # attempts and exponential backoff (seconds), deliveries in flight, sweeper period (0: off).
     notification_connect_timeout: float = 3.0
     notification_read_timeout: float = 10.0
@@ -250,7 +251,7 @@ def _validate(s: Settings) -> None:
     if not 1 <= s.port <= 65535:
         raise SettingsError(f"port: must be 1-65535, got {s.port}")
     bounds = {
-        "access_token_ttl": (1, 300),  # issue 2 and design.md §5: access tokens live ≤ 300 s
+        "access_token_ttl": (1, 300),  # docs/architecture.md §5: access tokens live ≤ 300 s
         "par_ttl": (5, 600),
         "code_ttl": (5, 600),
         "interaction_ttl": (30, 86400),
@@ -383,7 +384,7 @@ def _validate_hardening(s: Settings) -> None:
         # A key must be published before it signs for at least a JWKS cache lifetime plus a
         # reload (docs/security.md); 0 is for a single instance without caching clients.
         "key_publish_ahead": (0, 2_592_000),
-        # Past every token a key signed: access and ID tokens live ≤ 300 s (issue 2).
+        # Past every token a key signed: access and ID tokens live ≤ 300 s (architecture.md §5).
         "key_retention": (3600, 315_360_000),
         "rate_limit_per_client": (0, 1_000_000),
         "rate_limit_per_consent": (0, 1_000_000),

@@ -1,1 +1,1 @@
-"""The FDX v6 resource server and the app that mounts everything (design.md §3)."""
+"""The FDX v6 resource server and the app that mounts everything (docs/architecture.md §3)."""

@@ -7,7 +7,8 @@ replay-cache write, or the forwarded client certificate; under the fapi2 profile
 is refused), then one state read for a revoked jti and one record read each for the consent and
 the recipient (both cached by the store, never stale), checked live on every call so that a
 revocation, an expiry or the bank suspending the recipient takes effect on the very next
-request, not when the token expires (design.md §5, docs/fdx.md §8.6). A consent found ACTIVE
+request, not when the token expires (docs/architecture.md §5, docs/fdx.md §8.6). A consent
+found ACTIVE
 but past its expiry is refused like any other and, on that rare path only, its EXPIRED
 transition recorded.
 
@@ -70,7 +71,7 @@ class AccessContext:
 
     def require_account(self, account_id: str) -> frozenset[str]:
         """The account's usable clusters. An account outside the consent and an unknown one get
-        the same 404/701, so a recipient cannot probe which ids exist (style.md §2.5)."""
+        the same 404/701, so a recipient cannot probe which ids exist (docs/fdx.md §3)."""
         if account_id not in self.consent.account_ids:
             raise AccountNotFound()
         clusters = self.clusters_for(account_id)

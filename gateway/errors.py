@@ -1,4 +1,4 @@
-"""The FDX error tree, rendered in exactly one place (style.md §2.5, docs/fdx.md §3).
+"""The FDX error tree, rendered in exactly one place (docs/architecture.md §6, docs/fdx.md §3).
 
 Deep code raises; ``render`` turns any ``FdxError``, adapter error or unexpected exception into an
 FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::

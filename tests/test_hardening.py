@@ -1,4 +1,5 @@
-"""Issue 4 §5 over the assembled gateway: security headers on every HTML response, CSRF on every
+"""Browser-facing hardening (docs/security.md) over the assembled gateway: security headers on
+every HTML response, CSRF on every
 form, the sign-in throttle per address, secrets hashed at rest, body limits on every endpoint
 that reads one, and no token, secret or personal data in any log line."""
 
@@ -50,7 +51,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 def assert_hardened(response: httpx.Response) -> None:
-    """The headers issue 4 §5 asks of every HTML response, over an https issuer."""
+    """The headers docs/security.md promises on every HTML response, over an https issuer."""
     h = response.headers
     where = f"{response.request.method} {response.request.url.path} ({response.status_code})"
     csp = h.get("content-security-policy", "")

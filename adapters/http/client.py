@@ -1,11 +1,11 @@
 """``CoreClient``: the one aiohttp session to one bank core, with timeouts, retries and a breaker.
 
 aiohttp, not httpx, on this path: it costs 10-20x less CPU per call on this machine kind and keeps
-the HTTP adapter near the in-process speed (shared/docs/performance.md). One ``ClientSession``
+the HTTP adapter near the in-process speed (docs/performance.md §5). One ``ClientSession``
 per adapter holds a keep-alive connection pool; it is opened on first use (a session belongs to
 the running event loop) and closed by ``aclose``.
 
-Every failure leaves this module as an ``adapters.errors`` type (style.md §1.2: no foreign
+Every failure leaves this module as an ``adapters.errors`` type (docs/architecture.md §4: no foreign
 exception crosses the package line)::
 
     timeout                               BankTimeout            FDX 503 / 501
@@ -220,7 +220,7 @@ class CoreClient:
         session = self._open()
         self.attempts += 1
         # aiohttp's and the socket's exceptions → adapter errors; messages name the upstream
-        # only (style.md §1.2). Inline rather than a context manager: this is the hot path.
+        # only (docs/architecture.md §4). Inline, not a context manager: this is the hot path.
         try:
             async with session.request(method, url, headers=headers, json=payload) as response:
                 status = response.status

@@ -228,7 +228,7 @@ class ReferenceCore:
 
     ``frozen``: the bank's data never changes (a benchmark), so each GET answer is built once
     per URL and kept, with its ETag; the core then "answers at once", as the benchmark of the
-    adapter needs (issue 6 §2), and its own cost does not take the load generator's CPU.
+    adapter needs (docs/performance.md §5), and its own cost does not take the load generator's CPU.
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """A consent's life, from grant to its end, each step recorded with time, actor and reason.
 
-States (issue 3 §1)::
+States (docs/fdx.md §4)::
 
     requested (the PAR; nothing stored) ─┬─▶ ACTIVE ──renewed──▶ ACTIVE
                                          │     ├──revoked──▶ REVOKED   (final)
@@ -60,7 +60,7 @@ def expiry(request: ConsentRequest, now: float, settings: Settings) -> float:
     """When a consent granted at ``now`` for ``request`` ends.
 
     - ONE_TIME: one data session, i.e. the code's lifetime plus one access token's
-      (``code_ttl + access_token_ttl``); no refresh token is issued (design.md §5).
+      (``code_ttl + access_token_ttl``); no refresh token is issued (docs/architecture.md §5).
     - TIME_BOUND: ``durationPeriod`` days from the grant (FDX ConsentGrant ``durationPeriod``:
       "days from the original grant"), never beyond ``max_consent_days``.
     - PERSISTENT: ``max_consent_days`` (365) days: the consumer must reauthorize within a year of
@@ -110,7 +110,8 @@ def grant(
     """An ACTIVE consent for exactly the accounts the consumer ticked, each with the required
     clusters plus the optional ones ticked (policy order), and its "granted" event.
 
-    Consent is specific (design.md §1): one ConsentResource per account, never a blanket grant.
+    Consent is specific (docs/architecture.md §1): one ConsentResource per account, never a
+    blanket grant.
     The caller has already checked that the accounts are the customer's open accounts and that the
     optional clusters were offered.
     """
@@ -173,7 +174,7 @@ async def store_grant(services: Services, consent: Consent, event: ConsentEvent)
     acknowledgement: when the record store fails (``RecordsUnavailable``), the consent is read
     back, and if it is there the grant did complete and this returns as if nothing failed.
 
-    Why (issue 5): a PostgreSQL connection lost after its COMMIT raises although the consent is
+    Why: a PostgreSQL connection lost after its COMMIT raises although the consent is
     stored; the consent screen then deleted the code and showed "cannot be reached", so the
     consumer was told nothing was shared while the portal listed an ACTIVE consent its recipient
     could never use. Reading back turns that into what really happened: the grant stands, and
@@ -351,7 +352,7 @@ async def end_with_token(services: Services, consent_id: str, *, token_exp: floa
 
 def reauthorization_due(consent: Consent, now: float, *, within_days: int = 30) -> bool:
     """True while a PERSISTENT consent is ACTIVE and its reauthorization falls within
-    ``within_days`` (the sweeper's 30-day notice, issue 3 §4). TIME_BOUND consents end when the
+    ``within_days`` (the sweeper's 30-day notice). TIME_BOUND consents end when the
     consumer said they would and ONE_TIME ones after one session: neither is "due"."""
     if consent.duration_type is not DurationType.PERSISTENT or consent.expires_at is None:
         return False

@@ -1,4 +1,4 @@
-"""Signed FDX consent notifications to recipients (issue 3 §4): queued, delivered, retried."""
+"""Signed FDX consent notifications to recipients (docs/fdx.md §4): queued, delivered, retried."""
 
 from __future__ import annotations
 

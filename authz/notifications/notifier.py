@@ -5,7 +5,7 @@ change is stored. It only writes one outbox row and wakes the worker, then retur
 raises, so a broken outbox can never fail or undo a revocation (the failure is logged, by type
 and consent id only). Delivery happens later, on the worker (``authz.notifications.worker``).
 
-Which changes are told (issue 3 §4): revoked, expired, renewed; and, from the sweeper,
+Which changes are told: revoked, expired, renewed; and, from the sweeper,
 reauthorization due. A ONE_TIME consent's expiry is not told: the recipient knew it ended with
 its one session. Recipients without a ``notification_uri`` get nothing.
 """

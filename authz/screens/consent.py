@@ -1,6 +1,6 @@
 """The consent screen and the consumer's decision.
 
-The screen discloses what CFPB 12 CFR §1033.411 and design.md §1 ask for: the recipient, its
+The screen discloses what CFPB 12 CFR §1033.411 asks for (docs/fdx.md §7): the recipient, its
 purpose, the data provider, each data cluster in plain words (with the exact fields), the duration
 and its end date, the look-back period and how to revoke. The consumer picks accounts and optional
 clusters (nothing pre-ticked: consent is opt-in) and approves or denies; both are one click.

@@ -1,4 +1,4 @@
-"""The audit trail (issue 3 §5): verify its hash chain, export it, prune it by retention."""
+"""The audit trail (docs/fdx.md §7): verify its hash chain, export it, prune it by retention."""
 
 from __future__ import annotations
 

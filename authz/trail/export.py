@@ -2,7 +2,7 @@
 
 ``export_range`` yields the trail's links in ``[start, end)`` as JSON-ready dicts (the record
 parsed, the hashes kept so an auditor can check them). ``export_customer`` gathers one
-consumer's consents with their history and data accesses (issue 3 §5), for the consumer portal's
+consumer's consents with their history and data accesses, for the consumer portal's
 download; it reads the stores, not the trail, so it shows exactly what the portal shows.
 """
 

@@ -76,7 +76,7 @@ def test_missing_defaults_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_fdx_redis_url_selects_the_redis_state_store() -> None:
-    """FDX_REDIS_URL (design.md §7) names the state store, read by everyone as state_url."""
+    """FDX_REDIS_URL (docs/architecture.md §8) names the state store, read by all as state_url."""
     settings = Settings.load(environ={"FDX_REDIS_URL": "rediss://cache.bank.example:6380/0"})
 
     assert "rediss://cache.bank.example:6380/0" == settings.state_url

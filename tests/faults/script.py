@@ -7,7 +7,7 @@ cluster of its own (tests/faults/servers.py; the machine's shared servers are ne
 database, and two ``fdxgw serve`` instances, A and B, sharing them and one ``var`` directory
 (tests/multi/processes.py). A scenario puts load on the instances, injects its fault, waits
 (polling, never sleeping for correctness) for the gateway to come back by itself, and checks what
-the issue asks (issue 5 §3):
+docs/operations.md "Faults" lists:
 
 - ``redis-stop``: Redis killed mid-load, then started again (empty, as with ``--save ""``). FDX
   calls fail closed with 503 and FDX code 501, OAuth calls with ``temporarily_unavailable``;

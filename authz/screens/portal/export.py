@@ -1,5 +1,5 @@
 """The consumer's own records as one JSON file: every consent with its history, and every data
-access through it (issue 3 §5). Nothing of any other customer, and not the bank's internal
+access through it (docs/fdx.md §7). Nothing of any other customer, and not the bank's internal
 customer id: the file names the consumer by the same pairwise subject as the receipts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The consumer portal's routes under /consumer (issue 3 §2)."""
+"""The consumer portal's routes under /consumer."""
 
 from __future__ import annotations
 

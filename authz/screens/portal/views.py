@@ -19,7 +19,7 @@ from authz.services import Services
 from authz.store.base import ClientRecord
 from config.policy import Policy
 
-RENEW_WITHIN_DAYS = 30  # the renew button shows this close to the end (issue 3 §2)
+RENEW_WITHIN_DAYS = 30  # the renew button shows this close to the end
 ENDINGS = ("revoked", "expired", "denied")
 
 

@@ -318,7 +318,7 @@ async def test_a_revocation_committed_while_a_check_is_in_flight_stops_the_next_
     database: str, open_store: Opener
 ) -> None:
     """A request never joins a query that was sent before it arrived: the revocation committed
-    meanwhile is what its own check reads (issue 5: revoked means the very next call fails)."""
+    meanwhile is what its own check reads (revoked means the very next call fails)."""
     writer = open_store()
     await writer.migrate()
     await writer.put_client(client())
