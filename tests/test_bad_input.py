@@ -36,11 +36,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await w.services.records.aclose()
 
 
-async def call_then_disconnect(
-    app: Any, method: str, path: str, content_type: bytes, authorization: str = "Bearer x.y.z"
-) -> list[dict[str, Any]]:
-    """An ASGI request whose client sends part of its body and goes away."""
-    scope = {
+def http_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """An ASGI HTTP scope, as a server makes one, for calling the app directly."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -50,15 +48,21 @@ async def call_then_disconnect(
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [
-            (b"host", b"bank.example"),
-            (b"content-type", content_type),
-            (b"content-length", b"1000"),
-            (b"authorization", authorization.encode()),
-        ],
+        "headers": [(b"host", b"bank.example"), *headers],
         "client": ("198.51.100.7", 50000),
         "server": ("bank.example", 443),
     }
+
+
+async def call_then_disconnect(
+    app: Any, method: str, path: str, content_type: bytes, authorization: str = "Bearer x.y.z"
+) -> list[dict[str, Any]]:
+    """An ASGI request whose client sends part of its body and goes away."""
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", b"1000"),
+        (b"authorization", authorization.encode()),
+    ]
     messages = iter([{"type": "http.request", "body": b"grant_type=authoriz", "more_body": True}])
 
     async def receive() -> dict[str, Any]:
@@ -69,7 +73,7 @@ async def call_then_disconnect(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await app(scope, receive, send)
+    await app(http_scope(method, path, headers), receive, send)
     return sent
 
 
@@ -287,20 +291,7 @@ async def asgi_call(
     app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]]
 ) -> httpx.Response:
     """One request straight to the ASGI app, the answer as an httpx.Response."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "https",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"bank.example"), *headers],
-        "client": ("198.51.100.7", 50000),
-        "server": ("bank.example", 443),
-    }
+    scope = http_scope(method, path, headers)
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
