@@ -344,10 +344,11 @@ def test_the_scope_check_needs_both_no_consent_and_the_scope(
 
     response = gw.get(_consent_path(consent), token)
 
-    assert_fdx_error(response, 403, "403", fdx_validate)
+    body = assert_fdx_error(response, 403, "403", fdx_validate)
     assert response.headers["www-authenticate"] == (
         f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
     )
+    assert body["debugMessage"] == f"this operation needs a {CONSENTS_SCOPE} token"
 
 
 def test_a_valid_management_token_under_the_basic_scheme_is_refused(gw, fdx_validate):

@@ -108,3 +108,35 @@ def test_a_same_day_range_on_the_lookbacks_first_day_is_served():
     got = window({"startTime": "2026-03-05", "endTime": "2026-03-05"}, consent, TODAY, Settings())
 
     assert Window(date(2026, 3, 5), date(2026, 3, 5)) == got
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-03-01t10:00:00Z", "2026-03-01T10:00:00+09:00"], ids=["lower-t", "offset"]
+)
+def test_a_timestamp_with_either_separator_counts_by_its_date(value):
+    """ISO 8601 allows a lower-case t; the date part is what filters."""
+    got = window({"startTime": value, "endTime": "2026-03-02"}, CONSENT, TODAY, Settings())
+
+    assert Window(date(2026, 3, 1), date(2026, 3, 2)) == got
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-03-01 10:00:00", "20260301T100000", "2026-03-01X10:00"], ids=str
+)
+def test_other_date_time_forms_are_refused(value):
+    """Only YYYY-MM-DD, optionally followed by T and a time: no space separator, no basic
+    format (which Python's fromisoformat would take)."""
+    with pytest.raises(InvalidDate):
+        window({"startTime": value}, CONSENT, TODAY, Settings())
+
+
+@pytest.mark.parametrize(("name", "other"), [("startTime", "endTime"), ("endTime", "startTime")])
+def test_the_error_names_the_parameter_at_fault(name, other):
+    """debugMessage says which date is malformed, and a reversed range says so."""
+    with pytest.raises(InvalidDate) as malformed:
+        window({name: "soon", other: "2026-03-01"}, CONSENT, TODAY, Settings())
+    with pytest.raises(InvalidDateRange) as reversed_range:
+        window({"startTime": "2026-03-02", "endTime": "2026-03-01"}, CONSENT, TODAY, Settings())
+
+    assert f"{name} must be a date, YYYY-MM-DD" == malformed.value.debug
+    assert "startTime is after endTime" == reversed_range.value.debug
