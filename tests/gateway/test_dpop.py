@@ -133,9 +133,18 @@ MALFORMED: dict[str, tuple[dict[str, Any], dict[str, Any], Any]] = {
 }
 
 
-@pytest.mark.parametrize(("header", "claims", "signer"), MALFORMED.values(), ids=MALFORMED)
+@pytest.mark.parametrize(
+    ("name", "header", "claims", "signer"),
+    [(name, *spoiled) for name, spoiled in MALFORMED.items()],
+    ids=MALFORMED,
+)
 def test_a_malformed_proof_is_refused(
-    w: World, header: dict[str, Any], claims: dict[str, Any], signer: Any, fdx_validate: Any
+    w: World,
+    name: str,
+    header: dict[str, Any],
+    claims: dict[str, Any],
+    signer: Any,
+    fdx_validate: Any,
 ) -> None:
     """401/603 with WWW-Authenticate: DPoP error="invalid_dpop_proof" (RFC 9449 §7.1)."""
     token = w.dpop_grant()
@@ -151,8 +160,14 @@ def test_a_malformed_proof_is_refused(
 
     response = w.call(token, proof=proof)
 
-    assert_fdx_error(response, 401, "603", fdx_validate)
+    body = assert_fdx_error(response, 401, "603", fdx_validate)
     assert 'DPoP error="invalid_dpop_proof"' == response.headers["www-authenticate"]
+    # The description names what is wrong, so the client's developer can fix it.
+    member = _MEMBER_AT_FAULT.get(name.split("-")[0])
+    assert member is None or member in body["debugMessage"], body["debugMessage"]
+
+
+_MEMBER_AT_FAULT = {"jti": "jti", "htm": "htm", "htu": "htu", "iat": "iat", "ath": "ath"}
 
 
 @pytest.mark.parametrize(

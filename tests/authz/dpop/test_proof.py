@@ -198,3 +198,24 @@ async def test_a_non_ascii_nonce_is_asked_to_retry_not_a_crash() -> None:
         await verifier(clock, nonces=nonces).verify([proof], method="POST", url=URL)
 
     assert ("use_dpop_nonce", nonces.current()) == (refused.value.error, refused.value.nonce)
+
+
+def test_a_nonce_is_the_same_in_every_version_of_the_gateway() -> None:
+    """A known answer: instances of different releases behind one load balancer (a rolling
+    upgrade) share the secret, so they must make the same nonce from it for the same time."""
+    nonces = Nonces(b"s" * 32, lifetime=300, clock=lambda: 1_800_000_000.0)
+
+    assert "bI3RuKCrRs3S54YRsvts8cn4idVDcALb_t_MuK_EhVM" == nonces.current()
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(1, True), (256, True), (257, False)])
+async def test_a_jti_is_one_to_256_characters(length: int, accepted: bool) -> None:
+    """The replay cache keys on jti: any non-empty one up to the bound is taken."""
+    clock, prover = FakeClock(), Prover()
+    proof = prover.proof("POST", URL, now=clock(), claims={"jti": "j" * length})
+
+    if accepted:
+        await verifier(clock).verify([proof], method="POST", url=URL)
+    else:
+        with pytest.raises(DpopError, match="jti"):
+            await verifier(clock).verify([proof], method="POST", url=URL)
