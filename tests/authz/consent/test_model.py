@@ -50,3 +50,21 @@ def test_a_refused_consent_is_shown_as_revoked(fdx_validate, status, shown):
             {"resourceType": "ACCOUNT", "resourceId": "acc-1", "dataClusters": ["ACCOUNT_BASIC"]}
         ],
     } == body
+
+
+def test_a_consent_survives_its_dict_form_whole():
+    """to_dict / from_dict (how a consent travels through a store) keep every field, the
+    optional ones too."""
+    from dataclasses import replace
+
+    consent = replace(
+        _consent(ConsentStatus.ACTIVE),
+        expires_at=1_781_352_000.0,
+        duration_type=DurationType.TIME_BOUND,
+        duration_period=90,
+        lookback_period=365,
+        version=3,
+        scope=("fdx:accountbasic:read", "offline_access"),
+    )
+
+    assert consent == Consent.from_dict(consent.to_dict())
