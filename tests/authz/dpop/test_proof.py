@@ -219,3 +219,35 @@ async def test_a_jti_is_one_to_256_characters(length: int, accepted: bool) -> No
     else:
         with pytest.raises(DpopError, match="jti"):
             await verifier(clock).verify([proof], method="POST", url=URL)
+
+
+@pytest.mark.parametrize("preset", [None, "from-the-app"], ids=["none-set", "app-set"])
+async def test_the_nonce_middleware_adds_one_nonce_and_passes_the_rest(preset: str | None) -> None:
+    """Every HTTP response gets a DPoP-Nonce unless the app set one (never two); the request
+    (its body included) and any other kind of scope pass through untouched."""
+    from authz.dpop import NonceHeaderMiddleware
+
+    nonces = Nonces(b"s" * 32, lifetime=300, clock=FakeClock())
+    seen: list[tuple[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope["type"], await receive()))
+        if scope["type"] == "http":
+            headers = [] if preset is None else [(b"dpop-nonce", preset.encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"the body"}
+
+    middleware = NonceHeaderMiddleware(app, nonces=nonces)
+    await middleware({"type": "lifespan"}, receive, send)
+    await middleware({"type": "http", "headers": []}, receive, send)
+
+    nonce_values = [v for k, v in sent[0]["headers"] if k.lower() == b"dpop-nonce"]
+    assert [("lifespan", await receive()), ("http", await receive())] == seen
+    assert [(preset or nonces.current()).encode()] == nonce_values
