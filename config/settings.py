@@ -169,7 +169,23 @@ class Settings:
                 values[name] = _cast(env_key, env[env_key], f.type)
             elif name in raw:
                 values[name] = _cast(name, raw[name], f.type)
+        if ENV_PREFIX + "ISSUER" not in env:
+            _follow_port(values)
         return cls(**values)
+
+
+LOOPBACK_ISSUER = "http://127.0.0.1:{port}"
+
+
+def _follow_port(values: dict[str, Any]) -> None:
+    """The issuer nobody set (the loopback default) names the port the gateway listens on:
+    ``FDX_PORT=8001`` alone must not advertise :8000 in its metadata and tokens. An issuer set
+    explicitly is left alone (behind a proxy it rightly names another port)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    port = values.get("port", defaults["port"])
+    issuer = values.get("issuer", defaults["issuer"])
+    if issuer == defaults["issuer"] and port != defaults["port"]:
+        values["issuer"] = LOOPBACK_ISSUER.format(port=port)
 
 
 def _cast(key: str, value: Any, type_name: Any) -> Any:

@@ -96,3 +96,18 @@ def test_a_bad_redis_url_stops_start_up(environ: dict[str, str]) -> None:
         Settings.load(environ=environ)
 
     assert str(caught.value).startswith("redis_url")
+
+
+def test_the_default_issuer_follows_the_port() -> None:
+    """FDX_PORT alone: the loopback issuer names the port the gateway listens on, so its
+    metadata, tokens and DPoP targets are reachable where it really is."""
+    settings = Settings.load(environ={"FDX_PORT": "8123"})
+
+    assert (8123, "http://127.0.0.1:8123") == (settings.port, settings.issuer)
+
+
+def test_an_issuer_set_explicitly_keeps_its_port() -> None:
+    """Behind a proxy the issuer rightly names another port than the one the gateway binds."""
+    settings = Settings.load(environ={"FDX_PORT": "8001", "FDX_ISSUER": "http://127.0.0.1:8000"})
+
+    assert (8001, "http://127.0.0.1:8000") == (settings.port, settings.issuer)
