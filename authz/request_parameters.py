@@ -1,9 +1,10 @@
 """Authorization request parameters the gateway takes no action on, checked for form.
 
-OpenID Connect and RFC 8707 define ``claims``, ``max_age``, ``prompt`` and ``resource``. The
-gateway always signs the consumer in and always asks for consent, releases claims by data
-cluster (not by the ``claims`` request, ``claims_parameter_supported`` is false) and serves one
-resource, so a well-formed value changes nothing. A malformed one is still a broken request,
+OpenID Connect and RFC 8707 define ``claims``, ``prompt`` and ``resource``. The gateway always
+asks for consent, releases claims by data cluster (not by the ``claims`` request,
+``claims_parameter_supported`` is false) and serves one resource, so a well-formed value
+changes nothing. (``max_age`` and ``acr_values``, which the bank's sign-in honours, are read by
+``authz/par.py``.) A malformed one is still a broken request,
 and is refused at PAR rather than silently dropped: the client learns of its bug before a
 consumer meets it.
 """
@@ -21,7 +22,6 @@ from authz.errors import InvalidRequestError, InvalidTargetError
 # OIDC Core §3.1.2.1, and "create" from Initiating User Registration via OpenID Connect 1.0.
 PROMPTS = frozenset({"none", "login", "consent", "select_account", "create"})
 CLAIMS_MEMBERS = frozenset({"userinfo", "id_token"})  # OIDC Core §5.5
-MAX_AGE_DIGITS = 10  # seconds: over 300 years
 # RFC 3986 §3.1 scheme ":" then printable ASCII with no space (a URI has none).
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[!-~]+")
 
@@ -31,8 +31,6 @@ def check_request_parameters(form: Mapping[str, str]) -> None:
     malformed parameter among them."""
     if "claims" in form:
         _check_claims(form["claims"])
-    if "max_age" in form:
-        _check_max_age(form["max_age"])
     if "prompt" in form:
         _check_prompt(form["prompt"])
     if "resource" in form:
@@ -56,12 +54,6 @@ def _check_claims(raw: str) -> None:
             raise InvalidRequestError(
                 description=f"claims.{member} must map claim names to null or an object"
             )
-
-
-def _check_max_age(raw: str) -> None:
-    """OIDC Core §3.1.2.1: a non-negative integer number of seconds."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_AGE_DIGITS):
-        raise InvalidRequestError(description="max_age must be a number of seconds")
 
 
 def _check_prompt(raw: str) -> None:
