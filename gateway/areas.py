@@ -42,7 +42,13 @@ from gateway.errors import (
 log = logging.getLogger("gateway")
 
 # Paths a person's browser opens: they get an HTML page, not JSON.
-SCREEN_PREFIXES = ("/oauth/authorize", "/oauth/interaction/", "/oauth/error/", "/consumer/")
+SCREEN_PREFIXES = (
+    "/oauth/authorize",
+    "/oauth/interaction/",
+    "/oauth/error/",
+    "/oauth/login/",  # the bank's OpenID Provider sends the browser back here
+    "/consumer/",
+)
 
 
 class Area(enum.Enum):

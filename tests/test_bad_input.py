@@ -195,6 +195,8 @@ async def test_an_unknown_oauth_path_is_an_oauth_error(world: World, path: str) 
         ("POST", "/consumer/export.json", 405),
         ("POST", "/consumer", 405),
         ("GET", "/consumer/login", 405),
+        ("POST", "/oauth/login/callback", 405),
+        ("GET", "/oauth/login/nothing", 404),
     ],
 )
 async def test_no_route_on_the_screens_is_the_screens_html_page(
