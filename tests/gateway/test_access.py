@@ -315,3 +315,55 @@ def test_each_account_opens_only_its_own_clusters(h, fdx_validate, first_has_tra
     assert 200 == served.status_code, served.text
     fdx_validate(served.json(), "Transactionsentity")
     assert_fdx_error(refused, 403, "602", fdx_validate)
+
+
+def test_a_malformed_dpop_token_is_challenged_with_dpop_even_under_sandbox(h, fdx_validate):
+    """RFC 9449 §7.1: a request made with the DPoP scheme is answered with a DPoP challenge,
+    also where Bearer tokens are accepted."""
+    h.grant()
+
+    response = h.get(ACCOUNT, None, headers={"Authorization": "DPoP not-a-jwt"})
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert response.headers["www-authenticate"].startswith('DPoP error="invalid_token"')
+
+
+def test_the_words_access_token_in_a_query_value_are_no_token(h):
+    """Only an access_token parameter is refused; the text elsewhere in the query is not."""
+    _, token = h.grant()
+
+    response = h.get(f"{ACCOUNT}?note=access_token", token)
+
+    assert 200 == response.status_code
+
+
+def test_only_the_content_type_header_says_a_body_is_a_form(h):
+    """Another header carrying the form media type is not mistaken for Content-Type."""
+    _, token = h.grant()
+
+    response = h.get(ACCOUNT, token, headers={"Accept": "application/x-www-form-urlencoded"})
+
+    assert 200 == response.status_code
+
+
+@pytest.mark.parametrize("case", ["query-token", "client-credentials", "suspended"])
+def test_each_refusal_says_why_in_its_debug_message(h, fdx_validate, case):
+    """401/603 has many causes: debugMessage names the one at hand, for the client's
+    developer (never a token or customer data)."""
+    consent, token = h.grant()
+    if case == "query-token":
+        response = h.get(f"{ACCOUNT}?access_token={token}", None)
+        expected = "access token must be sent in the Authorization header"
+    elif case == "client-credentials":
+        bare, _ = h.services.tokens.issue(
+            consent_id=None, client_id=consent.client_id, sub="x", scope="fdx:consents:manage"
+        )
+        response = h.get(ACCOUNT, bare)
+        expected = "a client-credentials token opens no customer data"
+    else:
+        h.register(consent.client_id, status="suspended")
+        response = h.get(ACCOUNT, token)
+        expected = "the data recipient is not active (suspended or deregistered)"
+
+    body = assert_fdx_error(response, 401, "603", fdx_validate)
+    assert expected == body["debugMessage"]
