@@ -51,7 +51,7 @@ bench-all: install
 	cd tests/bank_op && npm ci --no-audit --no-fund
 	$(BIN)/python -m bench.login
 
-# Mutation testing of the consent gate (not in CI; ~30 minutes on two cores): mutmut mutates the
+# Mutation testing of the consent gate (not in CI; about an hour on two busy cores): mutmut mutates the
 # modules [tool.mutmut] in pyproject.toml names and runs the tests that exercise them against
 # each mutant, then lists the survivors. The FDX spec is found where the test suite finds it.
 mutation: install
