@@ -51,9 +51,10 @@ bench-all: install
 	cd tests/bank_op && npm ci --no-audit --no-fund
 	$(BIN)/python -m bench.login
 
-# Mutation testing of the consent gate (not in CI; about an hour on two busy cores): mutmut mutates the
-# modules [tool.mutmut] in pyproject.toml names and runs the tests that exercise them against
-# each mutant, then lists the survivors. The FDX spec is found where the test suite finds it.
+# Mutation testing of the consent gate (not in CI; about an hour on two busy cores): mutmut
+# mutates the modules [tool.mutmut] in pyproject.toml names and runs the tests that exercise
+# them against each mutant, then lists the survivors. The FDX spec is found where the test
+# suite finds it.
 mutation: install
 	rm -rf mutants
 	FDX_OPENAPI="$${FDX_OPENAPI:-$$($(BIN)/python -c 'from tests.conftest import _spec_path; print(_spec_path())')}" \
