@@ -463,7 +463,7 @@ def test_a_revocation_without_a_reason_is_served_and_listed_without_one(gw, fdx_
 
     response = gw.put(_consent_path(consent, "/revocation"), token, body)
     listed = gw.get(_consent_path(consent, "/revocation"), token).json()
-    events = anyio.run(gw.records.consent_events, consent.id)
+    events = anyio.run(gw.records.consents.events, consent.id)
 
     assert response.status_code == 204, response.text
     fdx_validate(listed, "ConsentRevocationListentity")
