@@ -35,9 +35,11 @@ from authz.store import RecordsUnavailable, SchemaError
 from config.settings import Settings
 from gateway import fdx
 from gateway.admin import AdminToken, admin_routes
+from gateway.areas import AreaAnswers
 from gateway.budget import within_budget
 from gateway.errors import ExceptionHandler, fdx_exception_handlers
 from gateway.fdx.dispatch import FdxDispatcher
+from gateway.head_limits import HeadLimitMiddleware, within_limits
 from gateway.health import AdapterProbe, health_routes
 from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     admin_token = AdminToken(Path(admin_file) if admin_file else None)
     fdx_routes = fdx.routes(services, probe=probe)
     fdx_middleware = services.senders.resource_middleware()  # DPoP-Nonce, when required
+    answers = AreaAnswers(services.settings)  # in each path's protocol: FDX, OAuth, HTML
     # The data operations skip the stack below (gateway/fdx/dispatch.py): the same checks, the
     # same middleware work, in one layer.
     dispatcher = FdxDispatcher(
@@ -78,8 +81,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
             Mount("/fdx/v6", routes=fdx_routes, middleware=fdx_middleware),
             *_routes(services, probe, metrics, admin_token),
         ],
-        middleware=_middleware(services.settings, metrics),
-        exception_handlers=_exception_handlers(services.settings),
+        middleware=_middleware(services.settings, metrics, answers),
+        exception_handlers=_exception_handlers(services.settings, answers),
         lifespan=_lifespan(services),
     )
 
@@ -124,16 +127,20 @@ def _index(issuer: str) -> Callable[[Request], Awaitable[JSONResponse]]:
     return index
 
 
-def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
+def _middleware(settings: Settings, metrics: Metrics, answers: AreaAnswers) -> list[Middleware]:
     return [
         Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(InteractionIdMiddleware, hsts=settings.secure_cookies),
+        # 431 for a head past the limits, in the path's protocol (gateway/head_limits.py).
+        Middleware(HeadLimitMiddleware, answers=answers),
     ]
 
 
-def _exception_handlers(settings: Settings) -> dict[Any, ExceptionHandler]:
+def _exception_handlers(settings: Settings, answers: AreaAnswers) -> dict[Any, ExceptionHandler]:
     return {
         **fdx_exception_handlers,
+        # No route (404, 405) and the last resort (500), in each path's protocol.
+        **answers.handlers(),
         OAuth2Error: handle_oauth_error,
         # Redis or PostgreSQL away: 503 in each path's protocol (gateway/outage.py).
         **outage_handlers(settings),
@@ -194,7 +201,8 @@ class Gateway(Starlette):
         self.fdx_dispatcher = fdx_dispatcher
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        # A head past the limits is left to HeadLimitMiddleware, inside Starlette's stack.
+        if scope["type"] == "http" and within_limits(scope["headers"]):
             hit = self.fdx_dispatcher.match(scope)
             if hit is not None:
                 scope["app"] = self
