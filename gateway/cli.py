@@ -1,5 +1,7 @@
 """``fdxgw``: the operator's command line.
 
+fdxgw [--config FILE] COMMAND   settings from FILE (or $FDX_CONFIG), FDX_* variables over it
+fdxgw --version                 the gateway's version
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings and the policy file and say what is wrong, if anything
@@ -46,16 +48,25 @@ from authz.store import (
 )
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
+from gateway import __version__
 from gateway.admin import commands
+from gateway.serving import serve, serve_parser
 
 _clock = time.time  # the one clock of the commands (tests set their own)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fdxgw", description="FDX data-sharing gateway")
+    parser.add_argument("--version", action="version", version=f"fdxgw {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the operator's TOML settings file (default: $FDX_CONFIG); FDX_* variables win",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
-    sub.add_parser("serve", help="start the gateway")
+    serve_parser(sub)
     sub.add_parser("check", help="validate settings and the cluster policy")
     db = sub.add_parser("db", help="the record store's schema: migrate it, or check it")
     db.add_argument("action", choices=("migrate", "check"))
@@ -65,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parsers(sub)  # consents, keys, admin (gateway/admin/commands.py)
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load()
+        settings = Settings.load(config_file=args.config, warn=_warn)
         load_policy()
         if settings.registry_jwks:
             load_registry_keys(settings.registry_jwks)
@@ -89,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_recipients(settings, args.action, args.client_id, args.reason))
     if args.command in commands.COMMANDS:
         return commands.run(settings, args)
-    return _serve(settings)
+    return serve(settings, args)
+
+
+def _warn(message: str) -> None:
+    print(f"fdxgw: warning: {message}", file=sys.stderr)
 
 
 async def _init(settings: Settings) -> int:
@@ -294,59 +309,6 @@ def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
 
     spec = {"FDX_OPENAPI": settings.openapi} if settings.openapi else {}
     return run(args, config_default=settings.adapter_config, environ=spec)
-
-
-def _serve(settings: Settings) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
-    from gateway.logging import configure
-
-    configure(settings.log_level)  # JSON lines, redacted, with the interaction id
-
-    try:
-        app = create_app(settings)
-    except (SchemaError, ValueError, OSError) as exc:
-        print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
-        return 2
-    _banner(settings)
-    # Access logging off: it costs ~26 µs a request (docs/performance.md) and would record
-    # query strings; data accesses are recorded in the audit trail instead.
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, access_log=False, log_level="info",
-        server_header=False, log_config=None,
-    )  # fmt: skip
-    return 0
-
-
-def _banner(settings: Settings) -> None:
-    issuer = settings.issuer
-    lines = [
-        "",
-        f"  FDX gateway for {settings.provider_name}",
-        f"  issuer          {issuer}",
-        f"  metadata        {issuer}/.well-known/oauth-authorization-server",
-        f"  JWKS            {issuer}/jwks",
-        f"  FDX API         {issuer}/fdx/v6",
-    ]
-    demo = Path(settings.demo_dir)
-    if settings.adapter == "sandbox" and (demo / "recipient.json").is_file():
-        recipient = json.loads((demo / "recipient.json").read_text(encoding="utf-8"))
-        lines += [
-            "",
-            f"  demo recipient  client_id {recipient['client_id']}",
-            f"                  redirect  {recipient['redirect_uris'][0]}",
-            f"                  key       {demo / 'recipient-private-jwks.json'} (ES256)",
-        ]
-        consumers = demo / "consumers.json"
-        if consumers.is_file():
-            people = json.loads(consumers.read_text(encoding="utf-8"))["consumers"]
-            lines.append("")
-            for i, p in enumerate(people):
-                label = "demo consumers " if i == 0 else "               "
-                lines.append(f"  {label} {p['username']} / {p['password']}  ({p['name']})")
-        lines += ["", "  try it:         .venv/bin/python examples/budget_app.py", ""]
-    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5): the thumbprint of the key they are bound to
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT",),
+    # 4: the CFPB §1033 response rate counts a month's accesses by status (gateway/response_rate.py)
+    ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -223,6 +225,8 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5)
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt text",),
+    # 4: the CFPB §1033 response rate's count of a month's accesses by status
+    ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
 )
 
 DIALECTS: dict[str, tuple[tuple[str, ...], ...]] = {

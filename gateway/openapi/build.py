@@ -50,6 +50,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("PUT", "/consents/{consentId}/revocation", "consents"),
     Operation("GET", "/availability", "public"),
     Operation("GET", "/capability", "public"),
+    Operation("GET", "/certification-metrics", "public"),
 )
 
 INFO_DESCRIPTION = """\
@@ -59,7 +60,8 @@ the consumer's consent: pushed authorization request (RFC 9126) with FDX `author
 server's metadata is at `/.well-known/oauth-authorization-server`. A token reaches only the \
 accounts and data clusters the consumer granted, and every response carries only the fields of \
 those clusters. The Consent API takes a client-credentials token with the scope \
-`fdx:consents:manage`. The meta operations (`/availability`, `/capability`) are public. Errors \
+`fdx:consents:manage`. The meta operations (`/availability`, `/capability`, \
+`/certification-metrics`) are public. Errors \
 use the FDX shape `{"code", "message", "debugMessage"}`."""
 
 

@@ -11,6 +11,7 @@ import pytest
 from adapters.base import Customer
 from adapters.errors import BankTimeout, BankUnavailable, CustomerNotFound, ScheduledMaintenance
 from authz.store.base import SchemaError, StateUnavailable
+from gateway import __version__
 from gateway.health import AdapterProbe, Availability, combine
 from tests.gateway.fakes import FakeBank
 from tests.gateway.operator_app import FullHarness
@@ -50,7 +51,10 @@ def test_liveness_answers_without_a_token():
     """/healthz says the process is up, and asks nothing."""
     response = FullHarness().client.get("/healthz")
 
-    assert (200, {"status": "alive"}) == (response.status_code, response.json())
+    assert (200, {"status": "alive", "version": __version__}) == (
+        response.status_code,
+        response.json(),
+    )
     assert "no-store" == response.headers["cache-control"]
 
 
