@@ -43,6 +43,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 256:
         print("fdxgw: --workers must be between 1 and 256", file=sys.stderr)
         return 2
+    if args.workers > 1 and settings.state_url == "memory://":
+        # A sign-in begun on one worker must be found by the next (PAR, codes, sessions).
+        print("fdxgw: --workers needs a shared state store: set redis_url", file=sys.stderr)
+        return 2
     try:
         sockets = [_bind(settings.host, settings.port)]
         if settings.management_port:
