@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check install init bench bench-all clean
+.PHONY: run test lint check install init bench bench-all clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -48,6 +48,13 @@ bench-all: install
 	$(BIN)/python -m bench.memory
 	cd bench/node && npm ci --no-audit --no-fund
 	$(BIN)/python -m bench.flows
+
+# requirements.lock: every runtime dependency pinned with its hashes, for reproducible installs
+# (`pip install --require-hashes -r requirements.lock` then `pip install --no-deps .`). uv
+# resolves in about a second and writes pip's own format, so installing needs pip alone.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock -q
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
