@@ -121,6 +121,7 @@ def create_app(
             metrics,
             services,
             rates,
+            probe,
             token=admin_token if services.settings.metrics_require_admin else None,
         ),
         *admin_routes(services, admin_token),

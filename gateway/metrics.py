@@ -49,6 +49,7 @@ from adapters.errors import AdapterError
 from adapters.proxy import BankProxy
 from authz.services import Services
 from gateway.admin.token import AdminToken
+from gateway.health import AdapterProbe
 from gateway.response_rate import MonthFigures, ResponseRates
 from gateway.worker_metrics import WorkerFiles
 
@@ -61,6 +62,7 @@ BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 TOKEN_PATH = "/oauth/token"  # noqa: S105  (a path, not a secret)
+STATUSES = ("ALIVE", "PARTIAL", "MAINTENANCE", "DOWN")  # FDX 6.2 AvailabilityStatus
 _GRANT = re.compile(rb"(?:^|&)grant_type=([A-Za-z0-9_.:%-]{1,100})")
 _MAX_SNIFF = 65536
 
@@ -105,6 +107,8 @@ class Metrics:
     # Read from storage when scraped: the same on every instance.
     active_consents: int | None = None
     months: list[MonthFigures] = field(default_factory=list)
+    adapter_status: str | None = None  # the health probe's (FDX AvailabilityStatus)
+    signing_key_age: float | None = None  # seconds since the signing key was made
     registry: CollectorRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -189,6 +193,22 @@ class Metrics:
                 "fdxgw_active_consents",
                 "Consents ACTIVE and not yet expired (all instances: read from storage).",
                 value=self.active_consents,
+            )
+        if self.adapter_status is not None:
+            status = GaugeMetricFamily(
+                "fdxgw_adapter_status",
+                "The bank adapter's health probe: 1 for its status (DOWN also while a circuit"
+                " breaker is open), 0 for the others.",
+                labels=("status",),
+            )
+            for name in STATUSES:
+                status.add_metric((name,), 1.0 if name == self.adapter_status else 0.0)
+            yield status
+        if self.signing_key_age is not None:
+            yield GaugeMetricFamily(
+                "fdxgw_signing_key_age_seconds",
+                "Seconds since the key that signs tokens now was made (rotate before policy).",
+                value=self.signing_key_age,
             )
         doc = " (CFPB 12 CFR 1033.311(c)(1)(i); from the audit trail, all instances)."
         requests = CounterMetricFamily(
@@ -345,10 +365,16 @@ def unwrap(bank: BankAdapter) -> BankAdapter:
 
 
 def metrics_route(
-    metrics: Metrics, services: Services, rates: ResponseRates, *, token: AdminToken | None
+    metrics: Metrics,
+    services: Services,
+    rates: ResponseRates,
+    probe: AdapterProbe,
+    *,
+    token: AdminToken | None,
 ) -> Route:
     """``GET /metrics``; with ``token`` (``metrics_require_admin``) only for the admin token.
-    The active-consent gauge and the §1033 figures are read from storage at each scrape."""
+    The active-consent gauge and the §1033 figures are read from storage at each scrape, the
+    adapter's status from its (cached) health probe, the signing key's age from the key ring."""
 
     async def scrape(request: Request) -> Response:
         if token is not None:
@@ -368,9 +394,19 @@ def metrics_route(
             metrics.months = await rates.months()
         except Exception as exc:
             log.warning("metrics.response_rate_failed %s", type(exc).__name__)
+        metrics.adapter_status = (await probe.health()).status.value
+        metrics.signing_key_age = _signing_key_age(services)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return Route("/metrics", scrape, methods=["GET"])
+
+
+def _signing_key_age(services: Services) -> float | None:
+    kid = services.keys.kid
+    for meta in services.keys.ring():
+        if meta.kid == kid:
+            return max(0.0, services.clock() - meta.created)
+    return None
 
 
 __all__ = [

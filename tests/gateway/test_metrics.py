@@ -335,3 +335,25 @@ def test_expected_adapter_answers_are_counted_by_class():
         anyio.run(measure(bank, metrics).list_accounts, CUSTOMER)
 
     assert {("fake", "list_accounts", "CustomerNotFound"): 1} == metrics.adapter_errors
+
+
+def test_the_adapter_status_and_the_signing_keys_age_are_scraped(full):
+    """One status is 1 (DOWN while the bank fails), the others 0; the key's age is ≥ 0."""
+    full.bank.fail = BankUnavailable("core down")
+
+    page = full.client.get("/metrics").text
+
+    assert 1.0 == sample(page, "fdxgw_adapter_status", status="DOWN")
+    assert 0.0 == sample(page, "fdxgw_adapter_status", status="ALIVE")
+    age = sample(page, "fdxgw_signing_key_age_seconds")
+    assert age is not None
+    assert age >= 0
+
+
+def test_process_metrics_are_exported(full):
+    """process_* from prometheus-client's process collector (one process)."""
+    page = full.client.get("/metrics").text
+
+    cpu = sample(page, "process_cpu_seconds_total")
+    assert cpu is not None
+    assert cpu > 0
