@@ -337,11 +337,11 @@ def test_expected_adapter_answers_are_counted_by_class():
     assert {("fake", "list_accounts", "CustomerNotFound"): 1} == metrics.adapter_errors
 
 
-def test_the_adapter_status_and_the_signing_keys_age_are_scraped(full):
-    """One status is 1 (DOWN while the bank fails), the others 0; the key's age is ≥ 0."""
-    full.bank.fail = BankUnavailable("core down")
+def test_the_adapter_status_and_the_signing_keys_age_are_scraped():
+    """One status is 1 (DOWN while the bank's probe fails), the others 0; the key's age ≥ 0."""
+    from tests.gateway.test_health import ProbedBank
 
-    page = full.client.get("/metrics").text
+    page = FullHarness(ProbedBank(BankUnavailable("core down"))).client.get("/metrics").text
 
     assert 1.0 == sample(page, "fdxgw_adapter_status", status="DOWN")
     assert 0.0 == sample(page, "fdxgw_adapter_status", status="ALIVE")
