@@ -132,6 +132,7 @@ async def test_metrics_sum_every_worker_and_never_go_back(served: Served, http):
 
     assert seen == sorted(seen), f"a counter went back: {seen}"
     assert 40 == seen[-1]
+    assert tokens.access not in served.fdxgw.errors()
     assert cpu == sorted(cpu)
     assert cpu[0] > 0
     assert sample(page, "process_resident_memory_bytes") > 0
