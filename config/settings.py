@@ -39,9 +39,7 @@ _ADAPTER_SPEC = re.compile(
     rf"(?:{_ADAPTER_NAME}:)?{_ADAPTER_NAME}(?:,{_ADAPTER_NAME}:{_ADAPTER_NAME})*"
 )
 ENV_PREFIX = "FDX_"
-CONFIG_ENV = "FDX_CONFIG"
-# FDX_* variables that are not settings but are read on purpose (by the test suite).
-OTHER_VARIABLES = frozenset({CONFIG_ENV, "FDX_TEST_POSTGRES_URL", "FDX_TEST_REDIS_URL"})
+CONFIG_ENV = "FDX_CONFIG"  # the one FDX_* variable that is not a setting
 
 
 class SettingsError(Exception):
@@ -196,7 +194,7 @@ class Settings:
             _refuse_unknown(config_file, operator, known)
             raw.update(_relative_to(config_file.resolve().parent, operator))
         for name in sorted(env):
-            if name.startswith(ENV_PREFIX) and name not in OTHER_VARIABLES:
+            if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
                 key = name[len(ENV_PREFIX) :].lower()
                 if key not in known:
                     (warn or _log_warning)(f"{name}: not a setting{_closest(key, known)}; ignored")

@@ -75,7 +75,10 @@ def _one_process(settings: Settings, sockets: list[socket.socket]) -> int:
     # uvicorn re-raises the SIGTERM it handled once it has drained; with this handler in place
     # that is a no-op, so a graceful stop exits 0 rather than "killed by SIGTERM".
     signal.signal(signal.SIGTERM, lambda *_: None)
-    server.run(sockets=sockets)
+    try:
+        server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: uvicorn has drained already and re-raised it
     return 0 if server.started else 2
 
 
@@ -104,6 +107,7 @@ def worker_app() -> Any:
     from gateway.app import create_app
     from gateway.logging import configure
 
+    configure()  # JSON from the first line, a settings warning included
     settings = Settings.load()
     configure(settings.log_level)
     return create_app(settings, metrics_dir=worker_metrics_dir())
