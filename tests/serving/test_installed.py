@@ -1,14 +1,15 @@
 """The gateway installed as a bank installs it: a wheel (``pip install .``, not editable) in a
 fresh virtual environment, started from an empty folder holding only the operator's file.
 
-The wheel is built once and installed once per run (pip's cache keeps that under a minute); the
-commands then run from the installed ``fdxgw`` with no path to this checkout, so a missing
-dependency, a data file left out of the package or a path resolved against the checkout fails
-here.
+The wheel is built once, from a copy of the files git would commit, and installed once per run
+(pip's cache keeps that under a minute); the commands then run from the installed ``fdxgw``
+with no path to this checkout, so a missing dependency, a data file left out of the package or
+a path resolved against the checkout fails here.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -31,9 +32,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``fdxgw`` of a fresh virtual environment holding only the built wheel and its
     dependencies."""
     build = tmp_path_factory.mktemp("wheel")
+    source = _copy_of_the_tree(tmp_path_factory.mktemp("source"))
     env = clean_environment(PIP_DISABLE_PIP_VERSION_CHECK="1")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(build), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(build), str(source)],
         check=True,
         capture_output=True,
         env=env,
@@ -50,6 +52,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=900,
     )
     return target / "bin" / "fdxgw"
+
+
+def _copy_of_the_tree(target: Path) -> Path:
+    """The files git would commit (tracked, or new and not ignored), as a clean checkout has
+    them: the wheel is built from what ships, and the build leaves nothing in the checkout."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard", "-z"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
 
 
 @pytest.fixture(scope="module")
