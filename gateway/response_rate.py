@@ -37,8 +37,11 @@ SETTLE = 60.0  # seconds after a month ends before its figures are final (batche
 class AuditStatusCounts(Protocol):
     """The one question asked of the record store (each implementation answers it)."""
 
-    async def count_audit_statuses(self, start: float, end: float) -> dict[int, int]:
-        """Data accesses recorded in [start, end), by HTTP status."""
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
+        """Data accesses recorded in [start, end), of ``endpoint`` (``GET /accounts``, as the
+        audit records it) if given, by HTTP status."""
         ...
 
 
@@ -68,40 +71,51 @@ class ResponseRates:
         self.downtime = _merged(downtime)  # planned windows, overlaps joined: (start, end)
         self.clock = clock
         self.ttl = ttl
-        self._final: dict[str, MonthFigures] = {}
-        self._current: tuple[float, MonthFigures] | None = None
+        # (month, endpoint or None for all): figures of a month that ended, kept
+        self._final: dict[tuple[str, str | None], MonthFigures] = {}
+        # endpoint or None: (until when it is fresh, the current month's figures)
+        self._current: dict[str | None, tuple[float, MonthFigures]] = {}
 
-    async def months(self, count: int = MONTHS_PUBLISHED) -> list[MonthFigures]:
-        """The last ``count`` months, the current one last, each with its figures."""
+    async def months(
+        self, count: int = MONTHS_PUBLISHED, *, endpoint: str | None = None
+    ) -> list[MonthFigures]:
+        """The last ``count`` months, the current one last, each with its figures: of every
+        data endpoint together, or of ``endpoint`` alone."""
         now = self.clock()
         out = []
         for start, end in reversed(list(_month_bounds(now, count))):
-            out.append(await self._month(start, end, now))
+            out.append(await self._month(start, end, now, endpoint))
         return out
 
-    async def _month(self, start: float, end: float, now: float) -> MonthFigures:
+    async def _month(
+        self, start: float, end: float, now: float, endpoint: str | None
+    ) -> MonthFigures:
         name = _month_name(start)
-        if name in self._final:
-            return self._final[name]
+        final = self._final.get((name, endpoint))
+        if final is not None:
+            return final
         settled = now >= end + SETTLE
-        cached = self._current
+        cached = self._current.get(endpoint)
         if not settled and cached is not None and cached[1].month == name and now < cached[0]:
             return cached[1]
-        figures = await self._count(name, start, end)
+        figures = await self._count(name, start, end, endpoint)
         if settled:
-            self._final[name] = figures
+            self._final[(name, endpoint)] = figures
         else:
-            self._current = (now + self.ttl, figures)
+            self._current[endpoint] = (now + self.ttl, figures)
         return figures
 
-    async def _count(self, name: str, start: float, end: float) -> MonthFigures:
-        statuses = await self.records.count_audit_statuses(start, end)
+    async def _count(
+        self, name: str, start: float, end: float, endpoint: str | None
+    ) -> MonthFigures:
+        statuses = await self.records.count_audit_statuses(start, end, endpoint)
         requests = sum(statuses.values())
         proper = sum(n for status, n in statuses.items() if status < 500)
         for w_start, w_end in self.downtime:
             low, high = max(start, w_start), min(end, w_end)
             if low < high:
-                requests -= (await self.records.count_audit_statuses(low, high)).get(503, 0)
+                inside = await self.records.count_audit_statuses(low, high, endpoint)
+                requests -= inside.get(503, 0)
         return MonthFigures(name, start, end, requests, proper)
 
 

@@ -385,12 +385,15 @@ class MemoryRecordStore:
     async def count_active_consents(self, now: float) -> int:
         return sum(1 for _, c in self._consents.values() if c.is_active(now))
 
-    async def count_audit_statuses(self, start: float, end: float) -> dict[int, int]:
-        """Data accesses recorded in [start, end), by HTTP status (gateway/response_rate.py)."""
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
+        """Data accesses recorded in [start, end), of ``endpoint`` if given, by HTTP status
+        (gateway/response_rate.py)."""
         out: dict[int, int] = {}
         for rows in self._audit.values():
             for e in rows:
-                if start <= e.time < end:
+                if start <= e.time < end and endpoint in (None, e.endpoint):
                     out[e.status] = out.get(e.status, 0) + 1
         return out
 

@@ -553,12 +553,15 @@ class PostgresRecordStore:
         )
         return int(row[0]) if row is not None else 0
 
-    async def count_audit_statuses(self, start: float, end: float) -> dict[int, int]:
-        """Data accesses recorded in [start, end), by HTTP status (gateway/response_rate.py)."""
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
+        """Data accesses recorded in [start, end), of ``endpoint`` if given, by HTTP status
+        (gateway/response_rate.py)."""
         rows = await self._all(
             "SELECT status, count(*) FROM audit_events WHERE time >= %s AND time < %s"
-            " GROUP BY status",
-            (start, end),
+            " AND (%s::text IS NULL OR endpoint = %s) GROUP BY status",
+            (start, end, endpoint, endpoint),
         )
         return {int(status): int(n) for status, n in rows}
 

@@ -136,6 +136,13 @@ class Meta:
         ]
         self.ids = frozenset(o[0] for o in self.operations)
         self.bank_ids = frozenset(o[0] for o in self.operations if o[3])
+        # Each data operation as the audit trail names it: "GET /accounts/{accountId}".
+        self.audited = {
+            str(op["operationId"]): f"{method.upper()} {path}"
+            for path, item in document["paths"].items()
+            for method, op in item.items()
+            if "x-fdx-data-clusters" in op
+        }
 
     async def data_status(self) -> tuple[Availability, str]:
         now = self.services.clock()
@@ -199,15 +206,16 @@ class Meta:
     async def certification_metrics(self, request: Request) -> Response:
         """FDX getCertificationMetrics: one entry per month of the last 13 (§1033.341(d)), its
         ``averageUpTime`` the percentage of proper responses (gateway/response_rate.py), for
-        the data operations together. No ``responseTimeAverage``: latency is measured per
-        instance (``/metrics``), not recorded durably, and a figure that a restart resets is
-        not one to certify."""
+        the data operations together or, with ``operationId``, that one alone. No
+        ``responseTimeAverage``: latency is measured per instance (``/metrics``), not recorded
+        durably, and a figure that a restart resets is not one to certify."""
         wanted = _operation_id(request)
         operations = sorted(self.bank_ids)
+        endpoint = None
         if wanted is not None:
-            if wanted not in self.bank_ids:
+            if wanted not in self.audited:
                 return fdx_json({"metrics": []})  # "zero or more": not a data operation
-            operations = [wanted]
+            operations, endpoint = [wanted], self.audited[wanted]
         now = _iso_ms(self.services.clock())
         metrics = [
             {
@@ -218,7 +226,7 @@ class Meta:
                 "averageUpTime": round(100 * m.rate, 4),
                 "reportTimestamp": now,
             }
-            for m in await self.rates.months()
+            for m in await self.rates.months(endpoint=endpoint)
         ]
         return fdx_json({"metrics": metrics})
 

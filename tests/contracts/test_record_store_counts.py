@@ -55,3 +55,21 @@ async def test_audit_events_are_counted_by_status_within_a_time_range(
     assert {200: 1, 404: 1, 503: 1} == await counts.count_audit_statuses(T0, T0 + 10)
     assert {503: 1, 200: 1} == await counts.count_audit_statuses(T0 + 9, T0 + 11)
     assert {} == await counts.count_audit_statuses(T0 + 20, T0 + 30)
+
+
+async def test_audit_events_are_counted_for_one_endpoint(records: RecordStore) -> None:
+    """With an endpoint, only its accesses: the figures of one FDX operation."""
+    await records.append_audit(
+        [
+            audit("b1", at=T0),
+            replace(audit("b2", at=T0 + 1), endpoint="GET /accounts", status=500),
+        ]
+    )
+
+    counts = audit_counts(records)
+
+    assert {500: 1} == await counts.count_audit_statuses(T0, T0 + 10, "GET /accounts")
+    assert {200: 1} == await counts.count_audit_statuses(
+        T0, T0 + 10, "GET /accounts/{accountId}/transactions"
+    )
+    assert {} == await counts.count_audit_statuses(T0, T0 + 10, "GET /customers/current")

@@ -236,12 +236,26 @@ def test_certification_metrics_are_public_fdx_shaped_and_from_the_audit_trail(fd
     assert current["reportStartTimestamp"].startswith("2026-03-01T00:00:00")
 
 
-def test_certification_metrics_filter_by_operation_id():
-    """A data operation narrows operationIds to it; any other operation has no metrics."""
-    client = FullHarness(ProbedBank()).client
+def test_certification_metrics_of_one_operation_count_its_accesses_only(fdx_validate):
+    """searchForAccounts failed once in two; getAccount answered its one query properly; any
+    operation that is not a data operation has no metrics."""
+    harness = FullHarness(ProbedBank())
+    _, token = harness.grant()
+    harness.get("/fdx/v6/accounts", token)
+    harness.get("/fdx/v6/accounts/unknown", token)
+    harness.bank.fail = BankUnavailable("down")
+    harness.get("/fdx/v6/accounts", token)
+    client = harness.client
 
+    search = client.get("/fdx/v6/certification-metrics?operationId=searchForAccounts").json()
     one = client.get("/fdx/v6/certification-metrics?operationId=getAccount").json()
     meta = client.get("/fdx/v6/certification-metrics?operationId=getCapability").json()
 
-    assert ["getAccount"] == one["metrics"][0]["operationIds"]
+    fdx_validate(search, "CertificationMetricsentity")
+    assert ["searchForAccounts"] == search["metrics"][-1]["operationIds"]
+    assert 50 == search["metrics"][-1]["averageUpTime"]
+    assert (["getAccount"], 100) == (
+        one["metrics"][-1]["operationIds"],
+        one["metrics"][-1]["averageUpTime"],
+    )
     assert {"metrics": []} == meta

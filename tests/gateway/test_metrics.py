@@ -204,7 +204,9 @@ class Counts:
         self.events = events
         self.asked = 0
 
-    async def count_audit_statuses(self, start: float, end: float) -> dict[int, int]:
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
         self.asked += 1
         out: dict[int, int] = {}
         for time, status in self.events:
