@@ -189,6 +189,7 @@ class Settings:
                 raw[key] = str(PACKAGE_ROOT / raw[key])
         if config_file is None and env.get(CONFIG_ENV):
             config_file = Path(env[CONFIG_ENV])
+        operator: dict[str, Any] = {}
         if config_file is not None:
             operator = _read_toml(config_file, "cannot read the configuration file")
             _refuse_unknown(config_file, operator, known)
@@ -205,6 +206,8 @@ class Settings:
                 values[name] = _cast(env_key, env[env_key], f.type)
             elif name in raw:
                 values[name] = _cast(name, raw[name], f.type)
+        if ENV_PREFIX + "ISSUER" not in env and "issuer" not in operator:
+            _follow_port(values)
         return cls(**values)
 
 
@@ -255,6 +258,20 @@ def _relative_to(folder: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _log_warning(message: str) -> None:
     logging.getLogger("config.settings").warning(message)
+
+
+LOOPBACK_ISSUER = "http://127.0.0.1:{port}"
+
+
+def _follow_port(values: dict[str, Any]) -> None:
+    """The issuer nobody set (the loopback default) names the port the gateway listens on:
+    ``FDX_PORT=8001`` alone must not advertise :8000 in its metadata and tokens. An issuer set
+    explicitly is left alone (behind a proxy it rightly names another port)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    port = values.get("port", defaults["port"])
+    issuer = values.get("issuer", defaults["issuer"])
+    if issuer == defaults["issuer"] and port != defaults["port"]:
+        values["issuer"] = LOOPBACK_ISSUER.format(port=port)
 
 
 def _cast(key: str, value: Any, type_name: Any) -> Any:

@@ -4,7 +4,8 @@ fdxgw [--config FILE] COMMAND   settings from FILE (or $FDX_CONFIG), FDX_* varia
 fdxgw --version                 the gateway's version
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
-fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw check    read the settings, the policy, the adapter configuration and the maintenance
+               file, as serve would, and say what is wrong (naming the key), if anything
 fdxgw db migrate                   create or upgrade the record store's schema (and nothing else)
 fdxgw db check                     reach the record store and say whether its schema is current
 fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
@@ -84,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "check":
-        print("configuration OK")
-        return 0
+        return _check(settings)
     if args.command == "init":
         return asyncio.run(_init(settings))
     if args.command == "db":
@@ -107,6 +107,30 @@ def _warn(message: str) -> None:
     print(f"fdxgw: warning: {message}", file=sys.stderr)
 
 
+def _check(settings: Settings) -> int:
+    """What ``serve`` would load besides the settings and the policy, loaded the same way: the
+    adapters from ``adapter_config`` and the maintenance windows. Every message names the key."""
+    from adapters.registry import load_adapter
+    from gateway.fdx.meta import load_windows
+
+    try:
+        adapter = load_adapter(settings.adapter, settings.adapter_config)
+    except ValueError as exc:  # AdapterConfigError, and the factories' own ValueErrors
+        text = str(exc)
+        if not text.startswith(("adapter:", "adapter_config:")):
+            text = f"adapter_config: {text}"
+        print(f"fdxgw: configuration error: {text}", file=sys.stderr)
+        return 2
+    asyncio.run(adapter.aclose())
+    try:
+        load_windows(settings.maintenance_file)
+    except ValueError as exc:
+        print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
+        return 2
+    print("configuration OK")
+    return 0
+
+
 async def _init(settings: Settings) -> int:
     from gateway.app import load_or_create_secret
 
@@ -121,6 +145,8 @@ async def _init(settings: Settings) -> int:
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
                 print(f"demo recipient {seeded} registered")
+        else:
+            print(f"no demo recipient: seeded only with adapter = sandbox, not {settings.adapter}")
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2

@@ -167,10 +167,10 @@ def banner(settings: Settings) -> None:
         ]
         consumers = demo / "consumers.json"
         if consumers.is_file():
+            # User IDs only: the banner goes to the log, where passwords and people's names
+            # (demo or not) have no place; the file itself says the passwords.
             people = json.loads(consumers.read_text(encoding="utf-8"))["consumers"]
-            lines.append("")
-            for i, p in enumerate(people):
-                label = "demo consumers " if i == 0 else "               "
-                lines.append(f"  {label} {p['username']} / {p['password']}  ({p['name']})")
+            names = ", ".join(p["username"] for p in people)
+            lines += ["", f"  demo consumers  {names} (passwords in {consumers})"]
         lines += ["", "  try it:         .venv/bin/python examples/budget_app.py", ""]
     print("\n".join(lines), flush=True)

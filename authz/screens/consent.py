@@ -26,7 +26,7 @@ from authz.consent.model import DurationType
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
 from authz.requests import AuthorizationCode
-from authz.screens import csrf, i18n
+from authz.screens import csrf, i18n, logos
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
@@ -65,7 +65,7 @@ async def consent_page(
         form_targets=client.redirect_uris,
         client=client,
         client_uri=_web_link(client.client_uri),
-        logo_uri=_web_link(client.logo_uri),
+        logo=logos.logo(client.logo_uri, client.client_name, settings.issuer),
         purpose=_purpose(interaction, client),
         action=f"/oauth/interaction/{interaction.id}/consent",
         csrf=csrf.token(services.secret, session.id, interaction.id),

@@ -1,12 +1,9 @@
 """Signing the consumer in at the bank: the sign-in page and its form post.
 
 The bank adapter checks the credentials; the answer to a failure is one generic message that never
-says which part was wrong (OWASP ASVS V2.2 / authentication cheat sheet), and after
-``MAX_FAILURES`` failures for one user ID within ``WINDOW`` seconds further attempts are refused
-for a window, whatever the password. Failures are also counted per client address: after
-``login_failures_per_address`` in a window that address is refused for the rest of it, so one
-address cannot try a few passwords on each of many user IDs (OWASP ASVS V2.2.1). Both refusals
-show the same message with HTTP 429.
+says which part was wrong (OWASP ASVS V2.2 / authentication cheat sheet). Attempts pass the
+sign-in throttle first (``authz.screens.throttle``: per user ID and address, per user ID, per
+address); a refusal shows the same message with HTTP 429.
 
 The address is the TCP peer's; only when the peer is one of ``trusted_proxies`` is the
 ``X-Forwarded-For`` header believed, and then only its last entry not itself a trusted proxy
@@ -31,12 +28,11 @@ from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
 from authz.screens.session import Sessions
+from authz.screens.throttle import SignInThrottle, TooManyAttempts
 from authz.services import Services
-from authz.store.base import ClientRecord, Kind
+from authz.store.base import ClientRecord
 from config.settings import Settings
 
-MAX_FAILURES = 5
-WINDOW = 900  # seconds
 MAX_USERNAME = 256
 
 
@@ -117,36 +113,20 @@ async def login(services: Services, request: Request) -> Response:
     return response
 
 
-class TooManyAttempts(Exception):
-    """The user ID is locked out for ``WINDOW`` seconds after ``MAX_FAILURES`` failures."""
-
-
 async def authenticate(
     services: Services, username: str, password: str, *, address: str | None = None
 ) -> Customer | None:
     """The bank's check of the credentials behind the throttle shared by every sign-in form (the
     consent screen's and the consumer portal's). None for wrong credentials (counted against the
-    user ID and ``address``); raises ``TooManyAttempts`` while either is locked, whatever the
+    user ID and ``address``); raises ``TooManyAttempts`` while the throttle refuses, whatever the
     password, and lets the bank's ``AdapterError`` through."""
-    state = services.state
-    throttle_key = username.lower()
-    # Address counters live under Kind.RATE, where no user ID can name them.
-    address_key = "login:" + address if address else None
-    if address_key and await state.get(Kind.RATE, "lock-" + address_key) is not None:
-        raise TooManyAttempts(username)
-    if await state.get(Kind.LOGIN_FAILURES, "lock:" + throttle_key) is not None:
-        raise TooManyAttempts(username)
+    throttle = SignInThrottle(services.state, services.settings.login_failures_per_address)
+    await throttle.check(username, address)
     customer = await services.bank.authenticate(username, password) if username else None
     if customer is None:
-        failures = await state.incr(Kind.LOGIN_FAILURES, throttle_key, ttl=WINDOW)
-        if failures >= MAX_FAILURES:
-            await state.put(Kind.LOGIN_FAILURES, "lock:" + throttle_key, {}, ttl=WINDOW)
-        if address_key:
-            from_address = await state.incr(Kind.RATE, address_key, ttl=WINDOW)
-            if from_address >= services.settings.login_failures_per_address:
-                await state.put(Kind.RATE, "lock-" + address_key, {}, ttl=WINDOW)
+        await throttle.failed(username, address)
         return None
-    await state.delete(Kind.LOGIN_FAILURES, throttle_key)
+    await throttle.succeeded(username, address)
     return customer
 
 

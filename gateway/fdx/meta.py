@@ -37,7 +37,7 @@ from starlette.types import Receive, Scope, Send
 from authz.services import Services
 from gateway.errors import InvalidInput, MethodNotAllowed, render
 from gateway.health import AdapterProbe, Availability
-from gateway.openapi.document import served_document
+from gateway.openapi.document import FDX_PREFIX, fdx_operations, load_document
 from gateway.response_rate import ResponseRates
 from gateway.responses import fdx_json
 
@@ -80,7 +80,12 @@ def load_windows(path: str) -> tuple[Window, ...]:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"maintenance_file: cannot read {path} ({exc})") from exc
-    windows = [_window(path, i, w) for i, w in enumerate(raw.get("window", []), start=1)]
+    listed = raw.get("window", [])
+    if not isinstance(listed, list):
+        raise ValueError(
+            f"maintenance_file: {path}: window must be an array of tables ([[window]])"
+        )
+    windows = [_window(path, i, w) for i, w in enumerate(listed, start=1)]
     unknown = set(raw) - {"window"}
     if unknown:
         raise ValueError(f"maintenance_file: unknown key(s) {', '.join(sorted(unknown))}")
@@ -120,8 +125,8 @@ class Meta:
         self.probe = probe
         self.windows = tuple(windows)
         self.rates = rates
-        document = served_document(services.settings.issuer)
-        base = services.settings.issuer + "/fdx/v6"
+        document = load_document()
+        base = services.settings.issuer + FDX_PREFIX
         # (operationId, path, method, depends on the bank, media type)
         self.operations = [
             (
@@ -131,16 +136,14 @@ class Meta:
                 "x-fdx-data-clusters" in op,
                 _media_type(op),
             )
-            for path, item in document["paths"].items()
-            for method, op in item.items()
+            for method, path, op in fdx_operations(document)
         ]
         self.ids = frozenset(o[0] for o in self.operations)
         self.bank_ids = frozenset(o[0] for o in self.operations if o[3])
         # Each data operation as the audit trail names it: "GET /accounts/{accountId}".
         self.audited = {
             str(op["operationId"]): f"{method.upper()} {path}"
-            for path, item in document["paths"].items()
-            for method, op in item.items()
+            for method, path, op in fdx_operations(document)
             if "x-fdx-data-clusters" in op
         }
 

@@ -186,3 +186,27 @@ def test_a_management_port_must_be_its_own(port: int) -> None:
     """0 is none; otherwise a port other than the public one."""
     with pytest.raises(SettingsError, match="management_port"):
         Settings(management_port=port)
+
+
+def test_the_default_issuer_follows_the_port() -> None:
+    """FDX_PORT alone: the loopback issuer names the port the gateway listens on, so its
+    metadata, tokens and DPoP targets are reachable where it really is."""
+    settings = Settings.load(environ={"FDX_PORT": "8123"})
+
+    assert (8123, "http://127.0.0.1:8123") == (settings.port, settings.issuer)
+
+
+def test_an_issuer_set_explicitly_keeps_its_port() -> None:
+    """Behind a proxy the issuer rightly names another port than the one the gateway binds."""
+    settings = Settings.load(environ={"FDX_PORT": "8001", "FDX_ISSUER": "http://127.0.0.1:8000"})
+
+    assert (8001, "http://127.0.0.1:8000") == (settings.port, settings.issuer)
+
+
+def test_an_issuer_in_the_operator_file_keeps_its_port(tmp_path: Path) -> None:
+    """Set in the file, even to the loopback default, the issuer is the operator's choice."""
+    path = operator_file(tmp_path, 'issuer = "http://127.0.0.1:8000"\nport = 8001\n')
+
+    settings = Settings.load(environ={}, config_file=path)
+
+    assert (8001, "http://127.0.0.1:8000") == (settings.port, settings.issuer)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from authz.consent.model import Consent
 from authz.consent.receipts import AccountLabel, account_labels
+from authz.screens import logos
 from authz.screens.portal import views
 from authz.screens.portal.visit import HOME, Visit
 from authz.store.base import ClientRecord
@@ -73,7 +74,11 @@ async def _card(
     return {
         "id": consent.id,
         "client_name": client.client_name if client else consent.client_id,
-        "logo_uri": views.web_link(client.logo_uri if client else None),
+        "logo": logos.logo(
+            client.logo_uri if client else None,
+            client.client_name if client else consent.client_id,
+            services.settings.issuer,
+        ),
         "purpose": consent.purpose or (client.description if client else "") or "",
         "clusters": views.clusters(services.policy, consent.clusters, visit.lang),
         "accounts": views.accounts(consent, labels, visit.t, services.settings.provider_name),

@@ -13,9 +13,10 @@ from starlette.responses import Response
 
 from adapters.errors import AdapterError
 from authz.screens import csrf
-from authz.screens.login import MAX_USERNAME, TooManyAttempts, authenticate, client_address
+from authz.screens.login import MAX_USERNAME, authenticate, client_address
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
 from authz.screens.session import SESSION_COOKIE, Sessions
+from authz.screens.throttle import TooManyAttempts
 
 LOGIN_BINDING = "consumer-portal"  # what the sign-in form's CSRF value is bound to, besides nonce
 
