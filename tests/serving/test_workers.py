@@ -203,3 +203,12 @@ async def test_sigterm_lets_a_request_in_flight_finish_then_exits_0(served: Serv
     assert (200, 0) == (answer.status_code, status)
     assert "transactions" in answer.json()
     assert "Traceback" not in served.fdxgw.errors()
+
+
+def test_workers_need_a_shared_state_store(tmp_path):
+    """With memory:// state a sign-in begun on one worker would be lost on the next: refused
+    before anything listens."""
+    answer = Fdxgw(tmp_path).run("serve", "--workers", "2")
+
+    assert 2 == answer.returncode
+    assert "--workers needs a shared state store: set redis_url" in answer.stderr
