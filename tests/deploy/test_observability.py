@@ -61,6 +61,25 @@ def test_the_alert_rules_pass_promtool():
     assert 0 == answer.returncode, answer.stdout + answer.stderr
 
 
+def test_the_alerts_fire_when_they_should_and_only_then():
+    """`promtool test rules` over alerts.test.yml: the §1033 rate alert fires at 98 % (two
+    instances reporting the same counters) and not at 99.9 %; the adapter alert fires after
+    two minutes of DOWN and not before; the key alert past 80 days."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed (apt-get install prometheus; .ci/run does)")
+
+    answer = subprocess.run(
+        [promtool, "test", "rules", "alerts.test.yml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=DOCS,
+    )
+
+    assert 0 == answer.returncode, answer.stdout + answer.stderr
+
+
 def test_every_metric_the_dashboard_and_rules_query_is_exported():
     """A renamed series would leave a panel empty and an alert silent: none is missing."""
     queried = queried_metrics() - FROM_PROMETHEUS
