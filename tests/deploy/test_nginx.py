@@ -10,6 +10,7 @@ drops; and X-Forwarded-For, believed from the proxy and ignored from anyone else
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -330,3 +331,37 @@ async def test_x_forwarded_for_is_believed_from_the_proxy_only(topology: Topolog
     assert 429 != neighbour  # 127.0.0.3 has its own count: the proxy named it
     assert 429 == bypass[-1]  # one address, whatever the forged header said
     assert 429 not in bypass[:-1]
+
+
+async def test_both_instances_report_the_same_1033_figures(topology: Topology, browser):
+    """From the one audit trail: each instance's certification metrics and /metrics agree,
+    once each has counted the current month again (at most every 5 seconds)."""
+    driver = Driver(browser, topology.issuer)
+    pushed = await driver.par()
+    tokens = await driver.token(await driver.authorize(pushed), pushed)
+    for _ in range(4):
+        assert 200 == (await driver.fdx(tokens)).status_code
+
+    def figures() -> set[tuple[str, float, float]]:
+        seen = set()
+        for name, address in topology.instances.items():
+            published = httpx.get(address + "/fdx/v6/certification-metrics", timeout=10).json()
+            current = published["metrics"][-1]
+            page = httpx.get(topology.management[name] + "/metrics", timeout=10).text
+            lines = [
+                line for line in page.splitlines()
+                if line.startswith('fdxgw_cfpb_1033_requests_total{month="')
+            ]  # fmt: skip
+            label, value = lines[-1].split(" ")  # the current month is the last one
+            month = (label.split('"')[1], float(value))
+            seen.add((*month, current["averageUpTime"]))
+        return seen
+
+    agreed = figures()
+    for _ in range(100):
+        if len(agreed) == 1:
+            break
+        await asyncio.sleep(0.1)
+        agreed = figures()
+
+    assert 1 == len(agreed), agreed
