@@ -31,7 +31,7 @@ OPENID = "openid"
 CONTACT_CLUSTER = "CUSTOMER_CONTACT"
 ID_TOKEN_ALGS = (SIGNING_ALG,)
 CLAIMS_SUPPORTED = (
-    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr",
     "name", "given_name", "family_name", "email",
 )  # fmt: skip
 MAX_NONCE_CHARS = 512
@@ -73,6 +73,8 @@ def id_token(
     access_token: str,
     nonce: str | None,
     auth_time: float | None,
+    acr: str | None = None,
+    amr: tuple[str, ...] = (),
 ) -> str:
     """OIDC Core §2 / §3.1.3.6: an ID token for ``client_id`` about the consumer."""
     now = int(services.clock())
@@ -88,6 +90,10 @@ def id_token(
     }
     if nonce is not None:
         claims["nonce"] = nonce  # §3.1.2.1: echoed unmodified from the authorization request
+    if acr is not None:
+        claims["acr"] = acr  # §2: as the bank's OP reported it
+    if amr:
+        claims["amr"] = list(amr)  # §2 and RFC 8176: pwd, otp, or what the bank's OP reported
     header = {"alg": SIGNING_ALG, "kid": services.keys.kid, "typ": "JWT"}
     return jwt.encode(header, claims, services.keys.current, algorithms=[SIGNING_ALG])
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.base import BankAdapter
+from authz.bank_provider import BankProvider
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
@@ -41,6 +42,8 @@ class Services:
     # Told of every consent change after it is stored (notifications, caches). Each must return
     # at once: a slow receiver must never delay the consumer's action.
     observers: list[ConsentObserver] = field(default_factory=list)
+    # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
+    bank_login: BankProvider | None = None
 
     @classmethod
     def build(
@@ -55,6 +58,7 @@ class Services:
         secret: bytes | None = None,
         observers: list[ConsentObserver] | None = None,
         clock: Clock = time.time,
+        bank_login: BankProvider | None = None,
     ) -> Services:
         tokens = AccessTokens(
             keys,
@@ -76,4 +80,7 @@ class Services:
             secret=secret,
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
+            bank_login=bank_login
+            if bank_login is not None or settings.login != "oidc"
+            else BankProvider(settings, clock=clock),
         )

@@ -146,6 +146,8 @@ async def exchange_code(
             access_token=body["access_token"],
             nonce=code.nonce,
             auth_time=code.auth_time,
+            acr=code.acr,
+            amr=code.amr,
         )
     if consent.duration_type is DurationType.ONE_TIME:
         # One data session: the consent ends when this access token ends (docs/architecture.md

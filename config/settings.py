@@ -148,12 +148,25 @@ class Settings:
     rate_limit_window: int = 10
     # Failed sign-ins from one client address within 15 minutes before it is refused (429).
     login_failures_per_address: int = 20
+    # Who signs the consumer in (README "Sign-in at the bank"): "adapter", the built-in form
+    # checked by BankAdapter.authenticate, or "oidc", the bank's own OpenID Provider, whose
+    # issuer, client registration and ID-token claim naming the customer follow.
+    login: str = "adapter"
+    login_oidc_issuer: str = ""
+    login_oidc_client_id: str = ""
+    login_oidc_client_secret: str = ""  # client_secret_basic; set it through the environment
+    login_oidc_private_key: str = ""  # a private JWK file: private_key_jwt instead
+    login_oidc_customer_claim: str = "sub"
+    login_oidc_scope: str = "openid"
+    login_oidc_acr_values: str = ""  # space-separated; sent, then required in the ID token
+    login_oidc_allow_http: bool = False  # an http:// loopback issuer: tests only
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
         _validate(self)
         _validate_operator_tools(self)
         _validate_hardening(self)
+        _validate_login(self)
 
     @property
     def resource_audience(self) -> str:
@@ -507,3 +520,34 @@ def _validate_hardening(s: Settings) -> None:
             raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
     if "\x00" in s.keys_passphrase_file:
         raise SettingsError("keys_passphrase_file: expected a file path")
+
+
+def _validate_login(s: Settings) -> None:
+    if s.login not in ("adapter", "oidc"):
+        raise SettingsError(f"login: expected adapter or oidc, got {s.login!r}")
+    if not isinstance(s.login_oidc_allow_http, bool):
+        raise SettingsError("login_oidc_allow_http: expected true or false")
+    if s.login != "oidc":
+        return
+    url = urlsplit(s.login_oidc_issuer)
+    if url.scheme not in ("https", "http") or not url.netloc or url.query or url.fragment:
+        raise SettingsError(
+            f"login_oidc_issuer: expected the OpenID Provider's https URL, got "
+            f"{s.login_oidc_issuer!r}"
+        )
+    loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if url.scheme == "http" and not (s.login_oidc_allow_http and loopback):
+        # OIDC Discovery §3: the issuer is an https URL; http only on loopback, for tests.
+        raise SettingsError(
+            "login_oidc_issuer: must use https (http only on loopback with login_oidc_allow_http)"
+        )
+    if not s.login_oidc_client_id:
+        raise SettingsError("login_oidc_client_id: the gateway's client id at the bank's OP")
+    if bool(s.login_oidc_client_secret) == bool(s.login_oidc_private_key):
+        raise SettingsError(
+            "login_oidc_client_secret, login_oidc_private_key: set exactly one of them"
+        )
+    if "openid" not in s.login_oidc_scope.split():
+        raise SettingsError(f"login_oidc_scope: must include openid, got {s.login_oidc_scope!r}")
+    if not s.login_oidc_customer_claim.strip():
+        raise SettingsError("login_oidc_customer_claim: the ID-token claim naming the customer")

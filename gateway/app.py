@@ -93,6 +93,8 @@ def create_app(
                 yield
         finally:
             await services.bank.aclose()
+            if services.bank_login is not None:
+                await services.bank_login.aclose()
             await services.state.aclose()
             await services.records.aclose()
 

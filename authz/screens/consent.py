@@ -233,6 +233,8 @@ async def _approve(
         nonce=interaction.request.nonce,
         auth_time=session.auth_time,
         dpop_jkt=interaction.request.dpop_jkt,
+        acr=session.acr,
+        amr=session.amr,
     )
     # A grant completes or leaves nothing behind (docs/operations.md, "Faults"): the code is
     # stored first and the consent second, so a store that fails on the way never leaves an

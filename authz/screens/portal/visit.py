@@ -36,6 +36,7 @@ REASONS = {
     "not_renewable": 409,
     "busy": 503,
     "bank_unavailable": 503,
+    "signin_unavailable": 503,
 }
 
 
