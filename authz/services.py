@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.base import BankAdapter
+from adapters.capability import withheld_clusters
 from authz.bank_provider import BankProvider
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
 from authz.store.base import RecordStore, StateStore
+from authz.subscriptions.memory import MemorySubscriptionStore
+from authz.subscriptions.store import SubscriptionStore
 from authz.tokens import AccessTokens
 from config.policy import Policy
 from config.settings import Settings
@@ -42,6 +45,8 @@ class Services:
     # Told of every consent change after it is stored (notifications, caches). Each must return
     # at once: a slow receiver must never delay the consumer's action.
     observers: list[ConsentObserver] = field(default_factory=list)
+    # Recipients' notification subscriptions (authz/subscriptions): a record family of its own.
+    subscriptions: SubscriptionStore = field(default_factory=MemorySubscriptionStore)
     # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
     bank_login: BankProvider | None = None
 
@@ -57,6 +62,7 @@ class Services:
         keys: SigningKeys,
         secret: bytes | None = None,
         observers: list[ConsentObserver] | None = None,
+        subscriptions: SubscriptionStore | None = None,
         clock: Clock = time.time,
         bank_login: BankProvider | None = None,
     ) -> Services:
@@ -70,7 +76,9 @@ class Services:
         secret = secret if secret is not None else secrets.token_bytes(32)
         return cls(
             settings=settings,
-            policy=policy,
+            # What the bank's adapter cannot serve is never offered, granted or opened
+            # (adapters/capability.py): read here, once, for every user of the policy.
+            policy=policy.served_by(withheld_clusters(bank)),
             records=records,
             state=state,
             bank=bank,
@@ -80,6 +88,7 @@ class Services:
             secret=secret,
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
+            subscriptions=subscriptions or MemorySubscriptionStore(),
             bank_login=bank_login
             if bank_login is not None or settings.login != "oidc"
             else BankProvider(settings, clock=clock),
