@@ -12,6 +12,8 @@ GRANT SELECT, INSERT, UPDATE ON consents TO fdxgw_app;
 GRANT SELECT, INSERT ON consent_events TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON refresh_tokens TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON notification_deliveries TO fdxgw_app;
+-- Recipients' notification subscriptions (a deleted one is marked, not removed).
+GRANT SELECT, INSERT, UPDATE ON notification_subscriptions TO fdxgw_app;
 -- The audit trail is append-only for the gateway: no UPDATE, no DELETE (retention is
 -- `fdxgw audit prune`, run as fdxgw_owner).
 GRANT SELECT, INSERT ON audit_events TO fdxgw_app;
