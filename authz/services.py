@@ -6,15 +6,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from adapters.base import BankAdapter
 from adapters.capability import withheld_clusters
 from authz.bank_provider import BankProvider
-from authz.consent.model import Consent, ConsentEvent
+from authz.consent.book import ConsentObserver
 from authz.keys import SigningKeys
 from authz.sender import SenderConstraint
-from authz.store.base import RecordStore, StateStore
+from authz.store.base import Records, StateStore
 from authz.subscriptions.memory import MemorySubscriptionStore
 from authz.subscriptions.store import SubscriptionStore
 from authz.tokens import AccessTokens
@@ -24,16 +23,11 @@ from config.settings import Settings
 Clock = Callable[[], float]
 
 
-class ConsentObserver(Protocol):
-    async def consent_changed(self, consent: Consent, event: ConsentEvent) -> None:
-        """``consent`` as stored after ``event``; must not block (enqueue, don't deliver)."""
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class Services:
     settings: Settings
     policy: Policy
-    records: RecordStore
+    records: Records
     state: StateStore
     bank: BankAdapter
     keys: SigningKeys
@@ -56,7 +50,7 @@ class Services:
         settings: Settings,
         *,
         policy: Policy,
-        records: RecordStore,
+        records: Records,
         state: StateStore,
         bank: BankAdapter,
         keys: SigningKeys,

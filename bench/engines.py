@@ -55,7 +55,7 @@ from authz.tokens import AccessTokens, pairwise_subject
 from bench.server import LIMIT, first_account
 from config.policy import load_policy
 from config.settings import Settings
-from gateway.app import create_app, load_or_create_secret
+from gateway.app import create_app, load_keys
 
 ENGINES = ("sqlite", "postgres")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -150,9 +150,9 @@ def prepare(engine: str, work: Path) -> Setup:
 async def _seed(setup: Setup) -> None:
     records = open_records(setup.database_url)
     try:
-        await records.migrate()
+        await records.schema.migrate()
         now = time.time()
-        await records.put_client(
+        await records.clients.put(
             ClientRecord(
                 client_id=CLIENT_ID, client_name="Bench", redirect_uris=("https://b/cb",), jwks={}
             )
@@ -174,13 +174,12 @@ async def _seed(setup: Setup) -> None:
             purpose="benchmark",
             scope=tuple(policy.scopes_for(clusters)),
         )
-        await records.create_consent(
+        await records.consents.create(
             consent, ConsentEvent(consent.id, now, "granted", "INDIVIDUAL")
         )
     finally:
         await records.aclose()
-    SigningKeys.load_or_create(setup.var / "keys")  # the instances share these
-    load_or_create_secret(setup.var / "secret.key")
+    load_keys(setup.settings())  # made in the record store: the instances share these
 
 
 def window() -> tuple[str, str]:
@@ -192,10 +191,9 @@ def fresh_token(setup: Setup) -> str:
     """A new access token for the prepared consent, signed with the deployment's key (what the
     token endpoint would answer; the FDX gate cannot tell the difference)."""
     settings = setup.settings()
-    keys = SigningKeys.load_or_create(setup.var / "keys")
-    secret = load_or_create_secret(setup.var / "secret.key")
+    material = load_keys(settings)
     tokens = AccessTokens(
-        keys,
+        SigningKeys(material.ring),
         issuer=settings.issuer,
         audience=settings.resource_audience,
         ttl=settings.access_token_ttl,
@@ -205,7 +203,7 @@ def fresh_token(setup: Setup) -> str:
     token, _ = tokens.issue(
         consent_id=setup.consent_id,
         client_id=CLIENT_ID,
-        sub=pairwise_subject(secret, setup.customer_id, CLIENT_ID),
+        sub=pairwise_subject(material.secret, setup.customer_id, CLIENT_ID),
         scope=" ".join(policy.scopes_for(tuple(policy.clusters))),
     )
     return token
@@ -214,6 +212,8 @@ def fresh_token(setup: Setup) -> str:
 def instance(setup: Setup, *, rate_limit: bool = True) -> Any:
     """One gateway instance over the prepared deployment, as ``build_services`` wires it."""
     settings = setup.settings(rate_limit=rate_limit)
+    state = setup.state()
+    material = load_keys(settings)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -222,11 +222,12 @@ def instance(setup: Setup, *, rate_limit: bool = True) -> Any:
             pool_min_size=settings.database_pool_min_size,
             pool_max_size=settings.database_pool_max_size,
             timeout=settings.database_timeout,
+            state=state,
         ),
-        state=setup.state(),
+        state=state,
         bank=load_adapter(settings.adapter, settings.adapter_config),
-        keys=SigningKeys.load_or_create(setup.var / "keys"),
-        secret=load_or_create_secret(setup.var / "secret.key"),
+        keys=SigningKeys(material.ring),
+        secret=material.secret,
     )
     services.observers.append(Notifier(services))
     return create_app(settings, services=services)

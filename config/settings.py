@@ -31,7 +31,7 @@ PACKAGED_KEYS = ("demo_dir", "registry_jwks")
 # file's folder, so one folder holds a deployment's whole configuration.
 PATH_KEYS = (
     "var_dir", "demo_dir", "adapter_config", "registry_jwks", "admin_token_file",
-    "maintenance_file", "keys_passphrase_file", "openapi",
+    "maintenance_file", "keys_passphrase_file", "key_encryption_key_file", "openapi",
 )  # fmt: skip
 SQLITE = "sqlite:///"
 _ADAPTER_NAME = r"[a-z][a-z0-9_-]{0,39}"
@@ -40,6 +40,7 @@ _ADAPTER_SPEC = re.compile(
 )
 ENV_PREFIX = "FDX_"
 CONFIG_ENV = "FDX_CONFIG"  # the one FDX_* variable that is not a setting
+ENV_ONLY = {"key_encryption_key"}  # a secret itself: from the environment, never a file in git
 
 
 class SettingsError(Exception):
@@ -140,6 +141,14 @@ class Settings:
     key_publish_ahead: int = 3600
     key_retention: int = 2_592_000
     keys_passphrase_file: str = ""
+    # The key-encryption key that seals signing keys and the session secret in the record store
+    # (authz/kek.py): a 0600 file, or the value itself from FDX_KEY_ENCRYPTION_KEY (never in the
+    # TOML file); 32 random bytes in base64. Neither: stored in clear (docs/security.md).
+    key_encryption_key_file: str = ""
+    key_encryption_key: str = field(default="", repr=False)
+    # Seconds between two reads of the keys from the record store: a rotation made through any
+    # instance is published and used by every other one within this bound.
+    key_reload_interval: int = 30
     # Published rate limits (CFPB §1033.311(d), docs/security.md): FDX data requests a second
     # per recipient and per consent, averaged over a window of rate_limit_window seconds (a
     # burst may use the whole window's allowance); 0 turns a limit off.
@@ -197,6 +206,7 @@ class Settings:
         known = {f.name: f for f in dataclasses.fields(cls)}
         raw = _read_toml(defaults_file, "cannot read defaults")
         _refuse_unknown(defaults_file, raw, known)
+        _refuse_secrets(defaults_file, raw)
         for key in PACKAGED_KEYS:
             if isinstance(raw.get(key), str) and raw[key]:
                 raw[key] = str(PACKAGE_ROOT / raw[key])
@@ -206,6 +216,7 @@ class Settings:
         if config_file is not None:
             operator = _read_toml(config_file, "cannot read the configuration file")
             _refuse_unknown(config_file, operator, known)
+            _refuse_secrets(config_file, operator)
             raw.update(_relative_to(config_file.resolve().parent, operator))
         for name in sorted(env):
             if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
@@ -249,6 +260,15 @@ def _refuse_unknown(path: Path, raw: Mapping[str, Any], known: Mapping[str, Any]
     for key in sorted(raw):
         if key not in known:
             raise SettingsError(f"{path}: unknown key {key!r}{_closest(key, known)}")
+
+
+def _refuse_secrets(path: Path, raw: Mapping[str, Any]) -> None:
+    secret = sorted(set(raw) & ENV_ONLY)
+    if secret:
+        raise SettingsError(
+            f"{path}: {secret[0]} is a secret: set {ENV_PREFIX}{secret[0].upper()}"
+            " in the environment (or its _file setting), never in this file"
+        )
 
 
 def _closest(key: str, known: Mapping[str, Any]) -> str:
@@ -509,6 +529,7 @@ def _validate_hardening(s: Settings) -> None:
         "key_publish_ahead": (0, 2_592_000),
         # Past every token a key signed: access and ID tokens live ≤ 300 s (architecture.md §5).
         "key_retention": (3600, 315_360_000),
+        "key_reload_interval": (1, 3600),
         "rate_limit_per_client": (0, 1_000_000),
         "rate_limit_per_consent": (0, 1_000_000),
         "rate_limit_window": (1, 3600),
@@ -518,8 +539,9 @@ def _validate_hardening(s: Settings) -> None:
         value = getattr(s, key)
         if isinstance(value, bool) or not low <= value <= high:
             raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
-    if "\x00" in s.keys_passphrase_file:
-        raise SettingsError("keys_passphrase_file: expected a file path")
+    for name in ("keys_passphrase_file", "key_encryption_key_file"):
+        if "\x00" in getattr(s, name):
+            raise SettingsError(f"{name}: expected a file path")
 
 
 def _validate_login(s: Settings) -> None:

@@ -19,6 +19,9 @@ fdxgw consents revoke CONSENT_ID [--reason BUSINESS_RULE]     end one as the ban
 fdxgw keys list                    signing keys: kid, created, when it signs, when it retires
 fdxgw keys rotate [--now]          publish a new key that signs after key_publish_ahead
 fdxgw keys prune                   delete replaced keys past their retire_after
+fdxgw keys migrate                 move an earlier release's var_dir key files into the store
+fdxgw keys kek                     print a new key-encryption key (key_encryption_key_file)
+fdxgw keys seal                    seal keys stored in clear with the configured one
 fdxgw admin token                  a new admin API token (printed once; its hash is stored)
 """
 
@@ -30,22 +33,27 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from authz.keys import KeyFileError, SigningKeys, passphrase_setting
+from authz import keyring
+from authz.kek import KekError, kek_from_settings
+from authz.keyfiles import KeyFileError, passphrase_setting
 from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
 from authz.store import (
     ClientRecord,
-    RecordStore,
+    Records,
     RecordsUnavailable,
     SchemaError,
+    StateUnavailable,
     display_url,
     open_records,
+    open_state,
 )
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
@@ -109,7 +117,8 @@ def _warn(message: str) -> None:
 
 def _check(settings: Settings) -> int:
     """What ``serve`` would load besides the settings and the policy, loaded the same way: the
-    adapters from ``adapter_config`` and the maintenance windows. Every message names the key."""
+    adapters from ``adapter_config``, the maintenance windows and the key-encryption key. Every
+    message names the key."""
     from adapters.registry import load_adapter
     from gateway.fdx.meta import load_windows
 
@@ -124,7 +133,8 @@ def _check(settings: Settings) -> int:
     asyncio.run(adapter.aclose())
     try:
         load_windows(settings.maintenance_file)
-    except ValueError as exc:
+        kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+    except ValueError as exc:  # KekError names key_encryption_key_file or the variable
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
     print("configuration OK")
@@ -132,16 +142,17 @@ def _check(settings: Settings) -> int:
 
 
 async def _init(settings: Settings) -> int:
-    from gateway.app import load_or_create_secret
-
     records = _open_records(settings)
     try:
-        await records.migrate()
+        await records.schema.migrate()
         await _migrate_subscriptions(settings)
-        SigningKeys.load_or_create(
-            settings.var_path / "keys", passphrase=passphrase_setting(settings.keys_passphrase_file)
+        await keyring.open_keys(
+            records.secrets,
+            kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key),
+            now=_clock(),
+            legacy=settings.var_path,  # an earlier release's key files, on the first run
+            passphrase=passphrase_setting(settings.keys_passphrase_file),
         )
-        load_or_create_secret(settings.var_path / "secret.key")
         if settings.adapter == "sandbox":
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
@@ -151,7 +162,7 @@ async def _init(settings: Settings) -> int:
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
-    except KeyFileError as exc:
+    except (KeyFileError, KekError, keyring.KeyringError) as exc:
         print(f"fdxgw: keys: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -177,9 +188,9 @@ async def _db(settings: Settings, action: str) -> int:
     records = _open_records(settings)
     try:
         if action == "migrate":
-            await records.migrate()
+            await records.schema.migrate()
             await _migrate_subscriptions(settings)
-        await records.check_schema()
+        await records.schema.check()
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
@@ -189,16 +200,28 @@ async def _db(settings: Settings, action: str) -> int:
     return 0
 
 
-def _open_records(settings: Settings) -> RecordStore:
-    return open_records(
+def _open_records(settings: Settings, *, writes: bool = False) -> Records:
+    """``writes``: the command changes what the FDX gate reads (a recipient's status), so it
+    opens the state store too, whose stamps tell every gateway process (authz.store.stamped)."""
+    state = open_state(settings.state_url, clock=time.time, prefix=settings.redis_prefix)
+    records = open_records(
         settings.database_url,
         pool_min_size=min(settings.database_pool_min_size, 1),  # one command, one connection
         pool_max_size=settings.database_pool_max_size,
         timeout=settings.database_timeout,
+        state=state if writes else None,
     )
 
+    async def close() -> None:
+        try:
+            await records.aclose()
+        finally:
+            await state.aclose()
 
-async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
+    return replace(records, closer=close)
+
+
+async def _seed_demo(records: Records, demo: Path) -> str | None:
     path = demo / "recipient.json"
     if not path.is_file():
         return None
@@ -211,7 +234,7 @@ async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
     fields = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known}
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
-    await records.put_client(client)
+    await records.clients.put(client)
     return client.client_id
 
 
@@ -240,7 +263,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
     records = _open_records(settings)
     try:
-        await records.check_schema()
+        await records.schema.check()
         if args.action == "verify":
             return await _verify(records, args.progress_every)
         if args.action == "export":
@@ -260,7 +283,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         await records.aclose()
 
 
-async def _verify(records: RecordStore, every: int) -> int:
+async def _verify(records: Records, every: int) -> int:
     from authz.trail import verify_chain
 
     shown = [0]
@@ -312,9 +335,9 @@ async def _recipients(
 ) -> int:
     """The bank's decisions (``authz.registration.recipients``), effective on the recipient's
     next request in every gateway process sharing the database."""
-    records = _open_records(settings)
+    records = _open_records(settings, writes=True)
     try:
-        await records.check_schema()
+        await records.schema.check()
         if action == "list":
             for client in await recipients.list_recipients(records):
                 print(f"{client.client_id}\t{client.status}\t{client.client_name}")
@@ -323,7 +346,7 @@ async def _recipients(
         changed = await recipients.change_status(
             records, client_id, action, now=time.time(), reason=reason
         )
-    except (SchemaError, RecordsUnavailable) as exc:
+    except (SchemaError, RecordsUnavailable, StateUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except recipients.RecipientError as exc:

@@ -62,12 +62,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 def _one_process(settings: Settings, sockets: list[socket.socket]) -> int:
     import uvicorn
 
-    from authz.store import SchemaError
+    from authz.store import RecordsUnavailable, SchemaError
     from gateway.app import create_app
 
     try:
-        app = create_app(settings)
-    except (SchemaError, ValueError, OSError) as exc:
+        app = create_app(settings)  # reads the keys: a KEK that cannot open them stops here
+    except (SchemaError, RecordsUnavailable, ValueError, OSError) as exc:
         print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
         return 2
     banner(settings)

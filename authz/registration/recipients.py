@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import replace
 
-from authz.store.base import ClientRecord, RecordStore
+from authz.store.base import ClientRecord, Records
 
 MAX_HISTORY = 50
 
@@ -36,18 +36,18 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 }
 
 
-async def list_recipients(records: RecordStore) -> list[ClientRecord]:
+async def list_recipients(records: Records) -> list[ClientRecord]:
     """Every registered recipient, deregistered ones included, by client_id."""
-    return await records.list_clients()
+    return await records.clients.all()
 
 
 async def change_status(
-    records: RecordStore, client_id: str, action: str, *, now: float, reason: str | None = None
+    records: Records, client_id: str, action: str, *, now: float, reason: str | None = None
 ) -> ClientRecord:
     """Apply ``action`` (approve | suspend | reinstate) and return the stored record."""
     if action not in TRANSITIONS:
         raise RecipientError(f"unknown action {action!r}")
-    client = await records.get_client(client_id)
+    client = await records.clients.get(client_id)
     if client is None:
         raise RecipientError(f"no recipient {client_id!r}")
     sources, target = TRANSITIONS[action]
@@ -60,19 +60,19 @@ async def change_status(
     changed = replace(
         client, status=target.value, extra={**client.extra, "status_history": history}
     )
-    await records.put_client(changed)
+    await records.clients.put(changed)
     return changed
 
 
-async def approve(records: RecordStore, client_id: str, *, now: float) -> ClientRecord:
+async def approve(records: Records, client_id: str, *, now: float) -> ClientRecord:
     return await change_status(records, client_id, "approve", now=now)
 
 
 async def suspend(
-    records: RecordStore, client_id: str, *, now: float, reason: str | None = None
+    records: Records, client_id: str, *, now: float, reason: str | None = None
 ) -> ClientRecord:
     return await change_status(records, client_id, "suspend", now=now, reason=reason)
 
 
-async def reinstate(records: RecordStore, client_id: str, *, now: float) -> ClientRecord:
+async def reinstate(records: Records, client_id: str, *, now: float) -> ClientRecord:
     return await change_status(records, client_id, "reinstate", now=now)

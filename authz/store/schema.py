@@ -117,7 +117,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5): the thumbprint of the key they are bound to
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT",),
-    # 4: the CFPB §1033 response rate counts a month's accesses by status (gateway/response_rate.py)
+    # 4: who a recipient said started a revocation (FDX ConsentRevocationRequest.initiator)
+    ("ALTER TABLE consent_events ADD COLUMN initiator TEXT",),
+    # 5: signing keys and the session secret, shared by every instance (authz/keyring.py)
+    (
+        """CREATE TABLE secrets (
+            id           TEXT PRIMARY KEY,
+            use          TEXT NOT NULL,
+            created      REAL NOT NULL,
+            not_before   REAL NOT NULL,
+            retire_after REAL,
+            kek          TEXT NOT NULL,
+            sealed       BLOB NOT NULL
+        )""",
+    ),
+    # 6: the CFPB §1033 response rate counts a month's accesses by status (gateway/response_rate.py)
     ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
 )
 
@@ -225,7 +239,21 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5)
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt text",),
-    # 4: the CFPB §1033 response rate's count of a month's accesses by status
+    # 4: a revocation's named initiator
+    ("ALTER TABLE consent_events ADD COLUMN initiator text",),
+    # 5: signing keys and the session secret
+    (
+        """CREATE TABLE secrets (
+            id           text PRIMARY KEY,
+            use          text NOT NULL,
+            created      double precision NOT NULL,
+            not_before   double precision NOT NULL,
+            retire_after double precision,
+            kek          text NOT NULL,
+            sealed       bytea NOT NULL
+        )""",
+    ),
+    # 6: the CFPB §1033 response rate's count of a month's accesses by status
     ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
 )
 

@@ -19,4 +19,8 @@ GRANT SELECT, INSERT, UPDATE ON notification_subscriptions TO fdxgw_app;
 GRANT SELECT, INSERT ON audit_events TO fdxgw_app;
 GRANT SELECT, INSERT ON trail TO fdxgw_app;
 GRANT SELECT ON trail_anchor TO fdxgw_app;
+-- Signing keys and the session secret, sealed under the key-encryption key: instances read
+-- them; adding, rotating or deleting one (`fdxgw keys rotate|prune`) is the owner's, so an
+-- instance cannot slip in a key of its own.
+GRANT SELECT ON secrets TO fdxgw_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO fdxgw_app;

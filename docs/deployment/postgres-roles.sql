@@ -2,8 +2,9 @@
 -- Run once, as a superuser (or a role with CREATEROLE and CREATEDB), e.g. psql -f.
 -- tests/deploy/test_postgres_roles.py runs this file as written, names aside.
 --
--- fdxgw_owner owns the schema: `fdxgw db migrate`, `fdxgw init` and `fdxgw audit prune` run as
--- it, at deployment and from the operator's tools, never from a serving instance.
+-- fdxgw_owner owns the schema: `fdxgw db migrate`, `fdxgw init`, `fdxgw keys rotate|prune` and
+-- `fdxgw audit prune` run as it, at deployment and from the operator's tools, never from a
+-- serving instance.
 -- fdxgw_app is what every instance connects as: it reads and writes records, appends to the
 -- audit trail, and can neither change the schema nor rewrite or delete the trail.
 -- Give both a password (or a client certificate) as the bank's PostgreSQL policy requires.

@@ -119,7 +119,7 @@ async def change_recipient(request: Request, services: Services) -> Response:
             services.records, client_id, action, now=services.clock(), reason=reason
         )
     except recipients.RecipientError as exc:
-        known = await services.records.get_client(client_id) is not None
+        known = await services.records.clients.get(client_id) is not None
         status, error = (409, "conflict") if known else (404, "not_found")
         raise AdminError(status, error, str(exc)) from None
     log.info("admin.recipient_%s", action, extra={"client_id": client_id, "status": changed.status})
@@ -159,7 +159,7 @@ async def revoke_consent(request: Request, services: Services) -> Response:
 
 
 async def keys(request: Request, services: Services) -> Response:
-    found = list_keys(services.keys, services.settings.var_path / "keys")
+    found = list_keys(services.keys)
     log.info("admin.keys_listed", extra={"count": len(found)})
     return _json({"keys": [k.to_dict() for k in found]})
 

@@ -45,7 +45,7 @@ def routes(
     windows: Sequence[Window] | None = None,
     rates: ResponseRates | None = None,
 ) -> list[BaseRoute]:
-    log = audit or AuditLog(services.records, services.clock)
+    log = audit or AuditLog(services.records.audit, services.clock)
     out: list[BaseRoute] = []
     resources = (
         accounts,
@@ -82,7 +82,7 @@ def routes(
 def response_rates(services: Services, windows: Sequence[Window]) -> ResponseRates:
     """The §1033 figures from the audit trail, planned windows being scheduled downtime."""
     return ResponseRates(
-        audit_counts(services.records),
+        audit_counts(services.records.audit),
         [(w.start, w.end) for w in windows],
         clock=services.clock,
     )

@@ -1,6 +1,6 @@
 """Upgrading as docs/deployment.md says: a PostgreSQL database made and used by the previous
-release (the last commit whose schema is one version behind, taken from git and run as it
-was), then `fdxgw db migrate` of this release, then this release serving what the old one
+release (the newest commit whose schema is this one less its last migration, taken from git
+and run as it was), then `fdxgw db migrate` of this release, then this release serving what the old one
 recorded."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from authz.store.schema import CURRENT_VERSION
+from authz.store.schema import CURRENT_VERSION, MIGRATIONS, POSTGRES_MIGRATIONS
 from tests.contracts.conftest import create_database, drop_database
 from tests.faults.servers import free_port
 from tests.multi.driver import Driver
@@ -31,7 +31,7 @@ def _git(*args: str) -> str:
     ).stdout
 
 
-def _version_of(text: str, folder: Path) -> int:
+def _migrations_of(text: str, folder: Path) -> tuple[object, ...]:
     path = folder / "schema_at_commit.py"
     path.write_text(text, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("schema_at_commit", path)
@@ -39,25 +39,22 @@ def _version_of(text: str, folder: Path) -> int:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return int(module.CURRENT_VERSION)
+    return (tuple(module.MIGRATIONS), tuple(module.POSTGRES_MIGRATIONS))
 
 
 def previous_release(folder: Path) -> Path:
-    """The tree just before the commit that added the current schema version (the previous
-    release's code at its newest), unpacked into ``folder``."""
-    introduced = "HEAD~0"  # the current version not committed yet: HEAD is the previous one
+    """The newest commit whose schema is this one less its last migration (the previous
+    release's: a branch's own numbering that never shipped does not count), unpacked."""
+    previous = (MIGRATIONS[:-1], POSTGRES_MIGRATIONS[:-1])
     for commit in _git("log", "--format=%H", "--", SCHEMA).split():
-        version = _version_of(_git("show", f"{commit}:{SCHEMA}"), folder)
-        if version == CURRENT_VERSION:
-            introduced = commit + "^"
-        elif version == CURRENT_VERSION - 1:
+        if _migrations_of(_git("show", f"{commit}:{SCHEMA}"), folder) == previous:
             break
     else:
-        pytest.fail("no commit with the previous schema version in git history (shallow clone?)")
+        pytest.fail("no commit with the previous schema in git history (a shallow clone?)")
     tree = folder / "previous"
     tree.mkdir()
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", introduced], check=True, capture_output=True
+        ["git", "-C", str(ROOT), "archive", commit], check=True, capture_output=True
     )
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
     return tree

@@ -26,11 +26,11 @@ async def consent_page(visit: Visit) -> Response:
     services, t, lang = visit.services, visit.t, visit.lang
     consent = await visit.own_consent(visit.request.path_params["consent_id"])
     now = services.clock()
-    client = await services.records.get_client(consent.client_id)
+    client = await services.records.clients.get(consent.client_id)
     name = client.client_name if client else consent.client_id
     provider = services.settings.provider_name
-    events = await services.records.consent_events(consent.id)
-    audit = await services.records.list_audit(consent_id=consent.id)
+    events = await services.records.consents.events(consent.id)
+    audit = await services.records.audit.of_consent(consent.id)
     labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
     page_no, pages = _page(visit, len(audit))
     newest_first = list(reversed(audit))

@@ -172,7 +172,7 @@ def event_rows(
 async def client_map(services: Services, client_ids: Iterable[str]) -> dict[str, ClientRecord]:
     out = {}
     for client_id in set(client_ids):
-        client = await services.records.get_client(client_id)
+        client = await services.records.clients.get(client_id)
         if client is not None:
             out[client_id] = client
     return out

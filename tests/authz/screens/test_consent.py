@@ -24,7 +24,7 @@ APPROVE = {"decision": "approve", "account:acc-checking": "yes"}
 
 
 def consents(world: World):
-    return world.run(lambda: world.services.records.list_consents(customer_id=CUSTOMER))
+    return world.run(lambda: world.services.records.consents.find(customer_id=CUSTOMER))
 
 
 def test_approving_stores_the_consent_issues_a_code_and_redirects(world: World) -> None:
@@ -100,7 +100,7 @@ def test_denying_records_the_refusal_and_tells_the_app(world: World) -> None:
     [consent] = consents(world)
     assert consent.status is ConsentStatus.DENIED
     assert consent.resources == ()
-    events = world.run(world.services.records.consent_events, consent.id)
+    events = world.run(world.services.records.consents.events, consent.id)
     assert [(e.event, e.actor) for e in events] == [("denied", "INDIVIDUAL")]
 
 
