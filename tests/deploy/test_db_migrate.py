@@ -1,7 +1,7 @@
 """Upgrading as docs/deployment.md says: a PostgreSQL database made and used by the previous
 release (the newest commit whose schema is this one less its last migration, taken from git
-and run as it was), then `fdxgw db migrate` of this release, then this release serving what the old one
-recorded."""
+and run as it was), then `fdxgw db migrate` of this release, then this release serving what
+the old one recorded."""
 
 from __future__ import annotations
 
