@@ -122,10 +122,16 @@ def server_options(settings: Settings) -> dict[str, Any]:
     Proxy headers are off: uvicorn would otherwise take the client address from
     ``X-Forwarded-For`` whenever the peer is in its own allow-list (127.0.0.1 unless told
     otherwise), whatever ``trusted_proxies`` says. The gateway reads the header itself, and only
-    from a peer in ``trusted_proxies`` (docs/security.md)."""
+    from a peer in ``trusted_proxies`` (docs/security.md).
+
+    httptools, with a bound on a request's head (gateway/head_limits.py): httptools itself
+    buffers a head of any size."""
+    from gateway.head_limits import HeadLimitedHttpToolsProtocol
+
     return {
         "host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
         "server_header": False, "log_config": None, "proxy_headers": False,
+        "http": HeadLimitedHttpToolsProtocol,
         "timeout_graceful_shutdown": settings.shutdown_timeout,
     }  # fmt: skip
 
