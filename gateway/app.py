@@ -10,6 +10,7 @@ everything from the settings.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,22 +40,32 @@ from gateway.areas import AreaAnswers
 from gateway.budget import within_budget
 from gateway.errors import ExceptionHandler, fdx_exception_handlers
 from gateway.fdx.dispatch import FdxDispatcher
+from gateway.fdx.meta import load_windows
 from gateway.head_limits import HeadLimitMiddleware, within_limits
 from gateway.health import AdapterProbe, health_routes
-from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
+from gateway.management import NOT_FOUND, served_here
+from gateway.metrics import Metrics, MetricsMiddleware, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
 from gateway.openapi.routes import docs_route
 from gateway.outage import outage_handlers
+from gateway.response_rate import ResponseRates
 from gateway.services import build_services, key_reloader
+from gateway.worker_metrics import WorkerFiles
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Gateway:
+def create_app(
+    settings: Settings, *, services: Services | None = None, metrics_dir: str | None = None
+) -> Gateway:
     """The app over ``services`` (built from ``settings`` when not given): the operator's tools
-    around the bank, then the routes, the middleware, the error handlers and the lifespan."""
+    around the bank, then the routes, the middleware, the error handlers and the lifespan.
+    ``metrics_dir``: this is one of ``fdxgw serve --workers``' processes, and ``/metrics`` sums
+    every worker's files there (gateway/worker_metrics.py)."""
     services = services or build_services(settings)
     # Operator tools (docs/operations.md): the adapter measured from outside, its health probe,
     # the admin credential.
-    metrics = Metrics(data_routes=data_routes(services.policy), clock=services.clock)
+    metrics = Metrics(shared=WorkerFiles(metrics_dir) if metrics_dir else None)
+    windows = load_windows(services.settings.maintenance_file)
+    rates = fdx.response_rates(services, windows)
     services = _measured_bank(services, metrics)
     probe = AdapterProbe(
         services.bank,
@@ -63,7 +74,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     )
     admin_file = services.settings.admin_token_file
     admin_token = AdminToken(Path(admin_file) if admin_file else None)
-    fdx_routes = fdx.routes(services, probe=probe)
+    fdx_routes = fdx.routes(services, probe=probe, windows=windows, rates=rates)
     fdx_middleware = services.senders.resource_middleware()  # DPoP-Nonce, when required
     answers = AreaAnswers(services.settings)  # in each path's protocol: FDX, OAuth, HTML
     # The data operations skip the stack below (gateway/fdx/dispatch.py): the same checks, the
@@ -76,14 +87,15 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     )
     return Gateway(
         dispatcher,
+        management_port=services.settings.management_port,
         routes=[
             # The FDX API first: Starlette matches routes in order, and this is the hot path.
             Mount("/fdx/v6", routes=fdx_routes, middleware=fdx_middleware),
-            *_routes(services, probe, metrics, admin_token),
+            *_routes(services, probe, metrics, rates, admin_token),
         ],
         middleware=_middleware(services.settings, metrics, answers),
         exception_handlers=_exception_handlers(services.settings, answers),
-        lifespan=_lifespan(services),
+        lifespan=_lifespan(services, metrics),
     )
 
 
@@ -94,7 +106,11 @@ def _measured_bank(services: Services, metrics: Metrics) -> Services:
 
 
 def _routes(
-    services: Services, probe: AdapterProbe, metrics: Metrics, admin_token: AdminToken
+    services: Services,
+    probe: AdapterProbe,
+    metrics: Metrics,
+    rates: ResponseRates,
+    admin_token: AdminToken,
 ) -> list[BaseRoute]:
     """Everything but the FDX data API: OAuth, the screens, the portal, the operator's paths."""
     settings = services.settings
@@ -106,7 +122,11 @@ def _routes(
         Route("/", _index(settings.issuer), methods=["GET"]),
         *health_routes(services, probe),
         metrics_route(
-            metrics, services, token=admin_token if settings.metrics_require_admin else None
+            metrics,
+            services,
+            rates,
+            probe,
+            token=admin_token if settings.metrics_require_admin else None,
         ),
         *admin_routes(services, admin_token),
         docs_route(settings),
@@ -147,7 +167,9 @@ def _exception_handlers(settings: Settings, answers: AreaAnswers) -> dict[Any, E
     }
 
 
-def _lifespan(services: Services) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    services: Services, metrics: Metrics
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Start-up checks, the background work beside the app, and every store closed at the end."""
 
     @asynccontextmanager
@@ -162,7 +184,7 @@ def _lifespan(services: Services) -> Callable[[Starlette], AbstractAsyncContextM
         gc.freeze()
         try:
             async with AsyncExitStack() as background:
-                await _start_background(services, background)
+                await _start_background(services, metrics, background)
                 yield
         finally:
             await _close(services)
@@ -170,15 +192,20 @@ def _lifespan(services: Services) -> Callable[[Starlette], AbstractAsyncContextM
     return lifespan
 
 
-async def _start_background(services: Services, background: AsyncExitStack) -> None:
+async def _start_background(
+    services: Services, metrics: Metrics, background: AsyncExitStack
+) -> None:
     """Notification delivery and the sweeper run beside the app, off the request path; the
-    sweeper queues its reminders through the Notifier's enqueue. With shared keys, a reloader
-    follows the ones other instances rotate."""
+    sweeper queues its reminders through the Notifier's enqueue. A worker of several flushes
+    its metrics to the shared files. With shared keys, a reloader follows the ones other
+    instances rotate."""
     for observer in services.observers:
         if isinstance(observer, Notifier):
             await background.enter_async_context(observer.running())
             sweeper = Sweeper(services, observer.enqueue)
             await background.enter_async_context(sweeper.running())
+    if metrics.shared is not None:
+        await background.enter_async_context(_flushing(metrics))
     if services.settings.database_url != "memory://":  # keys shared: follow them
         await background.enter_async_context(key_reloader(services).running())
 
@@ -194,13 +221,21 @@ async def _close(services: Services) -> None:
 
 class Gateway(Starlette):
     """The app: Starlette, except that an FDX data operation is served by ``FdxDispatcher``
-    before Starlette's middleware stack and router see it."""
+    before Starlette's middleware stack and router see it, and that with a management port the
+    operator's paths are answered there and only there (gateway/management.py)."""
 
-    def __init__(self, fdx_dispatcher: FdxDispatcher, **kwargs: Any) -> None:
+    def __init__(
+        self, fdx_dispatcher: FdxDispatcher, *, management_port: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.fdx_dispatcher = fdx_dispatcher
+        self.management_port = management_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if self.management_port and not served_here(scope, self.management_port):
+                await NOT_FOUND(scope, receive, send)
+                return
         # A head past the limits is left to HeadLimitMiddleware, inside Starlette's stack.
         if scope["type"] == "http" and within_limits(scope["headers"]):
             hit = self.fdx_dispatcher.match(scope)
@@ -209,6 +244,26 @@ class Gateway(Starlette):
                 await self.fdx_dispatcher.serve(*hit, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+@asynccontextmanager
+async def _flushing(metrics: Metrics, every: float = 1.0) -> AsyncIterator[None]:
+    """This worker's totals into the shared files every second, so a scrape answered by
+    another worker is at most that stale; and once more, then marked dead, at shutdown."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every)
+            metrics.flush()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        metrics.flush()
+        if metrics.shared is not None:
+            metrics.shared.close()
 
 
 def from_environment() -> Starlette:
