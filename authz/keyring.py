@@ -8,8 +8,8 @@ and opened only in memory; the schedule (created, signs from, retires) is kept i
 
 ``Reloader`` reads the store every ``key_reload_interval`` seconds: a rotation made through any
 instance (or the command line) is published, and then used, by all within that bound. A record
-this instance's KEK cannot open stops the reload (the ring it holds stays) and marks the ring
-not current, which ``/readyz`` reports.
+this instance's KEK cannot open (one in clear included, once a KEK is set) stops the reload
+(the ring it holds stays) and marks the ring not current, which ``/readyz`` reports.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ async def rotate(
 ) -> KeyMeta:
     """Add a key that signs from ``now + publish_ahead`` and schedule every key without a
     ``retire_after`` to retire ``retention`` after the new one takes over."""
-    if not schedule(await store.all()):
+    stored = await store.all()
+    if not schedule(stored):
         raise KeyringError("no signing keys to rotate (run fdxgw init)")
     takeover = now + publish_ahead
     sealed = await _seal_key(kek, new_key(), now, takeover)
@@ -208,14 +209,26 @@ async def _seal_secret(kek: Kek, value: bytes, created: float) -> SealedSecret:
     return SealedSecret(SESSION, SESSION, created, created, None, kek.kek_id, sealed)
 
 
-async def _open(kek: Kek, s: SealedSecret) -> bytes:
+def _other_kek(s: SealedSecret, kek: Kek) -> KeyringError:
     if s.kek == NONE:
-        return s.sealed  # stored in clear (no KEK when it was made)
-    if s.kek != kek.kek_id:
-        raise KeyringError(
-            f"the stored keys are sealed by key-encryption key {s.kek}; this instance has"
-            f" {kek.kek_id} (check key_encryption_key_file or FDX_KEY_ENCRYPTION_KEY)"
+        # Once a KEK is configured a clear record is refused like an altered row: anyone who
+        # can write the table could otherwise put a key of theirs in, in clear, and have it
+        # sign. Only ``seal`` reads clear records, to seal them.
+        return KeyringError(
+            f"stored key {s.id} is in clear but key-encryption key {kek.kek_id} is configured"
+            " (run fdxgw keys seal to seal the keys stored in clear)"
         )
+    return KeyringError(
+        f"the stored keys are sealed by key-encryption key {s.kek}; this instance has"
+        f" {kek.kek_id} (check key_encryption_key_file or FDX_KEY_ENCRYPTION_KEY)"
+    )
+
+
+async def _open(kek: Kek, s: SealedSecret) -> bytes:
+    if s.kek != kek.kek_id:
+        raise _other_kek(s, kek)
+    if s.kek == NONE:
+        return s.sealed  # stored in clear: no KEK is configured, none was when it was made
     try:
         return await kek.unwrap(s.sealed, label=_label(s.id, s.use))
     except KekError:

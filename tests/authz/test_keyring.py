@@ -326,3 +326,38 @@ async def test_a_reload_while_the_store_is_away_keeps_the_ring_and_readiness() -
     await keyring.Reloader(keys, Away(), kek, interval=1).reload()
 
     assert (kid, True) == (keys.kid, keys.current_as_stored)
+
+
+@pytest.mark.anyio
+async def test_with_a_kek_a_key_put_in_clear_in_the_database_is_refused() -> None:
+    """A row downgraded to clear (someone who can write the table putting a key of theirs in)
+    is refused like an altered one: loading stops, a running instance is not ready."""
+    store, kek = MemorySecrets(), AesGcmKek(os.urandom(32))
+    keys = SigningKeys((await keyring.open_keys(store, kek, now=T0)).ring)
+    (stored,) = [s for s in await store.all() if s.use == keyring.SIG]
+    theirs = ECKey.generate_key("P-256", private=True)
+    plain = json.dumps(theirs.as_dict(private=True)).encode()
+    await store.reseal(SealedSecret(stored.id, stored.use, stored.created, stored.not_before,
+                                    stored.retire_after, "none", plain))  # fmt: skip
+
+    with pytest.raises(keyring.KeyringError, match=r"in clear.*run fdxgw keys seal"):
+        await keyring.load(store, kek)
+    await keyring.Reloader(keys, store, kek, interval=1).reload()
+    assert not keys.current_as_stored
+
+
+def test_with_a_kek_set_keys_left_in_clear_stop_init_until_sealed(tmp_path, monkeypatch, capsys):
+    """A KEK set on a store made without one: init (as serve) says to run ``fdxgw keys seal``,
+    which still reads the clear records to seal them; then init starts."""
+    configure(monkeypatch, tmp_path)
+    assert 0 == main(["init"])
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", new_kek())
+
+    refused = main(["init"])
+    err = capsys.readouterr().err
+    sealed = main(["keys", "seal"])
+    again = main(["init"])
+
+    assert (2, 0, 0) == (refused, sealed, again)
+    assert "is in clear but key-encryption key" in err
+    assert "run fdxgw keys seal" in err
