@@ -61,6 +61,8 @@ async def open_keys(
     if legacy is not None and not any(s.use == SIG for s in stored):
         await migrate_files(store, kek, legacy, passphrase)
         stored = await store.all()
+    if not all(any(s.use == use for s in stored) for use in (SIG, SESSION)):
+        refuse_mixed(stored, kek)
     if not any(s.use == SIG for s in stored):
         await store.add(await _seal_key(kek, new_key(), now, now), first=True)
     if not any(s.use == SESSION for s in stored):
@@ -92,6 +94,7 @@ async def rotate(
     stored = await store.all()
     if not schedule(stored):
         raise KeyringError("no signing keys to rotate (run fdxgw init)")
+    refuse_mixed(stored, kek)
     takeover = now + publish_ahead
     sealed = await _seal_key(kek, new_key(), now, takeover)
     await store.rotate(sealed, retire_after=takeover + retention)
@@ -116,6 +119,7 @@ async def migrate_files(
     into the store, sealed, keeping each key's kid and schedule: tokens they signed still
     verify and sessions survive. Keys already stored are left alone; the files are not deleted.
     Returns the kids copied and whether the session secret was."""
+    refuse_mixed(await store.all(), kek)
     copied: list[str] = []
     directory = var_dir / "keys"
     if directory.is_dir() and any(directory.glob("signing-*.json")):
@@ -135,6 +139,16 @@ async def migrate_files(
         created = secret_file.stat().st_mtime
         secret = await store.add(await _seal_secret(kek, value, created), first=True)
     return copied, secret
+
+
+def refuse_mixed(stored: Sequence[SealedSecret], kek: Kek) -> None:
+    """KeyringError unless a record sealed by ``kek`` would be sealed as every stored one is: a
+    key added in clear to a store whose keys are sealed (a command run without the KEK) would
+    put a private key in the database in clear, and one sealed by another KEK would stop every
+    instance at its next reload."""
+    for s in stored:
+        if s.kek != kek.kek_id:
+            raise _other_kek(s, kek)
 
 
 async def seal(store: Secrets, kek: Kek) -> list[str]:

@@ -361,3 +361,51 @@ def test_with_a_kek_set_keys_left_in_clear_stop_init_until_sealed(tmp_path, monk
     assert (2, 0, 0) == (refused, sealed, again)
     assert "is in clear but key-encryption key" in err
     assert "run fdxgw keys seal" in err
+
+
+def test_no_key_is_added_sealed_otherwise_than_the_stored_ones(tmp_path, monkeypatch, capsys):
+    """Rotate or migrate run without the KEK (or with another) on a store whose keys are
+    sealed would write a private key in clear (or one no instance opens): refused, exit 2."""
+    kek = new_kek()
+    configure(monkeypatch, tmp_path, var="old", kek=kek)
+    assert 0 == main(["init"])
+    before = anyio.run(_stored, tmp_path)
+    old_key_file(tmp_path / "old" / "keys")
+    capsys.readouterr()
+
+    codes = []
+    for other in ("", new_kek()):
+        monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", other)
+        codes += [main(["keys", "rotate"]), main(["keys", "migrate"])]
+    err = capsys.readouterr().err
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", kek)
+
+    assert [2, 2, 2, 2] == codes
+    assert "the stored keys are sealed by key-encryption key" in err
+    assert "this instance has none" in err
+    assert before == anyio.run(_stored, tmp_path)
+    assert 0 == main(["keys", "rotate"])
+
+
+async def _stored(tmp_path: Path) -> list[SealedSecret]:
+    from authz.store import open_records
+
+    records = open_records(f"sqlite:///{tmp_path}/gw.db")
+    try:
+        return sorted(await records.secrets.all(), key=lambda s: s.id)
+    finally:
+        await records.aclose()
+
+
+@pytest.mark.anyio
+async def test_init_adds_no_secret_in_clear_beside_sealed_keys() -> None:
+    """A store holding sealed signing keys but no session secret, opened without the KEK: the
+    secret is not made (it would be stored in clear); the refusal names the KEK settings."""
+    store, kek = MemorySecrets(), AesGcmKek(os.urandom(32))
+    await keyring.open_keys(store, kek, now=T0)
+    await store.remove([keyring.SESSION])  # the secret is a record like the keys
+    kept = await store.all()
+
+    with pytest.raises(keyring.KeyringError, match="this instance has none"):
+        await keyring.open_keys(store, NoKek(), now=T0)
+    assert kept == await store.all()
