@@ -409,3 +409,34 @@ async def test_init_adds_no_secret_in_clear_beside_sealed_keys() -> None:
     with pytest.raises(keyring.KeyringError, match="this instance has none"):
         await keyring.open_keys(store, NoKek(), now=T0)
     assert kept == await store.all()
+
+
+def test_check_opens_the_stored_keys_with_the_configured_kek(tmp_path, monkeypatch, capsys):
+    """``fdxgw check`` stops (exit 2, naming the KEK settings) where serve would: another KEK,
+    none, or keys in clear under a KEK; it does not create a database that is not there."""
+    kek = new_kek()
+    configure(monkeypatch, tmp_path, kek=kek)
+    before_init = main(["check"])
+    assert not (tmp_path / "gw.db").exists()
+    assert 0 == main(["init"])
+    capsys.readouterr()
+
+    codes = [main(["check"])]
+    ok = capsys.readouterr().out
+    for other in (new_kek(), ""):
+        monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", other)
+        codes.append(main(["check"]))
+    wrong = capsys.readouterr().err
+    configure(monkeypatch, tmp_path / "clear")
+    (tmp_path / "clear").mkdir()
+    assert 0 == main(["init"])
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", kek)
+    codes.append(main(["check"]))
+    clear = capsys.readouterr().err
+
+    assert [0, 2, 2, 2] == codes
+    assert 0 == before_init
+    assert "2 stored key(s) open with key-encryption key" in ok
+    assert "configuration error: key_encryption_key_file / FDX_KEY_ENCRYPTION_KEY" in wrong
+    assert "this instance has none" in wrong
+    assert "run fdxgw keys seal" in clear
