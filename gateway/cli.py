@@ -1,6 +1,7 @@
 """``fdxgw``: the operator's command line.
 
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
+               recipient when absent
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings, the policy, the adapter configuration and the maintenance
                file, as serve would, and open the stored keys with the configured KEK when the
@@ -162,7 +163,7 @@ async def _check_keys(settings: Settings, kek: Kek) -> str:
 
 
 async def _init(settings: Settings) -> int:
-    records = _open_records(settings)
+    records = _open_records(settings, writes=True)  # the demo recipient is a client write
     try:
         await records.schema.migrate()
         await _migrate_subscriptions(settings)
@@ -176,10 +177,10 @@ async def _init(settings: Settings) -> int:
         if settings.adapter == "sandbox":
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
-                print(f"demo recipient {seeded} registered")
+                print(f"demo recipient {seeded[0]} {'registered' if seeded[1] else 'kept as is'}")
         else:
             print(f"no demo recipient: seeded only with adapter = sandbox, not {settings.adapter}")
-    except (SchemaError, RecordsUnavailable) as exc:
+    except (SchemaError, RecordsUnavailable, StateUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except (KeyFileError, KekError, keyring.KeyringError) as exc:
@@ -241,7 +242,10 @@ def _open_records(settings: Settings, *, writes: bool = False) -> Records:
     return replace(records, closer=close)
 
 
-async def _seed_demo(records: Records, demo: Path) -> str | None:
+async def _seed_demo(records: Records, demo: Path) -> tuple[str, bool] | None:
+    """The demo recipient's client_id and whether it was registered now. One already stored is
+    left as is: the bank may have suspended it, or it may have changed itself through DCR, and
+    running init again must not undo either."""
     path = demo / "recipient.json"
     if not path.is_file():
         return None
@@ -254,8 +258,10 @@ async def _seed_demo(records: Records, demo: Path) -> str | None:
     fields = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known}
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
+    if await records.clients.get(client.client_id) is not None:
+        return client.client_id, False
     await records.clients.put(client)
-    return client.client_id
+    return client.client_id, True
 
 
 def _audit_parser(sub: Any) -> None:
