@@ -8,8 +8,8 @@ and opened only in memory; the schedule (created, signs from, retires) is kept i
 
 ``Reloader`` reads the store every ``key_reload_interval`` seconds: a rotation made through any
 instance (or the command line) is published, and then used, by all within that bound. A record
-this instance's KEK cannot open stops the reload (the ring it holds stays) and marks the ring
-not current, which ``/readyz`` reports.
+this instance's KEK cannot open (one in clear included, once a KEK is set) stops the reload
+(the ring it holds stays) and marks the ring not current, which ``/readyz`` reports.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ async def open_keys(
     if legacy is not None and not any(s.use == SIG for s in stored):
         await migrate_files(store, kek, legacy, passphrase)
         stored = await store.all()
+    if not all(any(s.use == use for s in stored) for use in (SIG, SESSION)):
+        refuse_mixed(stored, kek)
     if not any(s.use == SIG for s in stored):
         await store.add(await _seal_key(kek, new_key(), now, now), first=True)
     if not any(s.use == SESSION for s in stored):
@@ -89,8 +91,10 @@ async def rotate(
 ) -> KeyMeta:
     """Add a key that signs from ``now + publish_ahead`` and schedule every key without a
     ``retire_after`` to retire ``retention`` after the new one takes over."""
-    if not schedule(await store.all()):
+    stored = await store.all()
+    if not schedule(stored):
         raise KeyringError("no signing keys to rotate (run fdxgw init)")
+    refuse_mixed(stored, kek)
     takeover = now + publish_ahead
     sealed = await _seal_key(kek, new_key(), now, takeover)
     await store.rotate(sealed, retire_after=takeover + retention)
@@ -115,6 +119,7 @@ async def migrate_files(
     into the store, sealed, keeping each key's kid and schedule: tokens they signed still
     verify and sessions survive. Keys already stored are left alone; the files are not deleted.
     Returns the kids copied and whether the session secret was."""
+    refuse_mixed(await store.all(), kek)
     copied: list[str] = []
     directory = var_dir / "keys"
     if directory.is_dir() and any(directory.glob("signing-*.json")):
@@ -134,6 +139,16 @@ async def migrate_files(
         created = secret_file.stat().st_mtime
         secret = await store.add(await _seal_secret(kek, value, created), first=True)
     return copied, secret
+
+
+def refuse_mixed(stored: Sequence[SealedSecret], kek: Kek) -> None:
+    """KeyringError unless a record sealed by ``kek`` would be sealed as every stored one is: a
+    key added in clear to a store whose keys are sealed (a command run without the KEK) would
+    put a private key in the database in clear, and one sealed by another KEK would stop every
+    instance at its next reload."""
+    for s in stored:
+        if s.kek != kek.kek_id:
+            raise _other_kek(s, kek)
 
 
 async def seal(store: Secrets, kek: Kek) -> list[str]:
@@ -208,14 +223,26 @@ async def _seal_secret(kek: Kek, value: bytes, created: float) -> SealedSecret:
     return SealedSecret(SESSION, SESSION, created, created, None, kek.kek_id, sealed)
 
 
-async def _open(kek: Kek, s: SealedSecret) -> bytes:
+def _other_kek(s: SealedSecret, kek: Kek) -> KeyringError:
     if s.kek == NONE:
-        return s.sealed  # stored in clear (no KEK when it was made)
-    if s.kek != kek.kek_id:
-        raise KeyringError(
-            f"the stored keys are sealed by key-encryption key {s.kek}; this instance has"
-            f" {kek.kek_id} (check key_encryption_key_file or FDX_KEY_ENCRYPTION_KEY)"
+        # Once a KEK is configured a clear record is refused like an altered row: anyone who
+        # can write the table could otherwise put a key of theirs in, in clear, and have it
+        # sign. Only ``seal`` reads clear records, to seal them.
+        return KeyringError(
+            f"stored key {s.id} is in clear but key-encryption key {kek.kek_id} is configured"
+            " (run fdxgw keys seal to seal the keys stored in clear)"
         )
+    return KeyringError(
+        f"the stored keys are sealed by key-encryption key {s.kek}; this instance has"
+        f" {kek.kek_id} (check key_encryption_key_file or FDX_KEY_ENCRYPTION_KEY)"
+    )
+
+
+async def _open(kek: Kek, s: SealedSecret) -> bytes:
+    if s.kek != kek.kek_id:
+        raise _other_kek(s, kek)
+    if s.kek == NONE:
+        return s.sealed  # stored in clear: no KEK is configured, none was when it was made
     try:
         return await kek.unwrap(s.sealed, label=_label(s.id, s.use))
     except KekError:

@@ -3,9 +3,11 @@
 fdxgw [--config FILE] COMMAND   settings from FILE (or $FDX_CONFIG), FDX_* variables over it
 fdxgw --version                 the gateway's version
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
+               recipient when absent
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings, the policy, the adapter configuration and the maintenance
-               file, as serve would, and say what is wrong (naming the key), if anything
+               file, as serve would, and open the stored keys with the configured KEK when the
+               database is reachable; say what is wrong (naming the key), if anything
 fdxgw db migrate                   create or upgrade the record store's schema (and nothing else)
 fdxgw db check                     reach the record store and say whether its schema is current
 fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
@@ -41,7 +43,7 @@ from typing import Any
 import orjson
 
 from authz import keyring
-from authz.kek import KekError, kek_from_settings
+from authz.kek import Kek, KekError, kek_from_settings
 from authz.keyfiles import KeyFileError, passphrase_setting
 from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
@@ -133,16 +135,50 @@ def _check(settings: Settings) -> int:
     asyncio.run(adapter.aclose())
     try:
         load_windows(settings.maintenance_file)
-        kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+        kek = kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
     except ValueError as exc:  # KekError names key_encryption_key_file or the variable
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
+    url = settings.database_url
+    try:
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+            checked = "keys not checked: no database yet (run fdxgw init)"  # never created here
+        else:
+            checked = asyncio.run(_check_keys(settings, kek))
+    except keyring.KeyringError as exc:
+        print(
+            f"fdxgw: configuration error: key_encryption_key_file / FDX_KEY_ENCRYPTION_KEY: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    print(checked)
     print("configuration OK")
     return 0
 
 
+async def _check_keys(settings: Settings, kek: Kek) -> str:
+    """Whether every stored key opens with ``kek`` (serve would stop otherwise), when the
+    database is reachable and initialised; a line saying what was checked. KeyringError when
+    one does not."""
+    records = open_records(
+        settings.database_url, pool_min_size=1, pool_max_size=1, timeout=settings.database_timeout
+    )
+    try:
+        await records.schema.check()
+        stored = await records.secrets.all()
+        if stored:
+            await keyring.load(records.secrets, kek)
+    except (SchemaError, RecordsUnavailable) as exc:
+        return f"keys not checked: storage: {exc}"
+    finally:
+        await records.aclose()
+    if not stored:
+        return "keys not checked: none stored yet (run fdxgw init)"
+    return f"{len(stored)} stored key(s) open with key-encryption key {kek.kek_id}"
+
+
 async def _init(settings: Settings) -> int:
-    records = _open_records(settings)
+    records = _open_records(settings, writes=True)  # the demo recipient is a client write
     try:
         await records.schema.migrate()
         await _migrate_subscriptions(settings)
@@ -156,10 +192,10 @@ async def _init(settings: Settings) -> int:
         if settings.adapter == "sandbox":
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
-                print(f"demo recipient {seeded} registered")
+                print(f"demo recipient {seeded[0]} {'registered' if seeded[1] else 'kept as is'}")
         else:
             print(f"no demo recipient: seeded only with adapter = sandbox, not {settings.adapter}")
-    except (SchemaError, RecordsUnavailable) as exc:
+    except (SchemaError, RecordsUnavailable, StateUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except (KeyFileError, KekError, keyring.KeyringError) as exc:
@@ -221,7 +257,10 @@ def _open_records(settings: Settings, *, writes: bool = False) -> Records:
     return replace(records, closer=close)
 
 
-async def _seed_demo(records: Records, demo: Path) -> str | None:
+async def _seed_demo(records: Records, demo: Path) -> tuple[str, bool] | None:
+    """The demo recipient's client_id and whether it was registered now. One already stored is
+    left as is: the bank may have suspended it, or it may have changed itself through DCR, and
+    running init again must not undo either."""
     path = demo / "recipient.json"
     if not path.is_file():
         return None
@@ -234,8 +273,10 @@ async def _seed_demo(records: Records, demo: Path) -> str | None:
     fields = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known}
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
+    if await records.clients.get(client.client_id) is not None:
+        return client.client_id, False
     await records.clients.put(client)
-    return client.client_id
+    return client.client_id, True
 
 
 def _audit_parser(sub: Any) -> None:

@@ -21,7 +21,10 @@ next question reads the database again; a pending stamp is never trusted (the wr
 committed and died before its second stamp). Stamps are random, never counted, so a stamp store
 that lost its data (a restart, a failover) cannot hand back a stamp an entry was cached under;
 and whenever the stamp store was lost or its connections were made anew, every entry is dropped
-all the same. When the stamps cannot be read the question goes to the database.
+all the same. An entry also records the epoch its stamps were read in and is trusted only in
+that epoch: a read that began before the loss may store its entry after the clearing, and a
+stamp store restored from an old snapshot can hand back the very stamps it was filled under.
+When the stamps cannot be read the question goes to the database.
 
 Backends answer the primitive as cheaply as they can (an indexed select on SQLite, one batched
 query for many requests on PostgreSQL, a dict in memory); none keeps a cache of its own.
@@ -74,6 +77,7 @@ def client_stamp(client_id: str) -> str:
 class _Entry:
     live: LiveConsent
     stamps: tuple[str, str] | None  # (consent, client) as read before the filling read
+    epoch: int  # the stamp store's epoch those stamps were read in
 
 
 class LiveConsents:
@@ -92,14 +96,24 @@ class LiveConsents:
     async def live(self, consent_id: str) -> LiveConsent | None:
         entry = self._entries.get(consent_id)
         stamps: tuple[str, str] | None = None
+        epoch = self._epoch
         if self._stamps is not None and entry is not None:
             # Asked before any other await, so it joins the pipeline of this turn's other Redis
             # commands (the gate's revoked-token read).
             stamps = await self._read_stamps(consent_id, entry.live.consent.client_id)
+            epoch = self._epoch
             entry = self._entries.get(consent_id)  # dropped meanwhile if the epoch moved
-            if entry is not None and stamps is not None and entry.stamps == stamps:
+            # An entry is trusted only under the epoch its stamps were read in: one filled from
+            # stamps read before the stamp store was lost may be stored after the cache was
+            # cleared for the new epoch, and a restored old stamp must not vouch for it.
+            if (
+                entry is not None
+                and stamps is not None
+                and entry.epoch == epoch
+                and entry.stamps == stamps
+            ):
                 return entry.live
-        return await self._read(consent_id, entry, stamps)
+        return await self._read(consent_id, entry, stamps, epoch)
 
     async def _read_stamps(self, consent_id: str, client_id: str) -> tuple[str, str] | None:
         assert self._stamps is not None
@@ -116,7 +130,7 @@ class LiveConsents:
         return read[0], read[1]
 
     async def _read(
-        self, consent_id: str, entry: _Entry | None, stamps: tuple[str, str] | None
+        self, consent_id: str, entry: _Entry | None, stamps: tuple[str, str] | None, epoch: int
     ) -> LiveConsent | None:
         held = entry.live.consent if entry is not None else None
         found = await self._source.versions({consent_id: -1 if held is None else held.version})
@@ -131,7 +145,9 @@ class LiveConsents:
         else:  # the primitive owes a document for a version the caller does not hold
             raise RuntimeError(f"versions() answered {consent_id} without its document")
         live = LiveConsent(consent, stored.recipient_status)
-        self._remember(consent_id, _Entry(live, stamps))
+        if self._stamps is not None and self._stamps.epoch != epoch:
+            stamps = None  # the epoch moved during the read: these stamps vouch for nothing
+        self._remember(consent_id, _Entry(live, stamps, epoch))
         return live
 
     def forget(self) -> None:

@@ -326,3 +326,117 @@ async def test_a_reload_while_the_store_is_away_keeps_the_ring_and_readiness() -
     await keyring.Reloader(keys, Away(), kek, interval=1).reload()
 
     assert (kid, True) == (keys.kid, keys.current_as_stored)
+
+
+@pytest.mark.anyio
+async def test_with_a_kek_a_key_put_in_clear_in_the_database_is_refused() -> None:
+    """A row downgraded to clear (someone who can write the table putting a key of theirs in)
+    is refused like an altered one: loading stops, a running instance is not ready."""
+    store, kek = MemorySecrets(), AesGcmKek(os.urandom(32))
+    keys = SigningKeys((await keyring.open_keys(store, kek, now=T0)).ring)
+    (stored,) = [s for s in await store.all() if s.use == keyring.SIG]
+    theirs = ECKey.generate_key("P-256", private=True)
+    plain = json.dumps(theirs.as_dict(private=True)).encode()
+    await store.reseal(SealedSecret(stored.id, stored.use, stored.created, stored.not_before,
+                                    stored.retire_after, "none", plain))  # fmt: skip
+
+    with pytest.raises(keyring.KeyringError, match=r"in clear.*run fdxgw keys seal"):
+        await keyring.load(store, kek)
+    await keyring.Reloader(keys, store, kek, interval=1).reload()
+    assert not keys.current_as_stored
+
+
+def test_with_a_kek_set_keys_left_in_clear_stop_init_until_sealed(tmp_path, monkeypatch, capsys):
+    """A KEK set on a store made without one: init (as serve) says to run ``fdxgw keys seal``,
+    which still reads the clear records to seal them; then init starts."""
+    configure(monkeypatch, tmp_path)
+    assert 0 == main(["init"])
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", new_kek())
+
+    refused = main(["init"])
+    err = capsys.readouterr().err
+    sealed = main(["keys", "seal"])
+    again = main(["init"])
+
+    assert (2, 0, 0) == (refused, sealed, again)
+    assert "is in clear but key-encryption key" in err
+    assert "run fdxgw keys seal" in err
+
+
+def test_no_key_is_added_sealed_otherwise_than_the_stored_ones(tmp_path, monkeypatch, capsys):
+    """Rotate or migrate run without the KEK (or with another) on a store whose keys are
+    sealed would write a private key in clear (or one no instance opens): refused, exit 2."""
+    kek = new_kek()
+    configure(monkeypatch, tmp_path, var="old", kek=kek)
+    assert 0 == main(["init"])
+    before = anyio.run(_stored, tmp_path)
+    old_key_file(tmp_path / "old" / "keys")
+    capsys.readouterr()
+
+    codes = []
+    for other in ("", new_kek()):
+        monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", other)
+        codes += [main(["keys", "rotate"]), main(["keys", "migrate"])]
+    err = capsys.readouterr().err
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", kek)
+
+    assert [2, 2, 2, 2] == codes
+    assert "the stored keys are sealed by key-encryption key" in err
+    assert "this instance has none" in err
+    assert before == anyio.run(_stored, tmp_path)
+    assert 0 == main(["keys", "rotate"])
+
+
+async def _stored(tmp_path: Path) -> list[SealedSecret]:
+    from authz.store import open_records
+
+    records = open_records(f"sqlite:///{tmp_path}/gw.db")
+    try:
+        return sorted(await records.secrets.all(), key=lambda s: s.id)
+    finally:
+        await records.aclose()
+
+
+@pytest.mark.anyio
+async def test_init_adds_no_secret_in_clear_beside_sealed_keys() -> None:
+    """A store holding sealed signing keys but no session secret, opened without the KEK: the
+    secret is not made (it would be stored in clear); the refusal names the KEK settings."""
+    store, kek = MemorySecrets(), AesGcmKek(os.urandom(32))
+    await keyring.open_keys(store, kek, now=T0)
+    await store.remove([keyring.SESSION])  # the secret is a record like the keys
+    kept = await store.all()
+
+    with pytest.raises(keyring.KeyringError, match="this instance has none"):
+        await keyring.open_keys(store, NoKek(), now=T0)
+    assert kept == await store.all()
+
+
+def test_check_opens_the_stored_keys_with_the_configured_kek(tmp_path, monkeypatch, capsys):
+    """``fdxgw check`` stops (exit 2, naming the KEK settings) where serve would: another KEK,
+    none, or keys in clear under a KEK; it does not create a database that is not there."""
+    kek = new_kek()
+    configure(monkeypatch, tmp_path, kek=kek)
+    before_init = main(["check"])
+    assert not (tmp_path / "gw.db").exists()
+    assert 0 == main(["init"])
+    capsys.readouterr()
+
+    codes = [main(["check"])]
+    ok = capsys.readouterr().out
+    for other in (new_kek(), ""):
+        monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", other)
+        codes.append(main(["check"]))
+    wrong = capsys.readouterr().err
+    configure(monkeypatch, tmp_path / "clear")
+    (tmp_path / "clear").mkdir()
+    assert 0 == main(["init"])
+    monkeypatch.setenv("FDX_KEY_ENCRYPTION_KEY", kek)
+    codes.append(main(["check"]))
+    clear = capsys.readouterr().err
+
+    assert [0, 2, 2, 2] == codes
+    assert 0 == before_init
+    assert "2 stored key(s) open with key-encryption key" in ok
+    assert "configuration error: key_encryption_key_file / FDX_KEY_ENCRYPTION_KEY" in wrong
+    assert "this instance has none" in wrong
+    assert "run fdxgw keys seal" in clear
