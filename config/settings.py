@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config.smtp import parse_smtp_url
+
 DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
 _ADAPTER_NAME = r"[a-z][a-z0-9_-]{0,39}"
 _ADAPTER_SPEC = re.compile(
@@ -126,12 +128,21 @@ class Settings:
     rate_limit_window: int = 10
     # Failed sign-ins from one client address within 15 minutes before it is refused (429).
     login_failures_per_address: int = 20
+    # Notices to consumers by email (authz/notices, docs/operations.md "Notices"): the SMTP server
+    # (smtp://host:port, smtp+starttls://host:port, smtps://host:port; empty: no email, the
+    # portal inbox only), the From address, attempts and backoff (seconds) per email.
+    smtp_url: str = field(default="", repr=False)  # may hold a password
+    mail_from: str = ""
+    mail_max_attempts: int = 10
+    mail_backoff_base: int = 60
+    mail_backoff_max: int = 21600
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
         _validate(self)
         _validate_operator_tools(self)
         _validate_hardening(self)
+        _validate_mail(self)
 
     @property
     def resource_audience(self) -> str:
@@ -397,3 +408,31 @@ def _validate_hardening(s: Settings) -> None:
             raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
     if "\x00" in s.keys_passphrase_file:
         raise SettingsError("keys_passphrase_file: expected a file path")
+
+
+def _validate_mail(s: Settings) -> None:
+    if s.smtp_url:
+        try:
+            parse_smtp_url(s.smtp_url)
+        except ValueError as exc:
+            raise SettingsError(f"smtp_url: {exc}") from None
+        if not s.mail_from:
+            raise SettingsError("mail_from: needed with smtp_url (the From of every notice)")
+    if s.mail_from and not _MAILBOX.fullmatch(s.mail_from):
+        raise SettingsError(
+            f"mail_from: expected an address like notices@bank.example, got {s.mail_from!r}"
+        )
+    bounds = {
+        "mail_max_attempts": (1, 50),
+        "mail_backoff_base": (1, 3600),
+        "mail_backoff_max": (1, 86400),
+    }
+    for key, (low, high) in bounds.items():
+        value = getattr(s, key)
+        if isinstance(value, bool) or not low <= value <= high:
+            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+    if s.mail_backoff_base > s.mail_backoff_max:
+        raise SettingsError("mail_backoff_base: must not exceed mail_backoff_max")
+
+
+_MAILBOX = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}")
