@@ -11,8 +11,10 @@ from typing import Protocol
 from adapters.base import BankAdapter
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
+from authz.notices.store import NoticeRecords
+from authz.notices.store.memory import open_memory
 from authz.sender import SenderConstraint
-from authz.store.base import RecordStore, StateStore
+from authz.store.base import ClientRecord, RecordStore, StateStore
 from authz.tokens import AccessTokens
 from config.policy import Policy
 from config.settings import Settings
@@ -23,6 +25,12 @@ Clock = Callable[[], float]
 class ConsentObserver(Protocol):
     async def consent_changed(self, consent: Consent, event: ConsentEvent) -> None:
         """``consent`` as stored after ``event``; must not block (enqueue, don't deliver)."""
+
+
+class RecipientObserver(Protocol):
+    async def recipient_changed(self, before: ClientRecord, after: ClientRecord) -> None:
+        """A recipient's registration or status changed (``after`` as stored); must not block
+        and must not raise."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -41,6 +49,10 @@ class Services:
     # Told of every consent change after it is stored (notifications, caches). Each must return
     # at once: a slow receiver must never delay the consumer's action.
     observers: list[ConsentObserver] = field(default_factory=list)
+    # Told of every change to a recipient's registration or status (notices to consumers).
+    recipient_observers: list[RecipientObserver] = field(default_factory=list)
+    # Consumer notices: the outbox, the portal's inbox, languages, deletion requests.
+    notices: NoticeRecords = field(default_factory=open_memory)
 
     @classmethod
     def build(
@@ -54,6 +66,7 @@ class Services:
         keys: SigningKeys,
         secret: bytes | None = None,
         observers: list[ConsentObserver] | None = None,
+        notices: NoticeRecords | None = None,
         clock: Clock = time.time,
     ) -> Services:
         tokens = AccessTokens(
@@ -76,4 +89,5 @@ class Services:
             secret=secret,
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
+            notices=notices if notices is not None else open_memory(),
         )

@@ -29,6 +29,8 @@ from authz import screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys, passphrase_setting
+from authz.notices.notices import Notices
+from authz.notices.store import open_notice_records
 from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services
@@ -76,10 +78,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
             async with AsyncExitStack() as background:
                 # Notification delivery and the sweeper run beside the app, off the request path.
                 for observer in services.observers:
-                    if isinstance(observer, Notifier):
+                    if isinstance(observer, Notifier | Notices):
                         await background.enter_async_context(observer.running())
                 yield
         finally:
+            await services.notices.aclose()
             await services.bank.aclose()
             await services.state.aclose()
             await services.records.aclose()
@@ -175,10 +178,20 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
             var / "keys", clock=clock, passphrase=passphrase_setting(settings.keys_passphrase_file)
         ),
         secret=load_or_create_secret(var / "secret.key"),
+        notices=open_notice_records(settings.database_url),
         clock=clock,
     )
     services.observers.append(Notifier(services))  # signed consent notices to recipients
+    add_notices(services)  # notices to consumers: the portal's inbox, and email with smtp_url
     return services
+
+
+def add_notices(services: Services) -> Notices:
+    """Consumers told of their sharing (authz/notices): a consent and a recipient observer."""
+    notices = Notices(services)
+    services.observers.append(notices)
+    services.recipient_observers.append(notices)
+    return notices
 
 
 def load_or_create_secret(path: Path) -> bytes:

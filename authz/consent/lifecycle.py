@@ -194,6 +194,8 @@ async def store_grant(services: Services, consent: Consent, event: ConsentEvent)
         if await records.get_consent(consent.id) is None:
             raise
         log.warning("consent.commit_confirmed_after_error consent_id=%s", consent.id)
+    if event.event == "granted":
+        await _notify(services, consent, event)  # the consumer is told of every grant
 
 
 # ---------------------------------------------------------------------------- transitions

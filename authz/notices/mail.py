@@ -40,7 +40,7 @@ class Mailer(Protocol):
 
 
 def compose(
-    *, sender: str, to: str, subject: str, text: str, html: str, now: float, lang: str
+    *, sender: str, to: str, subject: str, text: str, html: str, now: float
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -48,7 +48,6 @@ def compose(
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.fromtimestamp(now, UTC))
     message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex, domain=sender.rsplit("@", 1)[1])
-    message["Content-Language"] = lang  # RFC 3282
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")

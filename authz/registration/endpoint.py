@@ -119,7 +119,12 @@ class Registrar:
         request_fields = {k: v for k, v in body.items() if k not in _SERVER_FIELDS}
         fields = self._validated(request_fields, statement=statement)
         updated = replace(client, **fields)
-        return await self._rotated(updated)
+        response = await self._rotated(updated)
+        # A changed purpose or data asked for: consumers are told (their consents keep exactly
+        # what they agreed to).
+        for observer in self._services.recipient_observers:
+            await observer.recipient_changed(client, updated)
+        return response
 
     async def _delete(self, client: ClientRecord) -> Response:
         """RFC 7592 §2.3: 204; the registration token and the client's tokens stop working."""

@@ -25,6 +25,7 @@ from authz.consent import lifecycle
 from authz.consent.model import DurationType
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
+from authz.notices.notices import remember_language
 from authz.requests import AuthorizationCode
 from authz.screens import csrf, i18n
 from authz.screens.interaction import Interaction, Interactions
@@ -146,6 +147,7 @@ async def decide(services: Services, request: Request) -> Response:
         return error_page(settings, lang, "bad_request")
     if not csrf.valid(services.secret, session.id, interaction.id, form.get(csrf.FIELD)):
         return error_page(settings, lang, "forbidden")
+    await remember_language(services, session.customer_id, lang)  # the grant notice's language
     decision = form.get("decision")
     if decision == "deny":
         return await _deny(services, interaction, client, lang)

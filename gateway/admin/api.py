@@ -116,7 +116,12 @@ async def change_recipient(request: Request, services: Services) -> Response:
         raise AdminError(400, "invalid_request", "reason must be a string of at most 500")
     try:
         changed = await recipients.change_status(
-            services.records, client_id, action, now=services.clock(), reason=reason
+            services.records,
+            client_id,
+            action,
+            now=services.clock(),
+            reason=reason,
+            observers=services.recipient_observers,
         )
     except recipients.RecipientError as exc:
         known = await services.records.get_client(client_id) is not None

@@ -34,7 +34,8 @@ async def test_outbox_dedupes_claims_and_records(notice_records: NoticeRecords) 
     assert await outbox.enqueue(email(3, at=T0 + 100))
     claimed = await outbox.claim(T0 + 10, limit=10, lease=60)
     assert [e.id for e in claimed] == ["e1"]
-    assert claimed[0].subject == "Subject 1" and claimed[0].html == "<p>html</p>"
+    assert claimed[0].subject == "Subject 1"
+    assert claimed[0].html == "<p>html</p>"
     assert await outbox.claim(T0 + 20, limit=10, lease=60) == []  # leased
     await outbox.record_attempt(
         "e1", now=T0 + 30, status="connect error", sent=False, retry_at=T0 + 90
@@ -52,8 +53,12 @@ async def test_outbox_dedupes_claims_and_records(notice_records: NoticeRecords) 
         "e3", now=T0 + 201, status="refused: 550", sent=False, retry_at=None
     )
     sent, given_up = await outbox.get("e1"), await outbox.get("e3")
-    assert sent is not None and sent.sent_at == T0 + 201 and sent.attempts == 2
-    assert given_up is not None and given_up.given_up_at == T0 + 201 and given_up.sent_at is None
+    assert sent is not None
+    assert sent.sent_at == T0 + 201
+    assert sent.attempts == 2
+    assert given_up is not None
+    assert given_up.given_up_at == T0 + 201
+    assert given_up.sent_at is None
     assert await outbox.claim(T0 + 10_000, limit=10, lease=60) == []
     assert await outbox.get("nope") is None
 
@@ -105,12 +110,15 @@ async def test_deletion_requests(notice_records: NoticeRecords) -> None:
     assert [r.consent_id for r in await deletions.overdue(T0 + 11)] == ["c1", "c2"]
     assert [r.consent_id for r in await deletions.overdue(T0 + 5)] == ["c1"]
     confirmed = await deletions.confirm("c1", T0 + 20)
-    assert confirmed is not None and confirmed.confirmed_at == T0 + 20
+    assert confirmed is not None
+    assert confirmed.confirmed_at == T0 + 20
     again = await deletions.confirm("c1", T0 + 30)  # idempotent: the first time stays
-    assert again is not None and again.confirmed_at == T0 + 20
+    assert again is not None
+    assert again.confirmed_at == T0 + 20
     assert await deletions.confirm("unknown", T0) is None
     assert [r.consent_id for r in await deletions.overdue(T0 + 100)] == ["c2"]
     assert await deletions.mark_overdue_told("c2", T0 + 40)
     assert not await deletions.mark_overdue_told("c2", T0 + 50)
     told = await deletions.get("c2")
-    assert told is not None and told.overdue_told_at == T0 + 40
+    assert told is not None
+    assert told.overdue_told_at == T0 + 40

@@ -210,7 +210,7 @@ class SqlLanguages(_Family):
         await self._run(
             "INSERT INTO notice_languages (customer_id, lang, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (customer_id) DO UPDATE SET lang = excluded.lang,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at WHERE notice_languages.lang <> excluded.lang",
             (customer_id, lang, now),
         )
 
@@ -274,13 +274,4 @@ class SqlDeletions(_Family):
 
 
 def _email(r: Row) -> Email:
-    return Email(
-        *r[:6],
-        created_at=r[6],
-        next_attempt_at=r[7],
-        dedupe_key=r[8],
-        attempts=r[9],
-        last_status=r[10],
-        sent_at=r[11],
-        given_up_at=r[12],
-    )
+    return Email(*r)

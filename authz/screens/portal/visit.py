@@ -17,6 +17,7 @@ from adapters.errors import AdapterError
 from authz.consent.model import Consent
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
+from authz.notices.notices import remember_language
 from authz.screens import csrf, i18n
 from authz.screens.pages import with_language
 from authz.screens.render import page, security_headers
@@ -143,6 +144,7 @@ def signed_in(handler: PortalHandler, *, anonymous: PortalHandler | None = None)
                 if request.method == "GET":
                     return redirect(HOME)
                 raise PortalError("signed_out")
+            await remember_language(services, session.customer_id, lang)  # notices' language
             return await handler(visit)
         except PortalError as exc:
             return visit.error(exc.reason)
