@@ -33,6 +33,7 @@ from authz.notices.dates import in_words
 from authz.notices.mail import Mailer, SmtpMailer
 from authz.notices.outbox import MailWorker
 from authz.notices.store import DeletionRequest, Email, Notice
+from authz.notifications import message
 from authz.services import Services
 from authz.store.base import ClientRecord
 
@@ -42,7 +43,6 @@ REMINDER_DAYS = (30, 7)  # days before the end of a consent that the consumer is
 DELETION_GRACE_DAYS = 30  # an app has this long to confirm a deletion before the consumer hears
 BATCH = 500
 PORTAL_PATH = "/consumer"
-DELETION_ASKED = "deletion requested"  # in a "revoked" event's detail: the consumer asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ class Notices:
             by, at = lifecycle.revocation_initiator(event), event.time
             if by not in lifecycle.ACTORS:
                 by = event.actor
-        asked = event.detail is not None and DELETION_ASKED in event.detail
+        asked = message.deletion_requested(event)
 
         def content(lang: str) -> Content:
             t = wording.text(lang)

@@ -124,3 +124,44 @@ assert set(EN) == set(JA), "every notice string needs every language"
 
 def text(lang: str) -> Mapping[str, str]:
     return STRINGS.get(lang, EN)
+
+
+# What the portal's screens say about notices and deletion requests (merged into
+# ``authz.screens.i18n``, kept here beside the notices' own words).
+SCREEN_EN: dict[str, str] = {
+    "nav_notices": "Messages",
+    "notices_title": "Messages about your data sharing",
+    "notices_intro": "Everything {provider} has told you about your data sharing, newest first. "
+    "The same messages are sent to the email address {provider} has for you.",
+    "no_notices": "You have no messages.",
+    "notice_new": "New",
+    "notices_unread": "You have {count} new messages about your data sharing.",
+    "delete_data": "Ask {client} to delete the data it already has",
+    "delete_data_note": "{client} will be asked to confirm when it has deleted it. You will "
+    "see the answer here.",
+    "deletion": "Deletion of your data",
+    "deletion_confirmed": "Deletion confirmed by {client} on {date}.",
+    "deletion_waiting": "Asked on {date}, not confirmed yet.",
+    "deletion_overdue": "Asked on {date}, not confirmed yet. It has been more than 30 days: "
+    "{provider} has been told.",
+}
+
+SCREEN_JA: dict[str, str] = {
+    "nav_notices": "お知らせ",
+    "notices_title": "データ共有に関するお知らせ",
+    "notices_intro": "{provider}からのデータ共有に関するお知らせです（新しい順）。"
+    "同じ内容を、{provider}に登録されているメールアドレスにもお送りしています。",
+    "no_notices": "お知らせはありません。",
+    "notice_new": "新着",
+    "notices_unread": "データ共有に関する新しいお知らせが{count}件あります。",
+    "delete_data": "すでに渡したデータの削除を{client}に依頼する",
+    "delete_data_note": "{client}には削除が完了したら確認するよう依頼します。"
+    "結果はここに表示されます。",
+    "deletion": "データの削除",
+    "deletion_confirmed": "{date}に{client}が削除を確認しました。",
+    "deletion_waiting": "{date}に依頼しました。まだ確認されていません。",
+    "deletion_overdue": "{date}に依頼しました。まだ確認されていません。30日以上経過したため、"
+    "{provider}に報告済みです。",
+}
+
+assert set(SCREEN_EN) == set(SCREEN_JA), "every screen string needs every language"

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 
 from starlette.requests import Request
 
+from authz.notices import wording as notice_wording
+
 LANG_COOKIE = "lang"
 NAMES = {"en": "English", "ja": "日本語"}
 
@@ -383,6 +385,10 @@ ACCOUNT_TYPES: Mapping[str, Mapping[str, str]] = {
         "BROKERAGEPRODUCT": "証券口座",
     },
 }
+
+# The notices' screens keep their words beside the notices' (authz/notices/wording.py).
+EN.update(notice_wording.SCREEN_EN)
+JA.update(notice_wording.SCREEN_JA)
 
 assert set(EN) == set(JA), "every string needs both languages"
 

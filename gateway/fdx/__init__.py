@@ -20,6 +20,7 @@ from gateway.fdx import (
     consents,
     contact,
     customers,
+    deletion,
     payment_networks,
     statements,
     transactions,
@@ -42,6 +43,7 @@ def routes(
     for resource in (accounts, transactions, statements, contact, payment_networks, customers):
         out.extend(resource.routes(services, log))
     out.extend(consents.routes(services))  # after the data routes: they are the hot path
+    out.extend(deletion.routes(services))  # our extension: a recipient confirms a deletion
     settings = services.settings
     if probe is None:
         probe = AdapterProbe(

@@ -26,7 +26,8 @@ async def connected(visit: Visit) -> Response:
     shared = sorted({a for c in active for a in c.account_ids})
     labels = await account_labels(services.bank, visit.customer_id, shared) if shared else {}
     cards = [await _card(visit, c, clients.get(c.client_id), labels, now) for c in active]
-    return visit.render("portal/apps.html", here=HOME, nav="apps", cards=cards)
+    unread = await services.notices.inbox.unread(visit.customer_id)
+    return visit.render("portal/apps.html", here=HOME, nav="apps", cards=cards, unread=unread)
 
 
 async def history(visit: Visit) -> Response:

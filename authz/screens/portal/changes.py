@@ -15,6 +15,8 @@ from starlette.responses import Response
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.consent.receipts import account_labels
+from authz.notices.store import DeletionRequest
+from authz.notifications import message
 from authz.screens.portal import views
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
 
@@ -39,20 +41,31 @@ async def confirm_revoke(visit: Visit) -> Response:
 
 async def revoke(visit: Visit) -> Response:
     """POST /consumer/consents/{id}/revoke: the consumer ends the consent (FDX PartyType
-    INDIVIDUAL, ConsentUpdateReason USER_ACTION); its refresh tokens die with it."""
+    INDIVIDUAL, ConsentUpdateReason USER_ACTION); its refresh tokens die with it. With
+    ``delete_data`` ticked (the default) the app is asked, in the signed revocation
+    notification, to delete the data it already has, and the request is kept until it
+    confirms."""
     consent_id = visit.request.path_params["consent_id"]
-    await visit.form("revoke:" + consent_id)
+    form = await visit.form("revoke:" + consent_id)
     consent = await visit.own_consent(consent_id)
+    delete = form.get("delete_data") == "yes"
+    detail = "consumer portal" + ("; " + message.DELETION_ASKED if delete else "")
+    services = visit.services
     try:
-        await lifecycle.revoke(
-            visit.services,
+        _, revoked = await lifecycle.revoke_with_outcome(
+            services,
             consent.id,
             actor=lifecycle.INDIVIDUAL,
             reason=lifecycle.USER_ACTION,
-            detail="consumer portal",
+            detail=detail,
         )
     except lifecycle.RevocationConflict:
         raise PortalError("busy") from None
+    if revoked and delete:
+        asked = DeletionRequest(
+            consent.id, consent.client_id, consent.customer_id, asked_at=services.clock()
+        )
+        await services.notices.deletions.ask(asked)
     return redirect(_base(consent) + "?done=revoked")
 
 

@@ -11,6 +11,8 @@ from starlette.responses import Response
 
 from authz.consent.model import Consent, ConsentStatus
 from authz.consent.receipts import AccountLabel, account_labels, receipt_events
+from authz.notices.dates import in_words
+from authz.notices.store import DeletionRequest
 from authz.screens.portal import chart, views
 from authz.screens.portal.visit import HOME, Visit
 from authz.store.base import AuditEvent
@@ -38,6 +40,7 @@ async def consent_page(visit: Visit) -> Response:
     current = views.status(consent, now)
     done = visit.request.query_params.get("done")
     here = f"{HOME}/consents/{quote(consent.id, safe='')}"
+    deletion = await services.notices.deletions.get(consent.id)
     return visit.render(
         "portal/consent.html",
         here=here,
@@ -70,7 +73,21 @@ async def consent_page(visit: Visit) -> Response:
             for n, e in enumerate(receipt_events(events), start=1)
         ],
         done=t[done + "_done"].format(client=name, date=_end(consent)) if done in DONE else None,
+        deletion=_deletion(deletion, t, lang, client=name, provider=provider),
+        deletion_done=deletion is not None and deletion.confirmed_at is not None,
     )
+
+
+def _deletion(
+    request: DeletionRequest | None, t: Mapping[str, str], lang: str, **names: str
+) -> str | None:
+    """ "Deletion confirmed by X on <date>", or "Asked on <date>, not confirmed yet"."""
+    if request is None:
+        return None
+    if request.confirmed_at is not None:
+        return t["deletion_confirmed"].format(date=in_words(request.confirmed_at, lang), **names)
+    key = "deletion_overdue" if request.overdue_told_at is not None else "deletion_waiting"
+    return t[key].format(date=in_words(request.asked_at, lang), **names)
 
 
 def _page(visit: Visit, total: int) -> tuple[int, int]:
