@@ -63,11 +63,22 @@ those clusters. The Consent API takes a client-credentials token with the scope 
 use the FDX shape `{"code", "message", "debugMessage"}`."""
 
 
+# Our extensions of the Consent API, each drawn from the FDX operation it resembles.
+DELETION = Operation("PUT", "/consents/{consentId}/deletion", "consents")
+DELETION_DESCRIPTION = """\
+Confirm that the data of an ended consent was deleted (an extension of this gateway, not part of \
+FDX). When consumers stop sharing they may ask the recipient to delete the data it already has; \
+the signed `CONSENT_REVOKED` notification then carries a `deletionRequest` link to this path. \
+The recipient calls it, without a body, once the data is gone; the consumer sees the \
+confirmation in the bank's portal. Idempotent: the first confirmation's time is kept."""
+
+
 def build(spec: dict[str, Any], policy: Policy) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         source = spec["paths"][op.path][op.method.lower()]
         paths.setdefault(op.path, {})[op.method.lower()] = _adjust(source, op, policy)
+    paths[DELETION.path] = {"put": _deletion(spec, policy)}
     components: dict[str, dict[str, Any]] = {}
     pending = list(_refs(paths))
     while pending:
@@ -126,6 +137,21 @@ def _adjust(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, 
         out["x-fdx-data-clusters"] = clusters
     out["description"] = f"{out.get('description', '').rstrip()}\n\n{note}".strip()
     return out
+
+
+def _deletion(spec: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """PUT /consents/{consentId}/deletion, shaped like the FDX revocation it follows: the same
+    parameters and error responses, no body, 204, and no 409 (confirming again is fine)."""
+    source = copy.deepcopy(spec["paths"]["/consents/{consentId}/revocation"]["put"])
+    source.pop("requestBody", None)
+    source["responses"].pop("409", None)
+    source.update(
+        summary="confirmConsentDataDeletion",
+        operationId="confirmConsentDataDeletion",
+        description=DELETION_DESCRIPTION,
+    )
+    source["x-fdxgw-extension"] = True
+    return _adjust(source, DELETION, policy)
 
 
 def _refs(node: Any) -> Iterator[tuple[str, str]]:

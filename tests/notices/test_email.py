@@ -4,6 +4,7 @@ language, and what happens when the server refuses or drops the connection."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,15 @@ from authz.notices.notices import Notices
 from authz.registration import recipients
 from config.settings import Settings, SettingsError
 from config.smtp import SmtpTarget, parse_smtp_url
-from tests.notices.smtp import Mailbox, SmtpServer, refusing_url, start_dropper, start_smtp
+from tests.notices.smtp import (
+    Mailbox,
+    SmtpServer,
+    refusing_url,
+    self_signed,
+    start_dropper,
+    start_smtp,
+    start_tls_smtp,
+)
 from tests.notices.world import ALICE, CHECKING, DAY, World, build_world
 
 pytestmark = pytest.mark.anyio
@@ -327,3 +336,41 @@ def test_smtp_url_is_read_from_the_environment() -> None:
         {"FDX_SMTP_URL": "smtp://127.0.0.1:2525", "FDX_MAIL_FROM": "n@bank.example"}
     )
     assert (settings.smtp_url, settings.mail_from) == ("smtp://127.0.0.1:2525", "n@bank.example")
+
+
+@pytest.mark.parametrize("implicit", [True, False])
+async def test_smtps_and_starttls_send_over_verified_tls(tmp_path: Path, implicit: bool) -> None:
+    cert = self_signed(tmp_path)
+    server = await start_tls_smtp(cert, implicit=implicit)
+    try:
+        world = build_world(smtp_url=server.url)
+        notices = Notices(
+            world.services, mailer=SmtpMailer(server.url, timeout=5.0, tls_context=cert.client)
+        )
+        world.services.observers[-1] = notices
+        await world.client()
+        await world.grant()
+        assert notices.worker is not None
+        assert await notices.worker.run_once() == 1
+        assert [m["Subject"] for m in server.mailbox.messages] == ["You connected Demo Budget App"]
+        # A client that does not trust the certificate sends nothing.
+        untrusting = SmtpMailer(server.url, timeout=5.0)
+        sent = await untrusting.send(server.mailbox.messages[0])
+        assert not sent.ok
+        assert len(server.mailbox.messages) == 1
+    finally:
+        await server.aclose()
+
+
+async def test_starttls_is_never_skipped(smtp: SmtpServer) -> None:
+    """smtp+starttls against a server without STARTTLS: nothing goes out in the clear."""
+    url = smtp.url.replace("smtp://", "smtp+starttls://")
+    world = build_world(smtp_url=url)
+    await world.client()
+    await world.grant()
+    assert await send_all(world) == 1
+    assert smtp.mailbox.messages == []
+    [notice] = await world.inbox()
+    email = await world.records.outbox.get(notice.id)
+    assert email is not None
+    assert email.sent_at is None
