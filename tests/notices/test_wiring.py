@@ -4,6 +4,7 @@ the mail worker only with smtp_url; and the app runs them beside itself."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 from starlette.testclient import TestClient
@@ -14,7 +15,7 @@ from config.settings import Settings
 from gateway.app import build_services, create_app
 
 
-def settings(tmp_path: Path, **changes: str) -> Settings:
+def settings(tmp_path: Path, **changes: Any) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         var_dir=str(tmp_path / "var"),
