@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from authz.notices.dates import zone
 from config.smtp import parse_smtp_url
 
 DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
@@ -136,6 +137,9 @@ class Settings:
     mail_max_attempts: int = 10
     mail_backoff_base: int = 60
     mail_backoff_max: int = 21600
+    # The time zone consumer pages and notices show dates in (a tz database name, e.g.
+    # America/New_York): the zone of the bank's consumers.
+    display_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
@@ -433,6 +437,13 @@ def _validate_mail(s: Settings) -> None:
             raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
     if s.mail_backoff_base > s.mail_backoff_max:
         raise SettingsError("mail_backoff_base: must not exceed mail_backoff_max")
+    try:
+        zone(s.display_timezone)
+    except ValueError:
+        raise SettingsError(
+            f"display_timezone: expected a tz database name like Europe/London, got "
+            f"{s.display_timezone!r}"
+        ) from None
 
 
 _MAILBOX = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}")

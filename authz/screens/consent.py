@@ -12,7 +12,6 @@ import contextlib
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,6 +24,7 @@ from authz.consent import lifecycle
 from authz.consent.model import DurationType
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
+from authz.notices import dates
 from authz.notices.notices import remember_language
 from authz.requests import AuthorizationCode
 from authz.screens import csrf, i18n
@@ -95,11 +95,13 @@ def disclosure(services: Services, interaction: Interaction, lang: str) -> dict[
         duration = t["duration_time_bound"].format(days=int(days))
     else:
         duration = t["duration_persistent"]
-    expires = _datetime(lifecycle.expiry(asked, now, settings)) + " " + t["utc"]
+    expires = dates.at(lifecycle.expiry(asked, now, settings), lang, settings.display_timezone)
     if asked.lookback_period is None:
         lookback = t["lookback_all"]
     else:
-        start = _date(now - asked.lookback_period * lifecycle.DAY)
+        start = dates.in_words(
+            now - asked.lookback_period * lifecycle.DAY, lang, settings.display_timezone
+        )
         lookback = t["lookback_from"].format(date=start)
     return {
         "clusters": clusters,
@@ -299,14 +301,6 @@ def _account_view(account: Account, lang: str) -> dict[str, str]:
         "type": i18n.account_type(lang, str(account.get("accountType", ""))),
         "number": str(account.get("accountNumberDisplay") or ""),
     }
-
-
-def _datetime(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _date(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
 __all__ = ["callback_url", "consent_page", "decide", "disclosure", "open_accounts"]

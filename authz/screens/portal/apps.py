@@ -52,8 +52,8 @@ async def history(visit: Visit) -> Response:
                 "id": consent.id,
                 "client_name": name,
                 "status": visit.t["status_" + views.status(consent, now).value],
-                "granted": views.day(consent.created_at),
-                "ended": views.when(end.time) if end else "",
+                "granted": visit.day(consent.created_at),
+                "ended": visit.when(end.time) if end else "",
                 "by": end.by if end else "",
                 "clusters": [c["title"] for c in views.clusters(policy, consent.clusters, lang)],
             }
@@ -78,8 +78,8 @@ async def _card(
         "purpose": consent.purpose or (client.description if client else "") or "",
         "clusters": views.clusters(services.policy, consent.clusters, visit.lang),
         "accounts": views.accounts(consent, labels, visit.t, services.settings.provider_name),
-        "granted": views.day(consent.created_at),
-        "expires": views.when(consent.expires_at) if consent.expires_at else "",
-        "last_accessed": views.when(last) if last is not None else visit.t["never"],
+        "granted": visit.day(consent.created_at),
+        "expires": visit.when(consent.expires_at) if consent.expires_at else "",
+        "last_accessed": visit.when(last) if last is not None else visit.t["never"],
         "renew_due": views.renew_due(consent, now),
     }

@@ -55,11 +55,11 @@ async def consent_page(visit: Visit) -> Response:
         renew_due=views.renew_due(consent, now),
         clusters=views.clusters(services.policy, consent.clusters, lang),
         accounts=views.accounts(consent, labels, t, provider),
-        granted=views.when(consent.created_at),
-        expires=views.when(consent.expires_at) if consent.expires_at else "",
+        granted=visit.when(consent.created_at),
+        expires=visit.when(consent.expires_at) if consent.expires_at else "",
         duration=views.duration(consent, t),
         lookback=views.lookback(consent, t),
-        log=[_access_row(a, labels, services.policy, lang) for a in shown],
+        log=[_access_row(visit, a, labels, services.policy) for a in shown],
         log_total=len(audit),
         log_first=(page_no - 1) * PAGE_SIZE + 1,
         log_last=(page_no - 1) * PAGE_SIZE + len(shown),
@@ -67,12 +67,22 @@ async def consent_page(visit: Visit) -> Response:
         older=f"{here}?page={page_no + 1}" if page_no < pages else None,
         chart=drawn,
         chart_summary=t["chart_summary"].format(total=drawn.total, peak=drawn.peak),
-        events=views.event_rows(events, consent, t, client_name=name, provider=provider),
+        events=views.event_rows(
+            events,
+            consent,
+            t,
+            lang=lang,
+            tz=services.settings.display_timezone,
+            client_name=name,
+            provider=provider,
+        ),
         receipts=[
-            {"n": n, "what": t.get("event_" + e.event, e.event), "when": views.when(e.time)}
+            {"n": n, "what": t.get("event_" + e.event, e.event), "when": visit.when(e.time)}
             for n, e in enumerate(receipt_events(events), start=1)
         ],
-        done=t[done + "_done"].format(client=name, date=_end(consent)) if done in DONE else None,
+        done=t[done + "_done"].format(client=name, date=_end(visit, consent))
+        if done in DONE
+        else None,
         deletion=_deletion(deletion, t, lang, client=name, provider=provider),
         deletion_done=deletion is not None and deletion.confirmed_at is not None,
     )
@@ -98,11 +108,11 @@ def _page(visit: Visit, total: int) -> tuple[int, int]:
 
 
 def _access_row(
-    event: AuditEvent, labels: Mapping[str, AccountLabel], policy: Policy, lang: str
+    visit: Visit, event: AuditEvent, labels: Mapping[str, AccountLabel], policy: Policy
 ) -> dict[str, Any]:
     return {
-        "when": views.when(event.time),
-        "data": [c["title"] for c in views.clusters(policy, event.clusters, lang)],
+        "when": visit.when(event.time),
+        "data": [c["title"] for c in views.clusters(policy, event.clusters, visit.lang)],
         "accounts": _account_names(event.account_ids, labels),
         "records": event.record_count,
         "reference": event.interaction_id,
@@ -120,5 +130,5 @@ def _account_names(ids: Sequence[str], labels: Mapping[str, AccountLabel]) -> li
     return out
 
 
-def _end(consent: Consent) -> str:
-    return views.when(consent.expires_at) if consent.expires_at else ""
+def _end(visit: Visit, consent: Consent) -> str:
+    return visit.when(consent.expires_at) if consent.expires_at else ""

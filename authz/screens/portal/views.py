@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
 from authz.consent.receipts import AccountLabel
+from authz.notices import dates
 from authz.requests import ConsentRequest
 from authz.services import Services
 from authz.store.base import ClientRecord
@@ -23,12 +23,14 @@ RENEW_WITHIN_DAYS = 30  # the renew button shows this close to the end
 ENDINGS = ("revoked", "expired", "denied")
 
 
-def when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") + " UTC"
+def when(ts: float, lang: str = "en", tz: str = "UTC") -> str:
+    """Date and time in words, in ``lang`` and the zone ``tz``: "7 March 2027, 14:05 UTC"."""
+    return dates.at(ts, lang, tz)
 
 
-def day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+def day(ts: float, lang: str = "en", tz: str = "UTC") -> str:
+    """The date in words: "7 March 2027"."""
+    return dates.in_words(ts, lang, tz)
 
 
 def web_link(uri: str | None) -> str | None:
@@ -152,7 +154,13 @@ def actor(party: str, t: Mapping[str, str], *, client_name: str, provider: str) 
 
 
 def event_rows(
-    events: Sequence[ConsentEvent], consent: Consent, t: Mapping[str, str], **names: str
+    events: Sequence[ConsentEvent],
+    consent: Consent,
+    t: Mapping[str, str],
+    *,
+    lang: str = "en",
+    tz: str = "UTC",
+    **names: str,
 ) -> list[dict[str, str]]:
     rows = []
     for e in events:
@@ -161,7 +169,7 @@ def event_rows(
             at = min(e.time, consent.expires_at)
         rows.append(
             {
-                "when": when(at),
+                "when": when(at, lang, tz),
                 "what": t.get("event_" + e.event, e.event),
                 "by": actor(e.actor, t, **names),
             }

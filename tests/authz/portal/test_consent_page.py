@@ -51,7 +51,7 @@ def test_the_access_log_lists_every_access_newest_first(signed_in: Portal) -> No
 
     log = html[html.index('class="data access-log"') :]
     assert log.index("newer-access-id") < log.index("older-access-id")
-    assert "<td>2026-01-01 00:10 UTC</td>" in log
+    assert "<td>1 January 2026, 00:10 UTC</td>" in log
     assert "<td>Basic account information</td>" in log
     assert "<td>Rainy day ••••5678</td>" in log
     assert '<td class="number">7</td>' in log

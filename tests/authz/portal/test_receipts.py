@@ -112,7 +112,7 @@ def test_the_readable_receipt_states_the_same_facts(signed_in: Portal) -> None:
     assert "Budget &lt;App&gt;" in html
     assert "Everyday Checking" in html
     assert "••••1234" in html
-    assert "2026-04-01 00:00 UTC" in html
+    assert "1 April 2026, 00:00 UTC" in html
     assert f"{BASE}/jwks" in html
     assert f'href="/consumer/consents/{consent.id}/receipts/1.jws" download' in html
     assert CUSTOMER not in html

@@ -222,8 +222,8 @@ def test_the_screen_says_who_why_how_long_how_far_back_and_how_to_stop(world: Wo
     assert "Shows your spending by category." in html
     assert "Sandbox Bank will send the data to Budget &lt;App&gt;" in html
     assert "For 90 days." in html
-    assert "2026-04-01 00:00 UTC" in html  # 2026-01-01 + 90 days
-    assert "Transactions from 2025-12-02 on." in html  # 30 days back
+    assert "1 April 2026, 00:00 UTC" in html  # 2026-01-01 + 90 days
+    assert "Transactions from 2 December 2025 on." in html  # 30 days back
     assert "ask Budget &lt;App&gt; to disconnect, or contact Sandbox Bank" in html
 
 
@@ -264,10 +264,10 @@ def test_persistent_and_one_time_durations_read_plainly(world: World) -> None:
     _, html_one_time = world.consent_page(consent=one_time)
 
     assert "Until you stop it" in html_persistent
-    assert "2027-01-01 00:00 UTC" in html_persistent
+    assert "1 January 2027, 00:00 UTC" in html_persistent
     assert "All available history." in html_persistent
     assert "One time only." in html_one_time
-    assert "2026-01-01 00:06 UTC" in html_one_time
+    assert "1 January 2026, 00:06 UTC" in html_one_time
 
 
 def test_a_one_time_consent_grants_no_offline_access(world: World) -> None:
