@@ -144,6 +144,20 @@ SCREEN_EN: dict[str, str] = {
     "deletion_waiting": "Asked on {date}, not confirmed yet.",
     "deletion_overdue": "Asked on {date}, not confirmed yet. It has been more than 30 days: "
     "{provider} has been told.",
+    "blocked_stopped": "Blocked: sharing had stopped",
+    "blocked_not_shared": "Blocked: not shared",
+    "blocked_refused": "Blocked: access refused",
+    "not_completed": "Not completed",
+    "chart_scale": "Accesses per day",
+    "unused": "{client} has not used this for more than 30 days.",
+    "unused_never": "{client} has not used this yet.",
+    "consents_of_app": "What you share with {client}",
+    "print": "Print this receipt",
+    "receipt_signed": "The downloaded file is the same receipt, signed by {provider}, so anyone "
+    "can check that it was not changed.",
+    "stop_anytime": "You can stop sharing at any time in {provider}'s portal at {portal}, or ask "
+    "{client} to disconnect.",
+    "more_details": "More about each kind of data",
 }
 
 SCREEN_JA: dict[str, str] = {
@@ -162,6 +176,20 @@ SCREEN_JA: dict[str, str] = {
     "deletion_waiting": "{date}に依頼しました。まだ確認されていません。",
     "deletion_overdue": "{date}に依頼しました。まだ確認されていません。30日以上経過したため、"
     "{provider}に報告済みです。",
+    "blocked_stopped": "拒否：共有は停止済みでした",
+    "blocked_not_shared": "拒否：共有していないデータ",
+    "blocked_refused": "拒否：アクセスは認められませんでした",
+    "not_completed": "完了しませんでした",
+    "chart_scale": "1日あたりのアクセス数",
+    "unused": "{client}は30日以上これを使っていません。",
+    "unused_never": "{client}はまだこれを使っていません。",
+    "consents_of_app": "{client}と共有している内容",
+    "print": "この受領書を印刷",
+    "receipt_signed": "ダウンロードしたファイルは{provider}が署名した同じ受領書で、"
+    "内容が変更されていないことを誰でも確認できます。",
+    "stop_anytime": "共有は{provider}のポータル（{portal}）でいつでも停止できます。"
+    "{client}で連携を解除することもできます。",
+    "more_details": "データの種類ごとの詳細",
 }
 
 assert set(SCREEN_EN) == set(SCREEN_JA), "every screen string needs every language"

@@ -36,7 +36,9 @@ async def consent_page(visit: Visit) -> Response:
     page_no, pages = _page(visit, len(audit))
     newest_first = list(reversed(audit))
     shown = newest_first[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
-    drawn = chart.daily((a.time for a in audit), now)
+    tz = services.settings.display_timezone
+    drawn = chart.daily((a.time for a in audit), now, lang=lang, tz=tz)
+    end = views.ending(consent, events, now, t, client_name=name, provider=provider)
     current = views.status(consent, now)
     done = visit.request.query_params.get("done")
     here = f"{HOME}/consents/{quote(consent.id, safe='')}"
@@ -59,7 +61,8 @@ async def consent_page(visit: Visit) -> Response:
         expires=visit.when(consent.expires_at) if consent.expires_at else "",
         duration=views.duration(consent, t),
         lookback=views.lookback(consent, t),
-        log=[_access_row(visit, a, labels, services.policy) for a in shown],
+        ended={"when": visit.when(end.time), "by": end.by} if end else None,
+        log=[_access_row(visit, a, labels, services.policy, end) for a in shown],
         log_total=len(audit),
         log_first=(page_no - 1) * PAGE_SIZE + 1,
         log_last=(page_no - 1) * PAGE_SIZE + len(shown),
@@ -108,15 +111,36 @@ def _page(visit: Visit, total: int) -> tuple[int, int]:
 
 
 def _access_row(
-    visit: Visit, event: AuditEvent, labels: Mapping[str, AccountLabel], policy: Policy
+    visit: Visit,
+    event: AuditEvent,
+    labels: Mapping[str, AccountLabel],
+    policy: Policy,
+    end: views.Ending | None,
 ) -> dict[str, Any]:
     return {
         "when": visit.when(event.time),
         "data": [c["title"] for c in views.clusters(policy, event.clusters, visit.lang)],
         "accounts": _account_names(event.account_ids, labels),
         "records": event.record_count,
-        "reference": event.interaction_id,
+        "blocked": _refusal(visit, event, end),
     }
+
+
+def _refusal(visit: Visit, event: AuditEvent, end: views.Ending | None) -> str | None:
+    """What a refused attempt was, in the consumer's words; None for an access that was served.
+
+    The gate answers 401 to a consent no longer active (or an app the bank paused, or a token
+    the app itself revoked), 403 to data outside the consent's clusters and 404 to an account
+    outside it (docs/fdx.md §3)."""
+    if event.status < 400:
+        return None
+    t = visit.t
+    if event.status == 401:
+        stopped = end is not None and event.time >= end.time
+        return t["blocked_stopped"] if stopped else t["blocked_refused"]
+    if event.status in (403, 404):
+        return t["blocked_not_shared"]
+    return t["not_completed"]
 
 
 def _account_names(ids: Sequence[str], labels: Mapping[str, AccountLabel]) -> list[str]:
