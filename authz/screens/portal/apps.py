@@ -6,15 +6,18 @@ from typing import Any
 
 from starlette.responses import Response
 
+from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.consent.receipts import AccountLabel, account_labels
 from authz.screens.portal import views
 from authz.screens.portal.visit import HOME, Visit
 from authz.store.base import ClientRecord
 
+UNUSED_DAYS = 30  # a consent no access used for this long is flagged on its app's card
+
 
 async def connected(visit: Visit) -> Response:
-    """GET /consumer: one card per consent that is active now."""
+    """GET /consumer: one card per app, listing its consents that are active now."""
     services = visit.services
     now = services.clock()
     active = [
@@ -25,7 +28,18 @@ async def connected(visit: Visit) -> Response:
     clients = await views.client_map(services, (c.client_id for c in active))
     shared = sorted({a for c in active for a in c.account_ids})
     labels = await account_labels(services.bank, visit.customer_id, shared) if shared else {}
-    cards = [await _card(visit, c, clients.get(c.client_id), labels, now) for c in active]
+    by_app: dict[str, list[dict[str, Any]]] = {}
+    for consent in active:
+        item = await _card(visit, consent, clients.get(consent.client_id), labels, now)
+        by_app.setdefault(consent.client_id, []).append(item)
+    cards = [
+        {
+            "client_name": items[0]["client_name"],
+            "logo_uri": items[0]["logo_uri"],
+            "consents": items,
+        }
+        for items in by_app.values()
+    ]
     unread = await services.notices.inbox.unread(visit.customer_id)
     return visit.render("portal/apps.html", here=HOME, nav="apps", cards=cards, unread=unread)
 
@@ -70,7 +84,11 @@ async def _card(
 ) -> dict[str, Any]:
     services = visit.services
     audit = await services.records.list_audit(consent_id=consent.id)
-    last = max((a.time for a in audit), default=None)
+    last = max((a.time for a in audit if a.status < 400), default=None)  # served, not refused
+    name = client.client_name if client else consent.client_id
+    unused = None
+    if now - (last if last is not None else consent.created_at) > UNUSED_DAYS * lifecycle.DAY:
+        unused = visit.t["unused" if last is not None else "unused_never"].format(client=name)
     return {
         "id": consent.id,
         "client_name": client.client_name if client else consent.client_id,
@@ -82,4 +100,5 @@ async def _card(
         "expires": visit.when(consent.expires_at) if consent.expires_at else "",
         "last_accessed": visit.when(last) if last is not None else visit.t["never"],
         "renew_due": views.renew_due(consent, now),
+        "unused": unused,
     }

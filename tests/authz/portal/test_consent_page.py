@@ -100,14 +100,21 @@ def test_the_chart_is_inline_svg_with_a_text_alternative(signed_in: Portal) -> N
 
 
 def test_the_exact_fields_that_leave_the_bank_come_from_the_policy(signed_in: Portal) -> None:
-    """Every field the policy releases for each consented cluster, and none of another's."""
+    """What each consented cluster releases, in the policy's plain words, and none of
+    another's; never the raw FDX field names."""
     consent = signed_in.grant(clusters=("ACCOUNT_BASIC",))
-    released = sorted(signed_in.services.policy.clusters["ACCOUNT_BASIC"].fields["account"])
+    policy = signed_in.services.policy
+    released = policy.clusters["ACCOUNT_BASIC"].wording("en").releases
+    other = policy.clusters["ACCOUNT_DETAILED"].wording("en").releases
 
     html = signed_in.client.get(f"/consumer/consents/{consent.id}").text
 
-    assert "<code>" + ", ".join(released) + "</code>" in html
-    assert "currentBalance" not in html  # ACCOUNT_DETAILED was not consented
+    for item in released:
+        assert f"<li>{item}</li>" in html
+    assert not [item for item in other if f"<li>{item}</li>" in html and item not in released]
+    for raw in policy.clusters["ACCOUNT_BASIC"].fields["account"]:
+        assert f">{raw}<" not in html
+        assert f" {raw}," not in html
 
 
 def test_the_page_tells_what_happened_and_offers_the_receipts(signed_in: Portal) -> None:

@@ -16,7 +16,7 @@ from authz.consent.model import Consent
 from authz.store.base import AuditEvent
 from config.settings import Settings, SettingsError
 from gateway.app import create_app
-from tests.authz.portal.conftest import BASE, Portal, build
+from tests.authz.portal.conftest import BASE, OTHER_CLIENT, Portal, build
 from tests.authz.screens.conftest import FakeClock
 
 DAY = 86400
@@ -117,3 +117,41 @@ def test_dates_are_in_the_consumers_language_and_zone(tokyo: Portal) -> None:
 def test_an_unknown_display_timezone_is_refused() -> None:
     with pytest.raises(SettingsError, match="display_timezone"):
         replace(Settings(), display_timezone="Mars/Olympus")
+
+
+def test_one_card_per_app_listing_its_consents(signed_in: Portal) -> None:
+    first = signed_in.grant(accounts=("acc-checking",))
+    second = signed_in.grant(accounts=("acc-savings",), purpose="Saves for you.")
+    other = signed_in.grant(client_id=OTHER_CLIENT.client_id)
+
+    html = signed_in.client.get("/consumer").text
+
+    assert html.count('<li class="card"') == 2
+    assert html.count("<h2 id=") == 2
+    cards = html.split('<li class="card"')[1:]
+    [budget] = [c for c in cards if "Budget &lt;App&gt;</h2>" in c]
+    assert first.id in budget
+    assert second.id in budget
+    assert other.id not in budget
+    assert budget.count('<section class="consent-item"') == 2
+
+
+def test_a_consent_unused_for_30_days_is_flagged(signed_in: Portal) -> None:
+    used = signed_in.grant(accounts=("acc-checking",))
+    idle = signed_in.grant(accounts=("acc-savings",))
+    signed_in.clock.advance(31 * DAY)
+    signed_in.access(used)
+    attempt(signed_in, idle, 403)  # a refused attempt is not a use
+    assert signed_in.sign_in().status_code == 303
+
+    html = signed_in.client.get("/consumer").text
+
+    assert html.count("Budget &lt;App&gt; has not used this yet.") == 1
+    flagged = html.index("has not used this yet")
+    assert (
+        html.index(idle.id, flagged) < html.find(used.id, flagged) or used.id not in html[flagged:]
+    )
+    signed_in.clock.advance(31 * DAY)
+    assert signed_in.sign_in().status_code == 303
+    later = signed_in.client.get("/consumer").text
+    assert "Budget &lt;App&gt; has not used this for more than 30 days." in later

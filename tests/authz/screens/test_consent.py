@@ -199,15 +199,16 @@ def test_a_decision_needs_the_session_of_the_customer_who_signed_in(world: World
 
 
 def test_the_screen_says_what_is_shared_in_plain_words_and_exact_fields(world: World) -> None:
-    """Each cluster's title, summary and releases, and its exact JSON fields in <details>."""
+    """Each cluster's title and summary, and what it releases in plain words, folded in
+    <details>; never the raw FDX field names (they stay in the export and the receipt file)."""
     _, html = world.consent_page()
 
     for title in ("Basic account information", "Transactions", "Balances and account details"):
         assert title in html
     assert "Masked account number (last 4 digits)" in html
     assert "<details>" in html
-    assert "accountNumberDisplay" in html
-    assert "transactionId" in html
+    assert "accountNumberDisplay" not in html
+    assert "transactionId" not in html
     assert html.count("Required</span>") == 2
     assert html.count('name="cluster:') == 1
 
@@ -224,7 +225,11 @@ def test_the_screen_says_who_why_how_long_how_far_back_and_how_to_stop(world: Wo
     assert "For 90 days." in html
     assert "1 April 2026, 00:00 UTC" in html  # 2026-01-01 + 90 days
     assert "Transactions from 2 December 2025 on." in html  # 30 days back
-    assert "ask Budget &lt;App&gt; to disconnect, or contact Sandbox Bank" in html
+    assert (
+        "You can stop sharing at any time in Sandbox Bank&#39;s portal at "
+        "http://127.0.0.1:8000/consumer, or ask Budget &lt;App&gt; to disconnect." in html
+    )
+    assert '<a href="http://127.0.0.1:8000/consumer">' in html
 
 
 def test_the_screen_lists_open_accounts_unticked(world: World) -> None:
