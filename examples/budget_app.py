@@ -196,11 +196,31 @@ async def run_flow(
     say: Callable[[str], None] = print,
 ) -> FlowResult:
     result = FlowResult()
-    meta = (await http.get(f"{issuer}/.well-known/oauth-authorization-server")).json()
+    dpop = DpopClient(http)
+    meta, t = await obtain_tokens(http, issuer, recipient, username, password, dpop, say=say)
+    result.consent_id, result.granted_scope = t["grant_id"], t["scope"]
+    result.token_type = t["token_type"]
+    return await _use_tokens(http, issuer, recipient, dpop, meta, t, result, say)
+
+
+async def obtain_tokens(
+    http: httpx.AsyncClient,
+    issuer: str,
+    recipient: Recipient,
+    username: str,
+    password: str,
+    dpop: DpopClient,
+    *,
+    say: Callable[[str], None] = print,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Discovery → PAR → the consumer's sign-in and consent → token, with ``dpop``'s key:
+    the authorization server's metadata and the token response."""
+    meta: dict[str, Any] = (
+        await http.get(f"{issuer}/.well-known/oauth-authorization-server")
+    ).json()
     if meta.get("issuer") != issuer:  # RFC 8414 §3.3
         raise FlowError("metadata issuer differs from the URL it was fetched from")
     say(f"discovered {meta['issuer']}")
-    dpop = DpopClient(http)
 
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(16)
@@ -280,11 +300,22 @@ async def run_flow(
         },
     )
     _expect(tokens, 200, "token")
-    t = tokens.json()
-    result.consent_id, result.granted_scope = t["grant_id"], t["scope"]
-    result.token_type = t["token_type"]
+    t: dict[str, Any] = tokens.json()
     say(f"{t['token_type']} tokens issued for consent {t['grant_id']} with scope {t['scope']!r}")
+    return meta, t
 
+
+async def _use_tokens(
+    http: httpx.AsyncClient,
+    issuer: str,
+    recipient: Recipient,
+    dpop: DpopClient,
+    meta: dict[str, Any],
+    t: dict[str, Any],
+    result: FlowResult,
+    say: Callable[[str], None],
+) -> FlowResult:
+    """FDX calls, refresh, revocation, and the call after it, as one app would make them."""
     api = f"{issuer}/fdx/v6"
     accounts = await dpop.request("GET", f"{api}/accounts", access_token=t["access_token"])
     _expect(accounts, 200, "accounts")

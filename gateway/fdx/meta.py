@@ -37,7 +37,7 @@ from starlette.types import Receive, Scope, Send
 from authz.services import Services
 from gateway.errors import InvalidInput, MethodNotAllowed, render
 from gateway.health import AdapterProbe, Availability
-from gateway.openapi.document import served_document
+from gateway.openapi.document import FDX_PREFIX, fdx_operations, load_document
 from gateway.responses import fdx_json
 
 FDX_VERSION = "V6.2.0"  # FDX 6.2 FDXVersion
@@ -112,8 +112,8 @@ class Meta:
         self.services = services
         self.probe = probe
         self.windows = tuple(windows)
-        document = served_document(services.settings.issuer)
-        base = services.settings.issuer + "/fdx/v6"
+        document = load_document()
+        base = services.settings.issuer + FDX_PREFIX
         # (operationId, path, method, depends on the bank, media type)
         self.operations = [
             (
@@ -123,8 +123,7 @@ class Meta:
                 "x-fdx-data-clusters" in op,
                 _media_type(op),
             )
-            for path, item in document["paths"].items()
-            for method, op in item.items()
+            for method, path, op in fdx_operations(document)
         ]
         self.ids = frozenset(o[0] for o in self.operations)
         self.bank_ids = frozenset(o[0] for o in self.operations if o[3])

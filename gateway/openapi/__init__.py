@@ -1,9 +1,11 @@
-"""The OpenAPI document of the gateway's FDX surface, for recipients' developers.
+"""The OpenAPI document of what a recipient's code calls: the FDX API and the OAuth endpoints.
 
-``build.py`` trims the FDX 6.2 OpenAPI document down to the operations this gateway serves (and
-the components they reference) and writes ``fdx-gateway.openapi.json``, which is committed: the
-running gateway serves it from the package, never from ``../shared``. ``document.py`` loads it
-and fills in the deployment's server URL; ``page.py`` renders it as plain HTML at ``/docs``.
+``operations.py`` and ``oauth.py`` hold one row per operation, ``answers.py`` the refusals they
+list (read off the error classes); ``build.py`` copies the FDX operations from the FDX 6.2
+OpenAPI document, adds the OAuth ones, and writes ``fdx-gateway.openapi.json``, which is
+committed: the running gateway serves it from the package and never reads the FDX document.
+``document.py`` loads it and narrows it to the deployment (server URL, accepted token schemes,
+registration on or off); ``page.py`` renders it as plain HTML at ``/docs``.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ def render_page(document: dict[str, Any], *, title: str) -> str:
             f"</span> <span class=path>{escape(path)}</span></a></li>"
         )
     parts.append("</ul></nav>")
+    parts.append(_security_schemes(document))
     for method, path, op in ops:
         parts.append(_operation(method, path, op))
     parts.append("<h2>Schemas</h2>")
@@ -67,8 +68,15 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> str:
         f'<h3 id="{_anchor(op)}"><span class="method {method}">{method.upper()}</span> '
         f"<span class=path>{escape(path)}</span> <small>{escape(op.get('operationId', ''))}"
         "</small></h3>",
-        f"<p>{_text(op.get('description', op.get('summary', '')))}</p>",
+        *(f"<p>{_text(part)}</p>" for part in _paragraphs(op)),
+        f"<p><b>Authorization:</b> {_requirements(op.get('security'))}</p>",
     ]
+    body = op.get("requestBody", {}).get("content", {})
+    for media_type, content in body.items():
+        out.append(
+            f"<p><b>Body</b> (<code>{escape(media_type)}</code>): "
+            f"{_type(content.get('schema', {}))}</p>"
+        )
     params = op.get("parameters", [])
     if params:
         out.append("<table><tr><th>parameter</th><th>in</th><th>required</th><th>type</th>"
@@ -88,10 +96,54 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> str:
         schema: dict[str, Any] = first.get("schema", {})
         out.append(
             f"<tr><td>{escape(status)}</td><td>{_type(schema) if schema else ''}</td>"
-            f"<td>{_text(response.get('description', ''))}</td></tr>"
+            f"<td>{_text(response.get('description', ''))}{_examples(first)}</td></tr>"
         )
     out.append("</table>")
     return "".join(out)
+
+
+def _paragraphs(op: dict[str, Any]) -> list[str]:
+    text = str(op.get("description", op.get("summary", "")))
+    return [part for part in text.split("\n\n") if part.strip()]
+
+
+def _security_schemes(document: dict[str, Any]) -> str:
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    out = ["<h2>Authorization</h2><table><tr><th>scheme</th><th>how</th></tr>"]
+    for name, scheme in schemes.items():
+        out.append(
+            f'<tr><td id="scheme-{escape(name)}"><code>{escape(name)}</code></td>'
+            f"<td>{_text(scheme.get('description', ''))}</td></tr>"
+        )
+    out.append("</table>")
+    return "".join(out)
+
+
+def _requirements(security: list[dict[str, Any]] | None) -> str:
+    """OpenAPI security: any one requirement (an alternative), each needing all its schemes."""
+    if not security:
+        return "none (public)"
+    return " <i>or</i> ".join(
+        " + ".join(f'<a href="#scheme-{escape(n)}"><code>{escape(n)}</code></a>' for n in r)
+        for r in security
+    )
+
+
+def _examples(content: dict[str, Any]) -> str:
+    """The error codes a response's examples show, FDX (``code``) or OAuth (``error``)."""
+    items = []
+    for name, example in content.get("examples", {}).items():
+        value = example.get("value", {})
+        if not isinstance(value, dict) or not ({"code", "error"} & set(value)):
+            continue  # a success example: the schema link says enough
+        shown = value.get("code", value.get("error", ""))
+        message = value.get("message", "")
+        summary = example.get("summary", "")
+        items.append(
+            f"<li><code>{escape(str(shown))}</code> {escape(str(message))} "
+            f"<small>({escape(name)})</small>: {_text(summary)}</li>"
+        )
+    return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
 def _schema(name: str, schema: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ CACHE = "public, max-age=300"
 
 
 def openapi_route(settings: Settings) -> Route:
-    body = orjson.dumps(served_document(settings.issuer))
+    body = orjson.dumps(served_document(settings))
 
     async def openapi(request: Request) -> Response:
         return Response(body, media_type="application/json", headers={"cache-control": CACHE})
@@ -27,7 +27,7 @@ def openapi_route(settings: Settings) -> Route:
 
 
 def docs_route(settings: Settings) -> Route:
-    page = render_page(served_document(settings.issuer), title=f"{settings.provider_name} FDX API")
+    page = render_page(served_document(settings), title=f"{settings.provider_name} FDX API")
     # The page has no script at all; the policy says so, so an injection could not add one.
     headers = {
         "cache-control": CACHE,

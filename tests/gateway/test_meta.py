@@ -8,7 +8,7 @@ import pytest
 
 from adapters.errors import BankUnavailable, ScheduledMaintenance
 from gateway.fdx.meta import load_windows
-from gateway.openapi.document import load_document, operations
+from gateway.openapi.document import fdx_operations, load_document
 from tests.gateway.conftest import assert_fdx_error
 from tests.gateway.fakes import NOW
 from tests.gateway.operator_app import FullHarness
@@ -140,9 +140,9 @@ def test_capability_lists_what_we_serve_and_where_the_keys_are(fdx_validate):
     assert ["V6.2.0"] == body["fdxVersions"]
     assert "JSON" == body["messageFormat"]
     assert f"{full.settings.issuer}/jwks" == body["jwksUrl"]["href"]
-    documented = {o["operationId"] for p in load_document()["paths"].values() for o in p.values()}
-    assert documented == {o["id"] for o in body["operations"]}
-    assert len(operations(load_document())) == len(body["operations"])
+    fdx = fdx_operations(load_document())
+    assert {o["operationId"] for _, _, o in fdx} == {o["id"] for o in body["operations"]}
+    assert len(fdx) == len(body["operations"])
     statement = next(o for o in body["operations"] if o["id"] == "getAccountStatement")
     assert ["application/pdf"] == statement["link"]["types"]
 
