@@ -229,7 +229,7 @@ def _fdx(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, Any
 
 
 def _deletion(spec: dict[str, Any]) -> dict[str, Any]:
-    source = copy.deepcopy(spec["paths"]["/consents/{consentId}/revocation"]["put"])
+    source: dict[str, Any] = copy.deepcopy(spec["paths"]["/consents/{consentId}/revocation"]["put"])
     source.pop("requestBody", None)
     source.update(
         summary="confirmConsentDataDeletion",
