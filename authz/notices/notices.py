@@ -34,6 +34,7 @@ from authz.notices.mail import Mailer, SmtpMailer
 from authz.notices.outbox import MailWorker
 from authz.notices.store import DeletionRequest, Email, Notice
 from authz.notifications import message
+from authz.registration import languages
 from authz.services import Services
 from authz.store.base import ClientRecord
 
@@ -119,7 +120,7 @@ class Notices:
                 c.wording(lang).title for c in services.policy.ordered(consent.clusters)
             )
             return Content(
-                self._names(client, consent.client_id),
+                self._names(client, consent.client_id, lang),
                 facts=[
                     (t["fact.what"], what),
                     (t["fact.accounts"], accounts),
@@ -144,7 +145,7 @@ class Notices:
 
         def content(lang: str) -> Content:
             t = wording.text(lang)
-            values = self._names(client, consent.client_id)
+            values = self._names(client, consent.client_id, lang)
             values["by"] = t[f"ended.by.{by}"].format(date=in_words(at, lang), **values)
             extra = [t["ended.deletion"].format(**values)] if asked else []
             return Content(values, extra=extra)
@@ -187,7 +188,7 @@ class Notices:
 
         def content(lang: str) -> Content:
             t = wording.text(lang)
-            values = self._names(client, client.client_id)
+            values = self._names(client, client.client_id, lang)
             if kind == "changed":
                 changes = []
                 if purpose_changed:
@@ -228,7 +229,7 @@ class Notices:
         client = await self._services.records.get_client(request.client_id)
 
         def content(lang: str) -> Content:
-            values = self._names(client, request.client_id)
+            values = self._names(client, request.client_id, lang)
             values["date"] = in_words(request.asked_at, lang)
             return Content(values)
 
@@ -250,7 +251,7 @@ class Notices:
         ends = consent.expires_at
 
         def content(lang: str) -> Content:
-            values = self._names(client, consent.client_id)
+            values = self._names(client, consent.client_id, lang)
             values["date"] = in_words(ends, lang)
             return Content(values)
 
@@ -337,9 +338,11 @@ class Notices:
 
     # ------------------------------------------------------------------ helpers
 
-    def _names(self, client: ClientRecord | None, client_id: str) -> dict[str, str]:
+    def _names(self, client: ClientRecord | None, client_id: str, lang: str) -> dict[str, str]:
+        """The app's name in ``lang`` where it registered one (RFC 7591 §2.2), the bank's."""
+        shown = languages.localized(client, lang)[0] if client else None
         return {
-            "client": client.client_name if client else client_id,
+            "client": shown.client_name if shown else client_id,
             "provider": self._services.settings.provider_name,
         }
 

@@ -158,6 +158,8 @@ SCREEN_EN: dict[str, str] = {
     "stop_anytime": "You can stop sharing at any time in {provider}'s portal at {portal}, or ask "
     "{client} to disconnect.",
     "more_details": "More about each kind of data",
+    "name_untranslated": "{client} has not given its name and purpose in English: they are "
+    "shown as the app registered them.",
 }
 
 SCREEN_JA: dict[str, str] = {
@@ -190,6 +192,8 @@ SCREEN_JA: dict[str, str] = {
     "stop_anytime": "共有は{provider}のポータル（{portal}）でいつでも停止できます。"
     "{client}で連携を解除することもできます。",
     "more_details": "データの種類ごとの詳細",
+    "name_untranslated": "{client}は日本語の名称と利用目的を登録していないため、"
+    "登録されたとおりに表示しています。",
 }
 
 assert set(SCREEN_EN) == set(SCREEN_JA), "every screen string needs every language"

@@ -36,7 +36,7 @@ from authz.errors import (
     RequestTooLargeError,
     oauth_error_response,
 )
-from authz.registration import metadata
+from authz.registration import languages, metadata
 from authz.registration.errors import (
     InvalidClientMetadataError,
     InvalidRegistrationTokenError,
@@ -213,6 +213,7 @@ def client_metadata(client: ClientRecord, issuer: str) -> dict[str, Any]:
     body.update({k: client.extra[k] for k in metadata.EXTRA_FIELDS if k in client.extra})
     body.setdefault("grant_types", ["authorization_code", "refresh_token"])
     body.setdefault("token_endpoint_auth_method", metadata.AUTH_METHOD)
+    body.update(languages.render(client))
     body["registration_client_uri"] = f"{issuer}/register/{client.client_id}"
     body["status"] = client.status
     return {k: v for k, v in body.items() if v is not None}

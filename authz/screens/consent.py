@@ -26,6 +26,7 @@ from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
 from authz.notices import dates
 from authz.notices.notices import remember_language
+from authz.registration import languages
 from authz.requests import AuthorizationCode
 from authz.screens import csrf, i18n
 from authz.screens.interaction import Interaction, Interactions
@@ -57,6 +58,7 @@ async def consent_page(
         accounts = await open_accounts(services, session.customer_id)
     except AdapterError:
         return error_page(settings, lang, "bank_unavailable")
+    client, untranslated = languages.localized(client, lang)  # RFC 7591 §2.2
     response = page(
         settings,
         "consent.html",
@@ -65,6 +67,7 @@ async def consent_page(
         status=status,
         form_targets=client.redirect_uris,
         client=client,
+        untranslated=untranslated and lang != settings.languages[0],
         client_uri=_web_link(client.client_uri),
         logo_uri=_web_link(client.logo_uri),
         purpose=_purpose(interaction, client),

@@ -25,7 +25,7 @@ async def connected(visit: Visit) -> Response:
         for c in await services.records.list_consents(customer_id=visit.customer_id)
         if c.is_active(now)
     ]
-    clients = await views.client_map(services, (c.client_id for c in active))
+    clients = await views.client_map(services, (c.client_id for c in active), visit.lang)
     shared = sorted({a for c in active for a in c.account_ids})
     labels = await account_labels(services.bank, visit.customer_id, shared) if shared else {}
     by_app: dict[str, list[dict[str, Any]]] = {}
@@ -54,7 +54,7 @@ async def history(visit: Visit) -> Response:
         for c in await services.records.list_consents(customer_id=visit.customer_id)
         if not c.is_active(now)
     ]
-    clients = await views.client_map(services, (c.client_id for c in ended))
+    clients = await views.client_map(services, (c.client_id for c in ended), visit.lang)
     provider, policy, lang = services.settings.provider_name, services.policy, visit.lang
     rows = []
     for consent in ended:

@@ -27,7 +27,7 @@ async def confirm_revoke(visit: Visit) -> Response:
     here = _base(consent)
     if not consent.is_active(visit.services.clock()):
         return redirect(here)  # nothing left to stop
-    client = await visit.services.records.get_client(consent.client_id)
+    client = await views.client_in(visit.services, consent.client_id, visit.lang)
     return visit.render(
         "portal/revoke.html",
         here=here + "/revoke",
@@ -76,7 +76,7 @@ async def confirm_renew(visit: Visit) -> Response:
     now = services.clock()
     if not (views.renewable(consent) and consent.is_active(now)):
         raise PortalError("not_renewable")
-    client = await services.records.get_client(consent.client_id)
+    client = await views.client_in(services, consent.client_id, visit.lang)
     labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
     here = _base(consent)
     return visit.render(

@@ -27,7 +27,7 @@ async def consent_page(visit: Visit) -> Response:
     services, t, lang = visit.services, visit.t, visit.lang
     consent = await visit.own_consent(visit.request.path_params["consent_id"])
     now = services.clock()
-    client = await services.records.get_client(consent.client_id)
+    client = await views.client_in(services, consent.client_id, visit.lang)
     name = client.client_name if client else consent.client_id
     provider = services.settings.provider_name
     events = await services.records.consent_events(consent.id)

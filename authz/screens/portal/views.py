@@ -14,6 +14,7 @@ from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
 from authz.consent.receipts import AccountLabel
 from authz.notices import dates
+from authz.registration import languages
 from authz.requests import ConsentRequest
 from authz.services import Services
 from authz.store.base import ClientRecord
@@ -177,13 +178,21 @@ def event_rows(
     return rows
 
 
-async def client_map(services: Services, client_ids: Iterable[str]) -> dict[str, ClientRecord]:
+async def client_map(
+    services: Services, client_ids: Iterable[str], lang: str = "en"
+) -> dict[str, ClientRecord]:
+    """Each recipient, named in ``lang`` where it registered a name in it (RFC 7591 §2.2)."""
     out = {}
     for client_id in set(client_ids):
         client = await services.records.get_client(client_id)
         if client is not None:
-            out[client_id] = client
+            out[client_id] = languages.localized(client, lang)[0]
     return out
+
+
+async def client_in(services: Services, client_id: str, lang: str) -> ClientRecord | None:
+    client = await services.records.get_client(client_id)
+    return languages.localized(client, lang)[0] if client is not None else None
 
 
 def client_name(clients: Mapping[str, ClientRecord], client_id: str) -> str:

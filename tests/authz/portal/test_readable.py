@@ -17,7 +17,7 @@ from authz.store.base import AuditEvent
 from config.settings import Settings, SettingsError
 from gateway.app import create_app
 from tests.authz.portal.conftest import BASE, OTHER_CLIENT, Portal, build
-from tests.authz.screens.conftest import FakeClock
+from tests.authz.screens.conftest import CLIENT, FakeClock
 
 DAY = 86400
 
@@ -155,3 +155,21 @@ def test_a_consent_unused_for_30_days_is_flagged(signed_in: Portal) -> None:
     assert signed_in.sign_in().status_code == 303
     later = signed_in.client.get("/consumer").text
     assert "Budget &lt;App&gt; has not used this for more than 30 days." in later
+
+
+def test_apps_are_named_in_the_consumers_language(signed_in: Portal) -> None:
+    """RFC 7591 §2.2: client_name#ja on a Japanese page; the registered name elsewhere."""
+    records = signed_in.services.records
+    client = signed_in.run(records.get_client, CLIENT.client_id)
+    localized = {"client_name": {"ja": "家計簿アプリ"}, "description": {"ja": "支出を分類します。"}}
+    signed_in.run(records.put_client, replace(client, extra={"localized": localized}))
+    consent = signed_in.grant(purpose="")
+
+    japanese = signed_in.client.get("/consumer?lang=ja").text
+    english = signed_in.client.get("/consumer?lang=en").text
+    detail = signed_in.client.get(f"/consumer/consents/{consent.id}?lang=ja").text
+
+    assert '<h2 id="app-1">家計簿アプリ</h2>' in japanese
+    assert "支出を分類します。" in japanese
+    assert "Budget &lt;App&gt;</h2>" in english
+    assert "<h1>家計簿アプリ</h1>" in detail

@@ -285,3 +285,20 @@ def test_a_one_time_consent_grants_no_offline_access(world: World) -> None:
     [consent] = consents(world)
     assert "offline_access" not in consent.scope
     assert consent.expires_at == world.clock() + 360
+
+
+def test_the_app_is_named_in_the_screen_language_or_says_it_is_not(world: World) -> None:
+    """RFC 7591 §2.2: client_name#ja shown on a Japanese screen; without one, the registered
+    name and a note saying the app gave none in Japanese."""
+    _, plain = world.consent_page()
+    assert "has not given its name" not in plain
+    world.client.cookies.set("lang", "ja")
+    _, untranslated = world.consent_page()
+    assert "Budget &lt;App&gt;は日本語の名称と利用目的を登録していない" in untranslated
+    records = world.services.records
+    client = world.run(records.get_client, CLIENT_ID)
+    localized = {"localized": {"client_name": {"ja": "家計簿アプリ"}}}
+    world.run(records.put_client, replace(client, extra=localized))
+    _, translated = world.consent_page()
+    assert "<h1>家計簿アプリにデータを共有しますか？</h1>" in translated
+    assert "登録していない" not in translated
