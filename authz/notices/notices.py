@@ -27,7 +27,7 @@ import anyio
 
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
-from authz.consent.receipts import account_labels
+from authz.consent.receipts import AccountLabel, account_labels
 from authz.notices import compose, wording
 from authz.notices.dates import in_words
 from authz.notices.mail import Mailer, SmtpMailer
@@ -43,6 +43,7 @@ log = logging.getLogger("authz.notices")
 REMINDER_DAYS = (30, 7)  # days before the end of a consent that the consumer is reminded
 DELETION_GRACE_DAYS = 30  # an app has this long to confirm a deletion before the consumer hears
 BATCH = 500
+LABEL_WAIT = 2.0  # seconds the grant notice waits for the bank to name the accounts
 PORTAL_PATH = "/consumer"
 
 
@@ -108,14 +109,22 @@ class Notices:
     async def _granted(self, consent: Consent) -> None:
         services = self._services
         client = await services.records.get_client(consent.client_id)
-        labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
+        labels: dict[str, AccountLabel] = {}
+        # The grant is the consumer's request in progress: the bank gets a moment to name the
+        # accounts, never the request's time.
+        with anyio.move_on_after(LABEL_WAIT):
+            labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
+        named = [labels[a] for a in consent.account_ids if a in labels and labels[a].name != a]
 
         def content(lang: str) -> Content:
             t = wording.text(lang)
-            accounts = ", ".join(
-                f"{label.name} {label.number}" if label.number else label.name
-                for label in (labels[a] for a in consent.account_ids if a in labels)
-            )
+            if len(named) == len(consent.account_ids):
+                accounts = ", ".join(
+                    f"{label.name} {label.number}" if label.number else label.name
+                    for label in named
+                )
+            else:  # never an internal id: how many, and the portal names them
+                accounts = t["fact.accounts_count"].format(n=len(consent.account_ids))
             what = ", ".join(
                 c.wording(lang).title for c in services.policy.ordered(consent.clusters)
             )
@@ -295,8 +304,9 @@ class Notices:
             dedupe_key=dedupe_key,
             consent_id=consent_id,
         )
-        if not await self._records.inbox.post(notice):
-            return False
+        # Each store is deduplicated on its own, so a retry after a failure between the two
+        # completes whichever is missing.
+        stored = await self._records.inbox.post(notice)
         if self.worker is not None:
             email = Email(
                 id=notice_id,
@@ -310,8 +320,9 @@ class Notices:
                 dedupe_key=dedupe_key,
             )
             if await self._records.outbox.enqueue(email):
+                stored = True
                 self.worker.wake()
-        return True
+        return stored
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -108,8 +108,9 @@ class MailWorker:
 
     async def _attempt(self, email: Email) -> Sent:
         try:
-            info = await self._bank.get_customer_info(email.customer_id)
-        except AdapterError:
+            with anyio.fail_after(self._settings.adapter_timeout):
+                info = await self._bank.get_customer_info(email.customer_id)
+        except (AdapterError, TimeoutError):
             return Sent(False, "bank unavailable")
         address = _first_address(info.get("emails"))
         if address is None:

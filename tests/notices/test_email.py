@@ -4,8 +4,11 @@ language, and what happens when the server refuses or drops the connection."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from authz.consent import lifecycle
@@ -374,3 +377,56 @@ async def test_starttls_is_never_skipped(smtp: SmtpServer) -> None:
     email = await world.records.outbox.get(notice.id)
     assert email is not None
     assert email.sent_at is None
+
+
+class SlowBank:
+    """The sandbox bank, except that naming accounts and reading contacts never answers."""
+
+    def __init__(self, bank: Any) -> None:
+        self._bank = bank
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bank, name)
+
+    async def list_accounts(self, customer_id: str) -> Any:
+        await anyio.sleep_forever()
+
+    async def get_customer_info(self, customer_id: str) -> Any:
+        await anyio.sleep_forever()
+
+
+async def test_a_bank_that_does_not_answer_never_holds_up_a_grant_or_the_outbox(
+    smtp: SmtpServer,
+) -> None:
+    world = build_world(smtp_url=smtp.url, adapter_timeout=0.2)
+    slow = replace(world.services, bank=SlowBank(world.services.bank))
+    notices = Notices(slow, mailer=SmtpMailer(smtp.url, timeout=5.0))
+    world.services.observers[-1] = notices
+    await world.client()
+    with anyio.fail_after(5):
+        await world.grant()  # the notice waits a moment for account names, then goes without
+    [notice] = await world.inbox()
+    assert "1 account(s): see them in the portal" in notice.text
+    assert CHECKING not in notice.text
+    assert notices.worker is not None
+    with anyio.fail_after(5):
+        assert await notices.worker.run_once() == 1
+    email = await world.records.outbox.get(notice.id)
+    assert email is not None
+    assert (email.last_status, email.sent_at, email.given_up_at) == ("bank unavailable", None, None)
+
+
+async def test_an_end_with_a_deletion_request_says_so(smtp: SmtpServer) -> None:
+    world = build_world(smtp_url=smtp.url)
+    await world.client()
+    await world.grant()
+    await lifecycle.revoke(
+        world.services,
+        "c-1",
+        actor="INDIVIDUAL",
+        reason="USER_ACTION",
+        detail="consumer portal; deletion requested",
+    )
+    await send_all(world)
+    text, _ = bodies(smtp.mailbox)
+    assert "You asked Demo Budget App to delete the data it already has." in text
