@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from authz.notices.dates import zone
 from config.smtp import parse_smtp_url
+from config.zones import zone
 
 DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
 _ADAPTER_NAME = r"[a-z][a-z0-9_-]{0,39}"

@@ -6,26 +6,15 @@ abbreviation, so nobody has to convert from UTC in their head."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
-from functools import cache
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from babel.dates import format_date, format_time
+
+from config.zones import zone
 
 # The CLDR locale for each screen language: British English writes the day first, in words.
 LOCALES = {"en": "en_GB", "ja": "ja", "es": "es"}
 _JOIN = {"ja": " "}  # between the date and the time; ", " elsewhere
-
-
-@cache
-def zone(name: str) -> tzinfo:
-    """The tz database zone ``name`` (ValueError if unknown); "UTC" needs no database."""
-    if name == "UTC":
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
 
 
 def in_words(ts: float, lang: str, tz: str = "UTC") -> str:

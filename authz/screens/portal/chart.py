@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from babel.dates import format_date, format_skeleton
 
 from authz.notices import dates
+from config import zones
 
 DAY = 86400
 WIDTH = 600  # viewBox units; the SVG scales to its container
@@ -91,7 +92,7 @@ def daily(
 ) -> Chart:
     """One bar per day (in the zone ``tz``) for the ``days`` days ending today; accesses
     outside are ignored."""
-    zone = dates.zone(tz)
+    zone = zones.zone(tz)
     today = datetime.fromtimestamp(now, zone).date()
     first = today - timedelta(days=days - 1)
     counts = Counter(
