@@ -38,7 +38,7 @@ bench: install
 
 # Every benchmark, ~27 minutes: the concurrency sweep and its plot, the DPoP variant, the HTTP
 # adapter against the in-process bank, two instances against one, memory over 200,000 requests,
-# and the flows against node-oidc-provider.
+# the flows against node-oidc-provider, and the flows with login = "oidc" beside "adapter".
 bench-all: install
 	$(BIN)/python -m bench.fdx_read --connections 1,4,16,64 --rounds 3 --seconds 5 \
 		--plot docs/performance-fdx-read.svg
@@ -48,6 +48,8 @@ bench-all: install
 	$(BIN)/python -m bench.memory
 	cd bench/node && npm ci --no-audit --no-fund
 	$(BIN)/python -m bench.flows
+	cd tests/bank_op && npm ci --no-audit --no-fund
+	$(BIN)/python -m bench.login
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -9,7 +9,7 @@ down to the consented fields. Adapters raise only ``adapters.errors.AdapterError
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
@@ -28,10 +28,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """Who signed in: the bank's own customer id and a name to greet them by."""
+    """Who signed in: the bank's own customer id and a name to greet them by, and the RFC 6238
+    TOTP secret (base32) when the bank asks this customer for a one-time code after the password
+    at the built-in sign-in; never shown, logged or stored by the gateway."""
 
     customer_id: str
     display_name: str
+    otp_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

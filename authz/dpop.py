@@ -251,10 +251,10 @@ class DpopVerifier:
 def normalise_uri(uri: str) -> str | None:
     """RFC 9449 §4.3 item 9 with RFC 3986 §6.2.2-6.2.3: scheme and host in lower case, the
     default port dropped, an empty path as "/", percent-encoding decoded (the server compares
-    with the decoded path it routes on). None for anything that is not an absolute http(s) URI
-    without user info, query or fragment (§4.2: ``htu`` has neither)."""
-    if "?" in uri or "#" in uri:
-        return None
+    with the decoded path it routes on), and the query and fragment left out: §4.3 compares
+    "ignoring any query and fragment parts", so a proof whose ``htu`` carries the request's
+    query is accepted. None for anything that is not an absolute http(s) URI without user
+    info."""
     try:
         parts = urlsplit(uri)
         port = parts.port

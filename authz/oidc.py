@@ -22,7 +22,7 @@ from starlette.responses import Response
 from adapters.errors import AdapterError
 from authz.errors import NO_STORE
 from authz.keys import SIGNING_ALG
-from authz.sender import SenderRefused
+from authz.sender import Challenge, SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
 from authz.tokens import AccessClaims, TokenInvalid, pairwise_subject
@@ -31,7 +31,7 @@ OPENID = "openid"
 CONTACT_CLUSTER = "CUSTOMER_CONTACT"
 ID_TOKEN_ALGS = (SIGNING_ALG,)
 CLAIMS_SUPPORTED = (
-    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr",
     "name", "given_name", "family_name", "email",
 )  # fmt: skip
 MAX_NONCE_CHARS = 512
@@ -40,9 +40,11 @@ MAX_BODY = 65536  # a userinfo request needs no body; the default max_body_bytes
 
 
 class BearerError(Exception):
-    """RFC 6750 §3.1: a userinfo request refused; rendered with a ``WWW-Authenticate``, of
-    scheme ``DPoP`` for a DPoP token or proof (RFC 9449 §7.1), with the ``DPoP-Nonce`` to use
-    when the error is ``use_dpop_nonce`` (§9)."""
+    """RFC 6750 §3.1: a userinfo request refused; rendered with a ``WWW-Authenticate`` whose
+    scheme follows the presented ``scheme`` and the token's ``claims`` once known
+    (``SenderConstraint.challenge_algs``: ``DPoP`` for a DPoP token or proof, RFC 9449 §7.1;
+    ``Bearer`` for a certificate-bound token, RFC 8705), with the ``DPoP-Nonce`` to use when the
+    error is ``use_dpop_nonce`` (§9)."""
 
     def __init__(
         self,
@@ -51,7 +53,6 @@ class BearerError(Exception):
         status: int,
         *,
         bare: bool = False,
-        dpop: bool = False,
         nonce: str | None = None,
     ) -> None:
         super().__init__(description)
@@ -59,8 +60,9 @@ class BearerError(Exception):
         self.description = description
         self.status = status
         self.bare = bare  # §3.1: a request without credentials gets a challenge without a code
-        self.dpop = dpop
         self.nonce = nonce
+        self.scheme: str | None = None
+        self.claims: AccessClaims | None = None
 
 
 def id_token(
@@ -71,6 +73,8 @@ def id_token(
     access_token: str,
     nonce: str | None,
     auth_time: float | None,
+    acr: str | None = None,
+    amr: tuple[str, ...] = (),
 ) -> str:
     """OIDC Core §2 / §3.1.3.6: an ID token for ``client_id`` about the consumer."""
     now = int(services.clock())
@@ -86,6 +90,10 @@ def id_token(
     }
     if nonce is not None:
         claims["nonce"] = nonce  # §3.1.2.1: echoed unmodified from the authorization request
+    if acr is not None:
+        claims["acr"] = acr  # §2: as the bank's OP reported it
+    if amr:
+        claims["amr"] = list(amr)  # §2 and RFC 8176: pwd, otp, or what the bank's OP reported
     header = {"alg": SIGNING_ALG, "kid": services.keys.kid, "typ": "JWT"}
     return jwt.encode(header, claims, services.keys.current, algorithms=[SIGNING_ALG])
 
@@ -97,8 +105,8 @@ async def userinfo_endpoint(request: Request, services: Services) -> Response:
     try:
         body = await userinfo(request, services)
     except BearerError as exc:
-        scheme = "DPoP" if exc.dpop or services.senders.required else "Bearer"
-        challenge = scheme if exc.bare else f'{scheme} error="{exc.error}"'
+        algs = services.senders.challenge_algs(exc.scheme, exc.claims)
+        challenge = Challenge(None if exc.bare else exc.error).header(algs)
         payload = {"error": exc.error, "error_description": exc.description}
         headers = {**NO_STORE, **nonce, "WWW-Authenticate": challenge}
         if exc.nonce is not None:
@@ -111,17 +119,22 @@ async def userinfo_endpoint(request: Request, services: Services) -> Response:
 
 async def userinfo(request: Request, services: Services) -> dict[str, Any]:
     scheme, token = await _presented(request)
+    claims: AccessClaims | None = None
     try:
-        return await _userinfo(request, services, scheme, token)
+        try:
+            claims = services.tokens.verify(token)
+        except TokenInvalid:
+            raise BearerError(
+                "invalid_token", "the access token is invalid or expired", 401
+            ) from None
+        await _confirmed(request, services, scheme, token, claims)
+        return await _userinfo(services, claims)
     except BearerError as exc:
-        exc.dpop = exc.dpop or scheme == "dpop"
+        exc.scheme, exc.claims = scheme, claims  # the challenge's scheme follows them
         raise
 
 
-async def _userinfo(
-    request: Request, services: Services, scheme: str, token: str
-) -> dict[str, Any]:
-    claims = await _verified(request, services, scheme, token)
+async def _userinfo(services: Services, claims: AccessClaims) -> dict[str, Any]:
     if OPENID not in claims.scope:
         raise BearerError("insufficient_scope", "the token was not granted openid", 403)
     consent = await services.records.get_consent(claims.consent_id or "")
@@ -168,18 +181,15 @@ def contact_claims(info: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-async def _verified(request: Request, services: Services, scheme: str, token: str) -> AccessClaims:
-    try:
-        claims = services.tokens.verify(token)
-    except TokenInvalid:
-        raise BearerError("invalid_token", "the access token is invalid or expired", 401) from None
+async def _confirmed(
+    request: Request, services: Services, scheme: str, token: str, claims: AccessClaims
+) -> None:
     try:
         await services.senders.confirm(request, scheme, token, claims)
     except SenderRefused as exc:
-        raise BearerError(exc.error, exc.description, 401, dpop=exc.dpop, nonce=exc.nonce) from None
+        raise BearerError(exc.error, exc.description, 401, nonce=exc.nonce) from None
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise BearerError("invalid_token", "the access token was revoked", 401)
-    return claims
 
 
 async def _bounded_body(request: Request) -> bytes:

@@ -93,6 +93,7 @@ def validate_pushed(
     nonce = form.get("nonce")
     if nonce is not None and not 0 < len(nonce) <= MAX_NONCE_CHARS:
         raise InvalidRequestError(description=f"nonce must be 1 to {MAX_NONCE_CHARS} characters")
+    max_age, acr_values = _check_authentication_request(form)
     scopes = parse_scope(form.get("scope"), client, services.policy)
     consent = consent_request(
         form.get("authorization_details"), scopes, client, services.policy, services.settings
@@ -106,7 +107,23 @@ def validate_pushed(
         consent=consent,
         created_at=services.clock(),
         nonce=nonce,
+        max_age=max_age,
+        acr_values=acr_values,
     )
+
+
+def _check_authentication_request(form: Mapping[str, str]) -> tuple[int | None, tuple[str, ...]]:
+    """OIDC Core §3.1.2.1 ``max_age`` (seconds) and ``acr_values`` (space-separated)."""
+    raw = form.get("max_age")
+    max_age = None
+    if raw is not None:
+        if not raw.isdigit() or len(raw) > 9:
+            raise InvalidRequestError(description="max_age must be a number of seconds")
+        max_age = int(raw)
+    values = tuple((form.get("acr_values") or "").split())
+    if len(values) > 8 or any(len(v) > 128 for v in values):
+        raise InvalidRequestError(description="acr_values: at most 8 values of 128 characters")
+    return max_age, values
 
 
 def _check_response_type(value: str | None) -> None:

@@ -65,6 +65,9 @@ class PushedRequest:
     created_at: float
     nonce: str | None = None  # OIDC Core §3.1.2.1, echoed in the ID token
     dpop_jkt: str | None = None  # RFC 9449 §10: only this DPoP key may redeem the code
+    # OIDC Core §3.1.2.1: forwarded to the bank's OP (login = "oidc") and enforced on its answer.
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +80,8 @@ class PushedRequest:
             "created_at": self.created_at,
             "nonce": self.nonce,
             "dpop_jkt": self.dpop_jkt,
+            "max_age": self.max_age,
+            "acr_values": list(self.acr_values),
         }
 
     @classmethod
@@ -91,6 +96,8 @@ class PushedRequest:
             created_at=d["created_at"],
             nonce=d.get("nonce"),
             dpop_jkt=d.get("dpop_jkt"),
+            max_age=d.get("max_age"),
+            acr_values=tuple(d.get("acr_values") or ()),
         )
 
 
@@ -106,6 +113,8 @@ class AuthorizationCode:
     nonce: str | None = None  # from the pushed request, for the ID token
     auth_time: float | None = None  # when the consumer signed in (OIDC Core §2 auth_time)
     dpop_jkt: str | None = None  # from the pushed request (RFC 9449 §10)
+    acr: str | None = None  # how the consumer signed in (OIDC Core §2 acr, amr)
+    amr: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +128,8 @@ class AuthorizationCode:
             "nonce": self.nonce,
             "auth_time": self.auth_time,
             "dpop_jkt": self.dpop_jkt,
+            "acr": self.acr,
+            "amr": list(self.amr),
         }
 
     @classmethod
@@ -134,4 +145,6 @@ class AuthorizationCode:
             nonce=d.get("nonce"),
             auth_time=d.get("auth_time"),
             dpop_jkt=d.get("dpop_jkt"),
+            acr=d.get("acr"),
+            amr=tuple(d.get("amr") or ()),
         )

@@ -2,8 +2,9 @@
 
 A refresh token ends the whole consent and every token hanging from it (§2.1: the AS SHOULD also
 invalidate the access tokens of the same grant; ours die with the consent because the gate checks
-it live). An access token is put on a deny-list until its ``exp``. Tokens that are unknown,
-invalid or another client's still get 200 (§2.2): the answer reveals nothing.
+it live). An access token is put on a deny-list until its ``exp``. Tokens that are unknown or
+invalid still get 200 (§2.2); another client's token is refused with ``unauthorized_client``
+(§2.1, §2.2.1) and keeps working for its owner.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from starlette.responses import Response
 
 from authz.client_auth import ClientAuthenticator
 from authz.consent.revoke import revoke_consent
-from authz.errors import NO_STORE, InvalidRequestError
+from authz.errors import NO_STORE, InvalidRequestError, UnauthorizedClientError
 from authz.forms import read_form
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
@@ -45,7 +46,7 @@ async def revoke_access_token(services: Services, client: ClientRecord, token: s
     except TokenInvalid:
         return False
     if claims.client_id != client.client_id:
-        return False
+        raise _not_yours()
     ttl = max(1, int(claims.exp - services.clock()))
     await services.state.put(Kind.REVOKED_ACCESS, claims.jti, {}, ttl=ttl)
     return True
@@ -53,8 +54,10 @@ async def revoke_access_token(services: Services, client: ClientRecord, token: s
 
 async def revoke_refresh_token(services: Services, client: ClientRecord, token: str) -> bool:
     record = await services.records.get_refresh_token(hash_token(token))
-    if record is None or record.client_id != client.client_id:
+    if record is None:
         return False
+    if record.client_id != client.client_id:
+        raise _not_yours()
     return await revoke_consent(
         services,
         record.consent_id,
@@ -62,3 +65,8 @@ async def revoke_refresh_token(services: Services, client: ClientRecord, token: 
         reason="USER_ACTION",
         detail="refresh token revoked (RFC 7009)",
     )
+
+
+def _not_yours() -> UnauthorizedClientError:
+    """RFC 7009 §2.1: a token issued to another client is refused, not silently kept."""
+    return UnauthorizedClientError(description="the token was not issued to this client")

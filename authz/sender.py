@@ -9,11 +9,18 @@ sends no proof, for local development.
 ``bind`` runs at the token endpoint and PAR; ``confirm`` on every resource call, after the token
 itself has been verified. The request URL a proof must name is built from the configured issuer
 and the request path, never from the Host header a client controls.
+
+``Challenge`` writes every resource server's ``WWW-Authenticate`` (RFC 6750 §3, RFC 9449 §7.1),
+and ``challenge_algs`` picks its scheme: the token's own (``DPoP`` for a DPoP-bound token,
+``Bearer`` for a certificate-bound one, RFC 8705 §3), else the presented scheme or the profile.
+A ``DPoP`` challenge always lists the accepted proof algorithms as ``algs``, as the metadata's
+``dpop_signing_alg_values_supported`` does.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.middleware import Middleware
@@ -50,6 +57,30 @@ class Binding:
         return "DPoP" if self.jkt is not None else "Bearer"
 
 
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """A resource server's ``WWW-Authenticate``: an RFC 6750 §3.1 ``error`` (none for a request
+    without credentials), the ``scope`` a 403 lacks; ``dpop_only`` for the errors only DPoP has
+    (``invalid_dpop_proof``, ``use_dpop_nonce``)."""
+
+    error: str | None = None
+    scope: str | None = None
+    dpop_only: bool = False
+
+    def header(self, dpop_algs: Sequence[str] | None) -> str:
+        """The header value: ``DPoP`` with ``algs`` when ``dpop_algs`` is given (RFC 9449 §7.1),
+        else ``Bearer``."""
+        named = (("error", self.error), ("scope", self.scope))
+        params = [f'{name}="{value}"' for name, value in named if value]
+        if dpop_algs is None and not self.dpop_only:
+            scheme = "Bearer"
+        else:
+            scheme = "DPoP"
+            if dpop_algs:
+                params.append(f'algs="{" ".join(dpop_algs)}"')
+        return f"{scheme} {', '.join(params)}" if params else scheme
+
+
 class SenderRefused(Exception):
     """A resource call whose token is not presented as its binding demands. ``error`` is the
     ``WWW-Authenticate`` error code; ``dpop`` says the challenge scheme is ``DPoP``; ``nonce``
@@ -77,8 +108,6 @@ class SenderConstraint:
         base = normalise_uri(settings.issuer)
         assert base is not None  # Settings refuses any other issuer
         self._base = base.rstrip("/")
-        challenge_algs = " ".join(dpop.algorithms)
-        self.challenge_params = f'algs="{challenge_algs}"'
 
     @classmethod
     def build(
@@ -105,6 +134,17 @@ class SenderConstraint:
         """The URL a proof's ``htu`` must name: the issuer's origin and path + this path."""
         path: str = request.scope["path"]
         return self._base + path
+
+    def challenge_algs(
+        self, scheme: str | None, claims: AccessClaims | None
+    ) -> tuple[str, ...] | None:
+        """The proof algorithms to list when a refusal is challenged with ``DPoP``, None when it
+        is challenged with ``Bearer``. ``scheme`` is the presented Authorization scheme (lower
+        case), ``claims`` the verified token's, each None while not known."""
+        if claims is not None and claims.jkt is None and claims.x5t is not None:
+            return None  # RFC 8705 §3: a certificate-bound token is a Bearer token
+        dpop = (claims is not None and claims.jkt is not None) or scheme == "dpop"
+        return self.dpop.algorithms if dpop or self.required else None
 
     def resource_middleware(self) -> list[Middleware]:
         """For a resource server's mount: a fresh ``DPoP-Nonce`` on every response when nonces

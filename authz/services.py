@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.base import BankAdapter
+from authz.bank_provider import BankProvider
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
 from authz.notices.store import NoticeRecords
@@ -53,6 +54,8 @@ class Services:
     recipient_observers: list[RecipientObserver] = field(default_factory=list)
     # Consumer notices: the outbox, the portal's inbox, languages, deletion requests.
     notices: NoticeRecords = field(default_factory=open_memory)
+    # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
+    bank_login: BankProvider | None = None
 
     @classmethod
     def build(
@@ -68,6 +71,7 @@ class Services:
         observers: list[ConsentObserver] | None = None,
         notices: NoticeRecords | None = None,
         clock: Clock = time.time,
+        bank_login: BankProvider | None = None,
     ) -> Services:
         tokens = AccessTokens(
             keys,
@@ -90,4 +94,7 @@ class Services:
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
             notices=notices if notices is not None else open_memory(),
+            bank_login=bank_login
+            if bank_login is not None or settings.login != "oidc"
+            else BankProvider(settings, clock=clock),
         )

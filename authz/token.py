@@ -146,6 +146,8 @@ async def exchange_code(
             access_token=body["access_token"],
             nonce=code.nonce,
             auth_time=code.auth_time,
+            acr=code.acr,
+            amr=code.amr,
         )
     if consent.duration_type is DurationType.ONE_TIME:
         # One data session: the consent ends when this access token ends (docs/architecture.md
@@ -210,6 +212,9 @@ def client_credentials(
     }
 
 
+CONSENT_ENDED = "the consent has ended (revoked or expired): the consumer must authorize again"
+
+
 async def refresh(
     form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
@@ -229,9 +234,13 @@ async def refresh(
         # RFC 9449 §5: a DPoP-bound refresh token is used with its key only. Checked before the
         # replay rule, so a thief without the key cannot revoke the consent by replaying it.
         raise InvalidGrantError(description="refresh token is bound to another DPoP key")
-    if seen.used_at is not None or seen.revoked_at is not None:
+    if seen.used_at is not None:
         await _revoke(services, seen.consent_id, "refresh token replayed")
         raise InvalidGrantError(description="refresh token was already used")
+    if seen.revoked_at is not None:
+        # Unused but revoked: its consent ended (revoked by someone, or by a replay). Saying
+        # "already used" would send the recipient hunting for a replay that never happened.
+        raise InvalidGrantError(description=CONSENT_ENDED)
     # Every refusal that is not a replay comes before the token is used, so a request with a bad
     # scope (or for an ended consent) leaves the token as it was.
     consent = await _active_consent(services, seen.consent_id, client)
@@ -374,10 +383,10 @@ async def _new_refresh_token(
 async def _active_consent(services: Services, consent_id: str, client: ClientRecord) -> Consent:
     consent = await services.records.get_consent(consent_id)
     if consent is None or consent.client_id != client.client_id:
-        raise InvalidGrantError(description="the consent is no longer active")
+        raise InvalidGrantError(description=CONSENT_ENDED)
     if not consent.is_active(services.clock()):
         await lifecycle.expire_if_due(services, consent)  # records an expiry seen on use
-        raise InvalidGrantError(description="the consent is no longer active")
+        raise InvalidGrantError(description=CONSENT_ENDED)
     return consent
 
 

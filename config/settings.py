@@ -140,6 +140,18 @@ class Settings:
     # The time zone consumer pages and notices show dates in (a tz database name, e.g.
     # America/New_York): the zone of the bank's consumers.
     display_timezone: str = "UTC"
+    # Who signs the consumer in (README "Sign-in at the bank"): "adapter", the built-in form
+    # checked by BankAdapter.authenticate, or "oidc", the bank's own OpenID Provider, whose
+    # issuer, client registration and ID-token claim naming the customer follow.
+    login: str = "adapter"
+    login_oidc_issuer: str = ""
+    login_oidc_client_id: str = ""
+    login_oidc_client_secret: str = ""  # client_secret_basic; set it through the environment
+    login_oidc_private_key: str = ""  # a private JWK file: private_key_jwt instead
+    login_oidc_customer_claim: str = "sub"
+    login_oidc_scope: str = "openid"
+    login_oidc_acr_values: str = ""  # space-separated; sent, then required in the ID token
+    login_oidc_allow_http: bool = False  # an http:// loopback issuer: tests only
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
@@ -147,6 +159,7 @@ class Settings:
         _validate_operator_tools(self)
         _validate_hardening(self)
         _validate_mail(self)
+        _validate_login(self)
 
     @property
     def resource_audience(self) -> str:
@@ -184,7 +197,23 @@ class Settings:
                 values[name] = _cast(env_key, env[env_key], f.type)
             elif name in raw:
                 values[name] = _cast(name, raw[name], f.type)
+        if ENV_PREFIX + "ISSUER" not in env:
+            _follow_port(values)
         return cls(**values)
+
+
+LOOPBACK_ISSUER = "http://127.0.0.1:{port}"
+
+
+def _follow_port(values: dict[str, Any]) -> None:
+    """The issuer nobody set (the loopback default) names the port the gateway listens on:
+    ``FDX_PORT=8001`` alone must not advertise :8000 in its metadata and tokens. An issuer set
+    explicitly is left alone (behind a proxy it rightly names another port)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    port = values.get("port", defaults["port"])
+    issuer = values.get("issuer", defaults["issuer"])
+    if issuer == defaults["issuer"] and port != defaults["port"]:
+        values["issuer"] = LOOPBACK_ISSUER.format(port=port)
 
 
 def _cast(key: str, value: Any, type_name: Any) -> Any:
@@ -447,3 +476,34 @@ def _validate_mail(s: Settings) -> None:
 
 
 _MAILBOX = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}")
+
+
+def _validate_login(s: Settings) -> None:
+    if s.login not in ("adapter", "oidc"):
+        raise SettingsError(f"login: expected adapter or oidc, got {s.login!r}")
+    if not isinstance(s.login_oidc_allow_http, bool):
+        raise SettingsError("login_oidc_allow_http: expected true or false")
+    if s.login != "oidc":
+        return
+    url = urlsplit(s.login_oidc_issuer)
+    if url.scheme not in ("https", "http") or not url.netloc or url.query or url.fragment:
+        raise SettingsError(
+            f"login_oidc_issuer: expected the OpenID Provider's https URL, got "
+            f"{s.login_oidc_issuer!r}"
+        )
+    loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if url.scheme == "http" and not (s.login_oidc_allow_http and loopback):
+        # OIDC Discovery §3: the issuer is an https URL; http only on loopback, for tests.
+        raise SettingsError(
+            "login_oidc_issuer: must use https (http only on loopback with login_oidc_allow_http)"
+        )
+    if not s.login_oidc_client_id:
+        raise SettingsError("login_oidc_client_id: the gateway's client id at the bank's OP")
+    if bool(s.login_oidc_client_secret) == bool(s.login_oidc_private_key):
+        raise SettingsError(
+            "login_oidc_client_secret, login_oidc_private_key: set exactly one of them"
+        )
+    if "openid" not in s.login_oidc_scope.split():
+        raise SettingsError(f"login_oidc_scope: must include openid, got {s.login_oidc_scope!r}")
+    if not s.login_oidc_customer_claim.strip():
+        raise SettingsError("login_oidc_customer_claim: the ID-token claim naming the customer")

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.dpop import INVALID_PROOF
-from authz.sender import SenderRefused
+from authz.sender import Challenge, SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
 from authz.tokens import CONSENTS_SCOPE, AccessClaims, TokenInvalid
@@ -112,7 +112,7 @@ class ManagementScopeRequired(FdxError):
     RFC 6750 §3.1 names the scope that is missing."""
 
     code, status, message = "403", 403, "Forbidden"
-    challenge: ClassVar[str | None] = f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
+    challenge: ClassVar[Challenge | None] = Challenge("insufficient_scope", CONSENTS_SCOPE)
 
 
 async def authorize_client(request: Request, services: Services) -> AccessClaims:
@@ -140,17 +140,14 @@ async def _verified(request: Request, services: Services) -> AccessClaims:
     """The presented token, verified and sent as its binding demands (RFC 9449 §7, RFC 8705
     §3, FAPI 2.0 §5.3.3)."""
     senders = services.senders
-    if senders.required:
-        request.scope[DPOP_CHALLENGE] = True  # what is missing is a DPoP token
+    _challenge_with(request, senders.challenge_algs(None, None))  # what is missing: a DPoP token?
     scheme, token = _presented_token(request)
-    if scheme == "dpop":
-        request.scope[DPOP_CHALLENGE] = True
+    _challenge_with(request, senders.challenge_algs(scheme, None))
     try:
         claims = services.tokens.verify(token)
     except TokenInvalid:
         raise InvalidToken() from None
-    if claims.jkt is not None:
-        request.scope[DPOP_CHALLENGE] = True
+    _challenge_with(request, senders.challenge_algs(scheme, claims))  # the token's own scheme
     try:
         await senders.confirm(request, scheme, token, claims)
     except SenderRefused as exc:
@@ -162,6 +159,15 @@ async def _verified(request: Request, services: Services) -> AccessClaims:
             request.scope.pop(DPOP_CHALLENGE, None)
         raise InvalidToken(exc.description) from None
     return claims
+
+
+def _challenge_with(request: Request, dpop_algs: tuple[str, ...] | None) -> None:
+    """Mark the request for ``gateway.errors.render``: a refusal is challenged with ``DPoP``
+    listing ``dpop_algs``, or with ``Bearer`` when None."""
+    if dpop_algs is None:
+        request.scope.pop(DPOP_CHALLENGE, None)
+    else:
+        request.scope[DPOP_CHALLENGE] = dpop_algs
 
 
 def _presented_token(request: Request) -> tuple[str, str]:

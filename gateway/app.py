@@ -84,6 +84,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
         finally:
             await services.notices.aclose()
             await services.bank.aclose()
+            if services.bank_login is not None:
+                await services.bank_login.aclose()
             await services.state.aclose()
             await services.records.aclose()
 

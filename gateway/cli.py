@@ -2,7 +2,8 @@
 
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
-fdxgw check    read the settings and the policy file and say what is wrong, if anything
+fdxgw check    read the settings, the policy, the adapter configuration and the maintenance
+               file, as serve would, and say what is wrong (naming the key), if anything
 fdxgw db migrate                   create or upgrade the record store's schema (and nothing else)
 fdxgw db check                     reach the record store and say whether its schema is current
 fdxgw adapter check NAME           run the adapter conformance kit over NAME (docs/adapters.md)
@@ -73,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "check":
-        print("configuration OK")
-        return 0
+        return _check(settings)
     if args.command == "init":
         return asyncio.run(_init(settings))
     if args.command == "db":
@@ -92,6 +92,30 @@ def main(argv: list[str] | None = None) -> int:
     return _serve(settings)
 
 
+def _check(settings: Settings) -> int:
+    """What ``serve`` would load besides the settings and the policy, loaded the same way: the
+    adapters from ``adapter_config`` and the maintenance windows. Every message names the key."""
+    from adapters.registry import load_adapter
+    from gateway.fdx.meta import load_windows
+
+    try:
+        adapter = load_adapter(settings.adapter, settings.adapter_config)
+    except ValueError as exc:  # AdapterConfigError, and the factories' own ValueErrors
+        text = str(exc)
+        if not text.startswith(("adapter:", "adapter_config:")):
+            text = f"adapter_config: {text}"
+        print(f"fdxgw: configuration error: {text}", file=sys.stderr)
+        return 2
+    asyncio.run(adapter.aclose())
+    try:
+        load_windows(settings.maintenance_file)
+    except ValueError as exc:
+        print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
+        return 2
+    print("configuration OK")
+    return 0
+
+
 async def _init(settings: Settings) -> int:
     from gateway.app import load_or_create_secret
 
@@ -106,6 +130,8 @@ async def _init(settings: Settings) -> int:
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
                 print(f"demo recipient {seeded} registered")
+        else:
+            print(f"no demo recipient: seeded only with adapter = sandbox, not {settings.adapter}")
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
@@ -310,13 +336,25 @@ def _serve(settings: Settings) -> int:
         print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
         return 2
     _banner(settings)
-    # Access logging off: it costs ~26 µs a request (docs/performance.md) and would record
-    # query strings; data accesses are recorded in the audit trail instead.
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, access_log=False, log_level="info",
-        server_header=False, log_config=None,
-    )  # fmt: skip
+    uvicorn.run(app, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``fdxgw serve``.
+
+    Access logging is off: it costs ~26 µs a request (docs/performance.md) and would record
+    query strings; data accesses are recorded in the audit trail instead.
+
+    Proxy headers are off: uvicorn would otherwise take the client address from
+    ``X-Forwarded-For`` whenever the peer is in its own allow-list (127.0.0.1 unless told
+    otherwise), whatever ``trusted_proxies`` says, and a client could pick its address for the
+    sign-in throttle or pose as the proxy that forwards client certificates. The gateway reads
+    the header itself, and only from a peer in ``trusted_proxies`` (docs/security.md)."""
+    return {
+        "host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
+        "server_header": False, "log_config": None, "proxy_headers": False,
+    }  # fmt: skip
 
 
 def _banner(settings: Settings) -> None:
@@ -340,11 +378,11 @@ def _banner(settings: Settings) -> None:
         ]
         consumers = demo / "consumers.json"
         if consumers.is_file():
+            # User IDs only: the banner goes to the log, where passwords and people's names
+            # (demo or not) have no place; the file itself says the passwords.
             people = json.loads(consumers.read_text(encoding="utf-8"))["consumers"]
-            lines.append("")
-            for i, p in enumerate(people):
-                label = "demo consumers " if i == 0 else "               "
-                lines.append(f"  {label} {p['username']} / {p['password']}  ({p['name']})")
+            names = ", ".join(p["username"] for p in people)
+            lines += ["", f"  demo consumers  {names} (passwords in {consumers})"]
         lines += ["", "  try it:         .venv/bin/python examples/budget_app.py", ""]
     print("\n".join(lines), flush=True)
 

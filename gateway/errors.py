@@ -24,9 +24,11 @@ A store outage (``StateUnavailable``: Redis; ``RecordsUnavailable``: PostgreSQL)
 ``SubsystemUnavailable``, the same 503/501 as a bank that is down (adapters/errors.py): the gate
 cannot check the consent, so nothing is served (fail closed), and the client is told to retry.
 
-On a request made with a DPoP token (or where only sender-constrained tokens are accepted) the
-gate marks the request (``DPOP_CHALLENGE``) and every ``Bearer`` challenge is sent as ``DPoP``
-instead (RFC 9449 §7.1); ``UseDpopNonce`` adds the ``DPoP-Nonce`` to use.
+On a request made with a DPoP token (or where only sender-constrained tokens are accepted, unless
+the token is certificate-bound, RFC 8705) the gate marks the request with the proof algorithms
+(``DPOP_CHALLENGE``) and every challenge is sent as ``DPoP`` with ``algs`` instead (RFC 9449
+§7.1; ``authz.sender.Challenge`` writes them all); ``UseDpopNonce`` adds the ``DPoP-Nonce`` to
+use.
 
 Adapter errors are mapped through ``adapters.errors.fdx_code_for``, the one table. ``debugMessage``
 never carries personal data, tokens, adapter messages or tracebacks: for a 500 it is only the
@@ -44,14 +46,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.errors import AdapterError, ScheduledMaintenance, fdx_code_for
+from authz.sender import Challenge
 from authz.store.base import RecordsUnavailable, StateUnavailable
 from gateway.responses import fdx_json
 
 log = logging.getLogger("gateway.fdx")
 
 INTERACTION_ID_HEADER = "x-fapi-interaction-id"
-DPOP_CHALLENGE = "fdx.dpop_challenge"  # scope key: challenge with the DPoP scheme
-_INVALID_TOKEN = 'Bearer error="invalid_token"'  # noqa: S105 (a challenge, not a secret)
+DPOP_CHALLENGE = "fdx.dpop_challenge"  # scope key: the algs of a DPoP challenge
+_INVALID_TOKEN = Challenge("invalid_token")
 # A store that is away: Redis or PostgreSQL. Both stores fail fast while their server is away and
 # reconnect by themselves (authz/store/redis.py, postgres.py), so a retry a few seconds later is
 # the right advice.
@@ -63,7 +66,7 @@ class FdxError(Exception):
     code: ClassVar[str] = "500"
     status: ClassVar[int] = 500
     message: ClassVar[str] = "Internal server error"
-    challenge: ClassVar[str | None] = None  # RFC 6750 §3 WWW-Authenticate value
+    challenge: ClassVar[Challenge | None] = None  # RFC 6750 §3 WWW-Authenticate, at render
 
     def __init__(
         self, debug: str | None = None, *, headers: Mapping[str, str] | None = None
@@ -71,8 +74,6 @@ class FdxError(Exception):
         super().__init__(debug or self.message)
         self.debug = debug or self.message
         self.headers = dict(headers or {})
-        if self.challenge is not None:
-            self.headers.setdefault("WWW-Authenticate", self.challenge)
 
 
 class InvalidToken(FdxError):
@@ -83,19 +84,19 @@ class InvalidToken(FdxError):
 class MissingToken(InvalidToken):
     """RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code."""
 
-    challenge = "Bearer"
+    challenge = Challenge()
 
 
 class InvalidDpopProof(InvalidToken):
     """RFC 9449 §7.1: the DPoP proof is missing, malformed, or not for this request or token."""
 
-    challenge = 'DPoP error="invalid_dpop_proof"'
+    challenge = Challenge("invalid_dpop_proof", dpop_only=True)
 
 
 class UseDpopNonce(InvalidToken):
     """RFC 9449 §9: retry with the server nonce in ``DPoP-Nonce``."""
 
-    challenge = 'DPoP error="use_dpop_nonce"'
+    challenge = Challenge("use_dpop_nonce", dpop_only=True)
 
     def __init__(self, debug: str | None = None, *, nonce: str) -> None:
         super().__init__(debug, headers={"DPoP-Nonce": nonce})
@@ -108,7 +109,7 @@ class ConsentInactive(FdxError):
 
 class InsufficientScope(FdxError):
     code, status, message = "602", 403, "Customer not authorized for this data"
-    challenge = 'Bearer error="insufficient_scope"'
+    challenge = Challenge("insufficient_scope")
 
 
 class InvalidInput(FdxError):
@@ -176,9 +177,9 @@ def render(request: Request, exc: BaseException) -> Response:
     if isinstance(exc, FdxError):
         status, code, message, debug = exc.status, exc.code, exc.message, exc.debug
         headers.update(exc.headers)
-        challenge = headers.get("WWW-Authenticate")
-        if challenge and challenge.startswith("Bearer") and request.scope.get(DPOP_CHALLENGE):
-            headers["WWW-Authenticate"] = "DPoP" + challenge[len("Bearer") :]
+        if exc.challenge is not None:
+            algs = request.scope.get(DPOP_CHALLENGE)
+            headers["WWW-Authenticate"] = exc.challenge.header(algs)
     elif isinstance(exc, AdapterError):
         mapped = fdx_code_for(exc)
         status, code, message = mapped.status, mapped.code, mapped.message

@@ -106,5 +106,6 @@ def test_fdxgw_serves_the_flow_the_example_client_completes(tmp_path: Path) -> N
     assert 0 == example.returncode, example.stdout + example.stderr
     assert "flow complete" in example.stdout
     assert f"issuer          http://127.0.0.1:{port}" in output
-    assert "alice / sandbox-alice" in output
+    assert "demo consumers  alice, bob" in output
+    assert "sandbox-alice" not in output, "the banner goes to the log: no password"
     assert "Traceback" not in output

@@ -39,6 +39,7 @@ class Person:
     investment_type: str  # FDX AccountType of the investment account
     joint_holder: tuple[str, str] | None = None  # (first, last) on the savings account
     closed_savings: bool = False
+    totp_secret: str | None = None  # RFC 6238 second factor at the built-in sign-in
 
 
 PEOPLE: tuple[Person, ...] = (
@@ -90,6 +91,8 @@ PEOPLE: tuple[Person, ...] = (
     Person(
         username="carol",
         password="sandbox-carol",  # noqa: S106 - published demo login
+        # Published on purpose too (config/demo/consumers.json): the demo of the second factor.
+        totp_secret="NFW7LM2W3T7YTK4UY576MWFHHQGMKG3G",  # noqa: S106
         first="Carol",
         last="Martinez",
         nickname="Carol",

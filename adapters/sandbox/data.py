@@ -76,7 +76,8 @@ def build(seed: int, today: date) -> BankData:
         accounts.update(records)
         info = _customer_info(person, owner, tuple(records))
         name = f"{person.first} {person.last}"
-        customers[owner] = CustomerRecord(Customer(owner, name), person, info, tuple(records))
+        customer = Customer(owner, name, person.totp_secret)
+        customers[owner] = CustomerRecord(customer, person, info, tuple(records))
     logins = {c.person.username: c for c in customers.values()}
     return BankData(customers, logins, accounts)
 
@@ -222,13 +223,16 @@ def demo_consumers(seed: int, today: date) -> dict[str, Any]:
             account = data.accounts[account_id].account
             closed = " (closed)" if account["status"] == "CLOSED" else ""
             described.append(f"{account['productName']} {account['accountNumberDisplay']}{closed}")
-        consumers.append(
-            {
-                "username": record.person.username,
-                "password": record.person.password,
-                "name": record.customer.display_name,
-                "customer_id": record.customer.customer_id,
-                "accounts": described,
-            }
-        )
+        consumer: dict[str, Any] = {
+            "username": record.person.username,
+            "password": record.person.password,
+        }
+        if record.person.totp_secret:
+            consumer["totp_secret"] = record.person.totp_secret
+        consumer |= {
+            "name": record.customer.display_name,
+            "customer_id": record.customer.customer_id,
+            "accounts": described,
+        }
+        consumers.append(consumer)
     return {"consumers": consumers, "note": "sandbox only"}

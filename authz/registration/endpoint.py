@@ -18,6 +18,7 @@ call because client authentication and the FDX gate read the status live.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -52,6 +53,8 @@ from authz.services import Services
 from authz.store.base import ClientRecord
 
 JSON = "application/json"
+log = logging.getLogger("authz.registration")
+
 MAX_CLIENT_ID_CHARS = 128
 # Fields the server assigns; a client echoing them back in a PUT is not refused, only ignored.
 _SERVER_FIELDS = frozenset(
@@ -63,8 +66,19 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 def registration_routes(services: Services) -> list[BaseRoute]:
     """The /register routes, or none when no registry is configured (DCR off)."""
-    path = registry_file(services.settings)
+    settings = services.settings
+    path = registry_file(settings)
     if path is None:
+        # Said at start-up: an operator who switched adapters must not find DCR gone in silence.
+        if settings.registry_jwks:
+            log.warning(
+                "registration.off registry_jwks is the demo registry's, whose private key is"
+                " published: trusted only with adapter = sandbox (adapter is %r); set"
+                " registry_jwks to the ecosystem registry's public keys",
+                settings.adapter,
+            )
+        else:
+            log.info("registration.off registry_jwks is empty")
         return []
     registrar = Registrar(services, load_registry_keys(path))
     return [
@@ -200,7 +214,8 @@ def client_metadata(client: ClientRecord, issuer: str) -> dict[str, Any]:
         "logo_uri": client.logo_uri,
         "client_uri": client.client_uri,
         "contacts": list(client.contacts),
-        "scope": " ".join(client.clusters),
+        # As registered; a record from before the registered value was kept has its clusters.
+        "scope": client.extra.get("scope") or " ".join(client.clusters),
         "duration_type": list(client.duration_types),
         "duration_period": client.max_duration_period,
         "lookback_period": client.max_lookback_period,

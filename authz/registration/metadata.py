@@ -19,6 +19,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
 from authz.authorization_details import MAX_LOOKBACK_DAYS
+from authz.notifications.sender import Refused, check_url
 from authz.registration import languages
 from authz.registration.errors import InvalidClientMetadataError, InvalidRedirectUriError
 from authz.registration.statement import JWT_CLAIMS
@@ -84,6 +85,7 @@ def validate(metadata: Mapping[str, Any], policy: Policy, settings: Settings) ->
         "registry_references": _references(metadata.get("registry_references")),
         "intermediaries": _intermediaries(metadata.get("intermediaries"), loopback),
     }
+    extra["scope"] = _registered_scope(metadata.get("scope"))
     if "id_token_signed_response_alg" in metadata:
         extra["id_token_signed_response_alg"] = _choice(
             metadata["id_token_signed_response_alg"], ("ES256",), "id_token_signed_response_alg"
@@ -113,7 +115,7 @@ def validate(metadata: Mapping[str, Any], policy: Policy, settings: Settings) ->
         "max_lookback_period": _days(
             metadata.get("lookback_period"), "lookback_period", MAX_LOOKBACK_DAYS
         ),
-        "notification_uri": _uri(metadata.get("notification_uri"), "notification_uri", loopback),
+        "notification_uri": _notification_uri(metadata.get("notification_uri"), settings),
         "extra": extra,
     }
 
@@ -226,6 +228,27 @@ def _clusters(value: Any, policy: Policy) -> tuple[str, ...]:
     if not clusters:
         raise _refuse("scope must name at least one data cluster")
     return tuple(c.name for c in policy.ordered(dict.fromkeys(clusters)))
+
+
+def _registered_scope(value: Any) -> str:
+    """The ``scope`` as registered (each value once, in the client's order), to be answered
+    back as such (RFC 7591 §3.2.1); ``_clusters`` has already checked it."""
+    return " ".join(dict.fromkeys(str(value).split()))
+
+
+def _notification_uri(value: Any, settings: Settings) -> str | None:
+    """A URL the sender would refuse at every attempt (plain http, a loopback or private
+    address, unless ``allow_insecure_notification_urls``) is refused now, not kept silently."""
+    uri = _uri(value, "notification_uri", _loopback_allowed(settings))
+    if uri is not None:
+        try:
+            check_url(uri, allow_insecure=settings.allow_insecure_notification_urls)
+        except Refused as exc:
+            raise _refuse(
+                f"notification_uri would never be delivered to ({exc}): it must be an https"
+                " URL of a public host"
+            ) from None
+    return uri
 
 
 def _durations(value: Any) -> tuple[str, ...]:

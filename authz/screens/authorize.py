@@ -13,9 +13,10 @@ from starlette.responses import RedirectResponse, Response
 from authz.errors import OAuth2Error
 from authz.forms import single_query
 from authz.requests import REQUEST_URI_PREFIX, PushedRequest
-from authz.screens import i18n
+from authz.screens import bank_signin, i18n
 from authz.screens.interaction import Interactions
 from authz.screens.pages import REASONS, error_page, with_language
+from authz.screens.session import Sessions
 from authz.services import Services
 from authz.store.base import Kind
 
@@ -42,6 +43,12 @@ async def authorize(services: Services, request: Request) -> Response:
     if client is None or client.status != "approved":
         return error_page(settings, lang, "client_unavailable")
     interaction = await Interactions(services).start(pushed)
+    if settings.login == "oidc":
+        # Straight to the bank's OP (OIDC Core §3.1.2.1) unless a bank session already
+        # satisfies the app's max_age / acr_values.
+        session = await Sessions(services).current(request)
+        if not bank_signin.satisfied(services, session, interaction):
+            return await bank_signin.for_interaction(services, request, interaction, client, lang)
     return RedirectResponse(f"/oauth/interaction/{interaction.id}", status_code=303)
 
 

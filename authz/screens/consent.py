@@ -28,7 +28,7 @@ from authz.notices import dates
 from authz.notices.notices import remember_language
 from authz.registration import languages
 from authz.requests import AuthorizationCode
-from authz.screens import csrf, i18n
+from authz.screens import csrf, i18n, logos
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
@@ -69,7 +69,7 @@ async def consent_page(
         client=client,
         untranslated=untranslated and lang != settings.languages[0],
         client_uri=_web_link(client.client_uri),
-        logo_uri=_web_link(client.logo_uri),
+        logo=logos.logo(client.logo_uri, client.client_name, settings.issuer),
         purpose=_purpose(interaction, client),
         action=f"/oauth/interaction/{interaction.id}/consent",
         csrf=csrf.token(services.secret, session.id, interaction.id),
@@ -240,6 +240,8 @@ async def _approve(
         nonce=interaction.request.nonce,
         auth_time=session.auth_time,
         dpop_jkt=interaction.request.dpop_jkt,
+        acr=session.acr,
+        amr=session.amr,
     )
     # A grant completes or leaves nothing behind (docs/operations.md, "Faults"): the code is
     # stored first and the consent second, so a store that fails on the way never leaves an

@@ -67,6 +67,21 @@ EN: dict[str, str] = {
     "err_forbidden": "This page has expired for security reasons.",
     "err_bank_unavailable": "{provider} cannot be reached right now. Please try again later.",
     "err_signed_out": "You are signed out. Please go back to the app and start again.",
+    "err_signin_failed": "We could not sign you in at {provider}. Nothing was shared. Please go "
+    "back to the app and try again.",
+    "err_signin_unavailable": "Sign-in at {provider} is unavailable right now. Nothing was "
+    "shared. Please try again later.",
+    "return_to_app": "Go back to {client}",
+    "sign_in_private": "{client} never sees your {provider} password: you type it only here, "
+    "on {provider}'s page.",
+    "cancel_to_app": "Cancel and go back to {client}",
+    "sign_in_at_bank": "Sign in at {provider}",
+    "otp_title": "Enter your one-time code",
+    "otp_explain": "Open your authenticator app and enter the 6-digit code it shows for "
+    "{provider}.",
+    "otp_code": "One-time code",
+    "otp_submit": "Continue",
+    "bad_otp": "That code is not correct or was already used. Please enter the current code.",
     "language": "Language",
     "utc": "UTC",
     # consumer portal (/consumer)
@@ -169,6 +184,8 @@ EN: dict[str, str] = {
     "ended_by_time": "The agreed time ran out",
     "export_title": "Download my records",
     "err_portal_not_found": "We could not find that page.",
+    "err_portal_signin_unavailable": "Sign-in at {provider} is unavailable right now. Please try "
+    "again later.",
     "err_portal_forbidden": "This page has expired for security reasons. Please try again.",
     "err_portal_bad_request": "Something in that request was not valid. Please try again.",
     "err_portal_too_large": "That request was too large. Please try again.",
@@ -232,6 +249,20 @@ JA: dict[str, str] = {
     "err_forbidden": "セキュリティのため、このページの有効期限が切れました。",
     "err_bank_unavailable": "現在{provider}に接続できません。しばらくしてからお試しください。",
     "err_signed_out": "ログアウトしています。アプリに戻って、最初からやり直してください。",
+    "err_signin_failed": "{provider}でのログインを完了できませんでした。"
+    "データは共有されていません。アプリに戻って、もう一度お試しください。",
+    "err_signin_unavailable": "現在{provider}のログインをご利用いただけません。データは共有されて"
+    "いません。しばらくしてからお試しください。",
+    "return_to_app": "{client}に戻る",
+    "sign_in_private": "{client}が{provider}のパスワードを見ることはありません。パスワードは"
+    "{provider}のこのページにだけ入力します。",
+    "cancel_to_app": "キャンセルして{client}に戻る",
+    "sign_in_at_bank": "{provider}でログイン",
+    "otp_title": "ワンタイムコードを入力",
+    "otp_explain": "認証アプリを開き、{provider}用に表示される6桁のコードを入力してください。",
+    "otp_code": "ワンタイムコード",
+    "otp_submit": "次へ",
+    "bad_otp": "コードが正しくないか、すでに使用されています。現在のコードを入力してください。",
     "language": "言語",
     "utc": "UTC",
     # consumer portal (/consumer)
@@ -334,6 +365,8 @@ JA: dict[str, str] = {
     "ended_by_time": "約束した期間が過ぎました",
     "export_title": "記録をダウンロード",
     "err_portal_not_found": "ページが見つかりませんでした。",
+    "err_portal_signin_unavailable": "現在{provider}のログインをご利用いただけません。"
+    "しばらくしてからお試しください。",
     "err_portal_forbidden": "セキュリティのため、このページの有効期限が切れました。"
     "もう一度お試しください。",
     "err_portal_bad_request": "リクエストの内容が正しくありません。もう一度お試しください。",

@@ -18,14 +18,22 @@ REASONS = {
     "forbidden": 403,
     "signed_out": 403,
     "bank_unavailable": 503,
+    "signin_failed": 400,
+    "signin_unavailable": 503,
 }
 
 
 def error_page(
-    settings: Settings, lang: str, reason: str, *, status: int | None = None
+    settings: Settings,
+    lang: str,
+    reason: str,
+    *,
+    status: int | None = None,
+    return_to: tuple[str, str] | None = None,
 ) -> HTMLResponse:
     """Plain words, no technical detail, and no redirect: the redirect URI of a request we could
-    not load cannot be trusted (RFC 6749 §4.1.2.1, RFC 9126 §4)."""
+    not load cannot be trusted (RFC 6749 §4.1.2.1, RFC 9126 §4). ``return_to`` is (app name,
+    URL) when the request was loaded and the app should hear the outcome: a link back to it."""
     return page(
         settings,
         "error.html",
@@ -33,7 +41,8 @@ def error_page(
         here=f"/oauth/error/{reason}",
         status=status or REASONS[reason],
         message=i18n.text(lang)["err_" + reason].format(provider=settings.provider_name),
-        back=reason not in ("bank_unavailable",),
+        back=return_to is None and reason not in ("bank_unavailable", "signin_unavailable"),
+        return_to=return_to,
     )
 
 

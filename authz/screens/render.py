@@ -51,11 +51,14 @@ def security_headers(form_targets: Iterable[str] = (), *, hsts: bool = False) ->
         **extra,
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'self'; "
-            "img-src 'self' https: http://127.0.0.1:* http://localhost:*; "
+            "img-src 'self'; "  # never the recipient's host (authz.screens.logos)
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        # same-origin, not no-referrer: the recipient (a cross-origin target) still learns
+        # nothing, and the browser sends our own pages' Origin with a form post, which the
+        # portal checks (csrf.same_origin); under no-referrer browsers send "Origin: null".
+        "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
         "Cache-Control": "no-store",
         "Pragma": "no-cache",

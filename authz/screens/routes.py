@@ -10,11 +10,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from authz.screens import i18n
+from authz.screens import bank_signin, i18n
 from authz.screens.authorize import authorize, error
 from authz.screens.consent import consent_page, decide
 from authz.screens.interaction import Interactions
-from authz.screens.login import login, sign_in_page
+from authz.screens.login import cancel, login, otp_login, sign_in_page
 from authz.screens.pages import error_page
 from authz.screens.render import STATIC
 from authz.screens.session import Sessions
@@ -36,6 +36,8 @@ async def show(services: Services, request: Request) -> Response:
     if client is None or client.status != "approved":
         return error_page(settings, lang, "client_unavailable")
     session = await Sessions(services).current(request)
+    if settings.login == "oidc" and not bank_signin.satisfied(services, session, interaction):
+        return await bank_signin.for_interaction(services, request, interaction, client, lang)
     if session is None or interaction.customer_id not in (None, session.customer_id):
         return await sign_in_page(services, request, interaction, client, lang)
     if interaction.customer_id is None:  # already signed in at the bank: bind to this customer
@@ -52,6 +54,9 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/oauth/error/{reason}", bound(error), methods=["GET"], name="screen_error"),
         Route("/oauth/interaction/{interaction_id}", bound(show), methods=["GET"]),
         Route("/oauth/interaction/{interaction_id}/login", bound(login), methods=["POST"]),
+        Route("/oauth/interaction/{interaction_id}/otp", bound(otp_login), methods=["POST"]),
+        Route("/oauth/interaction/{interaction_id}/cancel", bound(cancel), methods=["POST"]),
         Route("/oauth/interaction/{interaction_id}/consent", bound(decide), methods=["POST"]),
+        Route("/oauth/login/callback", bound(bank_signin.callback), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -27,6 +27,8 @@ class Session:
     id: str
     customer_id: str
     auth_time: float
+    acr: str | None = None  # how the consumer signed in (OIDC Core §2), for the ID token
+    amr: tuple[str, ...] = ()
 
 
 class Sessions:
@@ -43,13 +45,34 @@ class Sessions:
         payload = await self._services.state.get(Kind.SESSION, sid)
         if payload is None:
             return None
-        return Session(sid, str(payload["customer_id"]), float(payload["auth_time"]))
+        acr = payload.get("acr")
+        return Session(
+            sid,
+            str(payload["customer_id"]),
+            float(payload["auth_time"]),
+            acr=acr if isinstance(acr, str) else None,
+            amr=tuple(payload.get("amr") or ()),
+        )
 
-    async def start(self, customer_id: str, response: Response) -> Session:
-        """A fresh session (never the one the browser brought) and its cookie on ``response``."""
+    async def start(
+        self,
+        customer_id: str,
+        response: Response,
+        *,
+        auth_time: float | None = None,
+        acr: str | None = None,
+        amr: tuple[str, ...] = (),
+    ) -> Session:
+        """A fresh session (never the one the browser brought) and its cookie on ``response``;
+        ``auth_time`` is now unless the bank's OP said when the consumer signed in there."""
         settings = self._services.settings
-        session = Session(secrets.token_urlsafe(32), customer_id, self._services.clock())
-        payload = {"customer_id": customer_id, "auth_time": session.auth_time}
+        when = self._services.clock() if auth_time is None else auth_time
+        session = Session(secrets.token_urlsafe(32), customer_id, when, acr=acr, amr=amr)
+        payload: dict[str, object] = {"customer_id": customer_id, "auth_time": session.auth_time}
+        if acr is not None:
+            payload["acr"] = acr
+        if amr:
+            payload["amr"] = list(amr)
         await self._services.state.put(Kind.SESSION, session.id, payload, ttl=settings.session_ttl)
         self._cookie(
             response, SESSION_COOKIE, self._session.dumps(session.id), settings.session_ttl

@@ -328,6 +328,9 @@ class Kind(enum.StrEnum):
     LOGIN_FAILURES = "login_fail"  # counters for login throttling
     RATE = "rate"  # gateway.ratelimit: request counts per recipient and consent, per window
     DPOP_JTI = "dpop_jti"  # RFC 9449 §11.1 DPoP proof replay cache, keyed "<jkt>:<jti>"
+    SIGN_IN = "signin"  # a sign-in at the bank's OpenID Provider in progress, by its state
+    OTP_STEP = "otp_step"  # a right password waiting for its one-time code
+    OTP_USED = "otp_used"  # TOTP codes already accepted, per customer and time step
 
 
 class StateStore(Protocol):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 import weakref
@@ -502,7 +503,25 @@ class SqliteRecordStore:
 
     def _make_parent(self) -> None:
         if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _keep_private(self) -> None:
+        """The database holds personal data and the audit trail: it is created 0600, and a file
+        left readable by others (an older gateway made it 0644) loses that access. SQLite gives
+        the -wal and -shm files the database file's mode, so they follow it."""
+        if self._path == ":memory:":
+            return
+        try:
+            os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        for name in (self._path, self._path + "-wal", self._path + "-shm"):
+            try:
+                mode = os.stat(name).st_mode & 0o777
+                if mode & 0o077:
+                    os.chmod(name, mode & 0o700)
+            except FileNotFoundError:
+                continue
 
     def _exists(self) -> bool:
         """Whether there is a database to check, without creating an empty one by looking."""
@@ -510,6 +529,7 @@ class SqliteRecordStore:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
+            self._keep_private()
             # isolation_level=None: no implicit transactions; _tx() says where they begin and end.
             conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
             try:

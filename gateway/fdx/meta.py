@@ -79,7 +79,12 @@ def load_windows(path: str) -> tuple[Window, ...]:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"maintenance_file: cannot read {path} ({exc})") from exc
-    windows = [_window(path, i, w) for i, w in enumerate(raw.get("window", []), start=1)]
+    listed = raw.get("window", [])
+    if not isinstance(listed, list):
+        raise ValueError(
+            f"maintenance_file: {path}: window must be an array of tables ([[window]])"
+        )
+    windows = [_window(path, i, w) for i, w in enumerate(listed, start=1)]
     unknown = set(raw) - {"window"}
     if unknown:
         raise ValueError(f"maintenance_file: unknown key(s) {', '.join(sorted(unknown))}")

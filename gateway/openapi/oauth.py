@@ -113,6 +113,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "state": {"type": "string", "maxLength": 512},
             "nonce": {"type": "string", "minLength": 1, "maxLength": 512},
+            "max_age": {
+                "type": "string",
+                "pattern": "^[0-9]{1,9}$",
+                "description": "OIDC Core §3.1.2.1: seconds since the consumer last signed in"
+                " at the bank; older sign-ins are repeated.",
+            },
+            "acr_values": {
+                "type": "string",
+                "description": "OIDC Core §3.1.2.1: space-separated (at most 8) authentication"
+                " context classes the sign-in must meet; the ID token's `acr` says which.",
+            },
             "dpop_jkt": {
                 "type": "string",
                 "pattern": "^[A-Za-z0-9_-]{43}$",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,82 @@ def test_a_bad_redis_url_stops_start_up(environ: dict[str, str]) -> None:
         Settings.load(environ=environ)
 
     assert str(caught.value).startswith("redis_url")
+
+
+def test_the_default_issuer_follows_the_port() -> None:
+    """FDX_PORT alone: the loopback issuer names the port the gateway listens on, so its
+    metadata, tokens and DPoP targets are reachable where it really is."""
+    settings = Settings.load(environ={"FDX_PORT": "8123"})
+
+    assert (8123, "http://127.0.0.1:8123") == (settings.port, settings.issuer)
+
+
+def test_an_issuer_set_explicitly_keeps_its_port() -> None:
+    """Behind a proxy the issuer rightly names another port than the one the gateway binds."""
+    settings = Settings.load(environ={"FDX_PORT": "8001", "FDX_ISSUER": "http://127.0.0.1:8000"})
+
+    assert (8001, "http://127.0.0.1:8000") == (settings.port, settings.issuer)
+
+
+OIDC = {
+    "FDX_LOGIN": "oidc",
+    "FDX_LOGIN_OIDC_ISSUER": "https://login.bank.example",
+    "FDX_LOGIN_OIDC_CLIENT_ID": "fdx-gateway",
+    "FDX_LOGIN_OIDC_CLIENT_SECRET": "s3cret",
+}
+
+
+def test_login_oidc_settings_come_from_the_environment() -> None:
+    s = Settings.load({**OIDC, "FDX_LOGIN_OIDC_ACR_VALUES": "urn:bank:loa:2"})
+
+    assert ("oidc", "https://login.bank.example", "fdx-gateway") == (
+        s.login,
+        s.login_oidc_issuer,
+        s.login_oidc_client_id,
+    )
+    assert ("sub", "openid", "urn:bank:loa:2") == (
+        s.login_oidc_customer_claim,
+        s.login_oidc_scope,
+        s.login_oidc_acr_values,
+    )
+    assert "adapter" == Settings.load({}).login
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"FDX_LOGIN": "saml"}, "login"),
+        ({"FDX_LOGIN_OIDC_ISSUER": ""}, "login_oidc_issuer"),
+        ({"FDX_LOGIN_OIDC_ISSUER": "http://login.bank.example"}, "login_oidc_issuer"),
+        ({"FDX_LOGIN_OIDC_ISSUER": "http://127.0.0.1:9000"}, "login_oidc_issuer"),
+        ({"FDX_LOGIN_OIDC_CLIENT_ID": ""}, "login_oidc_client_id"),
+        ({"FDX_LOGIN_OIDC_PRIVATE_KEY": "key.json"}, "login_oidc_client_secret"),
+        ({"FDX_LOGIN_OIDC_CLIENT_SECRET": ""}, "login_oidc_client_secret"),
+        ({"FDX_LOGIN_OIDC_SCOPE": "profile"}, "login_oidc_scope"),
+        ({"FDX_LOGIN_OIDC_ALLOW_HTTP": "maybe"}, "FDX_LOGIN_OIDC_ALLOW_HTTP"),
+    ],
+)
+def test_a_bad_login_setting_stops_start_up(change: dict[str, str], key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.load({**OIDC, **change})
+    assert str(caught.value).startswith(key)
+
+
+def test_an_http_loopback_issuer_needs_login_oidc_allow_http() -> None:
+    env = {**OIDC, "FDX_LOGIN_OIDC_ISSUER": "http://127.0.0.1:9000"}
+    assert Settings.load({**env, "FDX_LOGIN_OIDC_ALLOW_HTTP": "true"}).login_oidc_allow_http
+
+
+def test_an_unreadable_private_key_stops_start_up(tmp_path: Path) -> None:
+    from joserfc.jwk import ECKey
+
+    from authz.bank_provider import BankProvider
+
+    env = {**OIDC, "FDX_LOGIN_OIDC_CLIENT_SECRET": ""}
+    missing = Settings.load({**env, "FDX_LOGIN_OIDC_PRIVATE_KEY": str(tmp_path / "none.json")})
+    with pytest.raises(SettingsError, match=r"^login_oidc_private_key"):
+        BankProvider(missing, clock=lambda: 0.0)
+    public = tmp_path / "public.json"
+    public.write_text(json.dumps(ECKey.generate_key("P-256").as_dict(private=False)))
+    with pytest.raises(SettingsError, match="private RSA or EC"):
+        BankProvider(replace(missing, login_oidc_private_key=str(public)), clock=lambda: 0.0)

@@ -36,6 +36,9 @@ NOT_API_OPERATIONS = {
     "/oauth/interaction/{interaction_id}",
     "/oauth/interaction/{interaction_id}/login",
     "/oauth/interaction/{interaction_id}/consent",
+    "/oauth/interaction/{interaction_id}/otp",
+    "/oauth/interaction/{interaction_id}/cancel",
+    "/oauth/login/callback",  # where the bank's OpenID Provider sends the browser back
 }
 DOCUMENTED_PREFIXES = ("/oauth/", "/register")
 

@@ -43,7 +43,8 @@ async function follow(url, init) {
   let current = new URL(url);
   while ([301, 302, 303, 307].includes(response.status)) {
     const next = new URL(response.headers.get("location"), current);
-    if (next.origin !== new URL(issuer).origin) return { response, url: next };
+    // Through the gateway and, with login = "oidc", the bank's OpenID Provider; never the app.
+    if (next.href.startsWith(redirectUri)) return { response, url: next };
     current = next;
     response = await browse(next);
   }
@@ -145,7 +146,8 @@ async function main() {
   let { response, url } = await follow(authorizationUrl);
   check(response.status === 200, `authorize answered ${response.status}`);
   const [login] = forms(await response.text());
-  ({ response, url } = await submit(url, login, { username, password }));
+  // The gateway's sign-in form (username) or the bank's OpenID Provider's (login).
+  ({ response, url } = await submit(url, login, { username, login: username, password }));
   check(response.status === 200, `sign-in answered ${response.status}`);
 
   step = "consent";

@@ -26,6 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.bank_op.conftest import OP_PASSWORD, BankOP, bank_op, op_node
+
+__all__ = ["bank_op", "op_node"]  # the bank's OP fixtures, for login = "oidc"
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 DEMO = ROOT / "config" / "demo"
@@ -84,9 +88,16 @@ class Gateway:
         return self.output
 
 
+@pytest.fixture(params=["adapter", "oidc"])
+def login(request: pytest.FixtureRequest) -> str:
+    """Who signs the consumer in: the built-in form, or the bank's OpenID Provider."""
+    return str(request.param)
+
+
 @pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    """``fdxgw init`` + ``fdxgw serve`` on a free port: fapi2, DPoP nonces, DEBUG logs."""
+def gateway(tmp_path: Path, login: str, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    """``fdxgw init`` + ``fdxgw serve`` on a free port: fapi2, DPoP nonces, DEBUG logs; with
+    ``login = "oidc"`` registered at node-oidc-provider (tests/bank_op) as the bank's OP."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = {
@@ -101,6 +112,18 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         "FDX_LOG_LEVEL": "DEBUG",
     }
     env.pop("FDX_REDIS_URL", None)
+    if login == "oidc":
+        op: BankOP = request.getfixturevalue("bank_op")
+        client = op.register(issuer + "/oauth/login/callback")
+        env |= {
+            "FDX_LOGIN": "oidc",
+            "FDX_LOGIN_OIDC_ISSUER": op.issuer,
+            "FDX_LOGIN_OIDC_CLIENT_ID": client["client_id"],
+            "FDX_LOGIN_OIDC_CLIENT_SECRET": client["client_secret"],
+            "FDX_LOGIN_OIDC_SCOPE": "openid bank",
+            "FDX_LOGIN_OIDC_CUSTOMER_CLAIM": "customer_id",
+            "FDX_LOGIN_OIDC_ALLOW_HTTP": "true",
+        }
     fdxgw = [sys.executable, "-m", "gateway.cli"]
     subprocess.run([*fdxgw, "init"], cwd=ROOT, env=env, check=True, capture_output=True)
     process = subprocess.Popen(
@@ -123,12 +146,16 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
             gw.stop()
 
 
-def test_openid_client_completes_the_fapi2_flow_with_dpop(node: str, gateway: Gateway) -> None:
+def test_openid_client_completes_the_fapi2_flow_with_dpop(
+    node: str, gateway: Gateway, login: str
+) -> None:
     """Discovery, PAR + PKCE + private_key_jwt + DPoP (nonces), consent by form, code exchange
-    with iss, FDX call, refresh, introspection and revocation all succeed with openid-client;
-    the server's DEBUG log shows no token, password or customer name."""
+    with iss, FDX call, refresh, introspection and revocation all succeed with openid-client,
+    signing in at the gateway's form or at the bank's OP; the server's DEBUG log shows no token,
+    password or customer name."""
     recipient = json.loads((DEMO / "recipient.json").read_text(encoding="utf-8"))
     alice = json.loads((DEMO / "consumers.json").read_text(encoding="utf-8"))["consumers"][0]
+    password = alice["password"] if login == "adapter" else OP_PASSWORD
 
     run = subprocess.run(
         [
@@ -139,7 +166,7 @@ def test_openid_client_completes_the_fapi2_flow_with_dpop(node: str, gateway: Ga
             str(DEMO / "recipient-private-jwks.json"),
             recipient["redirect_uris"][0],
             alice["username"],
-            alice["password"],
+            password,
         ],
         cwd=HERE,
         capture_output=True,
@@ -170,5 +197,5 @@ def test_openid_client_completes_the_fapi2_flow_with_dpop(node: str, gateway: Ga
     assert "Traceback" not in log
     for line in lines:
         assert "eyJ" not in line
-        for personal in (alice["password"], alice["name"], alice["customer_id"]):
+        for personal in (password, alice["name"], alice["customer_id"]):
             assert personal not in line

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.consent.receipts import AccountLabel, account_labels
+from authz.screens import logos
 from authz.screens.portal import views
 from authz.screens.portal.visit import HOME, Visit
 from authz.store.base import ClientRecord
@@ -35,7 +36,7 @@ async def connected(visit: Visit) -> Response:
     cards = [
         {
             "client_name": items[0]["client_name"],
-            "logo_uri": items[0]["logo_uri"],
+            "logo": items[0]["logo"],
             "consents": items,
         }
         for items in by_app.values()
@@ -92,7 +93,11 @@ async def _card(
     return {
         "id": consent.id,
         "client_name": client.client_name if client else consent.client_id,
-        "logo_uri": views.web_link(client.logo_uri if client else None),
+        "logo": logos.logo(
+            client.logo_uri if client else None,
+            client.client_name if client else consent.client_id,
+            services.settings.issuer,
+        ),
         "purpose": consent.purpose or (client.description if client else "") or "",
         "clusters": views.clusters(services.policy, consent.clusters, visit.lang),
         "accounts": views.accounts(consent, labels, visit.t, services.settings.provider_name),

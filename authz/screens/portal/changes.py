@@ -17,6 +17,7 @@ from authz.consent.model import Consent
 from authz.consent.receipts import account_labels
 from authz.notices.store import DeletionRequest
 from authz.notifications import message
+from authz.screens import logos
 from authz.screens.portal import views
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
 
@@ -84,7 +85,11 @@ async def confirm_renew(visit: Visit) -> Response:
         here=here + "/renew",
         nav="apps",
         client_name=client.client_name if client else consent.client_id,
-        logo_uri=views.web_link(client.logo_uri if client else None),
+        logo=logos.logo(
+            client.logo_uri if client else None,
+            client.client_name if client else consent.client_id,
+            services.settings.issuer,
+        ),
         purpose=consent.purpose,
         clusters=views.clusters(services.policy, consent.clusters, visit.lang),
         accounts=views.accounts(consent, labels, visit.t, services.settings.provider_name),

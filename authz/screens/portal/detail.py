@@ -13,6 +13,7 @@ from authz.consent.model import Consent, ConsentStatus
 from authz.consent.receipts import AccountLabel, account_labels, receipt_events
 from authz.notices.dates import in_words
 from authz.notices.store import DeletionRequest
+from authz.screens import logos
 from authz.screens.portal import chart, views
 from authz.screens.portal.visit import HOME, Visit
 from authz.store.base import AuditEvent
@@ -50,7 +51,7 @@ async def consent_page(visit: Visit) -> Response:
         consent_id=consent.id,
         base=here,
         client_name=name,
-        logo_uri=views.web_link(client.logo_uri if client else None),
+        logo=logos.logo(client.logo_uri if client else None, name, services.settings.issuer),
         purpose=consent.purpose or (client.description if client else "") or "",
         state=t["status_" + current.value],
         active=current is ConsentStatus.ACTIVE,

@@ -29,6 +29,8 @@ def routes(services: Services) -> list[BaseRoute]:
     return [
         get(HOME, signed_in(apps.connected, anonymous=signin.sign_in_page)),
         post(HOME + "/login", signed_in(signin.login, anonymous=signin.login)),
+        post(HOME + "/login/otp", signed_in(signin.otp_login, anonymous=signin.otp_login)),
+        get(HOME + "/signin", signed_in(signin.already_out, anonymous=signin.at_bank)),
         post(HOME + "/logout", signed_in(signin.logout, anonymous=signin.already_out)),
         get(HOME + "/history", signed_in(apps.history)),
         get(HOME + "/notices", signed_in(inbox.notices)),

@@ -38,6 +38,7 @@ REASONS = {
     "not_renewable": 409,
     "busy": 503,
     "bank_unavailable": 503,
+    "signin_unavailable": 503,
 }
 
 
@@ -110,7 +111,10 @@ class Visit:
         return form
 
     async def read_form(self) -> dict[str, str]:
-        """The posted form, size-limited, no repeats (its CSRF value is the caller's to check)."""
+        """The posted form, size-limited, no repeats, posted from the gateway's own pages (its
+        CSRF value is the caller's to check)."""
+        if not csrf.same_origin(self.request.headers, self.services.settings.issuer):
+            raise PortalError("forbidden")
         try:
             return await read_form(self.request, max_bytes=self.services.settings.max_body_bytes)
         except RequestTooLargeError:

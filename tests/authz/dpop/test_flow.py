@@ -18,12 +18,16 @@ from config.settings import Settings
 from examples.budget_app import Recipient, run_flow
 from gateway.app import build_services, create_app
 from gateway.cli import _seed_demo
-from tests.authz.dpop.conftest import World
+from tests.authz.dpop.conftest import World, WorldFactory
 from tests.authz.dpop.proofs import Prover
 from tests.authz.oauth.conftest import CLIENT_ID, ISSUER
 from tests.authz.screens.conftest import CHALLENGE, CONSENT_REQUEST, REDIRECT_URI, make_world
 from tests.authz.screens.conftest import CLIENT_ID as SCREENS_CLIENT
 from tests.authz.screens.conftest import World as Screens
+
+# RFC 9449 §7.1 challenges, listing the default dpop_algorithms
+CHALLENGE_INVALID_DPOP_PROOF = 'DPoP error="invalid_dpop_proof", algs="ES256 PS256"'
+CHALLENGE_INVALID_TOKEN = 'DPoP error="invalid_token", algs="ES256 PS256"'
 
 DEMO = Path(__file__).resolve().parents[3] / "config" / "demo"
 
@@ -81,8 +85,8 @@ def test_userinfo_takes_a_dpop_token_with_its_proof(world: World) -> None:
     replay = world.http.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": proof})
 
     assert (200, "pairwise") == (good.status_code, good.json()["sub"])
-    assert 'DPoP error="invalid_token"' == bearer.headers["www-authenticate"]
-    assert 'DPoP error="invalid_dpop_proof"' == replay.headers["www-authenticate"]
+    assert CHALLENGE_INVALID_TOKEN == bearer.headers["www-authenticate"]
+    assert CHALLENGE_INVALID_DPOP_PROOF == replay.headers["www-authenticate"]
 
 
 @pytest.mark.anyio
@@ -125,3 +129,19 @@ async def test_the_example_client_completes_the_flow_under_fapi2(
     )
     assert result.transactions
     assert bool(asked) is nonces
+
+
+@pytest.mark.parametrize("path", ["/oauth/userinfo", "/fdx/v6/accounts", "/fdx/v6/consents/c-1"])
+def test_every_dpop_challenge_lists_the_advertised_algs(worlds: WorldFactory, path: str) -> None:
+    """RFC 9449 §7.1: a DPoP challenge carries ``algs``, the algorithms the metadata lists in
+    ``dpop_signing_alg_values_supported``, on every resource server."""
+    world = worlds(dpop_algorithms=("ES256",))
+    advertised = world.http.get("/.well-known/oauth-authorization-server").json()
+
+    response = world.http.get(path)
+
+    assert ["ES256"] == advertised["dpop_signing_alg_values_supported"]
+    assert (401, 'DPoP algs="ES256"') == (
+        response.status_code,
+        response.headers["www-authenticate"],
+    )

@@ -202,3 +202,34 @@ def test_the_header_name_is_case_insensitive() -> None:
     settings = Settings(mtls_client_cert_header="X-SSL-Client-Cert", trusted_proxies=("::1",))
 
     assert HEADER == settings.mtls_client_cert_header
+
+
+def _refusal(world: World, method: str, path: str, token: str, cert: Any) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if cert is not None:
+        headers[HEADER] = forwarded(cert)
+    response = world.http.request(method, path, headers=headers)
+    return response.status_code, response.headers.get("www-authenticate", "")
+
+
+def test_a_certificate_bound_token_is_challenged_with_bearer(worlds: WorldFactory) -> None:
+    """RFC 8705 tokens are Bearer tokens: their refusals on userinfo (401 without the
+    certificate, 403 without openid) and on the Consent API (403 insufficient_scope) name the
+    Bearer scheme, never DPoP, though the fapi2 profile challenges token-less calls with DPoP."""
+    world = worlds(client=PROXY, **MTLS)
+    body = cert_bound_token(world)
+    token, consent = body["access_token"], world.get_consent().id
+
+    refusals = [
+        _refusal(world, "GET", "/oauth/userinfo", token, None),
+        _refusal(world, "GET", "/oauth/userinfo", token, CERT),
+        _refusal(world, "GET", f"/fdx/v6/consents/{consent}", token, CERT),
+        _refusal(world, "GET", "/fdx/v6/accounts", token, None),
+    ]
+
+    assert [
+        (401, 'Bearer error="invalid_token"'),
+        (403, 'Bearer error="insufficient_scope"'),
+        (403, 'Bearer error="insufficient_scope", scope="fdx:consents:manage"'),
+        (401, 'Bearer error="invalid_token"'),
+    ] == refusals

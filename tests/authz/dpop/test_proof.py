@@ -29,9 +29,11 @@ URL = "https://bank.example/oauth/token"
         ("https://[::1]:8443/a", "https://[::1]:8443/a"),
         ("https://bank.example/accounts/a%20b", "https://bank.example/accounts/a b"),
         ("https://bank.example/accounts/%61", "https://bank.example/accounts/a"),
-        ("https://bank.example/oauth/token?x=1", None),
-        ("https://bank.example/oauth/token?", None),
-        ("https://bank.example/oauth/token#f", None),
+        ("https://bank.example/oauth/token?x=1", URL),
+        ("https://bank.example/oauth/token?", URL),
+        ("https://bank.example/oauth/token#f", URL),
+        ("https://bank.example/oauth/token?x=1#f", URL),
+        ("https://bank.example/other?/oauth/token", "https://bank.example/other"),
         ("https://user@bank.example/oauth/token", None),
         ("ftp://bank.example/x", None),
         ("/oauth/token", None),
@@ -39,7 +41,8 @@ URL = "https://bank.example/oauth/token"
     ],
 )
 def test_htu_normalisation(uri: str, normal: str | None) -> None:
-    """RFC 3986 §6.2.2-6.2.3: case, default port, empty path; no query, fragment or user info."""
+    """RFC 3986 §6.2.2-6.2.3: case, default port, empty path; the query and fragment ignored
+    (RFC 9449 §4.3 item 9); no user info."""
     assert normal == normalise_uri(uri)
 
 

@@ -67,11 +67,20 @@ def test_sandbox_still_binds_when_a_proof_is_sent(worlds: WorldFactory) -> None:
 def test_a_proof_for_another_endpoint_is_refused(world: World) -> None:
     """htu must be the token endpoint (from the issuer), not PAR's or a look-alike."""
     code, verifier = world.code(world.consent())
-    urls = [PAR_URL, "https://evil.example/oauth/token", f"{TOKEN_URL}?x=1"]
+    urls = [PAR_URL, "https://evil.example/oauth/token", f"{TOKEN_URL}/x", f"{PAR_URL}?/token"]
 
     answers = [world.exchange_with(code, verifier, world.proof(url)).json() for url in urls]
 
-    assert ["invalid_dpop_proof"] * 3 == [a["error"] for a in answers]
+    assert ["invalid_dpop_proof"] * 4 == [a["error"] for a in answers]
+
+
+def test_a_proof_naming_the_token_endpoint_with_a_query_is_accepted(world: World) -> None:
+    """RFC 9449 §4.3 item 9: htu is compared ignoring its query and fragment."""
+    code, verifier = world.code(world.consent())
+
+    answer = world.exchange_with(code, verifier, world.proof(f"{TOKEN_URL}?x=1#f"))
+
+    assert 200 == answer.status_code
 
 
 def test_a_proof_for_another_method_is_refused(world: World) -> None:

@@ -73,23 +73,27 @@ def test_an_unknown_token_still_answers_200(oauth: Harness) -> None:
 
 
 def test_another_clients_access_token_is_not_revoked(oauth: Harness) -> None:
-    """A client can revoke only its own tokens, and learns nothing from trying."""
+    """RFC 7009 §2.1: a client can revoke only its own tokens; another's is refused with
+    unauthorized_client (§2.2.1) and stays valid."""
     tokens = _tokens(oauth)
     jti = oauth.services.tokens.verify(tokens["access_token"]).jti
 
     response = _revoke(oauth, tokens["access_token"], who=OTHER_ID)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
     assert run(oauth.services.state.get, Kind.REVOKED_ACCESS, jti) is None
 
 
 def test_another_clients_refresh_token_does_not_revoke_the_consent(oauth: Harness) -> None:
-    """The consent survives a revocation attempt by a different client."""
+    """The consent survives a revocation attempt by a different client, which is told
+    unauthorized_client (RFC 7009 §2.1)."""
     tokens = _tokens(oauth)
 
     response = _revoke(oauth, tokens["refresh_token"], who=OTHER_ID)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
     assert oauth.get_consent().status is ConsentStatus.ACTIVE
     assert oauth.refresh(tokens["refresh_token"]).status_code == 200, "the token is not burnt"
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from authz.consent.model import ConsentEvent, ConsentStatus, DurationType
+from authz.consent.revoke import revoke_consent
 from authz.tokens import pairwise_subject
 from tests.authz.oauth.conftest import CLIENT_ID, GRANTED_SCOPE, OTHER_ID, Harness, run
 
@@ -237,6 +238,21 @@ def test_a_refresh_after_the_consent_was_revoked_is_refused(oauth: Harness) -> N
     )
 
     _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
+
+
+def test_a_refresh_token_of_a_revoked_consent_is_told_the_consent_ended(oauth: Harness) -> None:
+    """A consent ended by the consumer revokes its refresh tokens; presenting one is not a
+    replay: the answer says the consent ended, and no replay is recorded."""
+    first = _tokens(oauth)
+    run(lambda: revoke_consent(oauth.services, "consent-1", actor="INDIVIDUAL",
+                               reason="USER_ACTION", detail="stopped in the portal"))  # fmt: skip
+
+    description = _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
+    events = run(oauth.services.records.consent_events, "consent-1")
+
+    assert "already used" not in description
+    assert "consent has ended" in description
+    assert [e.detail for e in events if e.event == "revoked"] == ["stopped in the portal"]
 
 
 def test_a_refresh_may_narrow_the_scope(oauth: Harness) -> None:

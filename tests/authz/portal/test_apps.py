@@ -15,7 +15,7 @@ def test_each_active_consent_is_a_card_with_what_it_shares(signed_in: Portal) ->
     html = signed_in.client.get("/consumer").text
 
     assert '<h2 id="app-1">Budget &lt;App&gt;</h2>' in html
-    assert 'src="https://budget.example/logo.svg"' in html
+    assert '<span class="logo initials small" aria-hidden="true">B</span>' in html
     assert "Shows your spending by category." in html
     assert "Basic account information" in html
     assert "<strong>Transactions</strong>" in html

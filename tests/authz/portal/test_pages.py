@@ -33,7 +33,7 @@ def test_every_page_carries_the_screens_security_headers(signed_in: Portal, path
     assert "unsafe-inline" not in csp
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert "<script" not in response.text
     assert " style=" not in response.text
     assert '<link rel="stylesheet" href="/static/portal.css">' in response.text

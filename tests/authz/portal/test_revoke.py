@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from adapters.errors import BankUnavailable
-from authz.screens.login import MAX_FAILURES
+from authz.screens.throttle import PAIR_FAILURES
 from tests.authz.portal.conftest import BASE, Portal, form_csrf
 from tests.authz.screens.conftest import PASSWORD, USERNAME
 
@@ -120,7 +120,7 @@ def test_revocation_is_not_throttled_by_sign_in_failures(signed_in: Portal) -> N
     path = f"/consumer/consents/{consent.id}/revoke"
     value = form_csrf(signed_in.client.get(path).text, path)
     other = TestClient(signed_in.client.app, base_url=BASE)  # another browser, no lifespan
-    for _ in range(MAX_FAILURES + 1):
+    for _ in range(PAIR_FAILURES + 1):
         page = other.get("/consumer")
         other.post(
             "/consumer/login",
@@ -153,3 +153,47 @@ def test_revoking_twice_changes_nothing_more(signed_in: Portal) -> None:
     assert again.status_code == 303
     assert [e.event for e in signed_in.events(consent.id)] == ["granted", "revoked"]
     assert signed_in.client.get(path).status_code == 303  # the confirmation is gone too
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://127.0.0.1:8001"},
+        {"Referer": "https://evil.example/page"},
+    ],
+    ids=["other-site", "opaque", "other-port", "referer-only"],
+)
+def test_a_post_from_another_origin_is_refused_with_a_valid_csrf_value(
+    signed_in: Portal, headers: dict[str, str]
+) -> None:
+    """Origin (or, without it, Referer) must be the gateway's own: a second defence beside the
+    CSRF value, should that ever leak."""
+    consent = signed_in.grant()
+    path = f"/consumer/consents/{consent.id}/revoke"
+    value = form_csrf(signed_in.client.get(path).text, path)
+
+    response = signed_in.client.post(path, data={"csrf": value}, headers=headers)
+
+    assert response.status_code == 403
+    assert signed_in.consent(consent.id).status.value == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": BASE}, {"Origin": "HTTP://127.0.0.1:8000"}, {"Referer": f"{BASE}/consumer"}, {}],
+    ids=["origin", "origin-upper-case", "referer", "neither"],
+)
+def test_a_post_from_the_gateways_own_pages_is_accepted(
+    signed_in: Portal, headers: dict[str, str]
+) -> None:
+    """The gateway's own origin, in either header, or no header at all (the CSRF value decides)."""
+    consent = signed_in.grant()
+    path = f"/consumer/consents/{consent.id}/revoke"
+    value = form_csrf(signed_in.client.get(path).text, path)
+
+    response = signed_in.client.post(path, data={"csrf": value}, headers=headers)
+
+    assert response.status_code == 303
+    assert signed_in.consent(consent.id).status.value == "REVOKED"

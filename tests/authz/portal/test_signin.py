@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from authz.screens.login import MAX_FAILURES
+from starlette.testclient import TestClient
+
 from authz.screens.session import SESSION_COOKIE
-from tests.authz.portal.conftest import Portal, form_csrf
+from authz.screens.throttle import PAIR_FAILURES, USER_FAILURES, WINDOW
+from tests.authz.portal.conftest import BASE, Portal, form_csrf
+from tests.authz.screens.conftest import PASSWORD, USERNAME
+
+
+def browser_at(portal: Portal, address: str) -> TestClient:
+    """Another browser, at another client address (no lifespan: the portal's app runs)."""
+    return TestClient(
+        portal.client.app, base_url=BASE, follow_redirects=False, client=(address, 40000)
+    )
+
+
+def sign_in_from(browser: TestClient, password: str, username: str = USERNAME) -> int:
+    page = browser.get("/consumer")
+    response = browser.post(
+        "/consumer/login",
+        data={"csrf": form_csrf(page.text, "/consumer/login"), "username": username,
+              "password": password},
+    )  # fmt: skip
+    return response.status_code
 
 
 def test_a_signed_out_visitor_sees_the_sign_in_form(portal: Portal) -> None:
@@ -36,8 +56,8 @@ def test_a_wrong_password_gets_the_generic_message(portal: Portal) -> None:
 
 
 def test_the_sign_in_throttle_is_the_consent_screens(portal: Portal) -> None:
-    """After MAX_FAILURES failures the user ID is locked, even for the right password."""
-    for _ in range(MAX_FAILURES):
+    """After PAIR_FAILURES failures the user ID is locked, even for the right password."""
+    for _ in range(PAIR_FAILURES):
         assert portal.sign_in(password="wrong").status_code == 401
 
     response = portal.sign_in()
@@ -108,3 +128,28 @@ def test_portal_pages_send_a_signed_out_visitor_to_sign_in(portal: Portal) -> No
     assert (page.status_code, page.headers["location"]) == (303, "/consumer")
     assert post.status_code == 403
     assert portal.consent(consent.id).status.value == "ACTIVE"
+
+
+def test_a_guesser_elsewhere_cannot_lock_the_owner_out(portal: Portal) -> None:
+    """Failures count per (user ID, address): a guesser who knows the user ID locks only
+    themselves out, and the owner signs in (and can stop sharing) from their own address."""
+    guesser = browser_at(portal, "203.0.113.66")
+    for _ in range(PAIR_FAILURES):
+        assert sign_in_from(guesser, "guess") == 401
+
+    assert sign_in_from(guesser, PASSWORD) == 429
+    assert portal.sign_in().status_code == 303
+
+
+def test_guesses_spread_over_addresses_lock_the_user_id_for_one_window(portal: Portal) -> None:
+    """Below ``USER_FAILURES`` the owner still gets in; at it the user ID is locked for
+    ``WINDOW``, no longer than one address's lock, whatever the guessers do meanwhile."""
+    guessers = [browser_at(portal, f"203.0.113.{n}") for n in range(USER_FAILURES)]
+    for guesser in guessers[:-1]:
+        assert sign_in_from(guesser, "guess") == 401
+    assert sign_in_from(browser_at(portal, "198.51.100.1"), PASSWORD) == 303
+
+    assert sign_in_from(guessers[-1], "guess") == 401
+    assert sign_in_from(browser_at(portal, "198.51.100.2"), PASSWORD) == 429
+    portal.clock.advance(WINDOW)
+    assert sign_in_from(browser_at(portal, "198.51.100.3"), PASSWORD) == 303

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
+from authz.registration.endpoint import registration_routes
+from authz.services import Services
 from authz.store.sqlite import SqliteRecordStore
+from config.settings import Settings
+from gateway.cli import main
 from tests.authz.oauth.conftest import new_key, run
 from tests.authz.registration.conftest import Registry, make_registry
 
@@ -137,7 +143,22 @@ def test_scope_accepts_cluster_names_and_fdx_scopes(dcr: Registry):
     body = dcr.registered(software_statement=statement)
 
     assert dcr.client(body["client_id"]).clusters == ("ACCOUNT_BASIC", "TRANSACTIONS")
-    assert body["scope"] == "ACCOUNT_BASIC TRANSACTIONS"
+    assert body["scope"] == "fdx:accountbasic:read TRANSACTIONS openid offline_access"
+
+
+def test_the_answer_gives_the_scope_values_as_registered(dcr: Registry):
+    """RFC 7591 §3.2.1: the registered metadata comes back as registered, not as the cluster
+    names the gateway files them under; a repeated value once."""
+    scope = "fdx:accountbasic:read fdx:transactions:read fdx:accountbasic:read"
+
+    body = dcr.registered(software_statement=dcr.statement(scope=scope))
+    again = dcr.http.get(
+        body["registration_client_uri"],
+        headers={"Authorization": f"Bearer {body['registration_access_token']}"},
+    ).json()
+
+    assert body["scope"] == "fdx:accountbasic:read fdx:transactions:read"
+    assert again["scope"] == body["scope"]
 
 
 def test_fdx_fields_are_stored(dcr: Registry):
@@ -239,9 +260,27 @@ def test_a_malformed_body_is_refused(dcr: Registry, content, content_type, statu
     assert (response.status_code, response.json()["error"]) == (status, error)
 
 
-def test_loopback_http_uris_are_allowed_when_the_gateway_runs_on_loopback(tmp_path: Path):
-    """The sandbox (an http://127.0.0.1 issuer) registers loopback http redirect URIs."""
+@pytest.mark.parametrize(
+    "uri",
+    ["http://localhost:8765/notify", "https://127.0.0.1/notify", "https://10.1.2.3/notify"],
+    ids=["http-loopback", "loopback", "private-address"],
+)
+def test_a_notification_uri_that_would_never_be_delivered_to_is_refused(tmp_path: Path, uri: str):
+    """Without allow_insecure_notification_urls the sender refuses plain http and loopback or
+    private addresses at every attempt, so registration says so instead of keeping it."""
     for registry in make_registry(tmp_path, issuer="http://127.0.0.1:8000"):
+        response = registry.register(notification_uri=uri)
+
+        assert _error(response) == "invalid_client_metadata"
+        assert "notification_uri would never be delivered" in response.json()["error_description"]
+
+
+def test_loopback_http_uris_are_allowed_when_the_gateway_runs_on_loopback(tmp_path: Path):
+    """The sandbox (an http://127.0.0.1 issuer) registers loopback http redirect URIs, and
+    loopback http notification URIs where it delivers to them."""
+    for registry in make_registry(
+        tmp_path, issuer="http://127.0.0.1:8000", allow_insecure_notification_urls=True
+    ):
         body = registry.registered(
             redirect_uris=["http://127.0.0.1:8765/callback"],
             notification_uri="http://localhost:8765/notify",
@@ -266,3 +305,29 @@ def test_the_registration_token_is_stored_only_as_its_hash(tmp_path: Path):
     assert len(rows) == 1
     assert token not in rows[0]
     assert hashlib.sha256(token.encode()).hexdigest() in rows[0]
+
+
+def test_registration_switched_off_is_said_at_start_up(caplog: pytest.LogCaptureFixture):
+    """With any adapter but ``sandbox`` (a composite with a sandbox member too) the demo
+    registry is not trusted and DCR is off: the start-up log says so and why."""
+    settings = Settings(adapter="main:sandbox,spare:sandbox")
+
+    with caplog.at_level(logging.INFO, logger="authz.registration"):
+        routes = registration_routes(cast(Services, SimpleNamespace(settings=settings)))
+
+    assert routes == []
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "registration.off" in caplog.text
+    assert "main:sandbox,spare:sandbox" in caplog.text
+
+
+def test_no_demo_recipient_is_seeded_without_a_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """``fdxgw init`` with another adapter says the demo recipient was not seeded."""
+    monkeypatch.setenv("FDX_ADAPTER", "main:sandbox,spare:sandbox")
+    monkeypatch.setenv("FDX_DATABASE_URL", f"sqlite:///{tmp_path}/gw.db")
+    monkeypatch.setenv("FDX_VAR_DIR", str(tmp_path / "var"))
+
+    assert main(["init"]) == 0
+    assert "no demo recipient: seeded only with adapter = sandbox" in capsys.readouterr().out

@@ -224,7 +224,7 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def make_world(settings: Settings, base_url: str) -> Iterator[World]:
+def make_world(settings: Settings, base_url: str, bank: Any = None) -> Iterator[World]:
     clock = FakeClock()
     records = MemoryRecordStore(clock=clock)
     services = Services.build(
@@ -232,7 +232,7 @@ def make_world(settings: Settings, base_url: str) -> Iterator[World]:
         policy=load_policy(),
         records=records,
         state=MemoryStateStore(clock=clock),
-        bank=FakeBank(),
+        bank=bank or FakeBank(),
         keys=SigningKeys.generate(),
         secret=b"s" * 32,
         clock=clock,

@@ -218,7 +218,7 @@ def test_the_screen_says_who_why_how_long_how_far_back_and_how_to_stop(world: Wo
     _, html = world.consent_page()
 
     assert "Share your data with Budget &lt;App&gt;?" in html
-    assert 'alt="Budget &lt;App&gt; logo"' in html
+    assert '<span class="logo initials" aria-hidden="true">B</span>' in html  # authz.screens.logos
     assert 'href="https://budget.example/"' in html
     assert "Shows your spending by category." in html
     assert "Sandbox Bank will send the data to Budget &lt;App&gt;" in html

@@ -15,13 +15,13 @@ def assert_secure(headers: object, *, form_origins: str = "") -> None:
     assert f"form-action 'self'{form_origins};" in csp
     assert "script-src" not in csp
     assert h["x-content-type-options"] == "nosniff"  # type: ignore[index]
-    assert h["referrer-policy"] == "no-referrer"  # type: ignore[index]
+    assert h["referrer-policy"] == "same-origin"  # type: ignore[index]
     assert h["x-frame-options"] == "DENY"  # type: ignore[index]
     assert h["cache-control"] == "no-store"  # type: ignore[index]
 
 
 def test_sign_in_and_consent_pages_carry_the_security_headers(world: World) -> None:
-    """CSP (form-action has the redirect origin), nosniff, no-referrer, DENY, no-store."""
+    """CSP (form-action has the redirect origin), nosniff, same-origin, DENY, no-store."""
     path = world.start()
     sign_in = world.client.get(path)
     world.sign_in(path)

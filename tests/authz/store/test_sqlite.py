@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -36,6 +38,56 @@ async def test_migrate_creates_the_parent_directory(db_path: Path) -> None:
     await store.migrate()
     await store.aclose()
     assert db_path.is_file()
+
+
+@pytest.fixture
+def open_umask() -> Any:
+    """The usual umask (022), under which files are world-readable unless made otherwise."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def _modes(db_path: Path) -> dict[str, str]:
+    files = [db_path.parent, db_path, *(Path(f"{db_path}{s}") for s in ("-wal", "-shm"))]
+    return {p.name: stat.filemode(p.stat().st_mode) for p in files}
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_the_database_and_its_wal_are_private_to_the_gateway(db_path: Path) -> None:
+    """Personal data and the audit trail: the directory, the database and its -wal and -shm
+    files give nobody but the gateway's user any access."""
+    store = SqliteRecordStore(str(db_path))
+    await store.migrate()
+    await store.put_client(client())
+
+    modes = _modes(db_path)
+    await store.aclose()
+
+    assert {
+        "var": "drwx------",
+        "records.sqlite": "-rw-------",
+        "records.sqlite-wal": "-rw-------",
+        "records.sqlite-shm": "-rw-------",
+    } == modes
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_a_world_readable_database_is_made_private(db_path: Path) -> None:
+    """A file an older gateway left 0644 is 0600 once the store opens it."""
+    store = SqliteRecordStore(str(db_path))
+    await store.migrate()
+    await store.aclose()
+    db_path.chmod(0o644)
+
+    again = SqliteRecordStore(str(db_path))
+    await again.check_schema()
+    await again.put_client(client())
+    modes = _modes(db_path)
+    await again.aclose()
+
+    assert "-rw-------" == modes["records.sqlite"]
+    assert "-rw-------" == modes["records.sqlite-wal"]
 
 
 async def test_check_schema_on_a_missing_file_fails_without_creating_it(db_path: Path) -> None:
