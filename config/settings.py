@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config import locale
 from config.smtp import parse_smtp_url
 from config.zones import zone
 
@@ -70,7 +71,7 @@ class Settings:
     page_limit_max: int = 500
     max_consent_days: int = 365
     max_body_bytes: int = 65536
-    languages: tuple[str, ...] = field(default=("en", "ja"))
+    languages: tuple[str, ...] = field(default=("en", "ja", "es"))
     provider_name: str = "Sandbox Bank"
     # The FDX 6.2 OpenAPI document the adapter conformance kit validates against (FDX_OPENAPI);
     # empty: look beside the project (../shared/fdx/).
@@ -325,8 +326,11 @@ def _validate(s: Settings) -> None:
         raise SettingsError("allow_insecure_notification_urls: expected true or false")
     if s.page_limit_default > s.page_limit_max:
         raise SettingsError("page_limit_default: must not exceed page_limit_max")
-    if not s.languages or any(lang not in ("en", "ja") for lang in s.languages):
-        raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
+    supported = ("en", "ja", *locale.languages())  # built in, and gettext catalogs
+    if not s.languages or any(lang not in supported for lang in s.languages):
+        raise SettingsError(
+            f"languages: supported are {', '.join(supported)}, got {','.join(s.languages)!r}"
+        )
     if not s.provider_name.strip():
         raise SettingsError("provider_name: the bank's name shown to consumers must not be empty")
     if not _ADAPTER_SPEC.fullmatch(s.adapter):

@@ -8,6 +8,9 @@ Each kind has a ``subject``, a ``lead`` paragraph and optional ``more`` paragrap
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
+
+from config import locale
 
 EN: dict[str, str] = {
     "granted.subject": "You connected {client}",
@@ -125,7 +128,15 @@ assert set(EN) == set(JA), "every notice string needs every language"
 
 
 def text(lang: str) -> Mapping[str, str]:
-    return STRINGS.get(lang, EN)
+    return STRINGS.get(lang) or _catalog_text(lang)
+
+
+@cache
+def _catalog_text(lang: str) -> Mapping[str, str]:
+    """The notices from ``lang``'s gettext catalog (``notice.<key>``), English where it has
+    none."""
+    messages = locale.catalog(lang)
+    return {key: messages.get("notice." + key, english) for key, english in EN.items()}
 
 
 # What the portal's screens say about notices and deletion requests (merged into

@@ -41,7 +41,9 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "hei
 LABELS = {
     "en": ("User ID", "Password", "Sign in"),
     "ja": ("ユーザーID", "パスワード", "ログイン"),
+    "es": ("ID de usuario", "Contraseña", "Iniciar sesión"),
 }
+LOCALES = {"en": "en-GB", "ja": "ja-JP", "es": "es-ES"}
 LONG_NAME = "Premier Household Everyday Checking Account With An Unusually Long Product Name"
 
 pytestmark = [
@@ -153,7 +155,7 @@ def contexts(browser: Any) -> Iterator[Any]:  # noqa: F811
 
     def open_context(lang: str, size: str) -> Any:
         context = browser.new_context(
-            locale="ja-JP" if lang == "ja" else "en-GB",
+            locale=LOCALES[lang],
             viewport=SIZES[size],
             bypass_csp=True,  # to inject axe-core; the pages themselves run no script
         )
@@ -167,7 +169,7 @@ def contexts(browser: Any) -> Iterator[Any]:  # noqa: F811
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("lang", ["en", "ja", "es"])
 def test_every_consumer_page_has_no_serious_accessibility_problem(
     server: Running,  # noqa: F811
     contexts: Any,
