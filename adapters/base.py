@@ -22,6 +22,12 @@ Statement: TypeAlias = FdxObject
 AccountContact: TypeAlias = FdxObject
 PaymentNetwork: TypeAlias = FdxObject
 CustomerInfo: TypeAlias = FdxObject
+Payment: TypeAlias = FdxObject  # Paymententity
+RecurringPayment: TypeAlias = FdxObject  # RecurringPaymententity
+RewardProgram: TypeAlias = FdxObject  # RewardProgramentity
+RewardCategory: TypeAlias = FdxObject  # RewardCategoryentity
+TaxStatement: TypeAlias = FdxObject  # TaxStatement: one tax document, its forms in ``forms[]``
+AssetTransferNetwork: TypeAlias = FdxObject
 
 T = TypeVar("T")
 
@@ -66,6 +72,16 @@ class Document:
     media_type: str = "application/pdf"
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionImage:
+    """A check or receipt image (FDX getAccountTransactionImages) and the date of the
+    transaction it belongs to, which the look-back window is measured against."""
+
+    content: bytes
+    media_type: str  # image/png, image/tiff, image/jpeg, image/gif or application/pdf
+    transaction_date: date
+
+
 @runtime_checkable
 class BankAdapter(Protocol):
     """A bank's systems, as the gateway needs them. Every method is async and may raise only
@@ -107,6 +123,97 @@ class BankAdapter(Protocol):
         """The FDX Customer (``/customers/current``); ``accounts[]`` lists all of them."""
 
     async def aclose(self) -> None: ...
+
+
+# The optional categories (FDX 6.2 clusters beyond the core): an adapter serves one by having
+# its methods, or says exactly which it serves with a ``categories`` attribute (a wrapper does,
+# for what it wraps). ``adapters.capability`` reads this once, at start-up.
+
+
+@runtime_checkable
+class BillsSource(Protocol):
+    """BILLS: payments the customer scheduled through the bank (upcoming bill information,
+    12 CFR 1033.211(c)). ``account_ids`` are the source accounts the consent reaches: only
+    payments from them are listed; ``window`` bounds ``dueDate``."""
+
+    async def list_payments(
+        self, customer_id: str, account_ids: Sequence[str], window: Window, page: PageRequest
+    ) -> Page[Payment]: ...
+
+    async def list_recurring_payments(
+        self, customer_id: str, account_ids: Sequence[str], page: PageRequest
+    ) -> Page[RecurringPayment]: ...
+
+    async def list_recurring_payment_payments(
+        self,
+        customer_id: str,
+        recurring_payment_id: str,
+        account_ids: Sequence[str],
+        window: Window,
+        page: PageRequest,
+    ) -> Page[Payment]:
+        """Raises ``RecurringPaymentNotFound`` for an unknown id or one whose source account is
+        not among ``account_ids``."""
+
+
+@runtime_checkable
+class RewardsSource(Protocol):
+    """REWARDS: the reward programs the customer belongs to (rewards terms, 1033.211(d))."""
+
+    async def list_reward_programs(
+        self, customer_id: str, page: PageRequest
+    ) -> Page[RewardProgram]: ...
+
+    async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
+        """Raises ``RewardProgramNotFound``."""
+
+    async def list_reward_categories(
+        self, customer_id: str, program_id: str, page: PageRequest
+    ) -> Page[RewardCategory]:
+        """Raises ``RewardProgramNotFound`` or ``RewardCategoriesNotFound``."""
+
+
+@runtime_checkable
+class ImagesSource(Protocol):
+    """IMAGES: check and receipt images, by the ids in a transaction's ``imageIds``."""
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        """Raises ``AccountNotFound`` or ``ImageNotFound``."""
+
+
+@runtime_checkable
+class TaxFormsSource(Protocol):
+    """TAX: tax documents (TaxStatement), each tied to accounts through its forms'
+    ``accountId``; only documents whose forms all belong to ``account_ids`` exist here."""
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]: ...
+
+    async def get_tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> TaxStatement:
+        """Raises ``TaxFormNotFound``."""
+
+    async def get_tax_form_pdf(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> Document:
+        """The document as the customer would print it. Raises ``TaxFormNotFound``."""
+
+
+@runtime_checkable
+class TransferNetworksSource(Protocol):
+    """PAYMENT_SUPPORT's asset transfer networks (ACATS, DTC, ATON) of an investment account."""
+
+    async def list_asset_transfer_networks(
+        self, customer_id: str, account_id: str
+    ) -> Sequence[AssetTransferNetwork]: ...
 
 
 AdapterOptions: TypeAlias = Mapping[str, Any]

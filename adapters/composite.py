@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from adapters import capability
 from adapters.base import (
     Account,
     AccountContact,
     AdapterOptions,
+    AssetTransferNetwork,
     BankAdapter,
     Customer,
     CustomerInfo,
@@ -30,12 +32,24 @@ from adapters.base import (
     FdxObject,
     Page,
     PageRequest,
+    Payment,
     PaymentNetwork,
+    RecurringPayment,
+    RewardCategory,
+    RewardProgram,
     Statement,
+    TaxStatement,
     Transaction,
+    TransactionImage,
     Window,
 )
-from adapters.errors import AccountNotFound, AdapterError
+from adapters.errors import (
+    AccountNotFound,
+    AdapterError,
+    RecurringPaymentNotFound,
+    RewardProgramNotFound,
+    TaxFormNotFound,
+)
 
 ID_PREFIX = "acc_"
 
@@ -56,6 +70,18 @@ class CompositeBank:
         self.primary = primary
         self._key = id_key
         self._owners: dict[str, tuple[str, str]] = {}  # composite id → (label, native id)
+        # An optional category (adapters/capability.py) is served when any member serves it;
+        # the customer's data of that category is merged over those members.
+        self.by_category = {
+            name: [label for label, m in self.members.items() if name in capability.categories(m)]
+            for name in capability.ALL
+        }
+        self.categories = frozenset(name for name, labels in self.by_category.items() if labels)
+        # Ids of a member's payments, programs and tax forms: ``<member tag>.<native id>``, the
+        # tag a keyed digest of the label, so two members' ids never collide and each call
+        # about one goes to its member alone (the native ids are the bank's own opaque ids).
+        self._tags = {label: self._tag(label) for label in self.members}
+        self._by_tag = {tag: label for label, tag in self._tags.items()}
 
     @classmethod
     def from_options(
@@ -77,6 +103,21 @@ class CompositeBank:
         composite = ID_PREFIX + digest
         self._owners[composite] = (label, native_id)
         return composite
+
+    def _tag(self, label: str) -> str:
+        digest = hashlib.blake2b(f"item\x00{label}".encode(), key=self._key, digest_size=4)
+        return digest.hexdigest()
+
+    def item_id(self, label: str, native_id: str) -> str:
+        return f"{self._tags[label]}.{native_id}"
+
+    def _item_owner(self, item_id: str, category: str) -> tuple[str, str] | None:
+        """(member label, native id) of one of our item ids, if a member serving it made it."""
+        tag, dot, native = item_id.partition(".")
+        label = self._by_tag.get(tag)
+        if not dot or label is None or label not in self.by_category[category]:
+            return None
+        return label, native
 
     async def authenticate(self, username: str, password: str) -> Customer | None:
         return await self.members[self.primary].authenticate(username, password)
@@ -138,6 +179,197 @@ class CompositeBank:
             accounts.append(entry)
         return {**info, "accounts": accounts}
 
+    # ---- the optional categories, merged ----
+
+    async def list_payments(
+        self, customer_id: str, account_ids: Sequence[str], window: Window, page: PageRequest
+    ) -> Page[Payment]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            bank = capability.bills(self.members[label])
+            return await bank.list_payments(customer_id, natives, window, at)
+
+        return await self._merged(customer_id, capability.BILLS, account_ids, page, one)
+
+    async def list_recurring_payments(
+        self, customer_id: str, account_ids: Sequence[str], page: PageRequest
+    ) -> Page[RecurringPayment]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            bank = capability.bills(self.members[label])
+            return await bank.list_recurring_payments(customer_id, natives, at)
+
+        return await self._merged(customer_id, capability.BILLS, account_ids, page, one)
+
+    async def list_recurring_payment_payments(
+        self,
+        customer_id: str,
+        recurring_payment_id: str,
+        account_ids: Sequence[str],
+        window: Window,
+        page: PageRequest,
+    ) -> Page[Payment]:
+        owner = self._item_owner(recurring_payment_id, capability.BILLS)
+        natives = None if owner is None else (await self._natives(customer_id, account_ids))
+        if owner is None or not natives or not natives.get(owner[0]):
+            raise RecurringPaymentNotFound("composite: no member knows it")
+        label, native = owner
+        bank = capability.bills(self.members[label])
+        found = await bank.list_recurring_payment_payments(
+            customer_id, native, natives[label], window, page
+        )
+        return Page([self._ours(label, p) for p in found.items], found.next_offset, found.total)
+
+    async def list_reward_programs(
+        self, customer_id: str, page: PageRequest
+    ) -> Page[RewardProgram]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            return await capability.rewards(self.members[label]).list_reward_programs(
+                customer_id, at
+            )
+
+        return await self._merged(customer_id, capability.REWARDS, None, page, one)
+
+    async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
+        label, native = self._program(program_id)
+        bank = capability.rewards(self.members[label])
+        return self._ours(label, await bank.get_reward_program(customer_id, native))
+
+    async def list_reward_categories(
+        self, customer_id: str, program_id: str, page: PageRequest
+    ) -> Page[RewardCategory]:
+        label, native = self._program(program_id)
+        bank = capability.rewards(self.members[label])
+        found = await bank.list_reward_categories(customer_id, native, page)
+        return Page([self._ours(label, c) for c in found.items], found.next_offset, found.total)
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        label, native = await self._owner(customer_id, account_id)
+        bank = capability.images(self.members[label])
+        return await bank.get_transaction_image(customer_id, native, image_id)
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]:
+        async def one(label: str, natives: list[str], at: PageRequest) -> Page[FdxObject]:
+            bank = capability.tax_forms(self.members[label])
+            return await bank.list_tax_forms(customer_id, natives, tax_year, at)
+
+        return await self._merged(customer_id, capability.TAX, account_ids, page, one)
+
+    async def get_tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> TaxStatement:
+        label, natives, native = await self._tax_form(customer_id, account_ids, tax_form_id)
+        bank = capability.tax_forms(self.members[label])
+        return self._ours(label, await bank.get_tax_form(customer_id, natives, native))
+
+    async def get_tax_form_pdf(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> Document:
+        label, natives, native = await self._tax_form(customer_id, account_ids, tax_form_id)
+        bank = capability.tax_forms(self.members[label])
+        return await bank.get_tax_form_pdf(customer_id, natives, native)
+
+    async def list_asset_transfer_networks(
+        self, customer_id: str, account_id: str
+    ) -> Sequence[AssetTransferNetwork]:
+        label, native = await self._owner(customer_id, account_id)
+        bank = capability.transfer_networks(self.members[label])
+        return await bank.list_asset_transfer_networks(customer_id, native)
+
+    async def _merged(
+        self,
+        customer_id: str,
+        category: str,
+        account_ids: Sequence[str] | None,
+        page: PageRequest,
+        one: Callable[[str, list[str], PageRequest], Awaitable[Page[FdxObject]]],
+    ) -> Page[FdxObject]:
+        """The members' lists one after another, as one list: a page takes from a member until
+        it is full, then from the next; the cursor ``m<i>-<member cursor>`` says which member
+        and where in it. ``account_ids`` (None: not account-bound) go to each member as its
+        native ids, and only members holding one of them are asked."""
+        labels = self.by_category[category]
+        by_member = None if account_ids is None else await self._natives(customer_id, account_ids)
+        i, offset = _cursor(page.offset)
+        items: list[FdxObject] = []
+        while i < len(labels) and len(items) < page.limit:
+            label = labels[i]
+            natives = [] if by_member is None else by_member.get(label, [])
+            if by_member is None or natives:
+                at = PageRequest(offset, page.limit - len(items))
+                found = await one(label, natives, at)
+                items.extend(self._ours(label, item) for item in found.items)
+                if found.next_offset is not None:
+                    return Page(items, f"m{i}-{found.next_offset}")
+            i, offset = i + 1, None
+        return Page(items, f"m{i}-" if i < len(labels) else None)
+
+    async def _natives(self, customer_id: str, account_ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for account_id in account_ids:
+            try:
+                label, native = await self._owner(customer_id, account_id)
+            except AccountNotFound:
+                continue
+            out.setdefault(label, []).append(native)
+        return out
+
+    def _ours(self, label: str, obj: FdxObject) -> FdxObject:
+        """``obj`` with every account id it names as the composite's (a copy)."""
+        out = dict(obj)
+        for key in ("paymentId", "recurringPaymentId", "rewardProgramId", "taxStatementId"):
+            if key in out:
+                out[key] = self.item_id(label, str(out[key]))
+        if "fromAccountId" in out:
+            out["fromAccountId"] = self.account_id(label, str(out["fromAccountId"]))
+        if isinstance(out.get("memberships"), list):
+            out["memberships"] = [
+                {**m, "accountIds": [self.account_id(label, str(a)) for a in m["accountIds"]]}
+                if isinstance(m, dict) and isinstance(m.get("accountIds"), list)
+                else m
+                for m in out["memberships"]
+            ]
+        if isinstance(out.get("forms"), list):
+            out["forms"] = [
+                {k: self._our_form(label, v) for k, v in form.items()}
+                if isinstance(form, dict)
+                else form
+                for form in out["forms"]
+            ]
+        return out
+
+    def _our_form(self, label: str, body: Any) -> Any:
+        """One tax form of a statement, with its account and form ids as the composite's."""
+        if not isinstance(body, dict):
+            return body
+        out = dict(body)
+        if "accountId" in out:
+            out["accountId"] = self.account_id(label, str(out["accountId"]))
+        if "taxFormId" in out:
+            out["taxFormId"] = self.item_id(label, str(out["taxFormId"]))
+        return out
+
+    def _program(self, program_id: str) -> tuple[str, str]:
+        owner = self._item_owner(program_id, capability.REWARDS)
+        if owner is None:
+            raise RewardProgramNotFound("composite: no member knows it")
+        return owner
+
+    async def _tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> tuple[str, list[str], str]:
+        owner = self._item_owner(tax_form_id, capability.TAX)
+        natives = None if owner is None else (await self._natives(customer_id, account_ids))
+        if owner is None or not natives or not natives.get(owner[0]):
+            raise TaxFormNotFound("composite: no member knows it")
+        return owner[0], natives[owner[0]], owner[1]
+
     async def aclose(self) -> None:
         for member in self.members.values():
             try:
@@ -181,6 +413,16 @@ class CompositeBank:
         if owner is None:
             raise AccountNotFound("composite: unknown account")
         return owner
+
+
+def _cursor(offset: str | None) -> tuple[int, str | None]:
+    """``m<i>-<member cursor>`` → (i, member cursor or None); anything else starts over."""
+    if offset is None or not offset.startswith("m") or "-" not in offset:
+        return 0, None
+    index, _, rest = offset[1:].partition("-")
+    if not index.isdigit():
+        return 0, None
+    return int(index), rest or None
 
 
 def _with_id(obj: FdxObject, account_id: str) -> FdxObject:

@@ -8,6 +8,13 @@ nothing else in the code base decides which FDX code an adapter failure becomes:
     ├── AccountNotFound           404 / 701
     ├── StatementNotFound         404 / 1104
     ├── StatementProcessing       400 / 1300
+    ├── RecurringPaymentNotFound  404 / 806
+    ├── RewardProgramNotFound     404 / 1101
+    ├── RewardCategoriesNotFound  404 / 1102
+    ├── ImageNotFound             404 / 1103
+    ├── TaxFormNotFound           404 / 1200
+    ├── TaxFormsNotYetAvailable   409 / 1205
+    ├── CategoryNotServed         501 / 1106
     ├── AccountClosed             409 / 705
     ├── AccountTypeNotSupported   422 / 704
     ├── ScheduledMaintenance      503 / 503  (+ Retry-After)
@@ -38,6 +45,35 @@ class StatementNotFound(AdapterError):
 
 class StatementProcessing(AdapterError):
     pass
+
+
+class RecurringPaymentNotFound(AdapterError):
+    pass
+
+
+class RewardProgramNotFound(AdapterError):
+    pass
+
+
+class RewardCategoriesNotFound(AdapterError):
+    pass
+
+
+class ImageNotFound(AdapterError):
+    pass
+
+
+class TaxFormNotFound(AdapterError):
+    pass
+
+
+class TaxFormsNotYetAvailable(AdapterError):
+    pass
+
+
+class CategoryNotServed(AdapterError):
+    """The adapter does not implement this optional category (adapters/capability.py); the
+    gateway never offers its cluster, so only a call that slipped past that lands here."""
 
 
 class AccountClosed(AdapterError):
@@ -75,6 +111,13 @@ FDX_ERRORS: tuple[tuple[type[AdapterError], FdxCode], ...] = (
     (AccountNotFound, FdxCode(404, "701", "Account not found")),
     (StatementNotFound, FdxCode(404, "1104", "Statement id not found")),
     (StatementProcessing, FdxCode(400, "1300", "Statement is processing")),
+    (RecurringPaymentNotFound, FdxCode(404, "806", "Recurring payment not found")),
+    (RewardProgramNotFound, FdxCode(404, "1101", "Reward program Id not found")),
+    (RewardCategoriesNotFound, FdxCode(404, "1102", "Categories not found for the reward program")),
+    (ImageNotFound, FdxCode(404, "1103", "Image Id not found for Transaction")),
+    (TaxFormNotFound, FdxCode(404, "1200", "Tax Form not Found")),
+    (TaxFormsNotYetAvailable, FdxCode(409, "1205", "Tax Forms not yet been made available")),
+    (CategoryNotServed, FdxCode(501, "1106", "FdxVersion not supported or not implemented")),
     (AccountClosed, FdxCode(409, "705", "Account is closed")),
     (AccountTypeNotSupported, FdxCode(422, "704", "Account type not supported")),
     (ScheduledMaintenance, FdxCode(503, "503", "Scheduled maintenance")),

@@ -10,18 +10,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
+from adapters import capability
 from adapters.base import (
     Account,
     AccountContact,
+    AssetTransferNetwork,
     BankAdapter,
     Customer,
     CustomerInfo,
     Document,
     Page,
     PageRequest,
+    Payment,
     PaymentNetwork,
+    RecurringPayment,
+    RewardCategory,
+    RewardProgram,
     Statement,
+    TaxStatement,
     Transaction,
+    TransactionImage,
     Window,
 )
 
@@ -33,6 +41,8 @@ class BankProxy:
         self.wrapped = wrapped
         # ``name`` is part of the Protocol; a test double may lack it, and must still work.
         self.name: str = getattr(wrapped, "name", type(wrapped).__name__)
+        # A proxy has every method; what it serves is what the wrapped adapter serves.
+        self.categories = capability.categories(wrapped)
 
     async def _through(self, operation: str, call: Awaitable[T]) -> T:
         """Await ``call`` (the wrapped adapter's ``operation``); subclasses add around it."""
@@ -80,6 +90,90 @@ class BankProxy:
     async def get_customer_info(self, customer_id: str) -> CustomerInfo:
         call = self.wrapped.get_customer_info(customer_id)
         return await self._through("get_customer_info", call)
+
+    async def list_payments(
+        self, customer_id: str, account_ids: Sequence[str], window: Window, page: PageRequest
+    ) -> Page[Payment]:
+        bank = capability.bills(self.wrapped)
+        call = bank.list_payments(customer_id, account_ids, window, page)
+        return await self._through("list_payments", call)
+
+    async def list_recurring_payments(
+        self, customer_id: str, account_ids: Sequence[str], page: PageRequest
+    ) -> Page[RecurringPayment]:
+        bank = capability.bills(self.wrapped)
+        call = bank.list_recurring_payments(customer_id, account_ids, page)
+        return await self._through("list_recurring_payments", call)
+
+    async def list_recurring_payment_payments(
+        self,
+        customer_id: str,
+        recurring_payment_id: str,
+        account_ids: Sequence[str],
+        window: Window,
+        page: PageRequest,
+    ) -> Page[Payment]:
+        bank = capability.bills(self.wrapped)
+        call = bank.list_recurring_payment_payments(
+            customer_id, recurring_payment_id, account_ids, window, page
+        )
+        return await self._through("list_recurring_payment_payments", call)
+
+    async def list_reward_programs(
+        self, customer_id: str, page: PageRequest
+    ) -> Page[RewardProgram]:
+        call = capability.rewards(self.wrapped).list_reward_programs(customer_id, page)
+        return await self._through("list_reward_programs", call)
+
+    async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
+        call = capability.rewards(self.wrapped).get_reward_program(customer_id, program_id)
+        return await self._through("get_reward_program", call)
+
+    async def list_reward_categories(
+        self, customer_id: str, program_id: str, page: PageRequest
+    ) -> Page[RewardCategory]:
+        bank = capability.rewards(self.wrapped)
+        call = bank.list_reward_categories(customer_id, program_id, page)
+        return await self._through("list_reward_categories", call)
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        bank = capability.images(self.wrapped)
+        call = bank.get_transaction_image(customer_id, account_id, image_id)
+        return await self._through("get_transaction_image", call)
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]:
+        bank = capability.tax_forms(self.wrapped)
+        call = bank.list_tax_forms(customer_id, account_ids, tax_year, page)
+        return await self._through("list_tax_forms", call)
+
+    async def get_tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> TaxStatement:
+        bank = capability.tax_forms(self.wrapped)
+        call = bank.get_tax_form(customer_id, account_ids, tax_form_id)
+        return await self._through("get_tax_form", call)
+
+    async def get_tax_form_pdf(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> Document:
+        bank = capability.tax_forms(self.wrapped)
+        call = bank.get_tax_form_pdf(customer_id, account_ids, tax_form_id)
+        return await self._through("get_tax_form_pdf", call)
+
+    async def list_asset_transfer_networks(
+        self, customer_id: str, account_id: str
+    ) -> Sequence[AssetTransferNetwork]:
+        bank = capability.transfer_networks(self.wrapped)
+        call = bank.list_asset_transfer_networks(customer_id, account_id)
+        return await self._through("list_asset_transfer_networks", call)
 
     async def aclose(self) -> None:
         await self.wrapped.aclose()

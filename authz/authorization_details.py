@@ -179,6 +179,9 @@ def _clusters(value: Any, name: str, client: ClientRecord, policy: Policy) -> se
         _refuse(f"{name} must be a non-empty array")
     out: set[str] = set()
     for cluster in value:
+        if isinstance(cluster, str) and cluster in policy.withheld:
+            # Defined, but the bank's adapter cannot serve it (adapters/capability.py).
+            _refuse(f"data cluster {cluster} is not offered by this bank")
         if not isinstance(cluster, str) or cluster not in policy.clusters:
             _refuse(f"{name} names an unknown data cluster")
         if cluster not in client.clusters:

@@ -19,7 +19,7 @@ from authz.client_auth import ALGORITHMS, AUTH_METHOD
 from authz.oidc import CLAIMS_SUPPORTED, ID_TOKEN_ALGS, OPENID
 from authz.registration.statement import registry_file
 from authz.services import Services
-from authz.tokens import CONSENTS_SCOPE
+from authz.tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE
 from config.policy import Policy
 from config.settings import Settings
 
@@ -44,7 +44,7 @@ def metadata(settings: Settings, policy: Policy) -> dict[str, Any]:
         # The cluster scopes (authorization code), offline_access, and the Consent API's scope,
         # granted only through client_credentials.
         "scopes_supported": [c.scope for c in policy.clusters.values()]
-        + ["offline_access", CONSENTS_SCOPE, OPENID],
+        + ["offline_access", CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE, OPENID],
         "authorization_details_types_supported": [DETAILS_TYPE],
         "authorization_response_iss_parameter_supported": True,
         "subject_types_supported": ["pairwise"],

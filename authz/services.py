@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.base import BankAdapter
+from adapters.capability import withheld_clusters
 from authz.bank_provider import BankProvider
 from authz.consent.model import Consent, ConsentEvent
 from authz.keys import SigningKeys
@@ -16,6 +17,8 @@ from authz.notices.store import NoticeRecords
 from authz.notices.store.memory import open_memory
 from authz.sender import SenderConstraint
 from authz.store.base import ClientRecord, RecordStore, StateStore
+from authz.subscriptions.memory import MemorySubscriptionStore
+from authz.subscriptions.store import SubscriptionStore
 from authz.tokens import AccessTokens
 from config.policy import Policy
 from config.settings import Settings
@@ -54,6 +57,8 @@ class Services:
     recipient_observers: list[RecipientObserver] = field(default_factory=list)
     # Consumer notices: the outbox, the portal's inbox, languages, deletion requests.
     notices: NoticeRecords = field(default_factory=open_memory)
+    # Recipients' notification subscriptions (authz/subscriptions): a record family of its own.
+    subscriptions: SubscriptionStore = field(default_factory=MemorySubscriptionStore)
     # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
     bank_login: BankProvider | None = None
 
@@ -70,6 +75,7 @@ class Services:
         secret: bytes | None = None,
         observers: list[ConsentObserver] | None = None,
         notices: NoticeRecords | None = None,
+        subscriptions: SubscriptionStore | None = None,
         clock: Clock = time.time,
         bank_login: BankProvider | None = None,
     ) -> Services:
@@ -83,7 +89,9 @@ class Services:
         secret = secret if secret is not None else secrets.token_bytes(32)
         return cls(
             settings=settings,
-            policy=policy,
+            # What the bank's adapter cannot serve is never offered, granted or opened
+            # (adapters/capability.py): read here, once, for every user of the policy.
+            policy=policy.served_by(withheld_clusters(bank)),
             records=records,
             state=state,
             bank=bank,
@@ -94,6 +102,7 @@ class Services:
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
             notices=notices if notices is not None else open_memory(),
+            subscriptions=subscriptions or MemorySubscriptionStore(),
             bank_login=bank_login
             if bank_login is not None or settings.login != "oidc"
             else BankProvider(settings, clock=clock),

@@ -50,7 +50,7 @@ from authz.store.base import (
     RefreshToken,
     StateUnavailable,
 )
-from authz.tokens import CONSENTS_SCOPE, pairwise_subject
+from authz.tokens import CLIENT_SCOPES, CONSENTS_SCOPE, pairwise_subject
 
 log = logging.getLogger("authz.token")
 
@@ -190,17 +190,21 @@ async def _code_replayed(services: Services, code: AuthorizationCode) -> NoRetur
 def client_credentials(
     form: Mapping[str, str], client: ClientRecord, services: Services, binding: Binding
 ) -> dict[str, Any]:
-    """RFC 6749 §4.4, for the FDX Consent API only: the recipient acts for itself, so the token
+    """RFC 6749 §4.4, for the FDX Consent API and notification subscriptions only (``scope``:
+    either or both of ``CLIENT_SCOPES``): the recipient acts for itself, so the token
     carries no consent (no ``fdxConsentId``, RFC 9068 §2.2 ``sub`` = the client) and opens no
     data; the FDX data gate refuses it. No refresh token (§4.4.3)."""
-    scope = form.get("scope", CONSENTS_SCOPE).split()
-    if scope != [CONSENTS_SCOPE]:
-        raise InvalidScopeError(description=f"client_credentials grants only {CONSENTS_SCOPE}")
+    asked = form.get("scope", CONSENTS_SCOPE).split()
+    if not asked or not set(asked) <= set(CLIENT_SCOPES) or len(asked) != len(set(asked)):
+        raise InvalidScopeError(
+            description=f"client_credentials grants only {' and '.join(CLIENT_SCOPES)}"
+        )
+    scope = " ".join(s for s in CLIENT_SCOPES if s in asked)
     access, claims = services.tokens.issue(
         consent_id=None,
         client_id=client.client_id,
         sub=client.client_id,
-        scope=CONSENTS_SCOPE,
+        scope=scope,
         jkt=binding.jkt,
         x5t=binding.x5t,
     )
@@ -208,7 +212,7 @@ def client_credentials(
         "access_token": access,
         "token_type": binding.token_type,
         "expires_in": claims.exp - claims.iat,
-        "scope": CONSENTS_SCOPE,
+        "scope": scope,
     }
 
 

@@ -27,6 +27,10 @@ AT_TYP = "at+jwt"  # RFC 9068 §2.1
 # 6.2 secures those paths with a bearer token but publishes no scope for them; this one follows
 # FDX's ``fdx:<resource>:<action>`` pattern (``fdx:notifications:subscribe``) and names the path.
 CONSENTS_SCOPE = "fdx:consents:manage"
+# The client-credentials scope of FDX notification subscriptions (/notification-subscriptions).
+SUBSCRIPTIONS_SCOPE = "fdx:notifications:subscribe"
+# What a client-credentials token may carry: the recipient acting for itself, never for a consumer.
+CLIENT_SCOPES = (CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE)
 X5T = "x5t#S256"  # RFC 8705 §3.1 confirmation method
 
 

@@ -49,6 +49,18 @@ def catalog(lang: str) -> Mapping[str, str]:
 
 
 @cache
+def sources(lang: str) -> Mapping[str, str]:
+    """The English each message of ``lang`` was translated from (its ``#.`` comment), so that a
+    translation whose English changed since is found."""
+    path = catalog_file(lang)
+    if not path.is_file():
+        return {}
+    with path.open("rb") as f:
+        messages = read_po(f, locale=lang, domain=DOMAIN)
+    return {str(m.id): "\n".join(m.auto_comments) for m in messages if m.id}
+
+
+@cache
 def languages() -> tuple[str, ...]:
     """The languages that have a catalog."""
     if not LOCALE_DIR.is_dir():

@@ -18,7 +18,21 @@ from config import locale
 
 POLICY_FILE = Path(__file__).with_name("clusters.toml")
 OBJECTS = frozenset(
-    {"account", "transaction", "statement", "contact", "holder", "payment_network", "customer"}
+    {
+        "account",
+        "transaction",
+        "statement",
+        "contact",
+        "holder",
+        "payment_network",
+        "customer",
+        "payment",
+        "recurring_payment",
+        "reward_program",
+        "reward_category",
+        "tax_statement",
+        "asset_transfer_network",
+    }
 )
 _ENDPOINT = re.compile(r"^(GET|POST|PUT|DELETE) /[A-Za-z0-9/{}_-]*$")
 
@@ -65,6 +79,18 @@ class Policy:
     clusters: Mapping[str, Cluster]
     _by_scope: Mapping[str, str] = field(repr=False)
     _by_endpoint: Mapping[str, frozenset[str]] = field(repr=False)
+    # Clusters the file defines but the bank's adapter cannot serve (``served_by``): unknown
+    # to every question above, so never offered, granted or opened.
+    withheld: frozenset[str] = frozenset()
+
+    def served_by(self, withheld: Iterable[str]) -> Policy:
+        """This policy without the ``withheld`` clusters (adapters/capability.py)."""
+        gone = frozenset(withheld) & frozenset(self.clusters)
+        if not gone:
+            return self
+        return _indexed(
+            {n: c for n, c in self.clusters.items() if n not in gone}, self.withheld | gone
+        )
 
     def cluster_for_scope(self, scope: str) -> str | None:
         return self._by_scope.get(scope)
@@ -108,7 +134,10 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     table = raw.get("clusters")
     if not isinstance(table, dict) or not table:
         raise PolicyError(f"{path}: no [clusters.*] tables")
-    clusters = {name: _cluster(name, body) for name, body in table.items()}
+    return _indexed({name: _cluster(name, body) for name, body in table.items()})
+
+
+def _indexed(clusters: dict[str, Cluster], withheld: frozenset[str] = frozenset()) -> Policy:
     by_scope: dict[str, str] = {}
     by_endpoint: dict[str, set[str]] = {}
     for c in clusters.values():
@@ -121,6 +150,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
         clusters=MappingProxyType(clusters),
         _by_scope=MappingProxyType(by_scope),
         _by_endpoint=MappingProxyType({k: frozenset(v) for k, v in by_endpoint.items()}),
+        withheld=withheld,
     )
 
 
@@ -141,8 +171,9 @@ def _cluster(name: str, body: object) -> Cluster:
         if not isinstance(ep, str) or not _ENDPOINT.match(ep):
             raise PolicyError(f"{where}.endpoints: {ep!r} is not 'METHOD /path'")
     fields = body.get("fields")
-    if not isinstance(fields, dict) or not fields:
-        raise PolicyError(f"{where}.fields: at least one object's field list")
+    # An empty table is a cluster that releases documents only (IMAGES): no JSON fields.
+    if not isinstance(fields, dict):
+        raise PolicyError(f"{where}.fields: a table of each object's field list")
     for obj, names in fields.items():
         if obj not in OBJECTS:
             raise PolicyError(f"{where}.fields.{obj}: unknown object (known: {sorted(OBJECTS)})")

@@ -30,7 +30,7 @@ from authz.dpop import INVALID_PROOF
 from authz.sender import Challenge, SenderRefused
 from authz.services import Services
 from authz.store.base import Kind
-from authz.tokens import CONSENTS_SCOPE, AccessClaims, TokenInvalid
+from authz.tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
     DPOP_CHALLENGE,
@@ -107,23 +107,38 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
 
 
 class ManagementScopeRequired(FdxError):
-    """403 on the Consent API for a token without the consent-management scope (a data-access
-    token): FDX 6.2 gives ``{"code": "403", "message": "Forbidden"}`` as its 403 example, and
-    RFC 6750 §3.1 names the scope that is missing."""
+    """403 on the Consent API (or notification subscriptions) for a token without its
+    client-credentials scope (a data-access token): FDX 6.2 gives ``{"code": "403", "message":
+    "Forbidden"}`` as its 403 example, and RFC 6750 §3.1 names the scope that is missing."""
 
     code, status, message = "403", 403, "Forbidden"
     challenge: ClassVar[Challenge | None] = Challenge("insufficient_scope", CONSENTS_SCOPE)
 
 
-async def authorize_client(request: Request, services: Services) -> AccessClaims:
-    """The Consent API's gate: a valid, unrevoked client-credentials token carrying
-    ``CONSENTS_SCOPE`` and no consent. Which consents the client may see is the caller's check
-    (its own only)."""
+class SubscriptionScopeRequired(ManagementScopeRequired):
+    """The same 403 on notification subscriptions, naming their scope."""
+
+    challenge = Challenge("insufficient_scope", SUBSCRIPTIONS_SCOPE)
+
+
+# The refusal of a client-credentials token that lacks the scope an operation needs.
+_SCOPE_REQUIRED: dict[str, type[ManagementScopeRequired]] = {
+    CONSENTS_SCOPE: ManagementScopeRequired,
+    SUBSCRIPTIONS_SCOPE: SubscriptionScopeRequired,
+}
+
+
+async def authorize_client(
+    request: Request, services: Services, scope: str = CONSENTS_SCOPE
+) -> AccessClaims:
+    """The gate of the recipient's own operations: a valid, unrevoked client-credentials token
+    carrying ``scope`` (the Consent API's by default) and no consent. Which records the client
+    may see is the caller's check (its own only)."""
     claims = await _verified(request, services)
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         raise InvalidToken()
-    if claims.consent_id is not None or CONSENTS_SCOPE not in claims.scope:
-        raise ManagementScopeRequired(f"this operation needs a {CONSENTS_SCOPE} token")
+    if claims.consent_id is not None or scope not in claims.scope:
+        raise _SCOPE_REQUIRED[scope](f"this operation needs a {scope} token")
     await _require_active_recipient(services, claims.client_id)
     return claims
 

@@ -35,6 +35,7 @@ from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services
 from authz.store import open_records, open_state
+from authz.subscriptions import open_subscriptions
 from config.policy import load_policy
 from config.settings import Settings
 from gateway import fdx
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # A gateway never starts on a schema it does not know (`fdxgw init` migrates).
         await services.records.check_schema()
+        await services.subscriptions.migrate()  # its own table, created if missing
         # Everything built so far (policy, keys, the bank's reference data) lives as long as the
         # process: move it out of the collector's sight, so full collections stay short and do
         # not stall requests for tens of milliseconds (the p99 on the benchmark).
@@ -87,6 +89,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
             if services.bank_login is not None:
                 await services.bank_login.aclose()
             await services.state.aclose()
+            await services.subscriptions.aclose()
             await services.records.aclose()
 
     async def index(request: Request) -> JSONResponse:
@@ -175,6 +178,7 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
             timeout=settings.database_timeout,
         ),
         state=open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix),
+        subscriptions=open_subscriptions(settings.database_url),
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(
             var / "keys", clock=clock, passphrase=passphrase_setting(settings.keys_passphrase_file)

@@ -122,6 +122,7 @@ async def _init(settings: Settings) -> int:
     records = _open_records(settings)
     try:
         await records.migrate()
+        await _migrate_subscriptions(settings)
         SigningKeys.load_or_create(
             settings.var_path / "keys", passphrase=passphrase_setting(settings.keys_passphrase_file)
         )
@@ -144,6 +145,17 @@ async def _init(settings: Settings) -> int:
     return 0
 
 
+async def _migrate_subscriptions(settings: Settings) -> None:
+    """The notification subscriptions' table, beside the records' (authz/subscriptions)."""
+    from authz.subscriptions import open_subscriptions
+
+    subscriptions = open_subscriptions(settings.database_url)
+    try:
+        await subscriptions.migrate()
+    finally:
+        await subscriptions.aclose()
+
+
 async def _db(settings: Settings, action: str) -> int:
     """Migrate or check the schema alone: with many instances on one PostgreSQL, a deployment
     step migrates once, and every instance checks at start-up (create_app's lifespan)."""
@@ -151,6 +163,7 @@ async def _db(settings: Settings, action: str) -> int:
     try:
         if action == "migrate":
             await records.migrate()
+            await _migrate_subscriptions(settings)
         await records.check_schema()
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)

@@ -15,6 +15,9 @@ FDX ``Error1`` body ``{"code", "message", "debugMessage"}``::
     ├── InvalidDateRange         400 / 703
     ├── AccountNotFound          404 / 701
     ├── StatementNotFound        404 / 1104
+    ├── ImageNotFound            404 / 1103
+    ├── TaxYearNotSupported      400 / 1202
+    ├── ContentTypeNotSupported  406 / 1203
     ├── NotFound                 404 / 1107
     ├── MethodNotAllowed         405 / 1206 (+ Allow)
     ├── VersionNotSupported      501 / 1106
@@ -130,6 +133,20 @@ class AccountNotFound(FdxError):
 
 class StatementNotFound(FdxError):
     code, status, message = "1104", 404, "Statement id not found"
+
+
+class ImageNotFound(FdxError):
+    code, status, message = "1103", 404, "Image Id not found for Transaction"
+
+
+class TaxYearNotSupported(FdxError):
+    code, status, message = "1202", 400, "Tax Year not Supported"
+
+
+class ContentTypeNotSupported(FdxError):
+    """406: nothing in ``Accept`` is a type this operation can answer in (RFC 9110 §15.5.7)."""
+
+    code, status, message = "1203", 406, "Content Type not Supported"
 
 
 class NotFound(FdxError):

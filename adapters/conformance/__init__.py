@@ -7,6 +7,7 @@ or, in a bank's own tests, subclass ``adapters.conformance.suite.AdapterConforma
 
 from __future__ import annotations
 
+from adapters.conformance import categories  # noqa: F401 (registers the category checks)
 from adapters.conformance.checks import CHECKS, Probe
 from adapters.conformance.report import Latency, Outcome, Report, Status
 from adapters.conformance.runner import run_checks

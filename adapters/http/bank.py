@@ -17,22 +17,34 @@ from adapters.base import (
     Account,
     AccountContact,
     AdapterOptions,
+    AssetTransferNetwork,
     Customer,
     CustomerInfo,
     Document,
     Page,
     PageRequest,
+    Payment,
     PaymentNetwork,
+    RecurringPayment,
+    RewardCategory,
+    RewardProgram,
     Statement,
+    TaxStatement,
     Transaction,
+    TransactionImage,
     Window,
 )
 from adapters.errors import (
     AccountNotFound,
     AdapterError,
     BankUnavailable,
+    CategoryNotServed,
     CustomerNotFound,
+    ImageNotFound,
+    RecurringPaymentNotFound,
+    RewardProgramNotFound,
     StatementNotFound,
+    TaxFormNotFound,
 )
 from adapters.http.client import CoreClient, target
 from adapters.http.config import HttpCoreConfig
@@ -40,7 +52,7 @@ from adapters.http.dialect import CoreDialect, load_dialect
 from adapters.http.etag_cache import EtagCache
 
 T = TypeVar("T")
-Missing = type[CustomerNotFound] | type[AccountNotFound]
+Missing = type[AdapterError]
 
 
 class HttpBank:
@@ -64,6 +76,8 @@ class HttpBank:
         }
         self.client = CoreClient(config, label=name, errors=self.dialect.errors, **extra)
         self.paths = self.dialect.paths
+        # What the core's dialect maps (adapters/capability.py reads it at start-up).
+        self.categories = self.dialect.categories
         self.cache: EtagCache | None = None
         if config.revalidates:
             self.cache = EtagCache(
@@ -136,6 +150,133 @@ class HttpBank:
     async def get_customer_info(self, customer_id: str) -> CustomerInfo:
         url = self._target(self.paths.customer, customer_id)
         return await self._get(self.dialect.customer_info, url, CustomerNotFound)
+
+    # ---- the optional categories (present when the dialect maps them: ``categories``) ----
+
+    async def list_payments(
+        self, customer_id: str, account_ids: Sequence[str], window: Window, page: PageRequest
+    ) -> Page[Payment]:
+        mapper = self._needs(self.dialect.payments)
+        url = self._listing(self.paths.payments, customer_id, "", account_ids, page, window)
+        return await self._get(mapper, url, CustomerNotFound)
+
+    async def list_recurring_payments(
+        self, customer_id: str, account_ids: Sequence[str], page: PageRequest
+    ) -> Page[RecurringPayment]:
+        mapper = self._needs(self.dialect.recurring_payments)
+        url = self._listing(self.paths.recurring_payments, customer_id, "", account_ids, page)
+        return await self._get(mapper, url, CustomerNotFound)
+
+    async def list_recurring_payment_payments(
+        self,
+        customer_id: str,
+        recurring_payment_id: str,
+        account_ids: Sequence[str],
+        window: Window,
+        page: PageRequest,
+    ) -> Page[Payment]:
+        mapper = self._needs(self.dialect.payments)
+        template = self.paths.recurring_payment_payments
+        url = self._listing(template, customer_id, recurring_payment_id, account_ids, page, window)
+        return await self._get(mapper, url, RecurringPaymentNotFound)
+
+    async def list_reward_programs(
+        self, customer_id: str, page: PageRequest
+    ) -> Page[RewardProgram]:
+        mapper = self._needs(self.dialect.reward_programs)
+        path = self._item(self.paths.reward_programs, customer_id)
+        return await self._get(
+            mapper, target(path, self.dialect.page_query(page)), CustomerNotFound
+        )
+
+    async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
+        mapper = self._needs(self.dialect.reward_program)
+        path = self._item(self.paths.reward_program, customer_id, item=program_id)
+        return await self._get(mapper, target(path), RewardProgramNotFound)
+
+    async def list_reward_categories(
+        self, customer_id: str, program_id: str, page: PageRequest
+    ) -> Page[RewardCategory]:
+        mapper = self._needs(self.dialect.reward_categories)
+        path = self._item(self.paths.reward_categories, customer_id, item=program_id)
+        query = self.dialect.page_query(page)
+        return await self._get(mapper, target(path, query), RewardProgramNotFound)
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        mapper = self._needs(self.dialect.image)
+        path = self._item(self.paths.image, customer_id, account_id, image_id)
+        media_type, day = await self._get(mapper, target(path), ImageNotFound)
+        content_path = self._item(self.paths.image_content, customer_id, account_id, image_id)
+        answer = await self.client.get(target(content_path), ImageNotFound)
+        return TransactionImage(answer.body or b"", media_type, day)
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]:
+        mapper = self._needs(self.dialect.tax_documents)
+        path = self._item(self.paths.tax_documents, customer_id)
+        query = {**self._accounts(account_ids), **self.dialect.page_query(page)}
+        if tax_year is not None:
+            query["year"] = str(tax_year)
+        return await self._get(mapper, target(path, query), CustomerNotFound)
+
+    async def get_tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> TaxStatement:
+        mapper = self._needs(self.dialect.tax_document)
+        path = self._item(self.paths.tax_document, customer_id, item=tax_form_id)
+        return await self._get(mapper, target(path, self._accounts(account_ids)), TaxFormNotFound)
+
+    async def get_tax_form_pdf(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> Document:
+        self._needs(self.dialect.tax_document)
+        path = self._item(self.paths.tax_document_pdf, customer_id, item=tax_form_id)
+        answer = await self.client.get(target(path, self._accounts(account_ids)), TaxFormNotFound)
+        return Document(answer.body or b"", answer.media_type or "application/pdf")
+
+    async def list_asset_transfer_networks(
+        self, customer_id: str, account_id: str
+    ) -> Sequence[AssetTransferNetwork]:
+        mapper = self._needs(self.dialect.transfer_networks)
+        path = self._item(self.paths.transfer_networks, customer_id, account_id)
+        return await self._get(mapper, target(path), AccountNotFound)
+
+    def _needs(self, mapper: Callable[[Any], T] | None) -> Callable[[Any], T]:
+        if mapper is None:
+            raise CategoryNotServed(f"{self.name}: the core's dialect does not map this")
+        return mapper
+
+    def _item(self, template: str, customer_id: str, account_id: str = "", item: str = "") -> str:
+        return template.format(
+            customer=quote(customer_id, safe=""),
+            account=quote(account_id, safe=""),
+            item=quote(item, safe=""),
+        )
+
+    def _accounts(self, account_ids: Sequence[str]) -> dict[str, str]:
+        query = self._needs(self.dialect.accounts_query)
+        return query(account_ids)
+
+    def _listing(
+        self,
+        template: str,
+        customer_id: str,
+        item: str,
+        account_ids: Sequence[str],
+        page: PageRequest,
+        window: Window | None = None,
+    ) -> str:
+        dialect = self.dialect
+        paged = dialect.page_query(page) if window is None else dialect.window_query(window, page)
+        path = self._item(template, customer_id, item=item)
+        return target(path, {**self._accounts(account_ids), **paged})
 
     async def aclose(self) -> None:
         if self.cache is not None:

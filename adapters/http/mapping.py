@@ -10,19 +10,26 @@ Recorded samples of every shape live in tests/adapters/http/samples/.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from adapters.base import (
     Account,
     AccountContact,
+    AssetTransferNetwork,
     Customer,
     CustomerInfo,
     FdxObject,
     Page,
     PageRequest,
+    Payment,
     PaymentNetwork,
+    RecurringPayment,
+    RewardCategory,
+    RewardProgram,
     Statement,
+    TaxStatement,
     Transaction,
     Window,
 )
@@ -82,6 +89,7 @@ TRANSACTION_FIELDS = {
     "counterparty": "payee",
     "auth_ref": "referenceTransactionId",
     "check_no": "checkNumber",
+    "image_ids": "imageIds",
     "memo": "memo",
     "units": "shares",
     "unit_price": "price",
@@ -314,6 +322,68 @@ def page_query(page: PageRequest) -> dict[str, str]:
     return query
 
 
+# ---- the optional categories ----
+# Their objects are FDX's own shapes, nested deep (a tax form has dozens of boxes), so the core
+# carries them in snake_case and they are camel-cased whole; the gateway's projection still
+# decides which top-level fields leave.
+
+
+def camelized(value: Any) -> Any:
+    """``value`` with every object key camel-cased, at every depth."""
+    if isinstance(value, Mapping):
+        return {camel(str(k)): camelized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camelized(v) for v in value]
+    return value
+
+
+def _page_of(body: Raw, key: str) -> Page[FdxObject]:
+    items = [camelized(i) for i in body[key]]
+    return Page(items, _cursor(body.get("next_cursor")), body.get("total"))
+
+
+def payments(body: Raw) -> Page[Payment]:
+    return _page_of(body, "payments")
+
+
+def recurring_payments(body: Raw) -> Page[RecurringPayment]:
+    return _page_of(body, "standing_payments")
+
+
+def reward_programs(body: Raw) -> Page[RewardProgram]:
+    return _page_of(body, "programs")
+
+
+def reward_program(body: Raw) -> RewardProgram:
+    program: RewardProgram = camelized(body)
+    return program
+
+
+def reward_categories(body: Raw) -> Page[RewardCategory]:
+    return _page_of(body, "categories")
+
+
+def image(body: Raw) -> tuple[str, date]:
+    return str(body["media_type"]), date.fromisoformat(str(body["transaction_date"]))
+
+
+def tax_documents(body: Raw) -> Page[TaxStatement]:
+    return _page_of(body, "documents")
+
+
+def tax_document(body: Raw) -> TaxStatement:
+    document: TaxStatement = camelized(body)
+    return document
+
+
+def transfer_networks(body: Raw) -> list[AssetTransferNetwork]:
+    return [camelized(n) for n in body["networks"]]
+
+
+def accounts_query(account_ids: Sequence[str]) -> dict[str, str]:
+    return {"accounts": ",".join(account_ids)}
+
+
 def login_body(username: str, password: str) -> dict[str, str]:
     return {"username": username, "password": password}
 
@@ -330,6 +400,16 @@ DIALECT = CoreDialect(
     statements=statements,
     window_query=window_query,
     page_query=page_query,
+    payments=payments,
+    recurring_payments=recurring_payments,
+    reward_programs=reward_programs,
+    reward_program=reward_program,
+    reward_categories=reward_categories,
+    image=image,
+    tax_documents=tax_documents,
+    tax_document=tax_document,
+    transfer_networks=transfer_networks,
+    accounts_query=accounts_query,
     errors={
         "account_closed": AccountClosed,
         "account_type_not_supported": AccountTypeNotSupported,

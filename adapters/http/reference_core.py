@@ -29,7 +29,8 @@ import orjson
 from aiohttp import hdrs, web
 from aiohttp.helpers import ETag
 
-from adapters.base import BankAdapter, FdxObject, PageRequest, Window
+from adapters import capability
+from adapters.base import BankAdapter, FdxObject, Page, PageRequest, Window
 from adapters.errors import (
     AccountClosed,
     AccountTypeNotSupported,
@@ -254,6 +255,19 @@ class ReferenceCore:
                 web.get(a + "/payment-networks", self.networks),
                 web.get(a + "/statements", self.statements),
                 web.get(a + "/statements/{statement}", self.statement),
+                # The optional categories, when the bank behind serves them.
+                web.get(c + "/bill-payments", self.payments),
+                web.get(c + "/standing-payments", self.standing_payments),
+                web.get(c + "/standing-payments/{item}/payments", self.standing_payment_payments),
+                web.get(c + "/rewards", self.reward_programs),
+                web.get(c + "/rewards/{item}", self.reward_program),
+                web.get(c + "/rewards/{item}/categories", self.reward_categories),
+                web.get(a + "/images/{item}", self.image),
+                web.get(a + "/images/{item}/content", self.image_content),
+                web.get(c + "/tax-documents", self.tax_documents),
+                web.get(c + "/tax-documents/{item}", self.tax_document),
+                web.get(c + "/tax-documents/{item}/pdf", self.tax_document_pdf),
+                web.get(a + "/transfer-networks", self.transfer_networks),
             ]
         )
         return app
@@ -405,6 +419,98 @@ class ReferenceCore:
         m = request.match_info
         document = await self.bank.get_statement(m["customer"], m["account"], m["statement"])
         return web.Response(body=document.content, content_type=document.media_type)
+
+    # ---- the optional categories: FDX shapes in deep snake_case (mapping.camelized inverts) ----
+
+    async def payments(self, request: web.Request) -> web.Response:
+        bank, m = capability.bills(self.bank), request.match_info
+        found = await bank.list_payments(
+            m["customer"], _accounts(request), _window(request), _page(request)
+        )
+        return _json(_listing("payments", found))
+
+    async def standing_payments(self, request: web.Request) -> web.Response:
+        bank, m = capability.bills(self.bank), request.match_info
+        found = await bank.list_recurring_payments(
+            m["customer"], _accounts(request), _page(request)
+        )
+        return _json(_listing("standing_payments", found))
+
+    async def standing_payment_payments(self, request: web.Request) -> web.Response:
+        bank, m = capability.bills(self.bank), request.match_info
+        found = await bank.list_recurring_payment_payments(
+            m["customer"], m["item"], _accounts(request), _window(request), _page(request)
+        )
+        return _json(_listing("payments", found))
+
+    async def reward_programs(self, request: web.Request) -> web.Response:
+        bank, m = capability.rewards(self.bank), request.match_info
+        found = await bank.list_reward_programs(m["customer"], _page(request))
+        return _json(_listing("programs", found))
+
+    async def reward_program(self, request: web.Request) -> web.Response:
+        bank, m = capability.rewards(self.bank), request.match_info
+        return _json(snaked(await bank.get_reward_program(m["customer"], m["item"])))
+
+    async def reward_categories(self, request: web.Request) -> web.Response:
+        bank, m = capability.rewards(self.bank), request.match_info
+        found = await bank.list_reward_categories(m["customer"], m["item"], _page(request))
+        return _json(_listing("categories", found))
+
+    async def image(self, request: web.Request) -> web.Response:
+        bank, m = capability.images(self.bank), request.match_info
+        found = await bank.get_transaction_image(m["customer"], m["account"], m["item"])
+        body = {"media_type": found.media_type, "transaction_date": found.transaction_date}
+        return _json({k: str(v) for k, v in body.items()})
+
+    async def image_content(self, request: web.Request) -> web.Response:
+        bank, m = capability.images(self.bank), request.match_info
+        found = await bank.get_transaction_image(m["customer"], m["account"], m["item"])
+        return web.Response(body=found.content, content_type=found.media_type)
+
+    async def tax_documents(self, request: web.Request) -> web.Response:
+        bank, m = capability.tax_forms(self.bank), request.match_info
+        year = request.query.get("year")
+        found = await bank.list_tax_forms(
+            m["customer"], _accounts(request), int(year) if year else None, _page(request)
+        )
+        return _json(_listing("documents", found))
+
+    async def tax_document(self, request: web.Request) -> web.Response:
+        bank, m = capability.tax_forms(self.bank), request.match_info
+        found = await bank.get_tax_form(m["customer"], _accounts(request), m["item"])
+        return _json(snaked(found))
+
+    async def tax_document_pdf(self, request: web.Request) -> web.Response:
+        bank, m = capability.tax_forms(self.bank), request.match_info
+        found = await bank.get_tax_form_pdf(m["customer"], _accounts(request), m["item"])
+        return web.Response(body=found.content, content_type=found.media_type)
+
+    async def transfer_networks(self, request: web.Request) -> web.Response:
+        bank, m = capability.transfer_networks(self.bank), request.match_info
+        found = await bank.list_asset_transfer_networks(m["customer"], m["account"])
+        return _json({"networks": [snaked(n) for n in found]})
+
+
+def snaked(value: Any) -> Any:
+    """``value`` with every object key in snake_case, at every depth."""
+    if isinstance(value, dict):
+        return {snake(str(k)): snaked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snaked(v) for v in value]
+    return value
+
+
+def _listing(key: str, page: Page[FdxObject]) -> dict[str, Any]:
+    return {
+        key: [snaked(i) for i in page.items],
+        "next_cursor": page.next_offset,
+        "total": page.total,
+    }
+
+
+def _accounts(request: web.Request) -> list[str]:
+    return [a for a in request.query.get("accounts", "").split(",") if a]
 
 
 def _window(request: web.Request) -> Window:

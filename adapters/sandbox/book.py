@@ -15,6 +15,7 @@ from typing import Any
 
 # How long a settled authorization stays visible next to its posted twin.
 PENDING_KEPT_DAYS = 10
+CHECK_SIDES = ("front", "back")
 
 
 def opaque_id(prefix: str, *parts: object) -> str:
@@ -79,6 +80,9 @@ class Book:
             "transactionType": kind,
         }
         txn.update(fields)
+        if kind == "CHECK":
+            # The bank keeps both sides of every paid check (adapters/sandbox/images.py).
+            txn["imageIds"] = [opaque_id("img", tid, side) for side in CHECK_SIDES]
         if ref is not None:
             txn["referenceTransactionId"] = ref
         on = when

@@ -10,15 +10,17 @@ from __future__ import annotations
 import calendar
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
 from adapters.base import Customer
+from adapters.sandbox import rewards, tax
 from adapters.sandbox.accounts import build_accounts, mask
-from adapters.sandbox.book import Book, opaque_id
-from adapters.sandbox.catalog import PEOPLE, Person
+from adapters.sandbox.bills import Bills, build_bills
+from adapters.sandbox.book import CHECK_SIDES, Book, opaque_id
+from adapters.sandbox.catalog import BANK_NAME, PEOPLE, Person
 from adapters.sandbox.ledger import Ledger
 from adapters.sandbox.setup import ROUTING_NUMBER, Opened, customer_id, history_start, open_books
 from adapters.sandbox.simulate import run
@@ -46,6 +48,8 @@ class AccountRecord:
     periods: Mapping[str, Period]  # statementId → period
     contact: dict[str, Any]
     networks: tuple[dict[str, Any], ...]
+    images: Mapping[str, tuple[dict[str, Any], str]] = field(default_factory=dict)  # → txn, side
+    transfer_networks: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,9 @@ class CustomerRecord:
     person: Person
     info: dict[str, Any]
     account_ids: tuple[str, ...]
+    bills: Bills = field(default_factory=lambda: Bills((), ()))
+    reward_program: dict[str, Any] | None = None
+    tax_statements: tuple[dict[str, Any], ...] = ()  # last tax year's, one form each
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +84,13 @@ def build(seed: int, today: date) -> BankData:
         info = _customer_info(person, owner, tuple(records))
         name = f"{person.first} {person.last}"
         customer = Customer(owner, name, person.totp_secret)
-        customers[owner] = CustomerRecord(customer, person, info, tuple(records))
+        customers[owner] = CustomerRecord(
+            customer,
+            person,
+            info,
+            tuple(records),
+            **_services(seed, person, owner, opened, records, today),
+        )
     logins = {c.person.username: c for c in customers.values()}
     return BankData(customers, logins, accounts)
 
@@ -105,8 +118,67 @@ def _account_records(opened: Opened, owner: str, today: date) -> dict[str, Accou
             periods=periods,
             contact=_contact(books.person, joint=slot == "savings"),
             networks=_networks(account, opened.numbers[slot]),
+            images={
+                image_id: (e.txn, side)
+                for e in book.entries
+                if "imageIds" in e.txn
+                for image_id, side in zip(e.txn["imageIds"], CHECK_SIDES, strict=True)
+            },
+            transfer_networks=_transfer_networks(account, opened.numbers[slot]),
         )
     return records
+
+
+def _services(
+    seed: int,
+    person: Person,
+    owner: str,
+    opened: Opened,
+    records: Mapping[str, AccountRecord],
+    today: date,
+) -> dict[str, Any]:
+    """Bill pay, the rewards program and tax forms: what the customer's accounts imply."""
+    ids, year = opened.ids, tax.tax_year(today)
+    checking = records[ids["checking"]]
+    bills = build_bills(seed, owner, ids["checking"], checking.transactions.records, today)
+    card = records[ids["card"]]
+    program = rewards.program(seed, owner, ids["card"], card.transactions.records, today)
+    card.account["rewardProgramId"] = program["rewardProgramId"]
+    forms: list[dict[str, Any] | None] = []
+    for account_id, record in records.items():
+        if record.account["accountCategory"] == "DEPOSIT_ACCOUNT":
+            txns = record.transactions.records
+            forms.append(tax.interest_form(seed, person, account_id, txns, year))
+        elif record.account.get("accountType") == "TAXABLE":
+            txns = record.transactions.records
+            forms.append(tax.broker_form(seed, person, account_id, txns, year))
+    return {
+        "bills": bills,
+        "reward_program": program,
+        "tax_statements": tuple(f for f in forms if f is not None),
+    }
+
+
+# DTC participant number of the sandbox bank's broker-dealer (fictional).
+DTC_NUMBER = "0999"
+
+
+def _transfer_networks(account: dict[str, Any], number: str) -> tuple[dict[str, Any], ...]:
+    """ACATS (and DTC for a brokerage) coordinates of open investment accounts."""
+    if account["accountCategory"] != "INVESTMENT_ACCOUNT" or account["status"] != "OPEN":
+        return ()
+    kinds = ("US_ACATS",) if account["accountType"] == "401K" else ("US_ACATS", "US_DTC")
+    return tuple(
+        {
+            "identifier": number,
+            "identifierType": "ACCOUNT_NUMBER",
+            "institutionName": BANK_NAME,
+            "institutionId": DTC_NUMBER,
+            "type": kind,
+            "jointAccount": False,
+        }
+        for kind in kinds
+    )
 
 
 def _statements(

@@ -33,18 +33,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters import capability
 from adapters.base import (
     Account,
     AccountContact,
+    AssetTransferNetwork,
     BankAdapter,
     Customer,
     CustomerInfo,
     Document,
     Page,
     PageRequest,
+    Payment,
     PaymentNetwork,
+    RecurringPayment,
+    RewardCategory,
+    RewardProgram,
     Statement,
+    TaxStatement,
     Transaction,
+    TransactionImage,
     Window,
 )
 from adapters.errors import (
@@ -65,7 +73,10 @@ METHODS = frozenset(
     {
         "authenticate", "get_customer", "list_accounts", "get_account", "list_transactions",
         "get_contact", "list_payment_networks", "list_statements", "get_statement",
-        "get_customer_info",
+        "get_customer_info", "list_payments", "list_recurring_payments",
+        "list_recurring_payment_payments", "list_reward_programs", "get_reward_program",
+        "list_reward_categories", "get_transaction_image", "list_tax_forms", "get_tax_form",
+        "get_tax_form_pdf", "list_asset_transfer_networks",
     }
 )  # fmt: skip
 _RULE_KEYS = frozenset(
@@ -234,6 +245,7 @@ class FaultyBank:
     ) -> None:
         self.bank = bank
         self.name = bank.name
+        self.categories = capability.categories(bank)
         self.rules = tuple(rules)
         self._clock, self._sleep = clock, sleep
         self._chance = chance or random.Random(0).random
@@ -289,6 +301,89 @@ class FaultyBank:
     async def get_customer_info(self, customer_id: str) -> CustomerInfo:
         await self._before("get_customer_info", customer_id, None)
         return await self.bank.get_customer_info(customer_id)
+
+    async def list_payments(
+        self, customer_id: str, account_ids: Sequence[str], window: Window, page: PageRequest
+    ) -> Page[Payment]:
+        await self._before("list_payments", customer_id, None)
+        bank = capability.bills(self.bank)
+        return await bank.list_payments(customer_id, account_ids, window, page)
+
+    async def list_recurring_payments(
+        self, customer_id: str, account_ids: Sequence[str], page: PageRequest
+    ) -> Page[RecurringPayment]:
+        await self._before("list_recurring_payments", customer_id, None)
+        bank = capability.bills(self.bank)
+        return await bank.list_recurring_payments(customer_id, account_ids, page)
+
+    async def list_recurring_payment_payments(
+        self,
+        customer_id: str,
+        recurring_payment_id: str,
+        account_ids: Sequence[str],
+        window: Window,
+        page: PageRequest,
+    ) -> Page[Payment]:
+        await self._before("list_recurring_payment_payments", customer_id, None)
+        return await capability.bills(self.bank).list_recurring_payment_payments(
+            customer_id, recurring_payment_id, account_ids, window, page
+        )
+
+    async def list_reward_programs(
+        self, customer_id: str, page: PageRequest
+    ) -> Page[RewardProgram]:
+        await self._before("list_reward_programs", customer_id, None)
+        return await capability.rewards(self.bank).list_reward_programs(customer_id, page)
+
+    async def get_reward_program(self, customer_id: str, program_id: str) -> RewardProgram:
+        await self._before("get_reward_program", customer_id, None)
+        return await capability.rewards(self.bank).get_reward_program(customer_id, program_id)
+
+    async def list_reward_categories(
+        self, customer_id: str, program_id: str, page: PageRequest
+    ) -> Page[RewardCategory]:
+        await self._before("list_reward_categories", customer_id, None)
+        bank = capability.rewards(self.bank)
+        return await bank.list_reward_categories(customer_id, program_id, page)
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        await self._before("get_transaction_image", customer_id, account_id)
+        bank = capability.images(self.bank)
+        return await bank.get_transaction_image(customer_id, account_id, image_id)
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]:
+        await self._before("list_tax_forms", customer_id, None)
+        bank = capability.tax_forms(self.bank)
+        return await bank.list_tax_forms(customer_id, account_ids, tax_year, page)
+
+    async def get_tax_form(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> TaxStatement:
+        await self._before("get_tax_form", customer_id, None)
+        bank = capability.tax_forms(self.bank)
+        return await bank.get_tax_form(customer_id, account_ids, tax_form_id)
+
+    async def get_tax_form_pdf(
+        self, customer_id: str, account_ids: Sequence[str], tax_form_id: str
+    ) -> Document:
+        await self._before("get_tax_form_pdf", customer_id, None)
+        bank = capability.tax_forms(self.bank)
+        return await bank.get_tax_form_pdf(customer_id, account_ids, tax_form_id)
+
+    async def list_asset_transfer_networks(
+        self, customer_id: str, account_id: str
+    ) -> Sequence[AssetTransferNetwork]:
+        await self._before("list_asset_transfer_networks", customer_id, account_id)
+        bank = capability.transfer_networks(self.bank)
+        return await bank.list_asset_transfer_networks(customer_id, account_id)
 
     async def aclose(self) -> None:
         await self.bank.aclose()

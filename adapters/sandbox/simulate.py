@@ -127,6 +127,13 @@ def _income_and_bills(books: Books, rng: random.Random, d: date, today: date) ->
         chk.add(d, p.housing_cents, credit=False, kind="CHECK", description=f"CHECK #{number}",
                 posted=d + timedelta(days=2), clock="10:00", checkNumber=number,
                 category="Housing", subCategory="Rent", memo="Rent")  # fmt: skip
+    if d.day == 20 and p.housing != "RENT" and d + timedelta(days=2) <= today:
+        # Renters write a rent check every month; everyone else pays the cleaner by check, so
+        # every checking account has a check (and its image) each month.
+        number = 3000 + (d.year * 12 + d.month) % 2000
+        chk.add(d, 14_000, credit=False, kind="CHECK", description=f"CHECK #{number}",
+                posted=d + timedelta(days=2), clock="10:00", checkNumber=number,
+                category="Home", subCategory="Home Services", memo="House cleaning")  # fmt: skip
     for biller in UTILITIES:
         if d.day == biller.day:
             chk.add(d, rng.randint(biller.low_cents, biller.high_cents), credit=False,

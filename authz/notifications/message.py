@@ -56,6 +56,14 @@ _TYPES: Final = {
 }
 
 
+def fdx_type(kind: str) -> str:
+    """The FDX NotificationType a notification of ``kind`` is sent as."""
+    return _TYPES[kind][0]
+
+
+EMITTED: Final = frozenset(t for t, _, _ in _TYPES.values())  # what a recipient may subscribe to
+
+
 def build(
     kind: str,
     consent: Consent,

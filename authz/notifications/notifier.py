@@ -7,7 +7,9 @@ and consent id only). Delivery happens later, on the worker (``authz.notificatio
 
 Which changes are told: revoked, expired, renewed; and, from the sweeper,
 reauthorization due. A ONE_TIME consent's expiry is not told: the recipient knew it ended with
-its one session. Recipients without a ``notification_uri`` get nothing.
+its one session. Each goes to the recipient's registered ``notification_uri`` and to each of its
+notification subscriptions of that FDX type (``authz.notifications.targets``); a recipient with
+neither gets nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import httpx
 
 from authz.consent.model import Consent, ConsentEvent, DurationType
 from authz.notifications import message
+from authz.notifications import targets as targets_
 from authz.notifications.sender import Sender
 from authz.notifications.sweeper import Sweeper
 from authz.notifications.worker import DeliveryWorker
@@ -58,6 +61,7 @@ class Notifier:
             services.settings,
             clock=services.clock,
             sender=self.sender,
+            subscriptions=services.subscriptions,
             **extra,
         )
         self.sweeper = Sweeper(services, self)
@@ -87,28 +91,39 @@ class Notifier:
         ``dedupe_key`` was already used."""
         records = self._services.records
         client = await records.get_client(consent.client_id)
-        if client is None or not client.notification_uri:
+        if client is None:
             return False
-        notification_id = self._ids()
-        now = self._services.clock()
-        delivery = NotificationDelivery(
-            id=notification_id,
-            client_id=client.client_id,
-            consent_id=consent.id,
-            kind=kind,
-            notification=message.build(
-                kind,
-                consent,
-                client,
-                notification_id=notification_id,
-                settings=self._services.settings,
-                event=event,
-            ),
-            created_at=now,
-            next_attempt_at=now,
-            dedupe_key=dedupe_key,
-        )
-        stored = await records.enqueue_notification(delivery)
+        # The registered URI hears of everything; each live subscription of the recipient, of
+        # the notification's FDX type, in effect today, gets its own copy (own id, own retries).
+        targets: list[str | None] = [None] if client.notification_uri else []
+        fdx_type = message.fdx_type(kind)
+        today = message.timestamp(self._services.clock())[:10]
+        for sub in await self._services.subscriptions.list_for_client(client.client_id):
+            if sub.type == fdx_type and sub.effective_date <= today:
+                targets.append(sub.id)
+        stored = False
+        for target in targets:
+            unique = self._ids()
+            notification_id = targets_.delivery_id(target, unique)
+            now = self._services.clock()
+            delivery = NotificationDelivery(
+                id=notification_id,
+                client_id=client.client_id,
+                consent_id=consent.id,
+                kind=kind,
+                notification=message.build(
+                    kind,
+                    consent,
+                    client,
+                    notification_id=unique,
+                    settings=self._services.settings,
+                    event=event,
+                ),
+                created_at=now,
+                next_attempt_at=now,
+                dedupe_key=targets_.delivery_id(target, dedupe_key) if dedupe_key else None,
+            )
+            stored = await records.enqueue_notification(delivery) or stored
         if stored:
             self.worker.wake()
         return stored

@@ -20,9 +20,10 @@ from collections.abc import Callable
 import anyio
 
 from authz.keys import SigningKeys
-from authz.notifications import message
+from authz.notifications import message, targets
 from authz.notifications.sender import Refused, Sender
 from authz.store.base import NotificationDelivery, RecordStore
+from authz.subscriptions.store import SubscriptionStore
 from config.settings import Settings
 
 log = logging.getLogger("authz.notifications")
@@ -45,9 +46,11 @@ class DeliveryWorker:
         *,
         clock: Callable[[], float],
         sender: Sender,
+        subscriptions: SubscriptionStore | None = None,
         rand: Callable[[], float] = _random.random,
     ) -> None:
         self._records = records
+        self._subscriptions = subscriptions
         self._keys = keys
         self._settings = settings
         self._clock = clock
@@ -135,7 +138,13 @@ class DeliveryWorker:
 
     async def _attempt(self, delivery: NotificationDelivery) -> tuple[bool, str]:
         client = await self._records.get_client(delivery.client_id)
-        if client is None or not client.notification_uri:
+        url = client.notification_uri if client is not None else None
+        subscription_id = targets.subscription_of(delivery.id)
+        if subscription_id is not None:
+            url = await self._subscription_url(subscription_id, delivery.client_id)
+            if url is None:
+                return False, "refused: subscription deleted"
+        if client is None or not url:
             return False, "refused: no notification_uri"
         jws = message.sign(
             delivery.notification,
@@ -145,7 +154,16 @@ class DeliveryWorker:
             now=self._clock(),
         )
         try:
-            outcome = await self._sender.post(client.notification_uri, jws)
+            outcome = await self._sender.post(url, jws)
         except Refused as exc:
             return False, f"refused: {exc}"
         return outcome.delivered, outcome.status
+
+    async def _subscription_url(self, subscription_id: str, client_id: str) -> str | None:
+        """The live subscription's callback URL; None once deleted (or not the client's)."""
+        if self._subscriptions is None:
+            return None
+        sub = await self._subscriptions.get(subscription_id)
+        if sub is None or sub.deleted_at is not None or sub.client_id != client_id:
+            return None
+        return sub.callback_url

@@ -21,9 +21,15 @@ from gateway.fdx import (
     contact,
     customers,
     deletion,
+    images,
     payment_networks,
+    payments,
+    rewards,
     statements,
+    subscriptions,
+    tax_forms,
     transactions,
+    transfer_networks,
 )
 from gateway.fdx.fallback import unknown_path_route, version_routes
 from gateway.fdx.meta import Window, load_windows, meta_routes
@@ -40,10 +46,24 @@ def routes(
 ) -> list[BaseRoute]:
     log = audit or AuditLog(services.records, services.clock)
     out: list[BaseRoute] = []
-    for resource in (accounts, transactions, statements, contact, payment_networks, customers):
+    resources = (
+        accounts,
+        transactions,
+        statements,
+        contact,
+        payment_networks,
+        customers,
+        images,
+        transfer_networks,
+        payments,
+        rewards,
+        tax_forms,
+    )
+    for resource in resources:
         out.extend(resource.routes(services, log))
     out.extend(consents.routes(services))  # after the data routes: they are the hot path
     out.extend(deletion.routes(services))  # our extension: a recipient confirms a deletion
+    out.extend(subscriptions.routes(services))
     settings = services.settings
     if probe is None:
         probe = AdapterProbe(

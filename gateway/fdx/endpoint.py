@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from authz.services import Services
 from gateway.access import ACCESS_SCOPE_KEY, AccessContext, authorize
 from gateway.audit import AuditLog
-from gateway.errors import MethodNotAllowed, render
+from gateway.errors import InsufficientScope, MethodNotAllowed, render
 from gateway.query import Query, read_query
 from gateway.ratelimit import RateLimiter
 
@@ -54,6 +54,20 @@ class Call:
 
     def today(self) -> date:
         return datetime.fromtimestamp(self.services.clock(), UTC).date()
+
+    def earliest(self) -> date | None:
+        """The first day the consent's look-back reaches (None: no limit), measured from
+        request time (docs/fdx.md §4)."""
+        lookback = self.ctx.consent.lookback_period
+        return None if lookback is None else self.today() - timedelta(days=lookback)
+
+    def customer_scope(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        """For a customer-level operation (no account in its path): the consented accounts on
+        which a cluster opening it is granted, and those clusters; 403/602 if there are none."""
+        accounts = accounts_with(self.ctx, self.ctx.consent.account_ids)
+        if not accounts:
+            raise InsufficientScope()
+        return accounts, frozenset(c for a in accounts for c in self.ctx.clusters_for(a))
 
 
 Handler = Callable[[Call], Awaitable[Served]]

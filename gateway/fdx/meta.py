@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from adapters import capability
 from authz.services import Services
 from gateway.errors import InvalidInput, MethodNotAllowed, render
 from gateway.health import AdapterProbe, Availability
@@ -129,6 +130,7 @@ class Meta:
                 _media_type(op),
             )
             for method, path, op in fdx_operations(document)
+            if _served(op, services)
         ]
         self.ids = frozenset(o[0] for o in self.operations)
         self.bank_ids = frozenset(o[0] for o in self.operations if o[3])
@@ -216,6 +218,23 @@ def meta_routes(services: Services, probe: AdapterProbe, windows: Sequence[Windo
         Route("/availability", _MetaEndpoint(meta.availability)),
         Route("/capability", _MetaEndpoint(meta.capability)),
     ]
+
+
+# Operations of a cluster the core serves that still need an optional category of the adapter.
+NEEDS_CATEGORY = {"getAccountAssetTransferNetworks": capability.TRANSFER_NETWORKS}
+
+
+def _served(op: dict[str, Any], services: Services) -> bool:
+    """Whether the gateway serves ``op`` with this adapter: a data operation needs one of its
+    clusters in the policy (those the adapter cannot serve are withheld from it, Services.build)
+    and its optional category, if it has one; ``/capability`` lists only these."""
+    clusters = op.get("x-fdx-data-clusters")
+    if clusters is None:
+        return True
+    if not any(c in services.policy.clusters for c in clusters):
+        return False
+    needed = NEEDS_CATEGORY.get(str(op.get("operationId")))
+    return needed is None or needed in capability.categories(services.bank)
 
 
 def _operation_id(request: Request) -> str | None:

@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters import errors as bank
-from gateway.access import ManagementScopeRequired
+from gateway.access import ManagementScopeRequired, SubscriptionScopeRequired
 from gateway.errors import (
     AccountNotFound,
     ConsentInactive,
+    ContentTypeNotSupported,
     FdxError,
+    ImageNotFound,
     InsufficientScope,
     InvalidDate,
     InvalidDateRange,
@@ -28,6 +30,7 @@ from gateway.errors import (
     NotFound,
     StatementNotFound,
     SubsystemUnavailable,
+    TaxYearNotSupported,
     UseDpopNonce,
 )
 from gateway.fdx.consents import ConsentConflict
@@ -150,6 +153,48 @@ BAD_REVOCATION = fdx(
     InvalidInput, "The body is not a JSON ConsentRevocationRequest, or is too large."
 )
 ALREADY_ENDED = fdx(ConsentConflict, "The consent is already revoked or expired.")
+
+# The §1033 covered-data operations (gateway/fdx/payments.py, rewards.py, images.py,
+# tax_forms.py, transfer_networks.py).
+NO_IMAGE = fdx(
+    ImageNotFound,
+    "No such image on this account, or its transaction is older than the look-back window.",
+)
+NOT_ACCEPTABLE = fdx(ContentTypeNotSupported, "`Accept` allows none of the types offered.")
+NOT_SERVED = from_bank(
+    bank.CategoryNotServed, "The bank's adapter does not serve this category of data."
+)
+NO_RECURRING_PAYMENT = from_bank(
+    bank.RecurringPaymentNotFound,
+    "No such recurring payment from an account of the consent.",
+)
+NO_PROGRAM = from_bank(bank.RewardProgramNotFound, "No such reward program of the consumer.")
+NO_CATEGORIES = from_bank(bank.RewardCategoriesNotFound, "The reward program has no categories.")
+NO_TAX_FORM = from_bank(bank.TaxFormNotFound, "No such tax form for the accounts of the consent.")
+BAD_TAX_YEAR = fdx(TaxYearNotSupported, "`taxYear` is not a year from 2018 to 2050.")
+
+# Notification subscriptions (gateway/fdx/subscriptions.py): the recipient's own token.
+SUBSCRIPTION_SCOPE = fdx(
+    SubscriptionScopeRequired,
+    "The token is not a client-credentials token with the `fdx:notifications:subscribe` scope.",
+)
+NO_SUBSCRIPTION = fdx(
+    NotFound, "No live subscription of this recipient has this id (another's, unknown, deleted)."
+)
+SUBSCRIPTION_GATE = (
+    NO_TOKEN,
+    BAD_TOKEN,
+    BAD_PROOF,
+    USE_NONCE,
+    SUBSCRIPTION_SCOPE,
+    UNAVAILABLE,
+)
+BAD_SUBSCRIPTION = fdx(
+    InvalidInput,
+    "The body is not a NotificationSubscription this gateway can honour: a type it emits"
+    " (CONSENT_REVOKED, CONSENT_UPDATED), category CONSENT, an https callbackUrl at a public"
+    " address, a DATA_RECIPIENT subscriber; or too many subscriptions.",
+)
 
 # The public meta operations (gateway/fdx/meta.py).
 BAD_META_QUERY = fdx(InvalidInput, "`operationId` or `resultType` is not valid.")

@@ -44,6 +44,7 @@ from gateway.openapi.operations import FDX_BASE, OPERATIONS, Access, Operation
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = ROOT.parent / "shared" / "fdx" / "fdx-api-6.2.openapi3.json"
 CONSENTS_SCOPE = "fdx:consents:manage"
+SUBSCRIPTIONS_SCOPE = "fdx:notifications:subscribe"
 INTERACTION_ID = "x-fapi-interaction-id"
 ANNOTATIONS = frozenset({"description", "example", "title"})
 
@@ -210,6 +211,14 @@ def _fdx(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, Any
             f" `client_credentials`, scope `{CONSENTS_SCOPE}`), sender-constrained like any"
             " other."
         )
+    elif op.access is Access.SUBSCRIPTIONS:
+        out["security"] = copy.deepcopy(SENDER_CONSTRAINED)
+        note = (
+            "Needs the recipient's client-credentials access token (`grant_type`"
+            f" `client_credentials`, scope `{SUBSCRIPTIONS_SCOPE}`), sender-constrained like any"
+            " other. The gateway emits CONSENT_REVOKED and CONSENT_UPDATED (category CONSENT),"
+            " each signed and retried like its other notifications."
+        )
     else:
         out["security"] = copy.deepcopy(SENDER_CONSTRAINED)
         clusters = sorted(
@@ -218,10 +227,15 @@ def _fdx(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, Any
             if f"{op.method} {op.path}" in cluster.endpoints
         )
         scopes = ", ".join(f"`{policy.scope_for(c)}`" for c in clusters)
+        where = (
+            "on the account asked about"
+            if "{accountId}" in op.path or op.path == "/accounts"
+            else "on one or more accounts (only data tied to those accounts is returned)"
+        )
         note = (
-            "Needs an access token of a consent that grants, on the account asked about, one of"
-            f" the data clusters {', '.join(clusters)} (scopes {scopes}); only the fields of the"
-            " granted clusters are returned."
+            f"Needs an access token of a consent that grants, {where}, one of the data clusters"
+            f" {', '.join(clusters)} (scopes {scopes}); only the fields of the granted clusters"
+            " are returned."
         )
         out["x-fdx-data-clusters"] = clusters
     out["description"] = f"{out.get('description', '').rstrip()}\n\n{note}".strip()

@@ -19,19 +19,34 @@ from gateway.openapi.answers import (
     ALREADY_ENDED,
     BAD_META_QUERY,
     BAD_REVOCATION,
+    BAD_SUBSCRIPTION,
+    BAD_TAX_YEAR,
     CONSENT_GATE,
     DATA_GATE,
     DATES,
+    NO_ACCOUNT,
+    NO_CATEGORIES,
+    NO_IMAGE,
+    NO_PROGRAM,
+    NO_RECURRING_PAYMENT,
     NO_STATEMENT,
+    NO_TAX_FORM,
+    NOT_ACCEPTABLE,
+    NOT_SERVED,
     ONE_ACCOUNT,
     STATEMENT_PROCESSING,
+    SUBSCRIPTION_GATE,
     Answer,
+)
+from gateway.openapi.answers import (
+    NO_SUBSCRIPTION as NO_SUB,
 )
 
 
 class Access(StrEnum):
     DATA = "data"  # an access token of a consent, sender-constrained
     CONSENTS = "consents"  # the recipient's client-credentials token (fdx:consents:manage)
+    SUBSCRIPTIONS = "subscriptions"  # the same kind of token with fdx:notifications:subscribe
     PUBLIC = "public"  # no token
 
 
@@ -52,6 +67,8 @@ class Operation:
             gate = DATA_GATE + (ONE_ACCOUNT if "{accountId}" in self.path else ())
         elif self.access is Access.CONSENTS:
             gate = CONSENT_GATE
+        elif self.access is Access.SUBSCRIPTIONS:
+            gate = SUBSCRIPTION_GATE
         return gate + self.extra
 
 
@@ -71,10 +88,49 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/accounts/{accountId}/contact", Access.DATA),
     Operation("GET", "/accounts/{accountId}/payment-networks", Access.DATA),
     Operation("GET", "/customers/current", Access.DATA),
+    Operation(
+        "GET",
+        "/accounts/{accountId}/transaction-images/{imageId}",
+        Access.DATA,
+        (NO_IMAGE, NOT_ACCEPTABLE, NOT_SERVED),
+    ),
+    Operation("GET", "/accounts/{accountId}/asset-transfer-networks", Access.DATA, (NOT_SERVED,)),
+    Operation("GET", "/payments", Access.DATA, (NOT_SERVED,)),
+    Operation("GET", "/recurring-payments", Access.DATA, (NOT_SERVED,)),
+    Operation(
+        "GET",
+        "/recurring-payments/{recurringPaymentId}/payments",
+        Access.DATA,
+        (NO_RECURRING_PAYMENT, NOT_SERVED),
+    ),
+    Operation("GET", "/reward-programs", Access.DATA, (NOT_SERVED,)),
+    Operation("GET", "/reward-programs/{rewardProgramId}", Access.DATA, (NO_PROGRAM, NOT_SERVED)),
+    Operation(
+        "GET",
+        "/reward-programs/{rewardProgramId}/categories",
+        Access.DATA,
+        (NO_PROGRAM, NO_CATEGORIES, NOT_SERVED),
+    ),
+    Operation(
+        "GET",
+        "/tax-forms",
+        Access.DATA,
+        (NO_ACCOUNT, BAD_TAX_YEAR, NOT_ACCEPTABLE, NOT_SERVED),
+    ),
+    Operation(
+        "GET", "/tax-forms/{taxFormId}", Access.DATA, (NO_TAX_FORM, NOT_ACCEPTABLE, NOT_SERVED)
+    ),
     Operation("GET", "/consents/{consentId}", Access.CONSENTS),
     Operation("GET", "/consents/{consentId}/revocation", Access.CONSENTS),
     Operation(
         "PUT", "/consents/{consentId}/revocation", Access.CONSENTS, (BAD_REVOCATION, ALREADY_ENDED)
+    ),
+    Operation("POST", "/notification-subscriptions", Access.SUBSCRIPTIONS, (BAD_SUBSCRIPTION,)),
+    Operation(
+        "GET", "/notification-subscriptions/{subscriptionId}", Access.SUBSCRIPTIONS, (NO_SUB,)
+    ),
+    Operation(
+        "DELETE", "/notification-subscriptions/{subscriptionId}", Access.SUBSCRIPTIONS, (NO_SUB,)
     ),
     Operation("GET", "/availability", Access.PUBLIC, (BAD_META_QUERY,)),
     Operation("GET", "/capability", Access.PUBLIC, (BAD_META_QUERY,)),

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from adapters.sandbox import SandboxBank
 from authz.consent.model import (
     Consent,
     ConsentEvent,
@@ -28,7 +29,7 @@ from config.settings import Settings
 from gateway.errors import fdx_exception_handlers
 from gateway.fdx import routes, version_routes
 from gateway.middleware import InteractionIdMiddleware
-from tests.gateway.fakes import CUSTOMER, NOW, FakeBank
+from tests.gateway.fakes import CUSTOMER, NOW, TODAY, FakeBank
 
 CLIENT = "client-1"
 ALL_ON_CHECKING = {
@@ -176,3 +177,31 @@ def assert_fdx_error(response: Any, status: int, code: str, fdx_validate: Any) -
     assert response.headers["x-fapi-interaction-id"]
     body: dict[str, Any] = response.json()
     return body
+
+
+class Alice:
+    """The sandbox's alice, her accounts by type, and a harness over the sandbox bank."""
+
+    def __init__(self, harness: Harness, bank: SandboxBank) -> None:
+        self.h = harness
+        customer = anyio.run(bank.authenticate, "alice", "sandbox-alice")
+        assert customer is not None
+        self.customer_id = customer.customer_id
+        accounts = anyio.run(bank.list_accounts, self.customer_id)
+        self.accounts = {a["accountType"]: a["accountId"] for a in accounts}
+        self.record = bank.data.customers[self.customer_id]
+
+    def grant(self, clusters: Mapping[str, Iterable[str]], **kwargs: Any) -> str:
+        """A token for alice's consent: account type → clusters granted on it."""
+        granted = {self.accounts[kind]: tuple(cs) for kind, cs in clusters.items()}
+        _, token = self.h.grant(granted, customer_id=self.customer_id, **kwargs)
+        return token
+
+
+@pytest.fixture
+def alice() -> Iterator[Alice]:
+    """Alice at the sandbox bank, on the day the fake clock shows."""
+    bank = SandboxBank(today=TODAY)
+    harness = Harness(bank=bank)
+    with harness.client:
+        yield Alice(harness, bank)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import BankUnavailable, ScheduledMaintenance
+from adapters.sandbox import SandboxBank
 from gateway.fdx.meta import load_windows
 from gateway.openapi.document import fdx_operations, load_document
 from tests.gateway.conftest import assert_fdx_error
-from tests.gateway.fakes import NOW
+from tests.gateway.fakes import NOW, TODAY
 from tests.gateway.operator_app import FullHarness
 from tests.gateway.test_health import ProbedBank
 
@@ -111,7 +112,7 @@ def test_operations_that_do_not_need_the_bank_stay_alive():
 
 def test_an_operation_we_do_not_serve_has_no_availability():
     """Zero entries for an FDX operation outside this gateway."""
-    body = FullHarness().client.get("/fdx/v6/availability?operationId=getTaxForm").json()
+    body = FullHarness().client.get("/fdx/v6/availability?operationId=getPayroll").json()
 
     assert {"availability": []} == body
 
@@ -131,8 +132,9 @@ def test_meta_endpoints_take_get_only(fdx_validate):
 
 
 def test_capability_lists_what_we_serve_and_where_the_keys_are(fdx_validate):
-    """FDX versions, one operation per documented operation, JWKS URL from the issuer."""
-    full = FullHarness()
+    """FDX versions, one operation per documented operation (the sandbox serves every
+    category), JWKS URL from the issuer."""
+    full = FullHarness(SandboxBank(today=TODAY))
 
     body = full.client.get("/fdx/v6/capability").json()
 
@@ -145,6 +147,29 @@ def test_capability_lists_what_we_serve_and_where_the_keys_are(fdx_validate):
     assert len(fdx) == len(body["operations"])
     statement = next(o for o in body["operations"] if o["id"] == "getAccountStatement")
     assert ["application/pdf"] == statement["link"]["types"]
+
+
+NEEDING_CATEGORIES = {
+    "getAccountTransactionImages",
+    "getAccountAssetTransferNetworks",
+    "searchForPayments",
+    "searchForRecurringPayments",
+    "getPaymentsForRecurringPayment",
+    "searchRewardPrograms",
+    "getRewardProgram",
+    "getRewardProgramCategories",
+    "searchForTaxForms",
+    "getTaxForm",
+}
+
+
+def test_capability_leaves_out_what_the_adapter_cannot_serve(fdx_validate):
+    """An adapter with none of the optional categories: their operations are not listed."""
+    body = FullHarness().client.get("/fdx/v6/capability").json()
+
+    listed = {o["id"] for o in body["operations"]}
+    documented = {o["operationId"] for _, _, o in fdx_operations(load_document())}
+    assert documented - NEEDING_CATEGORIES == listed
 
 
 def test_capability_details_carry_each_operations_availability(fdx_validate):

@@ -15,6 +15,7 @@ from config.policy import load_policy
 from config.settings import Settings
 from gateway.fdx.consents import ConsentEndpoint
 from gateway.fdx.endpoint import FdxEndpoint
+from gateway.fdx.subscriptions import SubscriptionEndpoint
 from gateway.openapi.build import DEFAULT_SPEC, build
 from gateway.openapi.document import (
     FDX_PREFIX,
@@ -69,7 +70,7 @@ def _fdx_operations(mount: Mount) -> set[tuple[str, str]]:
         endpoint: Any = route.endpoint
         if isinstance(endpoint, FdxEndpoint):
             methods = {"GET"}
-        elif isinstance(endpoint, ConsentEndpoint):
+        elif isinstance(endpoint, ConsentEndpoint | SubscriptionEndpoint):
             methods = set(endpoint.operations)
         elif route.methods:
             methods = set(route.methods) - {"HEAD"}

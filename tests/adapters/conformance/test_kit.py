@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import Account, Page, PageRequest, Transaction, Window
+from adapters.base import (
+    Account,
+    Page,
+    PageRequest,
+    TaxStatement,
+    Transaction,
+    TransactionImage,
+    Window,
+)
 from adapters.composite import CompositeBank
 from adapters.conformance import CHECKS, Probe, Status, find_spec, run_checks
 from adapters.conformance.cli import main
@@ -164,6 +172,30 @@ class Unschemed(SandboxBank):
         ]
 
 
+class Mislabelled(SandboxBank):
+    """Says its check images are TIFF while sending PNG bytes."""
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        found = await super().get_transaction_image(customer_id, account_id, image_id)
+        return replace(found, media_type="image/tiff")
+
+
+class YearBlind(SandboxBank):
+    """Ignores the tax-year filter and answers for accounts it was not given."""
+
+    async def list_tax_forms(
+        self,
+        customer_id: str,
+        account_ids: Sequence[str],
+        tax_year: int | None,
+        page: PageRequest,
+    ) -> Page[TaxStatement]:
+        every = list(self.data.customers[customer_id].account_ids)
+        return await super().list_tax_forms(customer_id, every, None, page)
+
+
 @pytest.mark.parametrize(
     ("bank", "failed"),
     [
@@ -173,9 +205,11 @@ class Unschemed(SandboxBank):
         (Forgetful, {"stable-ids", "pagination", "date-windows"}),
         (Leaking, {"errors", "masking", "schemas"}),
         (Unschemed, {"accounts", "schemas"}),
+        (Mislabelled, {"images"}),
+        (YearBlind, {"tax-forms"}),
     ],
     ids=["unmasked", "overlapping-pages", "exclusive-end", "unstable-ids", "wrong-errors",
-         "bad-category"],
+         "bad-category", "mislabelled-images", "tax-year-ignored"],
 )  # fmt: skip
 async def test_each_broken_adapter_fails_the_check_it_breaks(
     bank: type[SandboxBank], failed: set[str]

@@ -28,7 +28,7 @@ class Core:
     def adapter(self, **options: Any) -> HttpBank:
         """An HttpBank in front of this core, with fast retries and no real waiting."""
         sleeps: list[float] = []
-        extra = {k: options.pop(k) for k in ("draw", "sleep", "clock") if k in options}
+        extra = {k: options.pop(k) for k in ("draw", "sleep", "clock", "dialect") if k in options}
         config = HttpCoreConfig(**{"base_url": self.url, "backoff": 0.001, **options})
 
         async def no_wait(seconds: float) -> None:

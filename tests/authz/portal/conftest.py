@@ -146,14 +146,14 @@ def form_csrf(html: str, action: str) -> str:
     raise AssertionError(f"no form posting to {action}")
 
 
-def build(settings: Settings, clock: FakeClock) -> Services:
+def build(settings: Settings, clock: FakeClock, bank: Any = None) -> Services:
     records = MemoryRecordStore(clock=clock)
     services = Services.build(
         settings,
         policy=load_policy(),
         records=records,
         state=MemoryStateStore(clock=clock),
-        bank=FakeBank(),
+        bank=FakeBank() if bank is None else bank,
         keys=SigningKeys.generate(),
         secret=b"p" * 32,
         clock=clock,

@@ -5,9 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from starlette.testclient import TestClient
 
+from adapters.base import TransactionImage
+from adapters.errors import ImageNotFound
 from authz.screens.portal.detail import PAGE_SIZE
-from tests.authz.portal.conftest import Portal
+from config.settings import Settings
+from gateway.app import create_app
+from tests.authz.portal.conftest import BASE, Portal, build
+from tests.authz.screens.conftest import FakeBank, FakeClock
 
 
 def test_another_customers_consent_is_not_found_like_an_unknown_one(signed_in: Portal) -> None:
@@ -115,6 +121,33 @@ def test_the_exact_fields_that_leave_the_bank_come_from_the_policy(signed_in: Po
     for raw in policy.clusters["ACCOUNT_BASIC"].fields["account"]:
         assert f">{raw}<" not in html
         assert f" {raw}," not in html
+
+
+class ImagingBank(FakeBank):
+    """The screens' bank, serving check images (none to find)."""
+
+    async def get_transaction_image(
+        self, customer_id: str, account_id: str, image_id: str
+    ) -> TransactionImage:
+        raise ImageNotFound(image_id)
+
+
+def test_a_documents_only_cluster_says_what_the_documents_show() -> None:
+    """IMAGES releases no JSON fields: the page lists what the images show, never an empty
+    field list."""
+    clock = FakeClock()
+    services = build(Settings(issuer=BASE, profile="sandbox"), clock, ImagingBank())
+    app = create_app(services.settings, services=services)
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+        portal = Portal(services, clock, client)
+        assert portal.sign_in().status_code == 303
+        consent = portal.grant(clusters=("ACCOUNT_BASIC", "IMAGES"))
+
+        html = client.get(f"/consumer/consents/{consent.id}").text
+
+    [shows] = services.policy.clusters["IMAGES"].wording("en").releases
+    assert shows in html
+    assert '<dl class="fields">' not in html  # plain words only, never FDX field names
 
 
 def test_the_page_tells_what_happened_and_offers_the_receipts(signed_in: Portal) -> None:
