@@ -4,6 +4,7 @@ and the portal's inbox of notices."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import pytest
@@ -49,7 +50,9 @@ def test_the_stop_page_asks_to_delete_ticked_by_default(signed_in: Portal) -> No
     assert "Ask Budget &lt;App&gt; to delete the data it already has" in html
 
 
-def test_asking_is_recorded_shown_and_carried_to_the_app(signed_in: Portal) -> None:
+def test_asking_is_recorded_shown_and_carried_to_the_app(
+    signed_in: Portal, fdx_validate: Any
+) -> None:
     consent = signed_in.grant()
 
     stop(signed_in, consent.id, delete=True)
@@ -72,6 +75,7 @@ def test_asking_is_recorded_shown_and_carried_to_the_app(signed_in: Portal) -> N
         "rel": "deletion",
         "types": ["application/json"],
     }
+    fdx_validate({**body, "sentOn": "2026-01-01T00:00:00.000Z"}, "Notificationentity")
 
     signed_in.clock.advance(4 * DAY)
     anyio.run(signed_in.services.notices.deletions.confirm, consent.id, signed_in.clock())
