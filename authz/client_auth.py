@@ -71,7 +71,7 @@ class ClientAuthenticator:
             )
         if "client_id" in form and form["client_id"] != client_id:
             raise InvalidClientError(description="client_id does not match the client_assertion")
-        client = await self._services.records.get_client(client_id)
+        client = await self._services.records.clients.get(client_id)
         if client is None or client.status != "approved":
             raise InvalidClientError(description="unknown or inactive client")
         claims = await self._verify(client, assertion, header)

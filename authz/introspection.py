@@ -47,7 +47,7 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
     if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
         return INACTIVE
     if claims.consent_id is not None:  # None: a client-credentials token, bound to no consent
-        consent = await services.records.get_consent(claims.consent_id)
+        consent = await services.records.consents.get(claims.consent_id)
         if consent is None or not consent.is_active(services.clock()):
             return INACTIVE
     settings = services.settings
@@ -75,7 +75,7 @@ async def introspect(services: Services, client: ClientRecord, token: str) -> di
 async def _introspect_refresh(
     services: Services, client: ClientRecord, token: str
 ) -> dict[str, Any]:
-    record = await services.records.get_refresh_token(hash_token(token))
+    record = await services.records.refresh_tokens.get(hash_token(token))
     now = services.clock()
     if (
         record is None
@@ -85,7 +85,7 @@ async def _introspect_refresh(
         or record.expires_at <= now
     ):
         return INACTIVE
-    consent = await services.records.get_consent(record.consent_id)
+    consent = await services.records.consents.get(record.consent_id)
     if consent is None or not consent.is_active(now):
         return INACTIVE
     return {

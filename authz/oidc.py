@@ -137,15 +137,16 @@ async def userinfo(request: Request, services: Services) -> dict[str, Any]:
 async def _userinfo(services: Services, claims: AccessClaims) -> dict[str, Any]:
     if OPENID not in claims.scope:
         raise BearerError("insufficient_scope", "the token was not granted openid", 403)
-    consent = await services.records.get_consent(claims.consent_id or "")
+    live = await services.records.consents.live(claims.consent_id or "")
     if (
-        consent is None
-        or consent.client_id != claims.client_id
-        or not consent.is_active(services.clock())
+        live is None
+        or live.consent.client_id != claims.client_id
+        or not live.consent.is_active(services.clock())
     ):
         raise BearerError("invalid_token", "the consent is no longer active", 401)
-    if await services.records.client_status(claims.client_id) != "approved":
+    if live.recipient_status != "approved":
         raise BearerError("invalid_token", "the recipient is not active", 401)
+    consent = live.consent
     body: dict[str, Any] = {"sub": claims.sub}
     contact = services.policy.clusters.get(CONTACT_CLUSTER)
     if (

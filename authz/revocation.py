@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authz.client_auth import ClientAuthenticator
-from authz.consent.revoke import revoke_consent
+from authz.consent import lifecycle
 from authz.errors import NO_STORE, InvalidRequestError, UnauthorizedClientError
 from authz.forms import read_form
 from authz.services import Services
@@ -53,18 +53,19 @@ async def revoke_access_token(services: Services, client: ClientRecord, token: s
 
 
 async def revoke_refresh_token(services: Services, client: ClientRecord, token: str) -> bool:
-    record = await services.records.get_refresh_token(hash_token(token))
+    record = await services.records.refresh_tokens.get(hash_token(token))
     if record is None:
         return False
     if record.client_id != client.client_id:
         raise _not_yours()
-    return await revoke_consent(
+    revocation = await lifecycle.revoke(
         services,
         record.consent_id,
         actor="DATA_RECIPIENT",
         reason="USER_ACTION",
         detail="refresh token revoked (RFC 7009)",
     )
+    return revocation.changed
 
 
 def _not_yours() -> UnauthorizedClientError:

@@ -11,12 +11,12 @@ from typing import Protocol
 from adapters.base import BankAdapter
 from adapters.capability import withheld_clusters
 from authz.bank_provider import BankProvider
-from authz.consent.model import Consent, ConsentEvent
+from authz.consent.book import ConsentObserver
 from authz.keys import SigningKeys
 from authz.notices.store import NoticeRecords
 from authz.notices.store.memory import open_memory
 from authz.sender import SenderConstraint
-from authz.store.base import ClientRecord, RecordStore, StateStore
+from authz.store.base import ClientRecord, Records, StateStore
 from authz.subscriptions.memory import MemorySubscriptionStore
 from authz.subscriptions.store import SubscriptionStore
 from authz.tokens import AccessTokens
@@ -24,11 +24,6 @@ from config.policy import Policy
 from config.settings import Settings
 
 Clock = Callable[[], float]
-
-
-class ConsentObserver(Protocol):
-    async def consent_changed(self, consent: Consent, event: ConsentEvent) -> None:
-        """``consent`` as stored after ``event``; must not block (enqueue, don't deliver)."""
 
 
 class RecipientObserver(Protocol):
@@ -41,7 +36,7 @@ class RecipientObserver(Protocol):
 class Services:
     settings: Settings
     policy: Policy
-    records: RecordStore
+    records: Records
     state: StateStore
     bank: BankAdapter
     keys: SigningKeys
@@ -53,14 +48,15 @@ class Services:
     # Told of every consent change after it is stored (notifications, caches). Each must return
     # at once: a slow receiver must never delay the consumer's action.
     observers: list[ConsentObserver] = field(default_factory=list)
-    # Told of every change to a recipient's registration or status (notices to consumers).
-    recipient_observers: list[RecipientObserver] = field(default_factory=list)
-    # Consumer notices: the outbox, the portal's inbox, languages, deletion requests.
-    notices: NoticeRecords = field(default_factory=open_memory)
     # Recipients' notification subscriptions (authz/subscriptions): a record family of its own.
     subscriptions: SubscriptionStore = field(default_factory=MemorySubscriptionStore)
     # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
     bank_login: BankProvider | None = None
+    # Told of every change to a recipient's registration or status (notices to consumers).
+    recipient_observers: list[RecipientObserver] = field(default_factory=list)
+    # Consumer notices (authz/notices): the email outbox, the portal's inbox, the language each
+    # consumer last used, deletion requests; record families of their own.
+    notices: NoticeRecords = field(default_factory=open_memory)
 
     @classmethod
     def build(
@@ -68,16 +64,16 @@ class Services:
         settings: Settings,
         *,
         policy: Policy,
-        records: RecordStore,
+        records: Records,
         state: StateStore,
         bank: BankAdapter,
         keys: SigningKeys,
         secret: bytes | None = None,
         observers: list[ConsentObserver] | None = None,
-        notices: NoticeRecords | None = None,
         subscriptions: SubscriptionStore | None = None,
         clock: Clock = time.time,
         bank_login: BankProvider | None = None,
+        notices: NoticeRecords | None = None,
     ) -> Services:
         tokens = AccessTokens(
             keys,
@@ -101,9 +97,9 @@ class Services:
             secret=secret,
             senders=SenderConstraint.build(settings, state=state, clock=clock, secret=secret),
             observers=list(observers or ()),
-            notices=notices if notices is not None else open_memory(),
             subscriptions=subscriptions or MemorySubscriptionStore(),
             bank_login=bank_login
             if bank_login is not None or settings.login != "oidc"
             else BankProvider(settings, clock=clock),
+            notices=notices if notices is not None else open_memory(),
         )

@@ -29,7 +29,6 @@ from starlette.responses import Response
 from authz.client_auth import ClientAuthenticator
 from authz.consent import lifecycle
 from authz.consent.model import Consent, DurationType
-from authz.consent.revoke import revoke_consent
 from authz.errors import (
     NO_STORE,
     InvalidGrantError,
@@ -229,7 +228,7 @@ async def refresh(
         raise InvalidGrantError(description="refresh token is invalid")
     token_hash = hash_token(raw)
     # Look before using: another client presenting this token must not burn it (RFC 6749 §10.4).
-    seen = await services.records.get_refresh_token(token_hash)
+    seen = await services.records.refresh_tokens.get(token_hash)
     if seen is None:
         raise InvalidGrantError(description="refresh token is invalid")
     if seen.client_id != client.client_id:
@@ -286,7 +285,7 @@ async def refresh(
 async def _use_refresh_token(
     services: Services, token_hash: str, now: float
 ) -> tuple[RefreshToken | None, bool]:
-    """``RecordStore.use_refresh_token``, resolving a lost commit acknowledgement: the store
+    """``Records.refresh_tokens.use``, resolving a lost commit acknowledgement: the store
     writes ``used_at`` as exactly the ``now`` given (a double, compared exactly), so a token
     read back as used at that very instant was used by this request, which therefore won. Any
     other reading leaves the outage to propagate (503); the retry then finds the token used
@@ -294,9 +293,9 @@ async def _use_refresh_token(
     fraction of a microsecond, by the holder of the client's and the DPoP key) is the one case
     this could take for ours."""
     try:
-        return await services.records.use_refresh_token(token_hash, now)
+        return await services.records.refresh_tokens.use(token_hash, now)
     except RecordsUnavailable:
-        after = await services.records.get_refresh_token(token_hash)
+        after = await services.records.refresh_tokens.get(token_hash)
         if after is None or after.used_at != now:
             raise
         log.warning("token.refresh_use_confirmed_after_error consent_id=%s", after.consent_id)
@@ -371,7 +370,7 @@ async def _new_refresh_token(
     jkt: str | None,
 ) -> str:
     token = secrets.token_urlsafe(32)
-    await services.records.put_refresh_token(
+    await services.records.refresh_tokens.put(
         RefreshToken(
             token_hash=hash_token(token),
             consent_id=consent_id,
@@ -385,7 +384,7 @@ async def _new_refresh_token(
 
 
 async def _active_consent(services: Services, consent_id: str, client: ClientRecord) -> Consent:
-    consent = await services.records.get_consent(consent_id)
+    consent = await services.records.consents.get(consent_id)
     if consent is None or consent.client_id != client.client_id:
         raise InvalidGrantError(description=CONSENT_ENDED)
     if not consent.is_active(services.clock()):
@@ -395,7 +394,7 @@ async def _active_consent(services: Services, consent_id: str, client: ClientRec
 
 
 async def _revoke(services: Services, consent_id: str, detail: str) -> None:
-    await revoke_consent(
+    await lifecycle.revoke(
         services, consent_id, actor="DATA_PROVIDER", reason="BUSINESS_RULE", detail=detail
     )
 

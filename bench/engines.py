@@ -150,9 +150,9 @@ def prepare(engine: str, work: Path) -> Setup:
 async def _seed(setup: Setup) -> None:
     records = open_records(setup.database_url)
     try:
-        await records.migrate()
+        await records.schema.migrate()
         now = time.time()
-        await records.put_client(
+        await records.clients.put(
             ClientRecord(
                 client_id=CLIENT_ID, client_name="Bench", redirect_uris=("https://b/cb",), jwks={}
             )
@@ -174,7 +174,7 @@ async def _seed(setup: Setup) -> None:
             purpose="benchmark",
             scope=tuple(policy.scopes_for(clusters)),
         )
-        await records.create_consent(
+        await records.consents.create(
             consent, ConsentEvent(consent.id, now, "granted", "INDIVIDUAL")
         )
     finally:
@@ -214,6 +214,7 @@ def fresh_token(setup: Setup) -> str:
 def instance(setup: Setup, *, rate_limit: bool = True) -> Any:
     """One gateway instance over the prepared deployment, as ``build_services`` wires it."""
     settings = setup.settings(rate_limit=rate_limit)
+    state = setup.state()
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -222,8 +223,9 @@ def instance(setup: Setup, *, rate_limit: bool = True) -> Any:
             pool_min_size=settings.database_pool_min_size,
             pool_max_size=settings.database_pool_max_size,
             timeout=settings.database_timeout,
+            state=state,
         ),
-        state=setup.state(),
+        state=state,
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(setup.var / "keys"),
         secret=load_or_create_secret(setup.var / "secret.key"),

@@ -25,6 +25,7 @@ embedded default, ≥ 60 % on PostgreSQL + Redis. They are reported, never asser
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +34,15 @@ from typing import Any
 from bench import engines
 from bench.loadgen import Run, machine, median, require_wrk, save, spawn, stop, wait_up, wrk
 
-PORTS = {"bare": 8302, "sqlite": 8301, "postgres": 8303}
+
+def _free_port() -> int:
+    """A port nothing listens on now (the machine may be shared: never a fixed one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PORTS = {kind: _free_port() for kind in ("bare", "sqlite", "postgres")}
 GOALS = {"sqlite": (0.80, 2.0), "postgres": (0.60, None)}  # throughput share, p99 multiple
 WARM_UP = 2
 

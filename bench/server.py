@@ -130,7 +130,7 @@ async def gateway_app(
         dpop_proof_window=PROOF_WINDOW,
     )
     records = open_records(settings.database_url)
-    await records.migrate()
+    await records.schema.migrate()
     policy = load_policy()
     services = Services.build(
         settings,
@@ -141,7 +141,7 @@ async def gateway_app(
         keys=SigningKeys.generate(),
     )
     now = time.time()
-    await records.put_client(
+    await records.clients.put(
         ClientRecord(
             client_id="bench", client_name="Bench", redirect_uris=("https://b/cb",), jwks={}
         )
@@ -162,7 +162,7 @@ async def gateway_app(
         purpose="benchmark",
         scope=tuple(policy.scopes_for(clusters)),
     )
-    await records.create_consent(consent, ConsentEvent(consent.id, now, "granted", "INDIVIDUAL"))
+    await records.consents.create(consent, ConsentEvent(consent.id, now, "granted", "INDIVIDUAL"))
     token, _ = services.tokens.issue(
         consent_id=consent.id,
         client_id="bench",

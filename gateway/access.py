@@ -18,6 +18,7 @@ recipient with the consent-management scope, bound to no consent.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -29,7 +30,8 @@ from authz.consent.model import Consent
 from authz.dpop import INVALID_PROOF
 from authz.sender import Challenge, SenderRefused
 from authz.services import Services
-from authz.store.base import Kind
+from authz.store.base import Kind, LiveConsent
+from authz.store.stamped import StampedConsents
 from authz.tokens import CONSENTS_SCOPE, SUBSCRIPTIONS_SCOPE, AccessClaims, TokenInvalid
 from config.policy import Policy
 from gateway.errors import (
@@ -84,11 +86,12 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     claims = await _verified(request, services)
     if claims.consent_id is None:
         raise InvalidToken("a client-credentials token opens no customer data")
-    if await services.state.get(Kind.REVOKED_ACCESS, claims.jti) is not None:
+    revoked, live = await _revoked_and_live(services, claims.jti, claims.consent_id)
+    if revoked:
         raise InvalidToken()  # RFC 7009: revoked before its exp
-    consent = await services.records.get_consent(claims.consent_id)
-    if consent is None or consent.client_id != claims.client_id:
+    if live is None or live.consent.client_id != claims.client_id:
         raise ConsentInactive()
+    consent = live.consent
     ctx = AccessContext(
         claims=claims,
         consent=consent,
@@ -102,7 +105,7 @@ async def authorize(request: Request, services: Services, endpoint: str) -> Acce
     if not consent.is_active(services.clock()):
         await lifecycle.expire_if_due(services, consent)  # no I/O unless the expiry is new
         raise ConsentInactive()
-    await _require_active_recipient(services, claims.client_id)
+    _require_admitted(live.recipient_status)
     return ctx
 
 
@@ -113,6 +116,30 @@ class ManagementScopeRequired(FdxError):
 
     code, status, message = "403", 403, "Forbidden"
     challenge: ClassVar[Challenge | None] = Challenge("insufficient_scope", CONSENTS_SCOPE)
+
+
+async def _revoked_and_live(
+    services: Services, jti: str, consent_id: str
+) -> tuple[bool, LiveConsent | None]:
+    """Whether the token was revoked (RFC 7009), and the gate's one read: the consent and its
+    recipient, never older than this request (authz.store.live). When the consent's stamps are
+    in Redis too, both reads are asked in the same turn of the event loop, so they share one
+    pipeline (authz.store.redis); otherwise the consent is read only for an unrevoked token."""
+    consents = services.records.consents
+    if not isinstance(consents, StampedConsents):
+        if await services.state.get(Kind.REVOKED_ACCESS, jti) is not None:
+            return True, None
+        return False, await consents.live(consent_id)
+    reading = asyncio.ensure_future(consents.live(consent_id))
+    try:
+        revoked = await services.state.get(Kind.REVOKED_ACCESS, jti) is not None
+    except BaseException:
+        reading.cancel()
+        raise
+    if revoked:
+        reading.cancel()  # not needed: the token is refused whatever the consent says
+        return True, None
+    return False, await reading
 
 
 class SubscriptionScopeRequired(ManagementScopeRequired):
@@ -147,7 +174,11 @@ async def _require_active_recipient(services: Services, client_id: str) -> None:
     """A recipient the bank suspended (or that deregistered) is refused from its very next call;
     its consents are kept as they are. 401/603, as for any credential no longer honoured
     (docs/fdx.md §3): the token is sound, the party holding it is not admitted."""
-    if await services.records.client_status(client_id) != "approved":
+    _require_admitted(await services.records.clients.status(client_id))
+
+
+def _require_admitted(recipient_status: str | None) -> None:
+    if recipient_status != "approved":
         raise InvalidToken("the data recipient is not active (suspended or deregistered)")
 
 

@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # A gateway never starts on a schema it does not know (`fdxgw init` migrates).
-        await services.records.check_schema()
+        await services.records.schema.check()
         await services.subscriptions.migrate()  # its own table, created if missing
         # Everything built so far (policy, keys, the bank's reference data) lives as long as the
         # process: move it out of the collector's sight, so full collections stay short and do
@@ -167,6 +167,7 @@ class Gateway(Starlette):
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     """Everything the settings name: stores, keys, the session secret and the bank adapter."""
     var = settings.var_path
+    state = open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -176,8 +177,9 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
             pool_min_size=settings.database_pool_min_size,
             pool_max_size=settings.database_pool_max_size,
             timeout=settings.database_timeout,
+            state=state,  # shared: record writes stamp it, the gate's cache trusts it
         ),
-        state=open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix),
+        state=state,
         subscriptions=open_subscriptions(settings.database_url),
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys.load_or_create(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 
-from authz.store.base import AuditEvent, RecordStore
+from authz.store.base import Audit, AuditEvent
 from authz.store.batch import Batcher
 from gateway.access import AccessContext
 
@@ -29,8 +29,8 @@ MAX_BATCH = 128  # events a batch carries at most (one transaction, one trail lo
 
 
 class AuditLog:
-    def __init__(self, records: RecordStore, clock: Callable[[], float]) -> None:
-        self._records = records
+    def __init__(self, audit: Audit, clock: Callable[[], float]) -> None:
+        self._audit = audit
         self._clock = clock
         # Bounded: after a stall (PostgreSQL restarting) thousands of events may be waiting, and
         # a batch is one transaction holding the trail's lock, whose links PostgreSQL hashes in
@@ -63,5 +63,5 @@ class AuditLog:
         return event
 
     async def _store(self, batch: list[AuditEvent]) -> list[None]:
-        await self._records.append_audit(batch)
+        await self._audit.append(batch)
         return [None] * len(batch)

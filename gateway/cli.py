@@ -28,6 +28,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,13 @@ from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
 from authz.store import (
     ClientRecord,
-    RecordStore,
+    Records,
     RecordsUnavailable,
     SchemaError,
+    StateUnavailable,
     display_url,
     open_records,
+    open_state,
 )
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
@@ -121,7 +124,7 @@ async def _init(settings: Settings) -> int:
 
     records = _open_records(settings)
     try:
-        await records.migrate()
+        await records.schema.migrate()
         await _migrate_subscriptions(settings)
         SigningKeys.load_or_create(
             settings.var_path / "keys", passphrase=passphrase_setting(settings.keys_passphrase_file)
@@ -162,9 +165,9 @@ async def _db(settings: Settings, action: str) -> int:
     records = _open_records(settings)
     try:
         if action == "migrate":
-            await records.migrate()
+            await records.schema.migrate()
             await _migrate_subscriptions(settings)
-        await records.check_schema()
+        await records.schema.check()
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
@@ -174,16 +177,28 @@ async def _db(settings: Settings, action: str) -> int:
     return 0
 
 
-def _open_records(settings: Settings) -> RecordStore:
-    return open_records(
+def _open_records(settings: Settings, *, writes: bool = False) -> Records:
+    """``writes``: the command changes what the FDX gate reads (a recipient's status), so it
+    opens the state store too, whose stamps tell every gateway process (authz.store.stamped)."""
+    state = open_state(settings.state_url, clock=time.time, prefix=settings.redis_prefix)
+    records = open_records(
         settings.database_url,
         pool_min_size=min(settings.database_pool_min_size, 1),  # one command, one connection
         pool_max_size=settings.database_pool_max_size,
         timeout=settings.database_timeout,
+        state=state if writes else None,
     )
 
+    async def close() -> None:
+        try:
+            await records.aclose()
+        finally:
+            await state.aclose()
 
-async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
+    return replace(records, closer=close)
+
+
+async def _seed_demo(records: Records, demo: Path) -> str | None:
     path = demo / "recipient.json"
     if not path.is_file():
         return None
@@ -196,7 +211,7 @@ async def _seed_demo(records: RecordStore, demo: Path) -> str | None:
     fields = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known}
     client = ClientRecord.from_dict({**fields, "status": "approved", "extra": extra})
-    await records.put_client(client)
+    await records.clients.put(client)
     return client.client_id
 
 
@@ -225,7 +240,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
 
     records = _open_records(settings)
     try:
-        await records.check_schema()
+        await records.schema.check()
         if args.action == "verify":
             return await _verify(records, args.progress_every)
         if args.action == "export":
@@ -245,7 +260,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         await records.aclose()
 
 
-async def _verify(records: RecordStore, every: int) -> int:
+async def _verify(records: Records, every: int) -> int:
     from authz.trail import verify_chain
 
     shown = [0]
@@ -297,9 +312,9 @@ async def _recipients(
 ) -> int:
     """The bank's decisions (``authz.registration.recipients``), effective on the recipient's
     next request in every gateway process sharing the database."""
-    records = _open_records(settings)
+    records = _open_records(settings, writes=True)
     try:
-        await records.check_schema()
+        await records.schema.check()
         if action == "list":
             for client in await recipients.list_recipients(records):
                 print(f"{client.client_id}\t{client.status}\t{client.client_name}")
@@ -308,7 +323,7 @@ async def _recipients(
         changed = await recipients.change_status(
             records, client_id, action, now=time.time(), reason=reason
         )
-    except (SchemaError, RecordsUnavailable) as exc:
+    except (SchemaError, RecordsUnavailable, StateUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
     except recipients.RecipientError as exc:

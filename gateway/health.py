@@ -147,7 +147,7 @@ def health_routes(services: Services, probe: AdapterProbe, *, timeout: float = 2
 
 
 async def _storage(services: Services) -> None:
-    await services.records.check_schema()
+    await services.records.schema.check()
 
 
 async def _state(services: Services) -> None:

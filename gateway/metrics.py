@@ -401,7 +401,7 @@ def metrics_route(metrics: Metrics, services: Services, *, token: AdminToken | N
                     headers={"www-authenticate": 'Bearer realm="fdxgw-admin"'},
                 )
         try:
-            metrics.active_consents = await services.records.count_active_consents(services.clock())
+            metrics.active_consents = await services.records.consents.count_active(services.clock())
         except Exception as exc:
             log.warning("metrics.active_consents_failed %s", type(exc).__name__)
         return Response(metrics.render(), media_type=CONTENT_TYPE)

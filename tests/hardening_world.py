@@ -226,7 +226,7 @@ async def open_world(tmp_path: Path, **overrides: Any) -> World:
         **overrides,
     )
     records = open_records(settings.database_url)
-    await records.migrate()
+    await records.schema.migrate()
     await _seed_demo(records, DEMO)
     await records.aclose()
     services = build_services(settings)

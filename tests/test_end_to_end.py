@@ -32,7 +32,7 @@ async def test_example_client_completes_the_flow_in_process(settings: Settings) 
     """PAR → sign-in → consent → token → FDX calls → refresh → revoke, all through create_app,
     under the default FAPI 2.0 profile: every token DPoP-bound, every call with a proof."""
     records = open_records(settings.database_url)
-    await records.migrate()
+    await records.schema.migrate()
     await _seed_demo(records, DEMO)
     await records.aclose()
     services = build_services(settings)
@@ -52,10 +52,10 @@ async def test_example_client_completes_the_flow_in_process(settings: Settings) 
     assert result.transactions
     assert result.refreshed
     assert 401 == result.status_after_revoke
-    consent = await services.records.get_consent(result.consent_id)
+    consent = await services.records.consents.get(result.consent_id)
     assert consent is not None
     assert "REVOKED" == consent.status.value
-    audit = await services.records.list_audit(consent_id=result.consent_id)
+    audit = await services.records.audit.of_consent(result.consent_id)
     assert {"GET /accounts", "GET /accounts/{accountId}/transactions"} <= {
         a.endpoint for a in audit
     }

@@ -9,10 +9,10 @@ States (docs/fdx.md §4)::
                                          └─▶ DENIED (final, never usable)
 
 ``expiry``, ``grant`` and ``deny`` are pure: the caller passes ``now`` and stores what comes back
-(``records.create_consent(consent, event)``). The async transitions (``revoke``, ``renew``,
+(``records.consents.create(consent, event)``). The async transitions (``revoke``, ``renew``,
 ``expire_if_due``, ``end_with_token``) store the change with optimistic versions
-(``RecordStore.update_consent``), retry when another writer won, and then tell every
-``services.observers`` (notifications, caches) once per stored change, never on a no-op.
+(``Records.consents.update``), retry when another writer won, and then tell every
+``book.observers`` (notifications, caches) once per stored change, never on a no-op.
 
 Expiry is exact to the second and needs no background job: ``Consent.is_active`` refuses a consent
 at ``expires_at`` on every use, and whoever sees such a consent calls ``expire_if_due`` to record
@@ -26,7 +26,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
+from authz.consent.book import ConsentBook
 from authz.consent.model import (
     Consent,
     ConsentEvent,
@@ -35,7 +37,6 @@ from authz.consent.model import (
     DurationType,
 )
 from authz.requests import ConsentRequest
-from authz.services import Services
 from authz.store.base import RecordsUnavailable
 from config.policy import Policy
 from config.settings import Settings
@@ -49,7 +50,7 @@ DATA_PROVIDER = "DATA_PROVIDER"  # FDX PartyType of the bank (this gateway)
 ACTORS = frozenset({INDIVIDUAL, DATA_RECIPIENT, DATA_PROVIDER})
 # Every FDX PartyType: who may be named as the initiator of a recipient's revocation.
 PARTY_TYPES = ACTORS | {"DATA_ACCESS_PLATFORM", "MERCHANT", "VENDOR"}
-_INITIATOR = "initiator="
+_INITIATOR = "initiator="  # how events stored before schema version 4 named it
 USER_ACTION = "USER_ACTION"  # FDX ConsentUpdateReason
 BUSINESS_RULE = "BUSINESS_RULE"
 REASONS = frozenset({USER_ACTION, BUSINESS_RULE})
@@ -169,7 +170,7 @@ def deny(
     return consent, ConsentEvent(consent_id, now, "denied", INDIVIDUAL, reason="USER_ACTION")
 
 
-async def store_grant(services: Services, consent: Consent, event: ConsentEvent) -> None:
+async def store_grant(book: ConsentBook, consent: Consent, event: ConsentEvent) -> None:
     """Store a new consent (granted or denied) and its first event, resolving a lost commit
     acknowledgement: when the record store fails (``RecordsUnavailable``), the consent is read
     back, and if it is there the grant did complete and this returns as if nothing failed.
@@ -187,15 +188,15 @@ async def store_grant(services: Services, consent: Consent, event: ConsentEvent)
     with no access, and one click stops it. Ending it automatically would need a durable mark
     of "never redeemed" that the record stores do not keep.
     """
-    records = services.records
+    records = book.records
     try:
-        await records.create_consent(consent, event)
+        await records.consents.create(consent, event)
     except RecordsUnavailable:
-        if await records.get_consent(consent.id) is None:
+        if await records.consents.get(consent.id) is None:
             raise
         log.warning("consent.commit_confirmed_after_error consent_id=%s", consent.id)
     if event.event == "granted":
-        await _notify(services, consent, event)  # the consumer is told of every grant
+        await _notify(book, consent, event)  # the consumer is told of every grant
 
 
 # ---------------------------------------------------------------------------- transitions
@@ -217,68 +218,58 @@ class TransitionConflict(Exception):
 Change = Callable[[Consent, float], "tuple[Consent, ConsentEvent] | None"]
 
 
+class Revocation(NamedTuple):
+    """What ``revoke`` did: the consent as it ends up (None when unknown), and whether this call
+    ended it (False: it had already ended, or was unknown)."""
+
+    consent: Consent | None
+    changed: bool
+
+
 async def revoke(
-    services: Services,
+    book: ConsentBook,
     consent_id: str,
     *,
     actor: str,
     reason: str,
     detail: str | None = None,
     initiator: str | None = None,
-) -> Consent | None:
-    """End the consent now and kill its refresh tokens; the consent as it ends up, or None when
-    unknown. Revoking a consent that already ended changes nothing (no event, no notice) but still
-    revokes its refresh tokens, so nothing usable is ever left behind. An ACTIVE consent already
-    past its expiry is recorded EXPIRED, not REVOKED: that is what happened first.
+) -> Revocation:
+    """End the consent now and kill its refresh tokens. Revoking a consent that already ended
+    changes nothing (no event, no notice) but still revokes its refresh tokens, so nothing usable
+    is ever left behind. An ACTIVE consent already past its expiry is recorded EXPIRED, not
+    REVOKED: that is what happened first.
 
     ``initiator`` is the FDX PartyType a recipient says started it (ConsentRevocationRequest),
     kept in the event (``revocation_initiator`` reads it back); by default the actor.
 
     Raises ``RevocationConflict`` (after revoking the refresh tokens) if writers kept racing it.
     """
-    consent, _ = await revoke_with_outcome(
-        services, consent_id, actor=actor, reason=reason, detail=detail, initiator=initiator
-    )
-    return consent
-
-
-async def revoke_with_outcome(
-    services: Services,
-    consent_id: str,
-    *,
-    actor: str,
-    reason: str,
-    detail: str | None = None,
-    initiator: str | None = None,
-) -> tuple[Consent | None, bool]:
-    """``revoke``, also saying whether this call made the change (True) or found the consent
-    already ended (False)."""
     _check_party(actor, reason)
     if initiator is not None:
         if initiator not in PARTY_TYPES:
             raise ValueError(f"initiator must be an FDX PartyType among {sorted(PARTY_TYPES)}")
-        detail = _INITIATOR + initiator + ("" if detail is None else f"; {detail}")
 
     def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
         if consent.status is not ConsentStatus.ACTIVE:
             return None
         if _past_expiry(consent, now):
             return _expired(consent, now)
-        event = ConsentEvent(consent.id, now, "revoked", actor, reason, detail)
+        event = ConsentEvent(consent.id, now, "revoked", actor, reason, detail, initiator)
         return consent.with_status(ConsentStatus.REVOKED, now), event
 
-    records = services.records
+    records = book.records
     try:
-        consent, event = await _transition(services, consent_id, change)
+        consent, event = await _transition(book, consent_id, change)
     except TransitionConflict:
-        await records.revoke_refresh_tokens(consent_id, services.clock())
+        await records.refresh_tokens.revoke_all(consent_id, book.clock())
         raise RevocationConflict(consent_id) from None
     if consent is not None:
-        await records.revoke_refresh_tokens(consent_id, services.clock())
-    return consent, event is not None and event.event == "revoked"
+        await records.refresh_tokens.revoke_all(consent_id, book.clock())
+    return Revocation(consent, event is not None and event.event == "revoked")
 
 
-async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL) -> Consent:
+async def renew(book: ConsentBook, consent_id: str, *, actor: str = INDIVIDUAL) -> Consent:
     """A fresh authorization of the same scope (same accounts, clusters and lookback): a new
     expiry computed from now by the rules of ``expiry`` (TIME_BOUND: ``durationPeriod`` days;
     PERSISTENT: reauthorization due ``max_consent_days`` after this latest authorization; both
@@ -291,7 +282,7 @@ async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL)
     id) or ``TransitionConflict``.
     """
     _check_party(actor, USER_ACTION)
-    settings = services.settings
+    settings = book.settings
 
     def change(consent: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
         if _past_expiry(consent, now):
@@ -304,7 +295,7 @@ async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL)
         renewed = replace(consent.with_status(ConsentStatus.ACTIVE, now), expires_at=ends)
         return renewed, ConsentEvent(consent.id, now, "renewed", actor, USER_ACTION)
 
-    consent, event = await _transition(services, consent_id, change)
+    consent, event = await _transition(book, consent_id, change)
     if consent is None:
         raise ConsentNotRenewable(f"consent {consent_id} is unknown")
     if event is None or event.event != "renewed":
@@ -315,22 +306,22 @@ async def renew(services: Services, consent_id: str, *, actor: str = INDIVIDUAL)
     return consent
 
 
-async def expire_if_due(services: Services, consent: Consent) -> Consent:
+async def expire_if_due(book: ConsentBook, consent: Consent) -> Consent:
     """If ``consent`` is ACTIVE and ``now >= expires_at``, store it EXPIRED (actor DATA_PROVIDER,
     reason BUSINESS_RULE) and notify; the consent as stored. Called by whoever meets such a
     consent on use (the FDX gate, the token endpoint, the consent API), so the transition is
     recorded to the second without a background job. Cheap when nothing is due: no I/O."""
-    if not _past_expiry(consent, services.clock()):
+    if not _past_expiry(consent, book.clock()):
         return consent
 
     def change(current: Consent, now: float) -> tuple[Consent, ConsentEvent] | None:
         return _expired(current, now) if _past_expiry(current, now) else None
 
-    stored, _ = await _transition(services, consent.id, change)
+    stored, _ = await _transition(book, consent.id, change)
     return stored if stored is not None else consent
 
 
-async def end_with_token(services: Services, consent_id: str, *, token_exp: float) -> Consent:
+async def end_with_token(book: ConsentBook, consent_id: str, *, token_exp: float) -> Consent:
     """ONE_TIME: the consent is one data session and ends when its access token ends, so at the
     code exchange its ``expires_at`` becomes the token's ``exp`` (event "used"); it can never
     outlive that token. Other duration types are returned unchanged."""
@@ -345,7 +336,7 @@ async def end_with_token(services: Services, consent_id: str, *, token_exp: floa
         event = ConsentEvent(consent.id, now, "used", DATA_PROVIDER, BUSINESS_RULE)
         return used, event
 
-    consent, _ = await _transition(services, consent_id, change)
+    consent, _ = await _transition(book, consent_id, change)
     if consent is None:
         raise LookupError(consent_id)
     return consent
@@ -363,6 +354,9 @@ def reauthorization_due(consent: Consent, now: float, *, within_days: int = 30) 
 def revocation_initiator(event: ConsentEvent) -> str:
     """The FDX PartyType that started a "revoked" event: the one a recipient named, else the
     actor."""
+    if event.initiator is not None:
+        return event.initiator
+    # Events stored before the initiator had a column of its own kept it in the detail text.
     if event.detail is not None and event.detail.startswith(_INITIATOR):
         named = event.detail[len(_INITIATOR) :].split(";", 1)[0]
         if named in PARTY_TYPES:
@@ -395,29 +389,29 @@ def _check_party(actor: str, reason: str) -> None:
 
 
 async def _transition(
-    services: Services, consent_id: str, change: Change
+    book: ConsentBook, consent_id: str, change: Change
 ) -> tuple[Consent | None, ConsentEvent | None]:
     """Apply ``change`` to the stored consent with optimistic versions, retrying when another
     writer won; then notify the observers. (None, None) for an unknown id; (consent, None) when
     there was nothing to change."""
-    records = services.records
+    records = book.records
     for _ in range(ATTEMPTS):
-        current = await records.get_consent(consent_id)
+        current = await records.consents.get(consent_id)
         if current is None:
             return None, None
-        proposed = change(current, services.clock())
+        proposed = change(current, book.clock())
         if proposed is None:
             return current, None
         updated, event = proposed
-        if await records.update_consent(updated, event, expected_version=current.version):
-            await _notify(services, updated, event)
+        if await records.consents.update(updated, event, expected_version=current.version):
+            await _notify(book, updated, event)
             return updated, event
     raise TransitionConflict(consent_id)
 
 
-async def _notify(services: Services, consent: Consent, event: ConsentEvent) -> None:
+async def _notify(book: ConsentBook, consent: Consent, event: ConsentEvent) -> None:
     """Observers enqueue and return; one that fails must not undo or hide a stored change."""
-    for observer in services.observers:
+    for observer in book.observers:
         try:
             await observer.consent_changed(consent, event)
         except Exception as exc:

@@ -154,8 +154,8 @@ def receipt_claims(
 
 async def load_receipts(services: Services, consent: Consent) -> list[Receipt]:
     """Every receipt of ``consent`` (payloads only; ``sign`` makes the JWS)."""
-    events = await services.records.consent_events(consent.id)
-    client = await services.records.get_client(consent.client_id)
+    events = await services.records.consents.events(consent.id)
+    client = await services.records.clients.get(consent.client_id)
     labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
     return [
         Receipt(

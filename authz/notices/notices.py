@@ -108,7 +108,7 @@ class Notices:
 
     async def _granted(self, consent: Consent) -> None:
         services = self._services
-        client = await services.records.get_client(consent.client_id)
+        client = await services.records.clients.get(consent.client_id)
         labels: dict[str, AccountLabel] = {}
         # The grant is the consumer's request in progress: the bank gets a moment to name the
         # accounts, never the request's time.
@@ -143,7 +143,7 @@ class Notices:
 
     async def _ended(self, consent: Consent, event: ConsentEvent) -> None:
         services = self._services
-        client = await services.records.get_client(consent.client_id)
+        client = await services.records.clients.get(consent.client_id)
         if event.event == "expired":
             by, at = "EXPIRED", min(event.time, consent.expires_at or event.time)
         else:
@@ -178,7 +178,7 @@ class Notices:
             return
         services = self._services
         now = services.clock()
-        for consent in await services.records.list_consents(client_id=after.client_id):
+        for consent in await services.records.consents.find(client_id=after.client_id):
             if not consent.is_active(now):
                 continue
             for kind, unique in kinds:
@@ -220,7 +220,7 @@ class Notices:
         after: tuple[float, str] | None = None
         horizon = now + max(REMINDER_DAYS) * lifecycle.DAY
         while True:
-            page = await services.records.consents_expiring(horizon, limit=BATCH, after=after)
+            page = await services.records.consents.expiring(horizon, limit=BATCH, after=after)
             for consent in page:
                 told += await self._remind(consent, now)
             if len(page) < BATCH:
@@ -235,7 +235,7 @@ class Notices:
         return told
 
     async def _deletion_overdue(self, request: DeletionRequest) -> int:
-        client = await self._services.records.get_client(request.client_id)
+        client = await self._services.records.clients.get(request.client_id)
 
         def content(lang: str) -> Content:
             values = self._names(client, request.client_id, lang)
@@ -256,7 +256,7 @@ class Notices:
         left = consent.expires_at - now
         days = min(d for d in REMINDER_DAYS if left <= d * lifecycle.DAY)
         kind = "reauthorize" if consent.duration_type is DurationType.PERSISTENT else "expiring"
-        client = await self._services.records.get_client(consent.client_id)
+        client = await self._services.records.clients.get(consent.client_id)
         ends = consent.expires_at
 
         def content(lang: str) -> Content:

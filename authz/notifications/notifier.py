@@ -90,7 +90,7 @@ class Notifier:
         """Queue one notification about ``consent``; False if its recipient takes none or
         ``dedupe_key`` was already used."""
         records = self._services.records
-        client = await records.get_client(consent.client_id)
+        client = await records.clients.get(consent.client_id)
         if client is None:
             return False
         # The registered URI hears of everything; each live subscription of the recipient, of
@@ -123,7 +123,7 @@ class Notifier:
                 next_attempt_at=now,
                 dedupe_key=targets_.delivery_id(target, dedupe_key) if dedupe_key else None,
             )
-            stored = await records.enqueue_notification(delivery) or stored
+            stored = await records.outbox.enqueue(delivery) or stored
         if stored:
             self.worker.wake()
         return stored

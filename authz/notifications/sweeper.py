@@ -65,7 +65,7 @@ class Sweeper:
         expired = reminded = 0
         after: tuple[float, str] | None = None
         while True:
-            page = await self._services.records.consents_expiring(
+            page = await self._services.records.consents.expiring(
                 horizon, limit=self._batch, after=after
             )
             for consent in page:

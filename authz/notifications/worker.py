@@ -22,7 +22,7 @@ import anyio
 from authz.keys import SigningKeys
 from authz.notifications import message, targets
 from authz.notifications.sender import Refused, Sender
-from authz.store.base import NotificationDelivery, RecordStore
+from authz.store.base import NotificationDelivery, Records
 from authz.subscriptions.store import SubscriptionStore
 from config.settings import Settings
 
@@ -40,7 +40,7 @@ def backoff(attempts: int, *, base: float, cap: float, rand: Callable[[], float]
 class DeliveryWorker:
     def __init__(
         self,
-        records: RecordStore,
+        records: Records,
         keys: SigningKeys,
         settings: Settings,
         *,
@@ -97,9 +97,7 @@ class DeliveryWorker:
         if limit <= 0:
             return []
         try:
-            return await self._records.claim_notifications(
-                self._clock(), limit=limit, lease=self._lease
-            )
+            return await self._records.outbox.claim(self._clock(), limit=limit, lease=self._lease)
         except Exception as exc:
             log.error("notification.claim_failed %s", type(exc).__name__)
             return []
@@ -130,14 +128,14 @@ class DeliveryWorker:
             "delivered" if delivered else ("retry" if retry_at else "given_up"),
         )
         try:
-            await self._records.record_notification_attempt(
+            await self._records.outbox.record_attempt(
                 delivery.id, now=now, status=status, delivered=delivered, retry_at=retry_at
             )
         except Exception as exc:  # the lease runs out and the row is tried again
             log.error("notification.record_failed %s id=%s", type(exc).__name__, delivery.id)
 
     async def _attempt(self, delivery: NotificationDelivery) -> tuple[bool, str]:
-        client = await self._records.get_client(delivery.client_id)
+        client = await self._records.clients.get(delivery.client_id)
         url = client.notification_uri if client is not None else None
         subscription_id = targets.subscription_of(delivery.id)
         if subscription_id is not None:

@@ -29,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from authz.consent import lifecycle
 from authz.consent.model import ConsentStatus
-from authz.consent.revoke import revoke_consent
 from authz.errors import (
     NO_STORE,
     InvalidRequestError,
@@ -104,7 +104,7 @@ class Registrar:
             registration_token_hash=token_hash,
             **fields,
         )
-        await self._services.records.put_client(client)
+        await self._services.records.clients.put(client)
         return self._answer(client, token, status=201)
 
     async def manage(self, request: Request) -> Response:
@@ -144,10 +144,10 @@ class Registrar:
         """RFC 7592 §2.3: 204; the registration token and the client's tokens stop working."""
         services = self._services
         deleted = replace(client, status=Status.DELETED.value, registration_token_hash=None)
-        await services.records.put_client(deleted)
-        for consent in await services.records.list_consents(client_id=client.client_id):
+        await services.records.clients.put(deleted)
+        for consent in await services.records.consents.find(client_id=client.client_id):
             if consent.status is ConsentStatus.ACTIVE:
-                await revoke_consent(
+                await lifecycle.revoke(
                     services,
                     consent.id,
                     actor="DATA_RECIPIENT",
@@ -183,7 +183,7 @@ class Registrar:
             raise InvalidRegistrationTokenError(description="expected Bearer registration token")
         client = None
         if len(client_id) <= MAX_CLIENT_ID_CHARS:
-            client = await self._services.records.get_client(client_id)
+            client = await self._services.records.clients.get(client_id)
         expected = client.registration_token_hash if client is not None else None
         # Compare even without a client, so timing does not tell which client ids exist.
         matches = secrets.compare_digest(_hash(token), expected or _hash(""))
@@ -194,7 +194,7 @@ class Registrar:
     async def _rotated(self, client: ClientRecord) -> Response:
         token, token_hash = _new_token()
         rotated = replace(client, registration_token_hash=token_hash)
-        await self._services.records.put_client(rotated)
+        await self._services.records.clients.put(rotated)
         return self._answer(rotated, token, status=200)
 
     def _answer(self, client: ClientRecord, token: str, *, status: int) -> Response:

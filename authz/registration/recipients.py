@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from authz.store.base import ClientRecord, RecordStore
+from authz.store.base import ClientRecord, Records
 
 if TYPE_CHECKING:
     from authz.services import RecipientObserver
@@ -41,13 +41,13 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 }
 
 
-async def list_recipients(records: RecordStore) -> list[ClientRecord]:
+async def list_recipients(records: Records) -> list[ClientRecord]:
     """Every registered recipient, deregistered ones included, by client_id."""
-    return await records.list_clients()
+    return await records.clients.all()
 
 
 async def change_status(
-    records: RecordStore,
+    records: Records,
     client_id: str,
     action: str,
     *,
@@ -59,7 +59,7 @@ async def change_status(
     ``observers`` (consumers hear of a suspension or a reinstatement)."""
     if action not in TRANSITIONS:
         raise RecipientError(f"unknown action {action!r}")
-    client = await records.get_client(client_id)
+    client = await records.clients.get(client_id)
     if client is None:
         raise RecipientError(f"no recipient {client_id!r}")
     sources, target = TRANSITIONS[action]
@@ -72,21 +72,21 @@ async def change_status(
     changed = replace(
         client, status=target.value, extra={**client.extra, "status_history": history}
     )
-    await records.put_client(changed)
+    await records.clients.put(changed)
     for observer in observers:
         await observer.recipient_changed(client, changed)
     return changed
 
 
-async def approve(records: RecordStore, client_id: str, *, now: float) -> ClientRecord:
+async def approve(records: Records, client_id: str, *, now: float) -> ClientRecord:
     return await change_status(records, client_id, "approve", now=now)
 
 
 async def suspend(
-    records: RecordStore, client_id: str, *, now: float, reason: str | None = None
+    records: Records, client_id: str, *, now: float, reason: str | None = None
 ) -> ClientRecord:
     return await change_status(records, client_id, "suspend", now=now, reason=reason)
 
 
-async def reinstate(records: RecordStore, client_id: str, *, now: float) -> ClientRecord:
+async def reinstate(records: Records, client_id: str, *, now: float) -> ClientRecord:
     return await change_status(records, client_id, "reinstate", now=now)

@@ -39,7 +39,7 @@ async def authorize(services: Services, request: Request) -> Response:
     pushed = PushedRequest.from_dict(payload)
     if pushed.client_id != params["client_id"]:
         return error_page(settings, lang, "link_expired")
-    client = await services.records.get_client(pushed.client_id)
+    client = await services.records.clients.get(pushed.client_id)
     if client is None or client.status != "approved":
         return error_page(settings, lang, "client_unavailable")
     interaction = await Interactions(services).start(pushed)

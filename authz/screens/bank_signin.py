@@ -233,7 +233,7 @@ async def _target(services: Services, pending: Pending, lang: str) -> _Target:
     interaction = await Interactions(services).load(pending.purpose)
     if interaction is None:
         raise _Answer(error_page(settings, lang, "link_expired"))
-    client = await services.records.get_client(interaction.request.client_id)
+    client = await services.records.clients.get(interaction.request.client_id)
     if client is None or client.status != "approved":
         raise _Answer(error_page(settings, lang, "client_unavailable"))
     return _Target(interaction, client)

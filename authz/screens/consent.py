@@ -137,7 +137,7 @@ async def decide(services: Services, request: Request) -> Response:
         return error_page(settings, lang, "signed_out")
     if interaction.customer_id != session.customer_id:
         return error_page(settings, lang, "forbidden")
-    client = await services.records.get_client(interaction.request.client_id)
+    client = await services.records.clients.get(interaction.request.client_id)
     if (
         client is None
         or client.status != "approved"

@@ -172,7 +172,7 @@ async def _form_for(
     interaction = await Interactions(services).load(request.path_params["interaction_id"])
     if interaction is None:
         return error_page(settings, lang, "link_expired")
-    client = await services.records.get_client(interaction.request.client_id)
+    client = await services.records.clients.get(interaction.request.client_id)
     if client is None or client.status != "approved":
         return error_page(settings, lang, "client_unavailable")
     try:

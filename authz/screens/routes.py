@@ -32,7 +32,7 @@ async def show(services: Services, request: Request) -> Response:
     interaction = await interactions.load(request.path_params["interaction_id"])
     if interaction is None:
         return error_page(settings, lang, "link_expired")
-    client = await services.records.get_client(interaction.request.client_id)
+    client = await services.records.clients.get(interaction.request.client_id)
     if client is None or client.status != "approved":
         return error_page(settings, lang, "client_unavailable")
     session = await Sessions(services).current(request)

@@ -10,13 +10,15 @@ from authz.store.base import (
     ClientRecord,
     Kind,
     Payload,
-    RecordStore,
+    Records,
     RecordsUnavailable,
     RefreshToken,
     SchemaError,
     StateStore,
     StateUnavailable,
 )
+from authz.store.live import Stamps
+from authz.store.stamped import with_stamps
 
 
 def open_records(
@@ -26,23 +28,49 @@ def open_records(
     pool_min_size: int = 1,
     pool_max_size: int = 10,
     timeout: float = 5.0,
-) -> RecordStore:
+    state: StateStore | None = None,
+) -> Records:
     """The record store named by ``url``; nothing is opened yet. The pool arguments apply to
-    PostgreSQL only (connections kept open, at most open, seconds to wait for one)."""
-    if url.startswith("postgresql://"):
-        from authz.store.postgres import PostgresRecordStore
+    PostgreSQL only (connections kept open, at most open, seconds to wait for one).
 
-        return PostgresRecordStore(
+    ``state``: the deployment's state store. When it is shared (Redis), every consent and
+    client write moves a stamp in it and the gate trusts a cached consent while the stamps stand
+    (``authz.store.stamped``): every process that writes records must then open them this way."""
+    records = _backend(url, clock, pool_min_size, pool_max_size, timeout)
+    stamps = stamps_of(state) if url != "memory://" else None
+    return records if stamps is None else with_stamps(records, stamps)
+
+
+def stamps_of(state: StateStore | None) -> Stamps | None:
+    """The gate's stamps in ``state``, when it is shared by every process (Redis)."""
+    if state is None or type(state).__name__ != "RedisStateStore":
+        return None
+    from authz.store.redis import RedisStamps, RedisStateStore
+
+    return RedisStamps(state) if isinstance(state, RedisStateStore) else None
+
+
+def _backend(
+    url: str,
+    clock: Callable[[], float] | None,
+    pool_min_size: int,
+    pool_max_size: int,
+    timeout: float,
+) -> Records:
+    if url.startswith("postgresql://"):
+        from authz.store.postgres import postgres_records
+
+        return postgres_records(
             url, min_size=pool_min_size, max_size=pool_max_size, timeout=timeout
         )
     if url.startswith("sqlite:///"):
-        from authz.store.sqlite import SqliteRecordStore
+        from authz.store.sqlite import sqlite_records
 
-        return SqliteRecordStore(url.removeprefix("sqlite:///"))
+        return sqlite_records(url.removeprefix("sqlite:///"))
     if url == "memory://":
-        from authz.store.memory import MemoryRecordStore
+        from authz.store.memory import memory_records
 
-        return MemoryRecordStore(clock=clock)
+        return memory_records(clock=clock)
     raise ValueError(f"database_url: no record store for {display_url(url)!r}")
 
 
@@ -75,7 +103,7 @@ __all__ = [
     "ClientRecord",
     "Kind",
     "Payload",
-    "RecordStore",
+    "Records",
     "RecordsUnavailable",
     "RefreshToken",
     "SchemaError",
@@ -84,4 +112,5 @@ __all__ = [
     "display_url",
     "open_records",
     "open_state",
+    "stamps_of",
 ]

@@ -1,22 +1,31 @@
-"""The two storage seams (design.md §4) and the records that cross them.
+"""The two storage seams and the errors they raise.
 
-``RecordStore`` keeps what must last (clients, consents and their history, refresh tokens, audit
-events): SQLite by default, PostgreSQL at scale. ``StateStore`` keeps short-lived, hot state
-(PAR request URIs, codes, interactions, sessions, jti caches, counters): in-process by default,
-Redis at scale. Callers depend on these Protocols only; ``authz.store.open_records`` and
-``open_state`` pick the implementation from a URL.
+``Records`` keeps what must last, one small Protocol per record family (clients, consents,
+refresh tokens, audit and its trail, the notification outbox, the schema): SQLite by default,
+PostgreSQL at scale, in memory for tests. ``StateStore`` keeps short-lived, hot state (PAR
+request URIs, codes, interactions, sessions, jti caches, counters): in-process by default, Redis
+at scale. Callers depend on these Protocols only; ``authz.store.open_records`` and ``open_state``
+pick the implementation from a URL. The records themselves are ``authz.records``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from authz.consent.model import Consent, ConsentEvent
-
-Payload = dict[str, Any]  # JSON-serialisable; the only Any that crosses these seams
+from authz.records import (
+    AuditEvent,
+    ClientRecord,
+    Consent,
+    ConsentEvent,
+    NotificationDelivery,
+    Payload,
+    RefreshToken,
+    TrailAnchor,
+    TrailEntry,
+)
 
 
 class SchemaError(Exception):
@@ -37,225 +46,121 @@ class RecordsUnavailable(Exception):
 # ---------------------------------------------------------------------------- durable records
 
 
-@dataclass(frozen=True, slots=True)
-class ClientRecord:
-    """A registered data recipient (RFC 7591 metadata plus the FDX limits it registered)."""
-
-    client_id: str
-    client_name: str
-    redirect_uris: tuple[str, ...]
-    jwks: Payload  # public JWK Set for private_key_jwt
-    logo_uri: str | None = None
-    client_uri: str | None = None
-    description: str | None = None  # the purpose shown when a request gives none
-    contacts: tuple[str, ...] = ()
-    clusters: tuple[str, ...] = ()  # data clusters it may ask for (registered scope)
-    duration_types: tuple[str, ...] = ("ONE_TIME", "TIME_BOUND", "PERSISTENT")
-    max_duration_period: int | None = None  # days, TIME_BOUND
-    max_lookback_period: int | None = None  # days
-    status: str = "approved"  # pending | approved | suspended | deleted (RFC 7592 §2.3)
-    notification_uri: str | None = None  # where signed FDX consent notifications are POSTed
-    created_at: float = 0.0
-    extra: Payload = field(default_factory=dict)  # further registered metadata, kept verbatim
-    jwks_uri: str | None = None  # keys fetched from here instead of ``jwks`` (RFC 7591 §2)
-    registration_token_hash: str | None = None  # RFC 7592 token, its SHA-256 only
-
-    def to_dict(self) -> Payload:
-        return {
-            "client_id": self.client_id,
-            "client_name": self.client_name,
-            "redirect_uris": list(self.redirect_uris),
-            "jwks": self.jwks,
-            "logo_uri": self.logo_uri,
-            "client_uri": self.client_uri,
-            "description": self.description,
-            "contacts": list(self.contacts),
-            "clusters": list(self.clusters),
-            "duration_types": list(self.duration_types),
-            "max_duration_period": self.max_duration_period,
-            "max_lookback_period": self.max_lookback_period,
-            "status": self.status,
-            "notification_uri": self.notification_uri,
-            "created_at": self.created_at,
-            "extra": self.extra,
-            "jwks_uri": self.jwks_uri,
-            "registration_token_hash": self.registration_token_hash,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ClientRecord:
-        return cls(
-            client_id=d["client_id"],
-            client_name=d["client_name"],
-            redirect_uris=tuple(d["redirect_uris"]),
-            jwks=d["jwks"],
-            logo_uri=d.get("logo_uri"),
-            client_uri=d.get("client_uri"),
-            description=d.get("description"),
-            contacts=tuple(d.get("contacts", ())),
-            clusters=tuple(d.get("clusters", ())),
-            duration_types=tuple(d.get("duration_types", ("ONE_TIME", "TIME_BOUND", "PERSISTENT"))),
-            max_duration_period=d.get("max_duration_period"),
-            max_lookback_period=d.get("max_lookback_period"),
-            status=d.get("status", "approved"),
-            notification_uri=d.get("notification_uri"),
-            created_at=d.get("created_at", 0.0),
-            extra=dict(d.get("extra", {})),
-            jwks_uri=d.get("jwks_uri"),
-            registration_token_hash=d.get("registration_token_hash"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshToken:
-    """A refresh token as stored: only its SHA-256 hash, never the token itself."""
-
-    token_hash: str
-    consent_id: str
-    client_id: str
-    created_at: float
-    expires_at: float
-    used_at: float | None = None  # set when rotated; presenting it again is a replay
-    revoked_at: float | None = None
-    # RFC 9449 §5: the DPoP key (RFC 7638 thumbprint) the token is bound to; a refresh must
-    # prove possession of that same key. None: not DPoP-bound.
-    jkt: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One data access: who read what, through which consent, and how much."""
-
-    id: str
-    time: float
-    consent_id: str
-    client_id: str
-    customer_id: str
-    endpoint: str  # "GET /accounts/{accountId}/transactions"
-    account_ids: tuple[str, ...]
-    clusters: tuple[str, ...]
-    record_count: int
-    status: int
-    interaction_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TrailEntry:
-    """One link of the audit trail's hash chain (``authz.store.chain``).
-
-    ``record`` is the canonical JSON (sorted keys) of the consent event or data access, exactly as
-    hashed; ``hash`` = SHA-256 hex of ``prev_hash`` followed by the canonical JSON of
-    ``{"kind", "record", "seq", "time"}``."""
-
-    seq: int
-    time: float
-    kind: str  # consent_event | data_access
-    record: str
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class TrailAnchor:
-    """Where the kept chain starts after a retention prune: the last pruned link."""
-
-    seq: int
-    time: float
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationDelivery:
-    """One signed notification to a recipient and the history of its delivery.
-
-    ``id`` is the FDX ``notificationId``, the same on every attempt so a receiver can drop
-    duplicates. ``notification`` is the FDX Notificationentity without ``sentOn``, which is set
-    (and the whole signed) per attempt. ``dedupe_key``, when given, is unique: a second enqueue
-    with it is refused (the sweeper's notice is sent once per consent per authorization)."""
-
-    id: str
-    client_id: str
-    consent_id: str
-    kind: str  # revoked | expired | renewed | reauthorization_due
-    notification: Payload
-    created_at: float
-    next_attempt_at: float
-    dedupe_key: str | None = None
-    attempts: int = 0
-    last_status: str | None = None  # "204", "timeout", "refused: …"
-    delivered_at: float | None = None
-    given_up_at: float | None = None
-
-
-class RecordStore(Protocol):
+class Schema(Protocol):
     async def migrate(self) -> None:
         """Create the schema, or upgrade it; raise SchemaError on a schema newer than the code."""
 
-    async def check_schema(self) -> None:
+    async def check(self) -> None:
         """Raise SchemaError unless the schema is exactly the one this code knows."""
 
-    # clients
-    async def put_client(self, client: ClientRecord) -> None:
+
+class Clients(Protocol):
+    async def put(self, client: ClientRecord) -> None:
         """Insert or replace."""
 
-    async def get_client(self, client_id: str) -> ClientRecord | None: ...
+    async def get(self, client_id: str) -> ClientRecord | None: ...
 
-    async def client_status(self, client_id: str) -> str | None:
-        """The client's ``status`` alone, None if unknown. Read by the FDX gate on every call
-        (a suspended recipient is refused on its next request), so implementations keep it
-        cheap, and never stale: a change by any writer is seen by the next read."""
+    async def status(self, client_id: str) -> str | None:
+        """The client's ``status`` alone, None if unknown; never stale (a suspension by any
+        writer is seen by the next read). The FDX gate reads it with the consent
+        (``Consents.live``); this is for callers without a consent."""
 
-    async def list_clients(self) -> list[ClientRecord]: ...
+    async def all(self) -> list[ClientRecord]:
+        """By client id."""
 
-    # consents
-    async def create_consent(self, consent: Consent, event: ConsentEvent) -> None: ...
 
-    async def get_consent(self, consent_id: str) -> Consent | None: ...
+@dataclass(frozen=True, slots=True)
+class LiveConsent:
+    """What the FDX gate asks on every call: the consent as stored, and its recipient's status
+    (None when the recipient is unknown), both read after the question was asked."""
 
-    async def update_consent(
-        self, consent: Consent, event: ConsentEvent, *, expected_version: int
-    ) -> bool:
+    consent: Consent
+    recipient_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One consent as the primitive read it: its version, its document unless the caller already
+    holds that version, and its recipient's status (None when the recipient is unknown)."""
+
+    version: int
+    document: Payload | None
+    recipient_status: str | None
+
+
+class Consents(Protocol):
+    async def create(self, consent: Consent, event: ConsentEvent) -> None:
+        """ValueError if the id is taken."""
+
+    async def get(self, consent_id: str) -> Consent | None: ...
+
+    async def live(self, consent_id: str) -> LiveConsent | None:
+        """The gate's one question, under the freshness rule (``authz.store.live``): a change
+        acknowledged to any writer before this call began is seen."""
+
+    async def versions(self, held: Mapping[str, int]) -> dict[str, Stored]:
+        """The primitive under ``live`` (``authz.store.live.ConsentVersions``); only the
+        freshness rule calls it."""
+
+    async def update(self, consent: Consent, event: ConsentEvent, *, expected_version: int) -> bool:
         """Store ``consent`` (and append ``event``) only if the stored version is
         ``expected_version``; False if another writer got there first. ``consent.version`` must
         be higher (ValueError otherwise): readers trust an unchanged version to mean an
         unchanged consent."""
 
-    async def list_consents(
+    async def find(
         self, *, customer_id: str | None = None, client_id: str | None = None
     ) -> list[Consent]:
         """Newest first."""
 
-    async def consent_events(self, consent_id: str) -> list[ConsentEvent]:
+    async def events(self, consent_id: str) -> list[ConsentEvent]:
         """Oldest first."""
 
-    async def append_consent_event(self, event: ConsentEvent) -> None:
+    async def append_event(self, event: ConsentEvent) -> None:
         """History that does not change the consent itself (e.g. a denial, a replay seen)."""
 
-    # refresh tokens (RFC 6749 §10.4, rotated on every use)
-    async def put_refresh_token(self, token: RefreshToken) -> None: ...
+    async def expiring(
+        self, before: float, *, limit: int, after: tuple[float, str] | None = None
+    ) -> list[Consent]:
+        """ACTIVE consents whose ``expires_at`` is before ``before``, ordered by
+        ``(expires_at, id)``; with ``after``, only those past that key (keyset paging, so a
+        sweep reads each row once however many there are). The sweeper's notices; never used
+        to decide access."""
 
-    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+    async def count_active(self, now: float) -> int:
+        """How many consents are ACTIVE and not past their expiry at ``now`` (the
+        ``fdxgw_active_consents`` gauge, read at each metrics scrape: keep it to one count)."""
+
+
+class RefreshTokens(Protocol):
+    """RFC 6749 §10.4: rotated on every use."""
+
+    async def put(self, token: RefreshToken) -> None:
+        """ValueError for an unknown consent or a reused hash."""
+
+    async def get(self, token_hash: str) -> RefreshToken | None:
         """Read without using: for revocation and introspection, which must not rotate it."""
 
-    async def use_refresh_token(
-        self, token_hash: str, now: float
-    ) -> tuple[RefreshToken | None, bool]:
+    async def use(self, token_hash: str, now: float) -> tuple[RefreshToken | None, bool]:
         """Atomically mark the token used. Returns (the record as it was, True) for the one caller
         that wins; (record, False) when it was already used or revoked (a replay); (None, False)
         when unknown."""
 
-    async def revoke_refresh_tokens(self, consent_id: str, now: float) -> int:
+    async def revoke_all(self, consent_id: str, now: float) -> int:
         """Revoke every refresh token of the consent; returns how many were live."""
 
-    # audit (append-only)
-    async def append_audit(self, events: Sequence[AuditEvent]) -> None: ...
 
-    async def list_audit(self, *, consent_id: str) -> list[AuditEvent]:
+class Audit(Protocol):
+    """Data accesses (append-only) and the hash-chained trail: every consent event and data
+    access is linked in the same transaction that stores it, so nothing is stored without its
+    link (``authz.store.chain``)."""
+
+    async def append(self, events: Sequence[AuditEvent]) -> None: ...
+
+    async def of_consent(self, consent_id: str) -> list[AuditEvent]:
         """Oldest first."""
 
-    # audit trail (hash-chained; every consent event and audit event is linked in the same
-    # transaction that stores it, so nothing is stored without its link)
-    async def list_trail(
+    async def trail(
         self,
         *,
         after_seq: int = 0,
@@ -265,26 +170,27 @@ class RecordStore(Protocol):
     ) -> list[TrailEntry]:
         """Links with ``seq > after_seq`` (and ``start <= time < end`` when given), by seq."""
 
-    async def trail_anchor(self) -> TrailAnchor | None:
+    async def anchor(self) -> TrailAnchor | None:
         """The last pruned link, or None if nothing was ever pruned."""
 
-    async def prune_trail(self, before: float) -> int:
+    async def prune(self, before: float) -> int:
         """Retention (12 CFR 1033.351): delete the oldest links, up to the first one at or after
         ``before``, and the audit events older than ``before``; keep the last deleted link as the
         anchor so the rest still verifies. Returns how many links were deleted."""
 
-    # recipient notifications (a durable outbox: nothing is lost across restarts)
-    async def enqueue_notification(self, delivery: NotificationDelivery) -> bool:
+
+class Outbox(Protocol):
+    """Recipient notifications, a durable outbox: nothing is lost across restarts."""
+
+    async def enqueue(self, delivery: NotificationDelivery) -> bool:
         """Store a new delivery; False (and nothing stored) if its ``dedupe_key`` was used."""
 
-    async def claim_notifications(
-        self, now: float, *, limit: int, lease: float
-    ) -> list[NotificationDelivery]:
+    async def claim(self, now: float, *, limit: int, lease: float) -> list[NotificationDelivery]:
         """Up to ``limit`` pending deliveries due at ``now``, earliest first; each one's next
         attempt moves to ``now + lease``, so another worker (or this one after a crash) takes it
         again only once the lease has passed."""
 
-    async def record_notification_attempt(
+    async def record_attempt(
         self,
         delivery_id: str,
         *,
@@ -295,24 +201,26 @@ class RecordStore(Protocol):
     ) -> None:
         """Count one attempt: delivered, to be retried at ``retry_at``, or (neither) given up."""
 
-    async def get_notification(self, delivery_id: str) -> NotificationDelivery | None: ...
+    async def get(self, delivery_id: str) -> NotificationDelivery | None: ...
 
-    async def list_notifications(self, *, consent_id: str) -> list[NotificationDelivery]:
+    async def of_consent(self, consent_id: str) -> list[NotificationDelivery]:
         """Oldest first."""
 
-    async def consents_expiring(
-        self, before: float, *, limit: int, after: tuple[float, str] | None = None
-    ) -> list[Consent]:
-        """ACTIVE consents whose ``expires_at`` is before ``before``, ordered by
-        ``(expires_at, id)``; with ``after``, only those past that key (keyset paging, so a
-        sweep reads each row once however many there are). The sweeper's notices; never used
-        to decide access."""
 
-    async def count_active_consents(self, now: float) -> int:
-        """How many consents are ACTIVE and not past their expiry at ``now`` (the
-        ``fdxgw_active_consents`` gauge, read at each metrics scrape: keep it to one count)."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Records:
+    """The record store: one value per family, all over the same data, and one way to close it."""
 
-    async def aclose(self) -> None: ...
+    schema: Schema
+    clients: Clients
+    consents: Consents
+    refresh_tokens: RefreshTokens
+    audit: Audit
+    outbox: Outbox
+    closer: Callable[[], Awaitable[None]]  # releases what the families share (connections)
+
+    async def aclose(self) -> None:
+        await self.closer()
 
 
 # ---------------------------------------------------------------------------- short-lived state
@@ -328,6 +236,7 @@ class Kind(enum.StrEnum):
     LOGIN_FAILURES = "login_fail"  # counters for login throttling
     RATE = "rate"  # gateway.ratelimit: request counts per recipient and consent, per window
     DPOP_JTI = "dpop_jti"  # RFC 9449 §11.1 DPoP proof replay cache, keyed "<jkt>:<jti>"
+    STAMP = "stamp"  # authz.store.live: a consent's or client's random stamp, "consent:<id>"
     SIGN_IN = "signin"  # a sign-in at the bank's OpenID Provider in progress, by its state
     OTP_STEP = "otp_step"  # a right password waiting for its one-time code
     OTP_USED = "otp_used"  # TOTP codes already accepted, per customer and time step
@@ -365,3 +274,28 @@ class StateStore(Protocol):
         limiter's two counters per FDX call); the counts in the same order."""
 
     async def aclose(self) -> None: ...
+
+
+__all__ = [
+    "Audit",
+    "AuditEvent",
+    "ClientRecord",
+    "Clients",
+    "Consents",
+    "Kind",
+    "LiveConsent",
+    "NotificationDelivery",
+    "Outbox",
+    "Payload",
+    "Records",
+    "RecordsUnavailable",
+    "RefreshToken",
+    "RefreshTokens",
+    "Schema",
+    "SchemaError",
+    "StateStore",
+    "StateUnavailable",
+    "Stored",
+    "TrailAnchor",
+    "TrailEntry",
+]

@@ -86,6 +86,8 @@ def consent_item(
         "status": status,
         "version": version,
     }
+    if event.initiator is not None:  # absent otherwise, so links made before it hash the same
+        record["initiator"] = event.initiator
     return event.time, CONSENT_EVENT, canonical(record)
 
 

@@ -33,6 +33,7 @@ pool before use, so recovery needs no retry either.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from authz.store.batch import Batcher
 
 DEFAULT_PREFIX = "fdxgw:"
 DEFAULT_TIMEOUT = 1.0  # seconds to connect or to get a reply: a dead Redis fails fast
+_STAMP_TTL_MS = 86_400_000
 
 _UNCONSUMED = b"[null,"
 
@@ -63,6 +65,15 @@ if raw and string.sub(raw, 1, 6) == '[null,' then
   redis.call('SET', KEYS[1], '[' .. ARGV[1] .. ',' .. string.sub(raw, 7), 'KEEPTTL')
 end
 return raw
+"""
+
+# A stamp (authz.store.live): the one stored, or the fresh one given, set now if none was. A day's
+# expiry: one that expired is replaced by a fresh value, which no cache holds.
+_STAMP = """
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000)
+return ARGV[1]
 """
 
 # INCR, starting the TTL with the first increment only. A payload stored under the same name is
@@ -120,11 +131,20 @@ class RedisStateStore:
             # has closed, so the first call after a Redis restart would fail on a dead socket
             # (redis/redis-py#4128, fixed after 8.1). We use no maintenance notifications.
             maint_notifications_config=MaintNotificationsConfig(enabled=False),
+            redis_connect_func=self._connected,
         )
+        # Moves on every failure and every new connection: whatever was read through the old
+        # ones (the gate's stamps, authz.store.live) may belong to a Redis that is gone.
+        self.epoch = 0
         self._consume = self._redis.register_script(_CONSUME)
         self._incr = self._redis.register_script(_INCR)
-        self._scripts = {self._consume.sha: self._consume, self._incr.sha: self._incr}
+        self._stamp = self._redis.register_script(_STAMP)
+        self._scripts = {s.sha: s for s in (self._consume, self._incr, self._stamp)}
         self._pipelines = Batcher[tuple[Command, ...], list[Any]](self._pipeline)
+
+    async def _connected(self, connection: Any) -> None:
+        await connection.on_connect()  # what redis-py does when no function is given
+        self.epoch += 1
 
     @property
     def prefix(self) -> str:
@@ -193,7 +213,7 @@ class RedisStateStore:
         Redis refuses with NOSCRIPT (after a restart, a ``SCRIPT FLUSH``) did not run, so it is
         sent again through its script, which loads it."""
         commands = [command for call in calls for command in call]
-        with _translate_errors():
+        with self._counting_failures(), _translate_errors():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for command in commands:
                     pipe.execute_command(*command)
@@ -208,12 +228,48 @@ class RedisStateStore:
             at += len(call)
         return answers
 
+    @contextmanager
+    def _counting_failures(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.epoch += 1
+            raise
+
     async def _evaluate(self, command: Command) -> Any:
         _, sha, _, key, arg = command
         try:
             return await self._scripts[cast(str, sha)](keys=[cast(str, key)], args=[arg])
         except rexc.ResponseError as exc:
             return exc  # this command's own error, raised to its caller only
+
+
+class RedisStamps:
+    """The gate's stamps (``authz.store.live.Stamps``) in this Redis, one key each, sent in the
+    store's pipelines (so the gate's stamp reads share a round trip with its other commands).
+    Stamps live a day: one that expired is replaced by a fresh one, which no cache holds."""
+
+    def __init__(self, state: RedisStateStore) -> None:
+        self._state = state
+
+    @property
+    def epoch(self) -> int:
+        return self._state.epoch
+
+    async def read(self, names: Sequence[str]) -> list[str]:
+        sha = self._state._stamp.sha
+        replies = await self._state._call(
+            *(
+                ("EVALSHA", sha, 1, self._state.key(Kind.STAMP, n), secrets.token_hex(16))
+                for n in names
+            )
+        )
+        return [r.decode() for r in replies]
+
+    async def write(self, names: Sequence[str], value: str) -> None:
+        await self._state._call(
+            *(("SET", self._state.key(Kind.STAMP, n), value, "PX", _STAMP_TTL_MS) for n in names)
+        )
 
 
 @contextmanager

@@ -117,6 +117,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5): the thumbprint of the key they are bound to
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT",),
+    # 4: who a recipient said started a revocation (FDX ConsentRevocationRequest.initiator)
+    ("ALTER TABLE consent_events ADD COLUMN initiator TEXT",),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -223,6 +225,8 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: DPoP-bound refresh tokens (RFC 9449 §5)
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt text",),
+    # 4: a revocation's named initiator
+    ("ALTER TABLE consent_events ADD COLUMN initiator text",),
 )
 
 DIALECTS: dict[str, tuple[tuple[str, ...], ...]] = {

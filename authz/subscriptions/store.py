@@ -1,6 +1,6 @@
 """The seam for notification subscriptions: one small record family with a store of its own.
 
-Kept apart from the ``RecordStore``: a subscription is the recipient's, not a consent's, and is
+Kept apart from the ``Records``: a subscription is the recipient's, not a consent's, and is
 read only when a notification is queued or delivered. Every backend (memory, SQLite, PostgreSQL)
 passes ``tests/contracts/test_subscription_store.py``.
 """

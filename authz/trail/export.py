@@ -15,18 +15,18 @@ from typing import Any
 import orjson
 
 from authz.consent.model import Consent
-from authz.store.base import AuditEvent, RecordStore
+from authz.store.base import AuditEvent, Records
 
 PAGE = 5000
 
 
 async def export_range(
-    records: RecordStore, start: float, end: float, *, page: int = PAGE
+    records: Records, start: float, end: float, *, page: int = PAGE
 ) -> AsyncIterator[dict[str, Any]]:
     """Every link with ``start <= time < end``, in chain order."""
     after = 0
     while True:
-        entries = await records.list_trail(after_seq=after, limit=page, start=start, end=end)
+        entries = await records.audit.trail(after_seq=after, limit=page, start=start, end=end)
         for e in entries:
             yield {
                 "seq": e.seq,
@@ -42,11 +42,11 @@ async def export_range(
 
 
 async def export_customer(
-    records: RecordStore, customer_id: str, *, now: float | None = None
+    records: Records, customer_id: str, *, now: float | None = None
 ) -> dict[str, Any]:
     """One consumer's consents (FDX ConsentGrant plus recipient and purpose), each with its
     history and every data access made under it, newest consent first."""
-    consents = await records.list_consents(customer_id=customer_id)
+    consents = await records.consents.find(customer_id=customer_id)
     body: dict[str, Any] = {"customerId": customer_id, "consents": []}
     if now is not None:
         body["exportedAt"] = timestamp(now)
@@ -55,10 +55,10 @@ async def export_customer(
     return body
 
 
-async def _consent(records: RecordStore, consent: Consent) -> dict[str, Any]:
-    client = await records.get_client(consent.client_id)
-    events = await records.consent_events(consent.id)
-    accesses = await records.list_audit(consent_id=consent.id)
+async def _consent(records: Records, consent: Consent) -> dict[str, Any]:
+    client = await records.clients.get(consent.client_id)
+    events = await records.consents.events(consent.id)
+    accesses = await records.audit.of_consent(consent.id)
     return {
         "consent": consent.to_fdx(),
         "recipient": {

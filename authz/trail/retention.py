@@ -3,7 +3,7 @@ default, 12 CFR 1033.351), delete what is older, and keep the chain verifiable f
 
 from __future__ import annotations
 
-from authz.store.base import RecordStore
+from authz.store.base import Records
 from config.settings import Settings
 
 DAY = 86400
@@ -13,7 +13,7 @@ def cutoff(settings: Settings, now: float) -> float:
     return now - settings.audit_retention_days * DAY
 
 
-async def prune(records: RecordStore, settings: Settings, now: float) -> int:
+async def prune(records: Records, settings: Settings, now: float) -> int:
     """Delete links (and data-access records) older than the retention period; returns how many
     links went. The last deleted link becomes the anchor ``verify_chain`` starts from."""
-    return await records.prune_trail(cutoff(settings, now))
+    return await records.audit.prune(cutoff(settings, now))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authz.store.base import RecordStore, TrailEntry
+from authz.store.base import Records, TrailEntry
 from authz.store.chain import GENESIS, link_hash
 
 PAGE = 5000
@@ -39,18 +39,18 @@ class Verification:
 
 
 async def verify_chain(
-    records: RecordStore,
+    records: Records,
     *,
     page: int = PAGE,
     progress: Callable[[int], None] | None = None,
 ) -> Verification:
     """Check every link, oldest first; stop at the first that does not hold.
     ``progress(count)`` is called after each page, for long runs."""
-    anchor = await records.trail_anchor()
+    anchor = await records.audit.anchor()
     seq, prev = (anchor.seq, anchor.hash) if anchor is not None else (0, GENESIS)
     count = 0
     while True:
-        entries = await records.list_trail(after_seq=seq, limit=page)
+        entries = await records.audit.trail(after_seq=seq, limit=page)
         for entry in entries:
             reason = _fault(entry, seq, prev)
             if reason is not None:

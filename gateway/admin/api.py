@@ -126,7 +126,7 @@ async def change_recipient(request: Request, services: Services) -> Response:
             observers=services.recipient_observers,
         )
     except recipients.RecipientError as exc:
-        known = await services.records.get_client(client_id) is not None
+        known = await services.records.clients.get(client_id) is not None
         status, error = (409, "conflict") if known else (404, "not_found")
         raise AdminError(status, error, str(exc)) from None
     log.info("admin.recipient_%s", action, extra={"client_id": client_id, "status": changed.status})

@@ -80,7 +80,7 @@ async def _consents(settings: Settings, args: argparse.Namespace) -> int:
         return await _revoke(settings, args.consent_id, args.reason)
     records = open_records(settings.database_url)
     try:
-        await records.check_schema()
+        await records.schema.check()
         found = await consents.search(records, customer=args.customer, recipient=args.recipient)
     except SchemaError as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
@@ -120,7 +120,7 @@ async def _revoke(settings: Settings, consent_id: str, reason: str) -> int:
     # (the durable outbox is delivered by the running gateway).
     services = build_services(settings)
     try:
-        await services.records.check_schema()
+        await services.records.schema.check()
         consent = await consents.revoke(services, consent_id, reason=reason)
     except SchemaError as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ from typing import Any
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.services import Services
-from authz.store.base import RecordStore
+from authz.store.base import Records
 
 
 class ConsentNotFound(Exception):
@@ -22,7 +22,7 @@ class ConsentAlreadyEnded(Exception):
 
 
 async def search(
-    records: RecordStore,
+    records: Records,
     *,
     customer: str | None = None,
     recipient: str | None = None,
@@ -30,7 +30,7 @@ async def search(
     """A customer's or a recipient's consents, newest first (exactly one of the two)."""
     if (customer is None) == (recipient is None):
         raise ValueError("search by exactly one of customer or recipient")
-    return await records.list_consents(customer_id=customer, client_id=recipient)
+    return await records.consents.find(customer_id=customer, client_id=recipient)
 
 
 def summary(consent: Consent) -> dict[str, Any]:
@@ -55,7 +55,7 @@ async def revoke(services: Services, consent_id: str, *, reason: str) -> Consent
     ``ConsentAlreadyEnded``."""
     if reason not in lifecycle.REASONS:
         raise ValueError(f"reason must be one of {', '.join(sorted(lifecycle.REASONS))}")
-    consent, revoked = await lifecycle.revoke_with_outcome(
+    consent, revoked = await lifecycle.revoke(
         services,
         consent_id,
         actor=lifecycle.DATA_PROVIDER,

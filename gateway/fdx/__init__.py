@@ -44,7 +44,7 @@ def routes(
     probe: AdapterProbe | None = None,
     windows: Sequence[Window] | None = None,
 ) -> list[BaseRoute]:
-    log = audit or AuditLog(services.records, services.clock)
+    log = audit or AuditLog(services.records.audit, services.clock)
     out: list[BaseRoute] = []
     resources = (
         accounts,

@@ -78,7 +78,7 @@ class ConsentEndpoint:
 async def get_consent(
     request: Request, services: Services, claims: AccessClaims, consent: Consent
 ) -> Response:
-    client = await services.records.get_client(consent.client_id)
+    client = await services.records.clients.get(consent.client_id)
     return fdx_json(consent.to_fdx(parties(client, consent, services)))
 
 
@@ -89,7 +89,7 @@ async def revoke(
     if consent.status is not ConsentStatus.ACTIVE:
         raise ConsentConflict(f"the consent is already {consent.status.value}")
     try:
-        ended, revoked = await lifecycle.revoke_with_outcome(
+        ended, revoked = await lifecycle.revoke(
             services,
             consent.id,
             actor=lifecycle.DATA_RECIPIENT,
@@ -110,7 +110,7 @@ async def revocations(
 ) -> Response:
     """FDX ConsentRevocationList: every "revoked" event, oldest first (there is at most one,
     since revocation is final)."""
-    events = await services.records.consent_events(consent.id)
+    events = await services.records.consents.events(consent.id)
     body = {
         "revocations": [
             {
@@ -196,7 +196,7 @@ async def _own_consent(services: Services, claims: AccessClaims, consent_id: str
     for anything else, indistinguishably."""
     consent = None
     if len(consent_id) <= MAX_ID_CHARS:
-        consent = await services.records.get_consent(consent_id)
+        consent = await services.records.consents.get(consent_id)
     if (
         consent is None
         or consent.client_id != claims.client_id

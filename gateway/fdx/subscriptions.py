@@ -89,7 +89,7 @@ async def create(request: Request, services: Services, claims: AccessClaims) -> 
         raise InvalidInput("subscriber must be a Party of type DATA_RECIPIENT")
     if len(await services.subscriptions.list_for_client(claims.client_id)) >= MAX_PER_CLIENT:
         raise InvalidInput(f"at most {MAX_PER_CLIENT} subscriptions per recipient")
-    client = await services.records.get_client(claims.client_id)
+    client = await services.records.clients.get(claims.client_id)
     subscription = Subscription(
         id=new_subscription_id(),
         client_id=claims.client_id,

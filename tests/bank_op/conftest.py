@@ -36,7 +36,7 @@ from authz.bank_provider import BankProvider
 from authz.keys import SigningKeys
 from authz.services import Services
 from authz.store.base import StateStore
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from authz.store.redis import RedisStateStore
 from config.policy import load_policy
 from config.settings import Settings
@@ -340,7 +340,7 @@ async def gateway(
         values["login_oidc_client_secret"] = client["client_secret"]
     values.update(settings)
     config = Settings(**values)
-    records = MemoryRecordStore()
+    records = memory_records()
     await _seed_demo(records, DEMO)
     bank_login = BankProvider(config, clock=time.time, timeout=op_timeout)
     store: StateStore = MemoryStateStore(clock=time.time)

@@ -26,7 +26,7 @@ from authz.keys import SigningKeys
 from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from examples.budget_app import Recipient
@@ -77,11 +77,11 @@ def server(bank_op: BankOP) -> Iterator[Running]:
         login_oidc_customer_claim="customer_id",
         login_oidc_allow_http=True,
     )
-    records = MemoryRecordStore()
+    records = memory_records()
     anyio.run(_seed_demo, records, DEMO)
-    demo = anyio.run(records.get_client, Recipient.demo().client_id)
+    demo = anyio.run(records.clients.get, Recipient.demo().client_id)
     assert demo is not None  # its logo from this server, not the default port's
-    anyio.run(records.put_client, replace(demo, logo_uri=f"{base}/static/demo-recipient-logo.svg"))
+    anyio.run(records.clients.put, replace(demo, logo_uri=f"{base}/static/demo-recipient-logo.svg"))
     services = Services.build(
         settings,
         policy=load_policy(),

@@ -22,11 +22,11 @@ import psycopg
 import pytest
 import redis
 
-from authz.store.base import RecordStore, StateStore
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
-from authz.store.postgres import PostgresRecordStore
+from authz.store.base import Records, StateStore
+from authz.store.memory import MemoryStateStore, memory_records
+from authz.store.postgres import postgres_records
 from authz.store.redis import RedisStateStore
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.sqlite import sqlite_records
 
 STATE_BACKENDS = ["memory", "redis"]
 RECORD_BACKENDS = ["memory", "sqlite", "postgres"]
@@ -64,13 +64,13 @@ def open_state(backend: str, clock: FakeClock) -> StateStore:
     raise AssertionError(f"no fixture branch for state backend {backend!r}")
 
 
-def open_records(backend: str, location: str) -> RecordStore:
+def open_records(backend: str, location: str) -> Records:
     if backend == "memory":
-        return MemoryRecordStore()
+        return memory_records()
     if backend == "sqlite":
-        return SqliteRecordStore(location)
+        return sqlite_records(location)
     if backend == "postgres":
-        return PostgresRecordStore(location, max_size=4)
+        return postgres_records(location, max_size=4)
     raise AssertionError(f"no fixture branch for record backend {backend!r}")
 
 
@@ -100,7 +100,7 @@ def record_location(record_backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-async def fresh_records(record_backend: str, record_location: str) -> AsyncIterator[RecordStore]:
+async def fresh_records(record_backend: str, record_location: str) -> AsyncIterator[Records]:
     """A store whose schema has not been created yet."""
     store = open_records(record_backend, record_location)
     yield store
@@ -108,21 +108,21 @@ async def fresh_records(record_backend: str, record_location: str) -> AsyncItera
 
 
 @pytest.fixture
-async def records(fresh_records: RecordStore) -> RecordStore:
-    await fresh_records.migrate()
+async def records(fresh_records: Records) -> Records:
+    await fresh_records.schema.migrate()
     return fresh_records
 
 
 @pytest.fixture
 async def reopen(
-    records: RecordStore, record_backend: str, record_location: str
-) -> AsyncIterator[Callable[[], Awaitable[RecordStore]]]:
+    records: Records, record_backend: str, record_location: str
+) -> AsyncIterator[Callable[[], Awaitable[Records]]]:
     """Another store object on the same data, as a second gateway process would hold.
 
     The in-process store has no data outside itself, so its "other process" is itself."""
-    opened: list[RecordStore] = []
+    opened: list[Records] = []
 
-    async def open_again() -> RecordStore:
+    async def open_again() -> Records:
         if record_backend == "memory":
             return records
         store = open_records(record_backend, record_location)

@@ -1,4 +1,4 @@
-"""The RecordStore contract (authz/store/base.py), run over every implementation."""
+"""The Records contract (authz/store/base.py), run over every implementation."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from authz.consent.model import (
     ConsentStatus,
     DurationType,
 )
-from authz.store.base import AuditEvent, ClientRecord, RecordStore, RefreshToken
+from authz.store.base import AuditEvent, ClientRecord, Records, RefreshToken
 
 pytestmark = pytest.mark.anyio
 
@@ -87,108 +87,108 @@ def audit(audit_id: str, consent_id: str = "consent-1", at: float = T0) -> Audit
 # ---------------------------------------------------------------------------- schema
 
 
-async def test_check_schema_passes_after_migrate(fresh_records: RecordStore) -> None:
-    """migrate creates exactly the schema check_schema expects."""
-    await fresh_records.migrate()
-    await fresh_records.check_schema()
+async def test_check_schema_passes_after_migrate(fresh_records: Records) -> None:
+    """migrate creates exactly the schema schema.check expects."""
+    await fresh_records.schema.migrate()
+    await fresh_records.schema.check()
 
 
-async def test_migrate_is_idempotent(records: RecordStore) -> None:
+async def test_migrate_is_idempotent(records: Records) -> None:
     """Running migrate again keeps the schema and the data."""
-    await records.put_client(client())
-    await records.migrate()
-    await records.check_schema()
-    assert await records.get_client("client-1") == client()
+    await records.clients.put(client())
+    await records.schema.migrate()
+    await records.schema.check()
+    assert await records.clients.get("client-1") == client()
 
 
 # ---------------------------------------------------------------------------- clients
 
 
-async def test_a_client_round_trips(records: RecordStore) -> None:
-    """put_client then get_client returns an equal record; unknown ids are None."""
-    await records.put_client(client())
-    assert await records.get_client("client-1") == client()
-    assert await records.get_client("nobody") is None
+async def test_a_client_round_trips(records: Records) -> None:
+    """clients.put then clients.get returns an equal record; unknown ids are None."""
+    await records.clients.put(client())
+    assert await records.clients.get("client-1") == client()
+    assert await records.clients.get("nobody") is None
 
 
-async def test_put_client_replaces(records: RecordStore) -> None:
+async def test_put_client_replaces(records: Records) -> None:
     """A second put of the same id is an upsert."""
-    await records.put_client(client())
-    await records.put_client(client(status="suspended"))
-    got = await records.get_client("client-1")
+    await records.clients.put(client())
+    await records.clients.put(client(status="suspended"))
+    got = await records.clients.get("client-1")
     assert got is not None
     assert got.status == "suspended"
-    assert len(await records.list_clients()) == 1
+    assert len(await records.clients.all()) == 1
 
 
-async def test_list_clients_returns_all_by_id(records: RecordStore) -> None:
+async def test_list_clients_returns_all_by_id(records: Records) -> None:
     """Every registered client, ordered by client_id."""
     for cid in ("c-b", "c-a", "c-c"):
-        await records.put_client(client(cid))
-    assert [c.client_id for c in await records.list_clients()] == ["c-a", "c-b", "c-c"]
+        await records.clients.put(client(cid))
+    assert [c.client_id for c in await records.clients.all()] == ["c-a", "c-b", "c-c"]
 
 
-async def test_client_status_follows_every_put(records: RecordStore) -> None:
-    """client_status is the stored status, read again after each change; None if unknown."""
-    assert await records.client_status("client-1") is None
-    await records.put_client(client(status="pending"))
-    assert await records.client_status("client-1") == "pending"
-    assert await records.client_status("client-1") == "pending"
-    await records.put_client(client(status="suspended"))
-    assert await records.client_status("client-1") == "suspended"
-    await records.put_client(client(status="approved"))
-    assert await records.client_status("client-1") == "approved"
+async def test_client_status_follows_every_put(records: Records) -> None:
+    """clients.status is the stored status, read again after each change; None if unknown."""
+    assert await records.clients.status("client-1") is None
+    await records.clients.put(client(status="pending"))
+    assert await records.clients.status("client-1") == "pending"
+    assert await records.clients.status("client-1") == "pending"
+    await records.clients.put(client(status="suspended"))
+    assert await records.clients.status("client-1") == "suspended"
+    await records.clients.put(client(status="approved"))
+    assert await records.clients.status("client-1") == "approved"
 
 
-async def test_registration_fields_round_trip(records: RecordStore) -> None:
+async def test_registration_fields_round_trip(records: Records) -> None:
     """jwks_uri and the registration token hash are stored with the client."""
     stored = client(jwks_uri="https://app.example/jwks", registration_token_hash="ab" * 32)
-    await records.put_client(stored)
+    await records.clients.put(stored)
 
-    assert await records.get_client("client-1") == stored
+    assert await records.clients.get("client-1") == stored
 
 
-async def test_a_returned_client_does_not_alias_the_store(records: RecordStore) -> None:
+async def test_a_returned_client_does_not_alias_the_store(records: Records) -> None:
     """Mutating the jwks of a returned record changes nothing stored."""
-    await records.put_client(client())
-    got = await records.get_client("client-1")
+    await records.clients.put(client())
+    got = await records.clients.get("client-1")
     assert got is not None
     got.jwks["keys"].clear()
-    assert await records.get_client("client-1") == client()
+    assert await records.clients.get("client-1") == client()
 
 
 # ---------------------------------------------------------------------------- consents
 
 
-async def test_a_consent_round_trips_with_its_first_event(records: RecordStore) -> None:
-    """create_consent stores the consent and its first history line."""
-    await records.create_consent(consent(), event())
-    assert await records.get_consent("consent-1") == consent()
-    assert await records.consent_events("consent-1") == [event()]
-    assert await records.get_consent("nope") is None
+async def test_a_consent_round_trips_with_its_first_event(records: Records) -> None:
+    """consents.create stores the consent and its first history line."""
+    await records.consents.create(consent(), event())
+    assert await records.consents.get("consent-1") == consent()
+    assert await records.consents.events("consent-1") == [event()]
+    assert await records.consents.get("nope") is None
 
 
-async def test_creating_a_consent_twice_is_refused(records: RecordStore) -> None:
+async def test_creating_a_consent_twice_is_refused(records: Records) -> None:
     """Consent ids are unique."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     with pytest.raises(ValueError, match="exists"):
-        await records.create_consent(consent(), event())
+        await records.consents.create(consent(), event())
 
 
-async def test_list_consents_filters_and_orders_newest_first(records: RecordStore) -> None:
+async def test_list_consents_filters_and_orders_newest_first(records: Records) -> None:
     """By customer, by client, both or neither; newest first."""
-    await records.create_consent(
+    await records.consents.create(
         consent("a", customer_id="u1", client_id="c1", created_at=1), event("a")
     )
-    await records.create_consent(
+    await records.consents.create(
         consent("b", customer_id="u1", client_id="c2", created_at=3), event("b")
     )
-    await records.create_consent(
+    await records.consents.create(
         consent("c", customer_id="u2", client_id="c1", created_at=2), event("c")
     )
 
     async def ids(**kw: str) -> list[str]:
-        return [c.id for c in await records.list_consents(**kw)]
+        return [c.id for c in await records.consents.find(**kw)]
 
     assert await ids(customer_id="u1") == ["b", "a"]
     assert await ids(client_id="c1") == ["c", "a"]
@@ -198,164 +198,178 @@ async def test_list_consents_filters_and_orders_newest_first(records: RecordStor
 
 
 async def test_consents_created_at_the_same_time_list_latest_insert_first(
-    records: RecordStore,
+    records: Records,
 ) -> None:
     """Ties on created_at fall back to insertion order, newest first."""
     for cid in ("x", "y", "z"):
-        await records.create_consent(consent(cid), event(cid))
-    assert [c.id for c in await records.list_consents(customer_id="customer-1")] == ["z", "y", "x"]
+        await records.consents.create(consent(cid), event(cid))
+    assert [c.id for c in await records.consents.find(customer_id="customer-1")] == ["z", "y", "x"]
 
 
-async def test_update_with_the_current_version_succeeds(records: RecordStore) -> None:
+async def test_update_with_the_current_version_succeeds(records: Records) -> None:
     """The expected version matches: the consent and the event are stored."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-    assert await records.update_consent(
+    assert await records.consents.update(
         revoked, event(name="revoked", at=T0 + 10), expected_version=1
     )
-    assert await records.get_consent("consent-1") == revoked
-    assert [e.event for e in await records.consent_events("consent-1")] == ["granted", "revoked"]
+    assert await records.consents.get("consent-1") == revoked
+    assert [e.event for e in await records.consents.events("consent-1")] == ["granted", "revoked"]
 
 
-async def test_a_consent_read_before_an_update_is_read_anew_after_it(records: RecordStore) -> None:
+async def test_a_consent_read_before_an_update_is_read_anew_after_it(records: Records) -> None:
     """Whatever a store keeps to make the live check cheap, its own writes are seen at once."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     for _ in range(2):
-        assert await records.get_consent("consent-1") == consent()
+        assert await records.consents.get("consent-1") == consent()
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-    assert await records.update_consent(revoked, event(name="revoked"), expected_version=1)
+    assert await records.consents.update(revoked, event(name="revoked"), expected_version=1)
 
-    assert await records.get_consent("consent-1") == revoked
+    assert await records.consents.get("consent-1") == revoked
 
 
-async def test_update_with_a_stale_version_changes_nothing(records: RecordStore) -> None:
+async def test_update_with_a_stale_version_changes_nothing(records: Records) -> None:
     """A writer that lost the race gets False; neither consent nor history change."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     first = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-    assert await records.update_consent(first, event(name="revoked"), expected_version=1)
+    assert await records.consents.update(first, event(name="revoked"), expected_version=1)
     late = consent().with_status(ConsentStatus.EXPIRED, T0 + 20)
-    assert not await records.update_consent(late, event(name="expired"), expected_version=1)
-    assert await records.get_consent("consent-1") == first
-    assert [e.event for e in await records.consent_events("consent-1")] == ["granted", "revoked"]
+    assert not await records.consents.update(late, event(name="expired"), expected_version=1)
+    assert await records.consents.get("consent-1") == first
+    assert [e.event for e in await records.consents.events("consent-1")] == ["granted", "revoked"]
 
 
-async def test_an_update_that_keeps_the_version_is_refused(records: RecordStore) -> None:
+async def test_an_update_that_keeps_the_version_is_refused(records: Records) -> None:
     """Readers may cache a consent by version, so every change must raise it."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     same = replace(consent(), status=ConsentStatus.REVOKED)
 
     with pytest.raises(ValueError, match="version"):
-        await records.update_consent(same, event(name="revoked"), expected_version=1)
-    assert await records.get_consent("consent-1") == consent()
+        await records.consents.update(same, event(name="revoked"), expected_version=1)
+    assert await records.consents.get("consent-1") == consent()
 
 
 async def test_a_change_by_another_store_on_the_same_data_is_seen_at_once(
-    records: RecordStore, reopen: Callable[[], Awaitable[RecordStore]]
+    records: Records, reopen: Callable[[], Awaitable[Records]]
 ) -> None:
     """A revocation written through one store object (another process) is read by the next call."""
-    await records.create_consent(consent(), event())
-    assert (await records.get_consent("consent-1")) == consent()  # now held by the reader
+    await records.consents.create(consent(), event())
+    assert (await records.consents.get("consent-1")) == consent()  # now held by the reader
     other = await reopen()
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-    assert await other.update_consent(revoked, event(name="revoked"), expected_version=1)
+    assert await other.consents.update(revoked, event(name="revoked"), expected_version=1)
 
-    assert await records.get_consent("consent-1") == revoked
+    assert await records.consents.get("consent-1") == revoked
 
 
-async def test_update_of_an_unknown_consent_is_false(records: RecordStore) -> None:
+async def test_update_of_an_unknown_consent_is_false(records: Records) -> None:
     """There is nothing to update."""
-    assert not await records.update_consent(
+    assert not await records.consents.update(
         replace(consent(), version=2), event(), expected_version=1
     )
-    assert await records.get_consent("consent-1") is None
+    assert await records.consents.get("consent-1") is None
 
 
-async def test_events_are_listed_oldest_first(records: RecordStore) -> None:
+async def test_events_are_listed_oldest_first(records: Records) -> None:
     """History reads in time order, whether written by update or append."""
-    await records.create_consent(consent(), event(at=T0))
-    await records.append_consent_event(event(name="refresh_replay", at=T0 + 5))
+    await records.consents.create(consent(), event(at=T0))
+    await records.consents.append_event(event(name="refresh_replay", at=T0 + 5))
     renewed = replace(consent(), version=2, updated_at=T0 + 9)
-    await records.update_consent(renewed, event(name="renewed", at=T0 + 9), expected_version=1)
-    await records.append_consent_event(event(name="used", at=T0 + 9))
-    names = [e.event for e in await records.consent_events("consent-1")]
+    await records.consents.update(renewed, event(name="renewed", at=T0 + 9), expected_version=1)
+    await records.consents.append_event(event(name="used", at=T0 + 9))
+    names = [e.event for e in await records.consents.events("consent-1")]
     assert names == ["granted", "refresh_replay", "renewed", "used"]
-    assert await records.consent_events("other") == []
+    assert await records.consents.events("other") == []
 
 
-async def test_append_consent_event_keeps_every_field(records: RecordStore) -> None:
+async def test_append_consent_event_keeps_every_field(records: Records) -> None:
     """Actor, reason and detail come back as written; the consent itself is unchanged."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     denied = ConsentEvent(
         "consent-1", T0 + 1, "replay", "DATA_PROVIDER", "BUSINESS_RULE", "code reused"
     )
-    await records.append_consent_event(denied)
-    assert (await records.consent_events("consent-1"))[-1] == denied
-    assert await records.get_consent("consent-1") == consent()
+    await records.consents.append_event(denied)
+    assert (await records.consents.events("consent-1"))[-1] == denied
+    assert await records.consents.get("consent-1") == consent()
 
 
-async def test_an_event_for_an_unknown_consent_is_refused(records: RecordStore) -> None:
+async def test_a_revocations_named_initiator_is_kept_in_its_own_field(records: Records) -> None:
+    """The recipient's revocation names who started it (FDX ConsentRevocationRequest): stored
+    as a field of the event, not in its free text."""
+    await records.consents.create(consent(), event())
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 5)
+    named = ConsentEvent(
+        "consent-1", T0 + 5, "revoked", "DATA_RECIPIENT", "USER_ACTION", "api", "INDIVIDUAL"
+    )
+
+    await records.consents.update(revoked, named, expected_version=1)
+
+    assert named == (await records.consents.events("consent-1"))[-1]
+
+
+async def test_an_event_for_an_unknown_consent_is_refused(records: Records) -> None:
     """History cannot dangle."""
     with pytest.raises(ValueError, match="unknown consent"):
-        await records.append_consent_event(event("ghost"))
+        await records.consents.append_event(event("ghost"))
 
 
 # ---------------------------------------------------------------------------- refresh tokens
 
 
-async def test_first_use_of_a_refresh_token_wins(records: RecordStore) -> None:
+async def test_first_use_of_a_refresh_token_wins(records: Records) -> None:
     """The first caller gets the record as it was, unused, and True."""
-    await records.create_consent(consent(), event())
-    await records.put_refresh_token(token())
-    assert await records.use_refresh_token("h1", T0 + 5) == (token(), True)
+    await records.consents.create(consent(), event())
+    await records.refresh_tokens.put(token())
+    assert await records.refresh_tokens.use("h1", T0 + 5) == (token(), True)
 
 
-async def test_second_use_of_a_refresh_token_is_a_replay(records: RecordStore) -> None:
+async def test_second_use_of_a_refresh_token_is_a_replay(records: Records) -> None:
     """Presenting a rotated token again returns it, with used_at, and False (RFC 6749 §10.4)."""
-    await records.create_consent(consent(), event())
-    await records.put_refresh_token(token())
-    await records.use_refresh_token("h1", T0 + 5)
-    assert await records.use_refresh_token("h1", T0 + 6) == (
+    await records.consents.create(consent(), event())
+    await records.refresh_tokens.put(token())
+    await records.refresh_tokens.use("h1", T0 + 5)
+    assert await records.refresh_tokens.use("h1", T0 + 6) == (
         replace(token(), used_at=T0 + 5),
         False,
     )
 
 
-async def test_reading_a_refresh_token_does_not_use_it(records: RecordStore) -> None:
-    """get_refresh_token is a plain read: the token can still be used once afterwards."""
-    await records.create_consent(consent(), event())
-    await records.put_refresh_token(token())
+async def test_reading_a_refresh_token_does_not_use_it(records: Records) -> None:
+    """refresh_tokens.get is a plain read: the token can still be used once afterwards."""
+    await records.consents.create(consent(), event())
+    await records.refresh_tokens.put(token())
 
-    assert await records.get_refresh_token("h1") == token()
-    assert await records.get_refresh_token("nope") is None
-    assert await records.use_refresh_token("h1", T0 + 5) == (token(), True)
-    assert (await records.get_refresh_token("h1")) == replace(token(), used_at=T0 + 5)
+    assert await records.refresh_tokens.get("h1") == token()
+    assert await records.refresh_tokens.get("nope") is None
+    assert await records.refresh_tokens.use("h1", T0 + 5) == (token(), True)
+    assert (await records.refresh_tokens.get("h1")) == replace(token(), used_at=T0 + 5)
 
 
-async def test_a_refresh_token_keeps_its_dpop_key_through_use(records: RecordStore) -> None:
+async def test_a_refresh_token_keeps_its_dpop_key_through_use(records: Records) -> None:
     """The DPoP key thumbprint a token is bound to (RFC 9449 §5) is read back, and returned by
     the use that rotates it, so the token endpoint can demand the same key."""
-    await records.create_consent(consent(), event())
+    await records.consents.create(consent(), event())
     bound = replace(token(), jkt="NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
-    await records.put_refresh_token(bound)
+    await records.refresh_tokens.put(bound)
 
-    assert await records.get_refresh_token("h1") == bound
-    assert await records.use_refresh_token("h1", T0 + 5) == (bound, True)
-    assert await records.use_refresh_token("h1", T0 + 6) == (replace(bound, used_at=T0 + 5), False)
+    assert await records.refresh_tokens.get("h1") == bound
+    assert await records.refresh_tokens.use("h1", T0 + 5) == (bound, True)
+    assert await records.refresh_tokens.use("h1", T0 + 6) == (replace(bound, used_at=T0 + 5), False)
 
 
-async def test_an_unknown_refresh_token_is_none(records: RecordStore) -> None:
+async def test_an_unknown_refresh_token_is_none(records: Records) -> None:
     """Never issued: (None, False)."""
-    assert await records.use_refresh_token("nope", T0) == (None, False)
+    assert await records.refresh_tokens.use("nope", T0) == (None, False)
 
 
-async def test_concurrent_uses_of_a_refresh_token_have_one_winner(records: RecordStore) -> None:
+async def test_concurrent_uses_of_a_refresh_token_have_one_winner(records: Records) -> None:
     """Of 50 tasks presenting one token at once, exactly one rotates it."""
-    await records.create_consent(consent(), event())
-    await records.put_refresh_token(token())
+    await records.consents.create(consent(), event())
+    await records.refresh_tokens.put(token())
     won: list[bool] = []
 
     async def use(i: int) -> None:
-        won.append((await records.use_refresh_token("h1", T0 + i))[1])
+        won.append((await records.refresh_tokens.use("h1", T0 + i))[1])
 
     async with anyio.create_task_group() as tg:
         for i in range(50):
@@ -363,31 +377,31 @@ async def test_concurrent_uses_of_a_refresh_token_have_one_winner(records: Recor
     assert (won.count(True), len(won)) == (1, 50)
 
 
-async def test_a_refresh_token_for_an_unknown_consent_is_refused(records: RecordStore) -> None:
+async def test_a_refresh_token_for_an_unknown_consent_is_refused(records: Records) -> None:
     """Tokens belong to a consent that exists."""
     with pytest.raises(ValueError, match="unknown consent"):
-        await records.put_refresh_token(token(consent_id="ghost"))
+        await records.refresh_tokens.put(token(consent_id="ghost"))
 
 
-async def test_revoke_counts_live_tokens_only(records: RecordStore) -> None:
+async def test_revoke_counts_live_tokens_only(records: Records) -> None:
     """Used tokens and other consents' tokens are not counted; a second revoke finds none."""
-    await records.create_consent(consent(), event())
-    await records.create_consent(consent("consent-2"), event("consent-2"))
+    await records.consents.create(consent(), event())
+    await records.consents.create(consent("consent-2"), event("consent-2"))
     for h in ("live-1", "live-2", "used"):
-        await records.put_refresh_token(token(h))
-    await records.put_refresh_token(token("other", consent_id="consent-2"))
-    await records.use_refresh_token("used", T0 + 1)
-    assert await records.revoke_refresh_tokens("consent-1", T0 + 2) == 2
-    assert await records.revoke_refresh_tokens("consent-1", T0 + 3) == 0
-    assert await records.use_refresh_token("other", T0 + 4) == (token("other", "consent-2"), True)
+        await records.refresh_tokens.put(token(h))
+    await records.refresh_tokens.put(token("other", consent_id="consent-2"))
+    await records.refresh_tokens.use("used", T0 + 1)
+    assert await records.refresh_tokens.revoke_all("consent-1", T0 + 2) == 2
+    assert await records.refresh_tokens.revoke_all("consent-1", T0 + 3) == 0
+    assert await records.refresh_tokens.use("other", T0 + 4) == (token("other", "consent-2"), True)
 
 
-async def test_a_revoked_refresh_token_is_a_replay(records: RecordStore) -> None:
+async def test_a_revoked_refresh_token_is_a_replay(records: Records) -> None:
     """Using a revoked token returns it, with revoked_at, and False."""
-    await records.create_consent(consent(), event())
-    await records.put_refresh_token(token())
-    await records.revoke_refresh_tokens("consent-1", T0 + 2)
-    assert await records.use_refresh_token("h1", T0 + 3) == (
+    await records.consents.create(consent(), event())
+    await records.refresh_tokens.put(token())
+    await records.refresh_tokens.revoke_all("consent-1", T0 + 2)
+    assert await records.refresh_tokens.use("h1", T0 + 3) == (
         replace(token(), revoked_at=T0 + 2),
         False,
     )
@@ -396,26 +410,26 @@ async def test_a_revoked_refresh_token_is_a_replay(records: RecordStore) -> None
 # ---------------------------------------------------------------------------- audit
 
 
-async def test_audit_events_list_by_consent_oldest_first(records: RecordStore) -> None:
+async def test_audit_events_list_by_consent_oldest_first(records: Records) -> None:
     """A batch comes back in time order, filtered by consent, with every field."""
-    await records.append_audit([audit("a2", at=T0 + 2), audit("a1", at=T0 + 1)])
-    await records.append_audit([audit("b1", consent_id="consent-2"), audit("a3", at=T0 + 3)])
-    assert await records.list_audit(consent_id="consent-1") == [
+    await records.audit.append([audit("a2", at=T0 + 2), audit("a1", at=T0 + 1)])
+    await records.audit.append([audit("b1", consent_id="consent-2"), audit("a3", at=T0 + 3)])
+    assert await records.audit.of_consent("consent-1") == [
         audit("a1", at=T0 + 1),
         audit("a2", at=T0 + 2),
         audit("a3", at=T0 + 3),
     ]
-    assert await records.list_audit(consent_id="none") == []
+    assert await records.audit.of_consent("none") == []
 
 
-async def test_an_empty_audit_batch_is_a_no_op(records: RecordStore) -> None:
+async def test_an_empty_audit_batch_is_a_no_op(records: Records) -> None:
     """Appending nothing stores nothing and does not fail."""
-    await records.append_audit([])
-    assert await records.list_audit(consent_id="consent-1") == []
+    await records.audit.append([])
+    assert await records.audit.of_consent("consent-1") == []
 
 
-async def test_audit_events_keep_their_append_order_at_equal_times(records: RecordStore) -> None:
+async def test_audit_events_keep_their_append_order_at_equal_times(records: Records) -> None:
     """Two accesses in the same instant read back in the order they were recorded."""
-    await records.append_audit([audit("b", at=T0), audit("a", at=T0)])
-    await records.append_audit([audit("c", at=T0)])
-    assert [e.id for e in await records.list_audit(consent_id="consent-1")] == ["b", "a", "c"]
+    await records.audit.append([audit("b", at=T0), audit("a", at=T0)])
+    await records.audit.append([audit("c", at=T0)])
+    assert [e.id for e in await records.audit.of_consent("consent-1")] == ["b", "a", "c"]

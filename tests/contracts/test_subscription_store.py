@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from authz.store.base import RecordStore
+from authz.store.base import Records
 from authz.subscriptions import Subscription, SubscriptionStore
 from authz.subscriptions.memory import MemorySubscriptionStore
 from authz.subscriptions.postgres import PostgresSubscriptionStore
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def subscriptions(
-    record_backend: str, record_location: str, records: RecordStore
+    record_backend: str, record_location: str, records: Records
 ) -> AsyncIterator[SubscriptionStore]:
     store: SubscriptionStore
     if record_backend == "memory":
@@ -96,7 +96,7 @@ async def test_delete_marks_once_and_keeps_the_record(subscriptions: Subscriptio
 
 
 async def test_migrate_twice_is_harmless(
-    subscriptions: SubscriptionStore, records: RecordStore
+    subscriptions: SubscriptionStore, records: Records
 ) -> None:
     """Run on every start: the second run changes nothing, and the records' schema holds."""
     await subscriptions.create(_subscription(1))
@@ -104,4 +104,4 @@ async def test_migrate_twice_is_harmless(
     await subscriptions.migrate()
 
     assert await subscriptions.get("sub-1") is not None
-    await records.check_schema()
+    await records.schema.check()

@@ -26,7 +26,7 @@ from authz.keys import SigningKeys
 from authz.requests import AuthorizationCode
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.oauth.conftest import (
@@ -93,7 +93,7 @@ def fapi() -> Iterator[Fapi]:
     services = Services.build(
         Settings(issuer=ISSUER),  # profile fapi2, the default
         policy=load_policy(),
-        records=MemoryRecordStore(clock=clock),
+        records=memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=cast(BankAdapter, FakeBank()),
         keys=SigningKeys.generate(),
@@ -102,8 +102,8 @@ def fapi() -> Iterator[Fapi]:
     )
     assert services.settings.profile == "fapi2"
     key, other = new_key("client-key-1"), new_key("other-key-1")
-    run(services.records.put_client, client_record(CLIENT_ID, key))
-    run(services.records.put_client, client_record(OTHER_ID, other))
+    run(services.records.clients.put, client_record(CLIENT_ID, key))
+    run(services.records.clients.put, client_record(OTHER_ID, other))
     app = Starlette(
         routes=[*oauth_routes(services), *screens.routes(services)],
         exception_handlers={OAuth2Error: handle_oauth_error},

@@ -93,7 +93,7 @@ def test_an_rs256_assertion_is_refused_even_with_a_registered_rsa_key(fapi):
     """fapi2-security-profile-final-ensure-signed-client-assertion-with-RS256-fails: FAPI 2.0
     §5.4 allows PS256, ES256 and EdDSA only, so RS256 fails with the very key PS256 would use."""
     rsa = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"}, private=True)
-    run(fapi.services.records.put_client, client_record("client-rsa", rsa))
+    run(fapi.services.records.clients.put, client_record("client-rsa", rsa))
     assertion = fapi.assertion("client-rsa", key=rsa, alg="RS256")
 
     response = push(fapi, assertion, client_id="client-rsa")

@@ -36,14 +36,14 @@ async def test_a_granted_consent_whose_commit_answer_was_lost_still_reaches_the_
     w = await world()
     pushed = await w.driver.par()
     screen = await w.driver.consent_screen(pushed)
-    w.memory.create_consent = commit_then_fail(w.memory.create_consent)  # type: ignore[method-assign,assignment]
+    w.memory.consents.create = commit_then_fail(w.memory.consents.create)  # type: ignore[method-assign,assignment]
 
     answer = await w.driver.approve(screen, pushed)
 
     code = w.driver.code_from(answer, pushed)  # 303 to the app, state and iss as always
     tokens = await w.driver.token(code, pushed)
     assert 200 == (await w.driver.fdx(tokens)).status_code
-    [consent] = await w.memory.list_consents()
+    [consent] = await w.memory.consents.find()
     assert ConsentStatus.ACTIVE is consent.status
 
 
@@ -52,10 +52,10 @@ async def test_a_grant_never_stored_still_leaves_no_code(world: WorldFactory) ->
     w = await world()
     pushed = await w.driver.par()
     screen = await w.driver.consent_screen(pushed)
-    w.records.failing.add("create_consent")
+    w.records.failing.add("consents.create")
 
     answer = await w.driver.approve(screen, pushed)
 
     assert 503 == answer.status_code
-    assert [] == await w.memory.list_consents()
+    assert [] == await w.memory.consents.find()
     assert not [k for (kind, k) in w.memory_state._items if kind == Kind.CODE]

@@ -20,8 +20,8 @@ import pytest
 from adapters import load_adapter
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.base import Kind, RecordsUnavailable, StateUnavailable
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import Kind, Records, RecordsUnavailable, StateUnavailable
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.app import create_app
@@ -57,6 +57,41 @@ class Flaky:
         return call
 
 
+class FlakyRecords:
+    """A record store whose methods named in ``failing`` (``"audit.append"``; all, with
+    ``"*"``) raise ``RecordsUnavailable``; ``records`` is the store the gateway is given."""
+
+    def __init__(self, inner: Records) -> None:
+        self.failing: set[str] = set()
+        self.calls: list[str] = []
+        self.records = Records(
+            schema=_FlakyFamily(self, "schema", inner.schema),
+            clients=_FlakyFamily(self, "clients", inner.clients),
+            consents=_FlakyFamily(self, "consents", inner.consents),
+            refresh_tokens=_FlakyFamily(self, "refresh_tokens", inner.refresh_tokens),
+            audit=_FlakyFamily(self, "audit", inner.audit),
+            outbox=_FlakyFamily(self, "outbox", inner.outbox),
+            closer=inner.closer,
+        )
+
+
+class _FlakyFamily:
+    def __init__(self, owner: FlakyRecords, family: str, inner: Any) -> None:
+        self.owner, self.family, self.inner = owner, family, inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        key = f"{self.family}.{name}"
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.owner.calls.append(key)
+            if key in self.owner.failing or EVERYTHING in self.owner.failing:
+                raise RecordsUnavailable(f"{key}: store unavailable (test)")
+            return await attr(*args, **kwargs)
+
+        return call
+
+
 class SlowBank:
     """The sandbox bank with ``delay`` seconds added to the calls named in ``slow``."""
 
@@ -80,9 +115,9 @@ class SlowBank:
 @dataclass
 class World:
     driver: Driver
-    records: Flaky
+    records: FlakyRecords
     state: Flaky
-    memory: MemoryRecordStore
+    memory: Records
     memory_state: MemoryStateStore
     bank: SlowBank
 
@@ -100,16 +135,16 @@ async def world(tmp_path: Path) -> AsyncIterator[WorldFactory]:
 
     async def make(**overrides: Any) -> World:
         settings = Settings(var_dir=str(tmp_path / "var"), **overrides)
-        memory = MemoryRecordStore()
+        memory = memory_records()
         memory_state = MemoryStateStore(clock=time.time)
         await _seed_demo(memory, DEMO)
-        records = Flaky(memory, RecordsUnavailable)
+        records = FlakyRecords(memory)
         state = Flaky(memory_state, StateUnavailable)
         bank = SlowBank(load_adapter("sandbox"), delay=30)
         services = Services.build(
             settings,
             policy=load_policy(),
-            records=records,
+            records=records.records,
             state=state,
             bank=bank,
             keys=SigningKeys.generate(),
@@ -160,12 +195,12 @@ async def test_no_data_leaves_when_its_audit_record_cannot_be_written(world: Wor
     """The consent checks out but the audit write fails: 503/501, and no data in the body."""
     w = await world()
     tokens = await w.grant()
-    w.records.failing.add("append_audit")
+    w.records.failing.add("audit.append")
 
     response = await w.driver.fdx(tokens)
 
     assert_fdx_unavailable(response)
-    assert not await w.memory.list_audit(consent_id=tokens.consent_id)
+    assert not await w.memory.audit.of_consent(tokens.consent_id)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +262,7 @@ async def test_the_screens_show_a_plain_503_page(world: WorldFactory, store: str
     assert "location" not in page.headers, "no redirect to a client we could not check"
 
 
-@pytest.mark.parametrize(("store", "method"), [("records", "create_consent"), ("state", "put")])
+@pytest.mark.parametrize(("store", "method"), [("records", "consents.create"), ("state", "put")])
 async def test_a_grant_that_cannot_be_stored_leaves_no_consent_and_no_code(
     world: WorldFactory, store: str, method: str
 ) -> None:
@@ -242,7 +277,7 @@ async def test_a_grant_that_cannot_be_stored_leaves_no_consent_and_no_code(
 
     assert 503 == answer.status_code
     assert "cannot be reached right now" in answer.text
-    assert [] == await w.memory.list_consents()
+    assert [] == await w.memory.consents.find()
     codes = [k for (kind, k) in w.memory_state._items if kind == Kind.CODE]
     assert [] == codes
 

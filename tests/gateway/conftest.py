@@ -23,7 +23,7 @@ from authz.consent.model import (
 from authz.keys import SigningKeys
 from authz.services import Services
 from authz.store.base import ClientRecord
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.errors import fdx_exception_handlers
@@ -61,7 +61,7 @@ class Harness:
     def __init__(self, bank: Any = None, settings: Settings | None = None) -> None:
         self.clock = FakeClock()
         self.bank = FakeBank() if bank is None else bank
-        self.records = MemoryRecordStore(clock=self.clock)
+        self.records = memory_records(clock=self.clock)
         self.state = MemoryStateStore(clock=self.clock)
         self.services = Services.build(
             settings or Settings(profile="sandbox"),  # Bearer tokens; DPoP: test_dpop.py
@@ -117,7 +117,7 @@ class Harness:
             purpose="Budgeting",
         )
         event = ConsentEvent(consent.id, self.clock(), "granted", "INDIVIDUAL")
-        anyio.run(self.records.create_consent, consent, event)
+        anyio.run(self.records.consents.create, consent, event)
         self.register(client_id)
         clusters = consent.clusters if scope_clusters is None else frozenset(scope_clusters)
         scope = " ".join(self.services.policy.scopes_for(clusters))
@@ -133,7 +133,7 @@ class Harness:
 
     def register(self, client_id: str = CLIENT, status: str = "approved") -> None:
         """The recipient as the bank approved it (the gate reads its status on every call)."""
-        if anyio.run(self.records.client_status, client_id) != status:
+        if anyio.run(self.records.clients.status, client_id) != status:
             client = ClientRecord(
                 client_id=client_id,
                 client_name=f"App {client_id}",
@@ -141,18 +141,18 @@ class Harness:
                 jwks={"keys": []},
                 status=status,
             )
-            anyio.run(self.records.put_client, client)
+            anyio.run(self.records.clients.put, client)
 
     def revoke(self, consent: Consent) -> None:
         revoked = consent.with_status(ConsentStatus.REVOKED, self.clock())
         event = ConsentEvent(consent.id, self.clock(), "revoked", "INDIVIDUAL", "USER_ACTION")
         ok = anyio.run(
-            lambda: self.records.update_consent(revoked, event, expected_version=consent.version)
+            lambda: self.records.consents.update(revoked, event, expected_version=consent.version)
         )
         assert ok
 
     def audit(self, consent: Consent) -> list[Any]:
-        return anyio.run(lambda: self.records.list_audit(consent_id=consent.id))
+        return anyio.run(lambda: self.records.audit.of_consent(consent.id))
 
     def get(self, path: str, token: str | None, **kwargs: Any) -> Any:
         headers = dict(kwargs.pop("headers", {}))

@@ -226,16 +226,16 @@ def test_a_token_lacking_the_clusters_scope_is_insufficient_scope(h, fdx_validat
 
 
 def test_the_consent_is_read_live_on_every_call(h):
-    """Two calls with one token read the consent twice (no cached verdict)."""
+    """Two calls with one token read the consent's stored version twice (no cached verdict)."""
     consent, token = h.grant()
     reads = []
-    original = h.records.get_consent
+    original = h.records.consents.versions
 
-    async def counting(consent_id):
-        reads.append(consent_id)
-        return await original(consent_id)
+    async def counting(held):
+        reads.extend(held)
+        return await original(held)
 
-    h.records.get_consent = counting
+    h.records.consents.versions = counting
     h.get(ACCOUNT, token)
     h.get(ACCOUNT, token)
 

@@ -89,7 +89,7 @@ def test_data_is_not_served_when_the_audit_cannot_be_written(h, fdx_validate):
     async def broken(events):
         raise OSError("disk full")
 
-    h.records.append_audit = broken
+    h.records.audit.append = broken
 
     response = h.get("/fdx/v6/accounts/acc-chk", token)
 

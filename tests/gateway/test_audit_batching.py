@@ -10,23 +10,25 @@ import anyio
 import pytest
 
 from authz.store.base import AuditEvent
-from authz.store.memory import MemoryRecordStore
+from authz.store.memory import MemoryAudit
 from gateway.audit import MAX_BATCH, AuditLog
 
 pytestmark = pytest.mark.anyio
 
 
-class CountingStore(MemoryRecordStore):
+class CountingStore(MemoryAudit):
+    """An in-memory audit family that counts the batches written to it."""
+
     def __init__(self, fail: bool = False) -> None:
         super().__init__()
         self.batches: list[int] = []
         self.fail = fail
 
-    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+    async def append(self, events: Sequence[AuditEvent]) -> None:
         if self.fail:
             raise OSError("disk full")
         self.batches.append(len(events))
-        await super().append_audit(events)
+        await super().append(events)
 
 
 def _ctx(n: int) -> Any:
@@ -43,7 +45,7 @@ async def test_concurrent_records_share_one_transaction() -> None:
 
     async def one(n: int) -> None:
         event = await log.record(_ctx(n), "GET /accounts", ("a",), ("ACCOUNT_BASIC",), 1, 200)
-        stored = await store.list_audit(consent_id="consent-1")
+        stored = await store.of_consent("consent-1")
         assert event in stored, "a request returns only once its own record is stored"
         done.append(event.interaction_id)
 
@@ -69,9 +71,9 @@ async def test_records_in_sequence_are_each_written() -> None:
 class SlowStore(CountingStore):
     """A write that takes a while (a PostgreSQL commit), so others arrive meanwhile."""
 
-    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+    async def append(self, events: Sequence[AuditEvent]) -> None:
         await anyio.sleep(0.05)
-        await super().append_audit(events)
+        await super().append(events)
 
 
 async def test_requests_arriving_during_a_write_join_the_next_batch() -> None:
@@ -89,7 +91,7 @@ async def test_requests_arriving_during_a_write_join_the_next_batch() -> None:
             tg.start_soon(late, n)
 
     assert [1, 3] == store.batches
-    assert 4 == len(await store.list_audit(consent_id="consent-1"))
+    assert 4 == len(await store.of_consent("consent-1"))
 
 
 async def test_a_failed_write_fails_every_waiting_request() -> None:
@@ -131,7 +133,7 @@ async def test_a_cancelled_request_does_not_cancel_its_neighbours_batch() -> Non
 
     assert sorted(returned) == [0, 1, 2]
     assert [4] == store.batches
-    assert 4 == len(await store.list_audit(consent_id="consent-1"))
+    assert 4 == len(await store.of_consent("consent-1"))
 
 
 async def test_a_backlog_is_written_in_bounded_batches() -> None:
@@ -145,4 +147,4 @@ async def test_a_backlog_is_written_in_bounded_batches() -> None:
             tg.start_soon(log.record, _ctx(n), "GET /accounts", ("a",), ("ACCOUNT_BASIC",), 1, 200)
 
     assert [MAX_BATCH, MAX_BATCH, 300 - 2 * MAX_BATCH] == store.batches
-    assert 300 == len(await store.list_audit(consent_id="consent-1"))
+    assert 300 == len(await store.of_consent("consent-1"))

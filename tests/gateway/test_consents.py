@@ -30,7 +30,7 @@ from authz.keys import SigningKeys
 from authz.requests import AuthorizationCode
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from authz.tokens import CONSENTS_SCOPE
 from config.policy import load_policy
 from config.settings import Settings
@@ -52,7 +52,7 @@ class Gateway:
 
     def __init__(self) -> None:
         self.clock = FakeClock()
-        self.records = MemoryRecordStore(clock=self.clock)
+        self.records = memory_records(clock=self.clock)
         self.services = Services.build(
             Settings(issuer=ISSUER, profile="sandbox"),
             policy=load_policy(),
@@ -83,7 +83,7 @@ class Gateway:
                 logo_uri=f"https://{client_id}.example/logo.png",
                 **extra,
             )
-            anyio.run(self.records.put_client, record)
+            anyio.run(self.records.clients.put, record)
         app = Starlette(
             routes=[
                 Mount("/fdx/v6", routes=routes(self.services)),
@@ -146,7 +146,7 @@ class Gateway:
             scope=(*self.services.policy.scopes_for(CLUSTERS), "offline_access"),
         )
         event = ConsentEvent(consent.id, now, "granted", "INDIVIDUAL")
-        anyio.run(self.records.create_consent, consent, event)
+        anyio.run(self.records.consents.create, consent, event)
         return consent
 
     def data_tokens(self, consent: Consent) -> dict[str, Any]:
@@ -190,12 +190,12 @@ class Gateway:
         return self.http.put(path, headers=headers, **kwargs)
 
     def stored(self, consent: Consent) -> Consent:
-        found = anyio.run(self.records.get_consent, consent.id)
+        found = anyio.run(self.records.consents.get, consent.id)
         assert found is not None
         return found
 
     def audit(self, consent: Consent) -> list[Any]:
-        return anyio.run(lambda: self.records.list_audit(consent_id=consent.id))
+        return anyio.run(lambda: self.records.audit.of_consent(consent.id))
 
 
 @pytest.fixture
@@ -377,7 +377,7 @@ def test_a_recipient_revokes_its_consent_with_204(gw, fdx_validate):
 
     response = gw.put(_consent_path(consent, "/revocation"), token, REVOKE_BODY)
     listed = gw.get(_consent_path(consent, "/revocation"), token).json()
-    events = anyio.run(gw.records.consent_events, consent.id)
+    events = anyio.run(gw.records.consents.events, consent.id)
 
     assert response.status_code == 204, response.text
     assert response.content == b""
@@ -447,10 +447,10 @@ def test_revoking_an_ended_consent_is_a_conflict(gw, fdx_validate, ended):
         anyio.run(lifecycle.expire_if_due, gw.services, consent)
     else:
         gw.clock.advance(60)  # expired by the clock, not yet recorded
-    before = [e.event for e in anyio.run(gw.records.consent_events, consent.id)]
+    before = [e.event for e in anyio.run(gw.records.consents.events, consent.id)]
 
     response = gw.put(_consent_path(consent, "/revocation"), token, REVOKE_BODY)
-    after = [e.event for e in anyio.run(gw.records.consent_events, consent.id)]
+    after = [e.event for e in anyio.run(gw.records.consents.events, consent.id)]
 
     assert_fdx_error(response, 409, "409", fdx_validate)
     expected = before + (["expired"] if ended == "expiry-due" else [])

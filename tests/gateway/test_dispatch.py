@@ -149,7 +149,7 @@ async def _never(call: Call) -> Served:
 def test_an_escaping_exception_is_a_500_in_fdx_shape_and_is_raised():
     """The last-resort answer: FDX 500 with the interaction id, then the server sees the error."""
     h = FullHarness()
-    endpoint = _Broken("GET /accounts", _never, h.services, AuditLog(h.records, h.clock))
+    endpoint = _Broken("GET /accounts", _never, h.services, AuditLog(h.records.audit, h.clock))
     metrics = Metrics()
     dispatcher = FdxDispatcher([Route("/accounts", endpoint)], metrics=metrics, hsts=False)
     sent: list[dict[str, Any]] = []

@@ -87,7 +87,7 @@ def test_readiness_fails_on_a_schema_the_code_does_not_know(monkeypatch):
     async def refuse() -> None:
         raise SchemaError("version 9, expected 3")
 
-    monkeypatch.setattr(full.records, "check_schema", refuse)
+    monkeypatch.setattr(full.records.schema, "check", refuse)
     response = full.client.get("/readyz")
 
     assert (503, "schema mismatch") == (response.status_code, response.json()["checks"]["storage"])

@@ -194,7 +194,7 @@ async def test_a_whole_flow_logs_no_token_code_password_or_name(tmp_path, captur
         profile="sandbox",  # the example client sends plain bearer tokens
     )
     records = open_records(settings.database_url)
-    await records.migrate()
+    await records.schema.migrate()
     await _seed_demo(records, ROOT / "config" / "demo")
     await records.aclose()
     services = build_services(settings)

@@ -47,7 +47,7 @@ async def open_session(tmp_path: Path, **settings: Any) -> Session:
         **settings,
     )
     records = open_records(config.database_url)
-    await records.migrate()
+    await records.schema.migrate()
     await _seed_demo(records, DEMO)
     await records.aclose()
     app = create_app(config, services=build_services(config))

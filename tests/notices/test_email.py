@@ -207,7 +207,7 @@ async def test_a_changed_purpose_is_told_and_the_consent_keeps_what_was_agreed(
     text, _ = bodies(smtp.mailbox)
     assert "“Sells your spending profile to advertisers.”" in text
     assert "still gets only what you agreed to" in text
-    stored = await world.services.records.get_consent("c-1")
+    stored = await world.services.records.consents.get("c-1")
     assert stored == consent  # purpose and data exactly as agreed
 
 

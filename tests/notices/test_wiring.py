@@ -32,7 +32,7 @@ def test_notices_are_wired_into_the_gateway(tmp_path: Path) -> None:
     assert notices in services.recipient_observers
     assert notices.worker is not None
     assert isinstance(services.notices.outbox, SqlOutbox)
-    anyio.run(services.records.migrate)
+    anyio.run(services.records.schema.migrate)
     with TestClient(create_app(services.settings, services=services)) as client:
         assert client.get("/").status_code == 200  # the lifespan runs the worker and the sweep
 

@@ -15,7 +15,7 @@ from authz.notices.store import Notice, NoticeRecords
 from authz.notices.store.memory import open_memory
 from authz.services import Services
 from authz.store.base import ClientRecord
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 
@@ -57,7 +57,7 @@ class World:
         }
         values.update(changes)
         client = ClientRecord(**values)
-        await self.services.records.put_client(client)
+        await self.services.records.clients.put(client)
         return client
 
     async def grant(
@@ -104,7 +104,7 @@ def build_world(*, smtp_url: str = "", **changes: Any) -> World:
     services = Services.build(
         Settings(**values),
         policy=load_policy(),
-        records=MemoryRecordStore(),
+        records=memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=load_adapter("sandbox"),
         keys=SigningKeys.generate(),

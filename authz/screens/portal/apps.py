@@ -23,7 +23,7 @@ async def connected(visit: Visit) -> Response:
     now = services.clock()
     active = [
         c
-        for c in await services.records.list_consents(customer_id=visit.customer_id)
+        for c in await services.records.consents.find(customer_id=visit.customer_id)
         if c.is_active(now)
     ]
     clients = await views.client_map(services, (c.client_id for c in active), visit.lang)
@@ -52,7 +52,7 @@ async def history(visit: Visit) -> Response:
     now = services.clock()
     ended = [
         c
-        for c in await services.records.list_consents(customer_id=visit.customer_id)
+        for c in await services.records.consents.find(customer_id=visit.customer_id)
         if not c.is_active(now)
     ]
     clients = await views.client_map(services, (c.client_id for c in ended), visit.lang)
@@ -60,7 +60,7 @@ async def history(visit: Visit) -> Response:
     rows = []
     for consent in ended:
         name = views.client_name(clients, consent.client_id)
-        events = await services.records.consent_events(consent.id)
+        events = await services.records.consents.events(consent.id)
         end = views.ending(consent, events, now, visit.t, client_name=name, provider=provider)
         rows.append(
             {
@@ -84,7 +84,7 @@ async def _card(
     now: float,
 ) -> dict[str, Any]:
     services = visit.services
-    audit = await services.records.list_audit(consent_id=consent.id)
+    audit = await services.records.audit.of_consent(consent.id)
     last = max((a.time for a in audit if a.status < 400), default=None)  # served, not refused
     name = client.client_name if client else consent.client_id
     unused = None

@@ -53,7 +53,7 @@ async def revoke(visit: Visit) -> Response:
     detail = "consumer portal" + ("; " + message.DELETION_ASKED if delete else "")
     services = visit.services
     try:
-        _, revoked = await lifecycle.revoke_with_outcome(
+        revocation = await lifecycle.revoke(
             services,
             consent.id,
             actor=lifecycle.INDIVIDUAL,
@@ -62,7 +62,7 @@ async def revoke(visit: Visit) -> Response:
         )
     except lifecycle.RevocationConflict:
         raise PortalError("busy") from None
-    if revoked and delete:
+    if revocation.changed and delete:
         asked = DeletionRequest(
             consent.id, consent.client_id, consent.customer_id, asked_at=services.clock()
         )

@@ -31,8 +31,8 @@ async def consent_page(visit: Visit) -> Response:
     client = await views.client_in(services, consent.client_id, visit.lang)
     name = client.client_name if client else consent.client_id
     provider = services.settings.provider_name
-    events = await services.records.consent_events(consent.id)
-    audit = await services.records.list_audit(consent_id=consent.id)
+    events = await services.records.consents.events(consent.id)
+    audit = await services.records.audit.of_consent(consent.id)
     labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
     page_no, pages = _page(visit, len(audit))
     newest_first = list(reversed(audit))

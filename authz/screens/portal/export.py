@@ -26,7 +26,7 @@ async def export(visit: Visit) -> Response:
     services = visit.services
     customer_id = visit.customer_id
     now = services.clock()
-    consents = await services.records.list_consents(customer_id=customer_id)
+    consents = await services.records.consents.find(customer_id=customer_id)
     clients = await views.client_map(services, (c.client_id for c in consents))
     body = {
         "format": FORMAT,
@@ -37,8 +37,8 @@ async def export(visit: Visit) -> Response:
             _consent(
                 c,
                 views.client_name(clients, c.client_id),
-                await services.records.consent_events(c.id),
-                await services.records.list_audit(consent_id=c.id),
+                await services.records.consents.events(c.id),
+                await services.records.audit.of_consent(c.id),
                 now,
             )
             for c in consents

@@ -184,14 +184,14 @@ async def client_map(
     """Each recipient, named in ``lang`` where it registered a name in it (RFC 7591 §2.2)."""
     out = {}
     for client_id in set(client_ids):
-        client = await services.records.get_client(client_id)
+        client = await services.records.clients.get(client_id)
         if client is not None:
             out[client_id] = languages.localized(client, lang)[0]
     return out
 
 
 async def client_in(services: Services, client_id: str, lang: str) -> ClientRecord | None:
-    client = await services.records.get_client(client_id)
+    client = await services.records.clients.get(client_id)
     return languages.localized(client, lang)[0] if client is not None else None
 
 

@@ -127,7 +127,7 @@ class Visit:
         an unknown id, so ids cannot be probed."""
         if len(consent_id) > MAX_ID:
             raise PortalError("not_found")
-        consent = await self.services.records.get_consent(consent_id)
+        consent = await self.services.records.consents.get(consent_id)
         if consent is None or consent.customer_id != self.customer_id:
             raise PortalError("not_found")
         return consent

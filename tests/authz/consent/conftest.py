@@ -17,8 +17,8 @@ from authz.consent.model import (
 )
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.base import RefreshToken
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import Records, RefreshToken
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 
@@ -50,8 +50,8 @@ class World:
     observer: Recorder
 
     @property
-    def records(self) -> MemoryRecordStore:
-        return cast(MemoryRecordStore, self.services.records)
+    def records(self) -> Records:
+        return self.services.records
 
     def consent(
         self,
@@ -82,7 +82,7 @@ class World:
             purpose="Budgeting",
             scope=("fdx:accountbasic:read", "offline_access"),
         )
-        run(self.records.create_consent, consent, ConsentEvent(consent_id, now, "granted", "X"))
+        run(self.records.consents.create, consent, ConsentEvent(consent_id, now, "granted", "X"))
         return consent
 
     def refresh_token(self, consent: Consent, hashed: str = "h-1") -> None:
@@ -90,20 +90,20 @@ class World:
         record = RefreshToken(
             hashed, consent.id, consent.client_id, self.clock(), consent.expires_at
         )
-        run(self.records.put_refresh_token, record)
+        run(self.records.refresh_tokens.put, record)
 
     def refresh_token_live(self, hashed: str = "h-1") -> bool:
-        record = run(self.records.get_refresh_token, hashed)
+        record = run(self.records.refresh_tokens.get, hashed)
         assert record is not None
         return record.revoked_at is None and record.used_at is None
 
     def stored(self, consent_id: str = "c-1") -> Consent:
-        consent = run(self.records.get_consent, consent_id)
+        consent = run(self.records.consents.get, consent_id)
         assert consent is not None
         return consent
 
     def history(self, consent_id: str = "c-1") -> list[ConsentEvent]:
-        return run(self.records.consent_events, consent_id)
+        return run(self.records.consents.events, consent_id)
 
     def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return run(fn, self.services, *args, **kwargs)
@@ -116,7 +116,7 @@ def world() -> World:
     services = Services.build(
         Settings(profile="sandbox"),
         policy=load_policy(),
-        records=MemoryRecordStore(clock=fake),
+        records=memory_records(clock=fake),
         state=MemoryStateStore(clock=fake),
         bank=cast(BankAdapter, object()),
         keys=SigningKeys.generate(),

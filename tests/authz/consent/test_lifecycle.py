@@ -8,7 +8,6 @@ import pytest
 
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
-from authz.consent.revoke import revoke_consent
 from tests.authz.consent.conftest import DAY, NOW, Recorder, World
 
 # ---------------------------------------------------------------------------- revocation
@@ -21,7 +20,7 @@ def test_revoking_an_active_consent_records_who_why_and_when(world: World) -> No
 
     ended = world.call(
         lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION", detail="portal"
-    )
+    ).consent
 
     assert ended is not None
     assert (ended.status, ended.version, ended.updated_at) == (ConsentStatus.REVOKED, 2, NOW + 10)
@@ -44,7 +43,7 @@ def test_observers_hear_of_a_revocation_once_with_the_stored_consent(world: Worl
     """One call per stored change, carrying the consent as stored and its event."""
     world.consent()
 
-    ended = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")
+    ended = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION").consent
 
     assert [(ended, world.history()[-1])] == world.observer.seen
 
@@ -52,11 +51,13 @@ def test_observers_hear_of_a_revocation_once_with_the_stored_consent(world: Worl
 def test_revoking_twice_is_a_no_op_that_reports_false(world: World) -> None:
     """The second revocation stores nothing, tells no one and answers False."""
     world.consent()
-    first = world.call(revoke_consent, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")
+    first = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION").changed
     history = world.history()
 
-    second = world.call(revoke_consent, "c-1", actor="DATA_RECIPIENT", reason="BUSINESS_RULE")
-    again = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")
+    second = world.call(
+        lifecycle.revoke, "c-1", actor="DATA_RECIPIENT", reason="BUSINESS_RULE"
+    ).changed
+    again = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION").consent
 
     assert (first, second) == (True, False)
     assert again == world.stored()
@@ -82,7 +83,10 @@ def test_revocation_is_final(world: World) -> None:
 
 def test_an_unknown_consent_is_none(world: World) -> None:
     """Nothing to revoke: None, and no observer is called."""
-    assert world.call(lifecycle.revoke, "nope", actor="INDIVIDUAL", reason="USER_ACTION") is None
+    assert world.call(lifecycle.revoke, "nope", actor="INDIVIDUAL", reason="USER_ACTION") == (
+        None,
+        False,
+    )
     assert world.observer.seen == []
 
 
@@ -90,7 +94,7 @@ def test_a_denied_consent_cannot_be_revoked_or_renewed(world: World) -> None:
     """DENIED stays DENIED: revocation is a no-op and renewal is refused."""
     world.consent(status=ConsentStatus.DENIED)
 
-    ended = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")
+    ended = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION").consent
     with pytest.raises(lifecycle.ConsentNotRenewable):
         world.call(lifecycle.renew, "c-1")
 
@@ -146,7 +150,7 @@ def test_revoking_a_consent_past_its_expiry_records_the_expiry(world: World) -> 
     world.refresh_token(consent)
     world.clock.advance(60)
 
-    revoked = world.call(revoke_consent, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")
+    revoked = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION").changed
 
     assert revoked is False
     assert world.stored().status is ConsentStatus.EXPIRED
@@ -349,7 +353,7 @@ def test_a_failing_observer_neither_undoes_the_change_nor_silences_the_others(
     world.services.observers[:] = [Broken(), after]
     world.consent()
 
-    ended = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")
+    ended = world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION").consent
 
     assert ended is not None
     assert ended.status is ConsentStatus.REVOKED
@@ -360,20 +364,20 @@ def test_a_renewal_racing_another_writer_is_retried_on_the_fresh_consent(world: 
     """An optimistic-version conflict re-reads and applies the change to what is stored."""
     world.consent()
     records = world.records
-    original = records.update_consent
+    original = records.consents.update
     calls = 0
 
     async def racing(consent, event, *, expected_version):
         nonlocal calls
         calls += 1
         if calls == 1:
-            current = await records.get_consent(consent.id)
+            current = await records.consents.get(consent.id)
             assert current is not None
             bumped = dataclasses.replace(current, version=current.version + 1)
             await original(bumped, ConsentEvent(consent.id, NOW, "noted", "X"), expected_version=1)
         return await original(consent, event, expected_version=expected_version)
 
-    object.__setattr__(records, "update_consent", racing)
+    object.__setattr__(records.consents, "update", racing)
 
     renewed = world.call(lifecycle.renew, "c-1")
 
@@ -388,7 +392,7 @@ def test_a_revocation_that_never_wins_still_kills_the_refresh_tokens(world: Worl
     async def always_lose(consent, event, *, expected_version):
         return False
 
-    object.__setattr__(world.records, "update_consent", always_lose)
+    object.__setattr__(world.records.consents, "update", always_lose)
 
     with pytest.raises(lifecycle.RevocationConflict):
         world.call(lifecycle.revoke, "c-1", actor="INDIVIDUAL", reason="USER_ACTION")

@@ -24,7 +24,7 @@ def h() -> Iterator[Harness]:
     harness = Harness()
     # The recipient is registered and approved, as any caller of the FDX API is.
     recipient = ClientRecord(CLIENT, "Budget app", (), {"keys": []})
-    anyio.run(harness.records.put_client, recipient)
+    anyio.run(harness.records.clients.put, recipient)
     with harness.client:
         yield harness
 

@@ -3,6 +3,7 @@ reading the consent back, so a grant that was stored is not reported as failed."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal, cast
 
 import anyio
@@ -13,15 +14,15 @@ from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.base import RecordsUnavailable
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import Records, RecordsUnavailable
+from authz.store.memory import MemoryConsents, MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.consent.conftest import NOW
 
 
-class FailingRecords(MemoryRecordStore):
-    """create_consent fails "before" (nothing stored) or "after" (stored, the answer lost);
+class FailingConsents(MemoryConsents):
+    """create fails "before" (nothing stored) or "after" (stored, the answer lost);
     ``reads_fail`` makes the read-back fail too (the store still away)."""
 
     def __init__(self, when: Literal["before", "after"], *, reads_fail: bool = False) -> None:
@@ -29,15 +30,19 @@ class FailingRecords(MemoryRecordStore):
         self.when = when
         self.reads_fail = reads_fail
 
-    async def create_consent(self, consent: Consent, event: ConsentEvent) -> None:
+    async def create(self, consent: Consent, event: ConsentEvent) -> None:
         if self.when == "after":
-            await super().create_consent(consent, event)
+            await super().create(consent, event)
         raise RecordsUnavailable("connection lost (test)")
 
-    async def get_consent(self, consent_id: str) -> Consent | None:
+    async def get(self, consent_id: str) -> Consent | None:
         if self.reads_fail:
             raise RecordsUnavailable("connection refused (test)")
-        return await super().get_consent(consent_id)
+        return await super().get(consent_id)
+
+
+def failing_records(when: Literal["before", "after"], *, reads_fail: bool = False) -> Records:
+    return replace(memory_records(), consents=FailingConsents(when, reads_fail=reads_fail))
 
 
 def _grant() -> tuple[Consent, ConsentEvent]:
@@ -58,7 +63,7 @@ def _grant() -> tuple[Consent, ConsentEvent]:
     return consent, ConsentEvent("c-new", NOW, "granted", "INDIVIDUAL")
 
 
-def _store(records: MemoryRecordStore) -> None:
+def _store(records: Records) -> None:
     services = Services.build(
         Settings(profile="sandbox"),
         policy=load_policy(),
@@ -73,27 +78,27 @@ def _store(records: MemoryRecordStore) -> None:
 
 def test_a_grant_stored_before_its_acknowledgement_was_lost_stands() -> None:
     """The commit happened: reading back finds the consent, and the grant completes."""
-    records = FailingRecords("after")
+    records = failing_records("after")
 
     _store(records)
 
-    stored = anyio.run(MemoryRecordStore.get_consent, records, "c-new")
+    stored = anyio.run(records.consents.get, "c-new")
     assert stored is not None
     assert ConsentStatus.ACTIVE is stored.status
 
 
 def test_a_grant_that_was_not_stored_fails_as_an_outage() -> None:
     """Nothing committed: the outage propagates (503) and nothing is left behind."""
-    records = FailingRecords("before")
+    records = failing_records("before")
 
     with pytest.raises(RecordsUnavailable):
         _store(records)
-    assert anyio.run(MemoryRecordStore.get_consent, records, "c-new") is None
+    assert anyio.run(records.consents.get, "c-new") is None
 
 
 def test_a_grant_that_cannot_be_read_back_fails_as_an_outage() -> None:
     """Stored or not, nobody can tell while the store is away: the outage propagates."""
-    records = FailingRecords("after", reads_fail=True)
+    records = failing_records("after", reads_fail=True)
 
     with pytest.raises(RecordsUnavailable):
         _store(records)

@@ -41,7 +41,7 @@ def test_a_one_time_consent_ends_when_its_access_token_ends(oauth: Harness) -> N
     assert consent.expires_at == exp
     assert consent.is_active(exp - 1)
     assert not consent.is_active(exp)
-    assert [e.event for e in run(oauth.services.records.consent_events, "consent-1")][-1] == "used"
+    assert [e.event for e in run(oauth.services.records.consents.events, "consent-1")][-1] == "used"
 
 
 def test_the_token_endpoint_records_an_expiry_it_meets(oauth: Harness) -> None:

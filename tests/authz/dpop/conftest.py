@@ -21,7 +21,7 @@ from authz.keys import SigningKeys
 from authz.requests import REQUEST_URI_PREFIX, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.errors import fdx_exception_handlers
@@ -112,7 +112,7 @@ def make_world(
     services = Services.build(
         settings,
         policy=load_policy(),
-        records=MemoryRecordStore(clock=clock),
+        records=memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=cast(BankAdapter, FakeBank()),
         keys=SigningKeys.generate(),
@@ -120,8 +120,8 @@ def make_world(
         clock=clock,
     )
     key, other = new_key("client-key-1"), new_key("other-key-1")
-    run(services.records.put_client, client_record(CLIENT_ID, key))
-    run(services.records.put_client, client_record(OTHER_ID, other))
+    run(services.records.clients.put, client_record(CLIENT_ID, key))
+    run(services.records.clients.put, client_record(OTHER_ID, other))
     app = Starlette(
         routes=[
             Mount(

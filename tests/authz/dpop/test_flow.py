@@ -102,7 +102,7 @@ async def test_the_example_client_completes_the_flow_under_fapi2(
         dpop_nonce_required=nonces,
     )
     records = open_records(settings.database_url)
-    await records.migrate()
+    await records.schema.migrate()
     await _seed_demo(records, DEMO)
     await records.aclose()
     app = create_app(settings, services=build_services(settings))

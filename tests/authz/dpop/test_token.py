@@ -27,7 +27,7 @@ def test_a_code_exchanged_with_a_proof_gets_dpop_bound_tokens(world: World) -> N
     assert 200 == response.status_code
     assert "DPoP" == body["token_type"]
     assert {"jkt": world.prover.jkt} == claims_of(world, body["access_token"])["cnf"]
-    stored = run(world.services.records.get_refresh_token, hash_token(body["refresh_token"]))
+    stored = run(world.services.records.refresh_tokens.get, hash_token(body["refresh_token"]))
     assert stored is not None
     assert world.prover.jkt == stored.jkt
 

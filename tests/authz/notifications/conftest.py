@@ -18,8 +18,8 @@ from authz.consent.model import Consent, ConsentEvent, ConsentResource, ConsentS
 from authz.keys import SigningKeys
 from authz.notifications import Notifier
 from authz.services import Services
-from authz.store.base import ClientRecord, RecordStore
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import ClientRecord, Records
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 
@@ -129,7 +129,7 @@ class World:
     notifier: Notifier
 
     @property
-    def records(self) -> RecordStore:
+    def records(self) -> Records:
         return self.services.records
 
     async def client(self, client_id: str = "client-1", uri: str | None = None) -> ClientRecord:
@@ -141,7 +141,7 @@ class World:
             client_uri="https://app.example",
             notification_uri=uri,
         )
-        await self.records.put_client(client)
+        await self.records.clients.put(client)
         return client
 
     async def consent(
@@ -167,14 +167,14 @@ class World:
             resources=(ConsentResource("ACCOUNT", "acc-1", ("ACCOUNT_BASIC",)),),
             purpose="Budgeting",
         )
-        await self.records.create_consent(
+        await self.records.consents.create(
             consent, ConsentEvent(consent_id, now, "granted", "INDIVIDUAL")
         )
         return consent
 
 
 def build_world(
-    records: RecordStore | None = None,
+    records: Records | None = None,
     *,
     clock: FakeClock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -184,7 +184,7 @@ def build_world(
     services = Services.build(
         settings(**changes),
         policy=load_policy(),
-        records=records or MemoryRecordStore(),
+        records=records or memory_records(),
         state=MemoryStateStore(clock=clock),
         bank=cast(BankAdapter, object()),
         keys=SigningKeys.generate(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from starlette.testclient import TestClient
 from authz.consent import lifecycle
 from authz.consent.model import ConsentStatus, DurationType
 from authz.store.base import NotificationDelivery
-from authz.store.memory import MemoryRecordStore
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.memory import MemoryOutbox, memory_records
+from authz.store.sqlite import sqlite_records
 from gateway.app import create_app
 from tests.authz.notifications.conftest import NOW, FakeClock, Receiver, World, build_world
 
@@ -34,7 +35,7 @@ def app_jwks(world: World) -> dict[str, Any]:
 
 
 async def only_delivery(world: World, consent_id: str = "c-1") -> NotificationDelivery:
-    [delivery] = await world.records.list_notifications(consent_id=consent_id)
+    [delivery] = await world.records.outbox.of_consent(consent_id)
     return delivery
 
 
@@ -230,8 +231,8 @@ async def test_queued_notifications_survive_a_restart(
 ) -> None:
     """Enqueued by one process, delivered by the next one on the same database."""
     path = str(tmp_path / "records.sqlite")
-    first = build_world(SqliteRecordStore(path))
-    await first.records.migrate()
+    first = build_world(sqlite_records(path))
+    await first.records.schema.migrate()
     inbox = receiver()
     inbox.jwks = app_jwks(first)
     await first.client(uri=inbox.url)
@@ -240,7 +241,7 @@ async def test_queued_notifications_survive_a_restart(
     await first.records.aclose()
     await first.notifier.sender.aclose()
 
-    second = build_world(SqliteRecordStore(path), clock=FakeClock(NOW + 5))
+    second = build_world(sqlite_records(path), clock=FakeClock(NOW + 5))
     inbox.jwks = app_jwks(second)  # the next process signs with its own key
     await second.notifier.worker.run_once()
 
@@ -249,8 +250,8 @@ async def test_queued_notifications_survive_a_restart(
     await second.notifier.sender.aclose()
 
 
-class BrokenOutbox(MemoryRecordStore):
-    async def enqueue_notification(self, delivery: NotificationDelivery) -> bool:
+class BrokenOutbox(MemoryOutbox):
+    async def enqueue(self, delivery: NotificationDelivery) -> bool:
         raise RuntimeError("disk full")
 
 
@@ -258,14 +259,14 @@ async def test_a_broken_outbox_never_fails_the_revocation(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The consent is revoked; the failure is logged by type and consent id, nothing personal."""
-    world = build_world(BrokenOutbox())
+    world = build_world(replace(memory_records(), outbox=BrokenOutbox()))
     await world.client(uri="https://app.example/n")
     await world.consent()
 
     with caplog.at_level(logging.ERROR):
         await revoke(world)
 
-    consent = await world.records.get_consent("c-1")
+    consent = await world.records.consents.get("c-1")
     assert consent is not None
     assert consent.status is ConsentStatus.REVOKED
     assert "notification.enqueue_failed RuntimeError consent_id=c-1" in caplog.text
@@ -282,9 +283,9 @@ async def test_recipients_without_a_url_and_one_time_expiries_get_nothing(world:
     await revoke(world, "c-quiet")
     world.clock.advance(361)
 
-    consent = await world.records.get_consent("c-once")
+    consent = await world.records.consents.get("c-once")
     assert consent is not None
     await lifecycle.expire_if_due(world.services, consent)
 
-    assert await world.records.list_notifications(consent_id="c-quiet") == []
-    assert await world.records.list_notifications(consent_id="c-once") == []
+    assert await world.records.outbox.of_consent("c-quiet") == []
+    assert await world.records.outbox.of_consent("c-once") == []

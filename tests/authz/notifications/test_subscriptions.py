@@ -64,7 +64,7 @@ async def test_a_subscription_of_another_type_is_not_told(
     await world.notifier.worker.run_once()
 
     assert [] == subscribed.received
-    assert [] == await world.records.list_notifications(consent_id="c-1")
+    assert [] == await world.records.outbox.of_consent("c-1")
 
 
 async def test_a_subscription_alone_is_enough(world: World, receiver: StartReceiver) -> None:
@@ -97,6 +97,6 @@ async def test_a_delivery_queued_before_the_subscription_was_deleted_is_dropped(
     await world.notifier.worker.run_once()
 
     assert 0 == subscribed.requests
-    [delivery] = await world.records.list_notifications(consent_id="c-1")
+    [delivery] = await world.records.outbox.of_consent("c-1")
     assert "refused: subscription deleted" == delivery.last_status
     assert delivery.given_up_at is not None

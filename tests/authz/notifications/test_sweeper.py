@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def kinds(world: World, consent_id: str = "c-1") -> list[str]:
-    return [d.kind for d in await world.records.list_notifications(consent_id=consent_id)]
+    return [d.kind for d in await world.records.outbox.of_consent(consent_id)]
 
 
 async def test_a_reauthorization_notice_is_sent_once_30_days_ahead(world: World) -> None:
@@ -30,7 +30,7 @@ async def test_a_reauthorization_notice_is_sent_once_30_days_ahead(world: World)
     again = await sweeper.sweep()
 
     assert (early.reminded, first.reminded, again.reminded) == (0, 1, 0)
-    [notice] = await world.records.list_notifications(consent_id="c-1")
+    [notice] = await world.records.outbox.of_consent("c-1")
     assert notice.kind == "reauthorization_due"
     assert notice.notification["type"] == "CONSENT_UPDATED"
     assert (
@@ -74,12 +74,12 @@ async def test_an_unused_consent_past_its_expiry_is_expired_and_told(world: Worl
     first = await world.notifier.sweeper.sweep()
     second = await world.notifier.sweeper.sweep()
 
-    consent = await world.records.get_consent("c-1")
+    consent = await world.records.consents.get("c-1")
     assert consent is not None
     assert consent.status is ConsentStatus.EXPIRED
     assert (first.expired, second.expired) == (1, 0)
     assert await kinds(world) == ["expired"]
-    [event] = [e for e in await world.records.consent_events("c-1") if e.event == "expired"]
+    [event] = [e for e in await world.records.consents.events("c-1") if e.event == "expired"]
     assert event.actor == "DATA_PROVIDER"
 
 
@@ -114,7 +114,7 @@ async def test_a_sweep_reads_each_due_row_once_and_offers_a_reminder_once(world:
     sweeper = Sweeper(world.services, world.notifier, batch=2)
     rows: list[str] = []
     offered: list[str] = []
-    read, offer = world.records.consents_expiring, world.notifier.enqueue
+    read, offer = world.records.consents.expiring, world.notifier.enqueue
 
     async def counted_read(before: float, **kwargs: Any) -> list[Consent]:
         page = await read(before, **kwargs)
@@ -125,7 +125,7 @@ async def test_a_sweep_reads_each_due_row_once_and_offers_a_reminder_once(world:
         offered.append(consent.id)
         return await offer(kind, consent, **kwargs)
 
-    world.records.consents_expiring = counted_read  # type: ignore[method-assign]
+    world.records.consents.expiring = counted_read  # type: ignore[method-assign]
     world.notifier.enqueue = counted_offer  # type: ignore[method-assign,assignment]
 
     first = await sweeper.sweep()

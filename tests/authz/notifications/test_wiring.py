@@ -8,7 +8,7 @@ import anyio
 from starlette.testclient import TestClient
 
 from authz.notifications import Notifier
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.sqlite import sqlite_records
 from config.settings import Settings
 from gateway.app import build_services, create_app
 
@@ -26,6 +26,6 @@ def test_the_gateway_notifies_recipients_while_it_runs(tmp_path: Path) -> None:
 
 
 async def _migrate(database: Path) -> None:
-    store = SqliteRecordStore(str(database))
-    await store.migrate()
+    store = sqlite_records(str(database))
+    await store.schema.migrate()
     await store.aclose()

@@ -29,8 +29,8 @@ from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
 from authz.requests import AuthorizationCode
 from authz.services import Services
-from authz.store.base import ClientRecord, Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import ClientRecord, Kind, Records
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 
@@ -93,8 +93,8 @@ class Harness:
     codes: list[str] = field(default_factory=list)
 
     @property
-    def records(self) -> MemoryRecordStore:
-        return cast(MemoryRecordStore, self.services.records)
+    def records(self) -> Records:
+        return self.services.records
 
     def assertion(
         self,
@@ -157,7 +157,7 @@ class Harness:
             scope=GRANTED_SCOPE,
         )
         event = ConsentEvent(consent_id, now, "granted", "INDIVIDUAL")
-        run(self.services.records.create_consent, consent, event)
+        run(self.services.records.consents.create, consent, event)
         return consent
 
     def code(
@@ -194,7 +194,7 @@ class Harness:
         return self.post("/oauth/token", form)
 
     def get_consent(self, consent_id: str = "consent-1") -> Consent:
-        consent = run(self.services.records.get_consent, consent_id)
+        consent = run(self.services.records.consents.get, consent_id)
         assert consent is not None
         return consent
 
@@ -209,7 +209,7 @@ def oauth(clock: FakeClock) -> Iterator[Harness]:
     services = Services.build(
         Settings(issuer=ISSUER, profile="sandbox"),
         policy=load_policy(),
-        records=MemoryRecordStore(clock=clock),
+        records=memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=cast(BankAdapter, FakeBank()),
         keys=SigningKeys.generate(),
@@ -217,8 +217,8 @@ def oauth(clock: FakeClock) -> Iterator[Harness]:
         clock=clock,
     )
     key, other = new_key("client-key-1"), new_key("other-key-1")
-    run(services.records.put_client, client_record(CLIENT_ID, key))
-    run(services.records.put_client, client_record(OTHER_ID, other))
+    run(services.records.clients.put, client_record(CLIENT_ID, key))
+    run(services.records.clients.put, client_record(OTHER_ID, other))
     app = Starlette(
         routes=oauth_routes(services), exception_handlers={OAuth2Error: handle_oauth_error}
     )

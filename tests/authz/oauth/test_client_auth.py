@@ -61,7 +61,7 @@ def test_an_assertion_without_kid_is_tried_against_every_key(oauth: Harness) -> 
 def test_ps256_with_a_registered_rsa_key_is_accepted(oauth: Harness) -> None:
     """PS256 is the other algorithm FAPI allows."""
     rsa = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"}, private=True)
-    run(oauth.services.records.put_client, client_record(CLIENT_ID, rsa))
+    run(oauth.services.records.clients.put, client_record(CLIENT_ID, rsa))
 
     response = _token_call(oauth, oauth.assertion(key=rsa, alg="PS256"))
 
@@ -148,7 +148,7 @@ def test_hs256_with_a_registered_symmetric_key_is_refused(oauth: Harness) -> Non
     """A shared secret in the client's JWKS never verifies an assertion."""
     oct_key = OctKey.generate_key(256, parameters={"kid": "oct-1"})
     jwks = {"keys": [oauth.key.as_dict(private=False), oct_key.as_dict()]}
-    run(oauth.services.records.put_client, client_record(CLIENT_ID, oauth.key, jwks=jwks))
+    run(oauth.services.records.clients.put, client_record(CLIENT_ID, oauth.key, jwks=jwks))
 
     assertion = oauth.assertion(key=oct_key, alg="HS256")
 
@@ -179,7 +179,7 @@ def test_an_unknown_client_is_refused(oauth: Harness) -> None:
 def test_a_suspended_client_is_refused(oauth: Harness) -> None:
     """Only approved clients authenticate."""
     run(
-        oauth.services.records.put_client,
+        oauth.services.records.clients.put,
         client_record(CLIENT_ID, oauth.key, status="suspended"),
     )
 
@@ -246,7 +246,7 @@ def test_a_rotated_client_key_takes_effect_at_once(oauth: Harness) -> None:
     """The key cache follows the registered JWKS: a new key works, the old one stops."""
     _token_call(oauth, oauth.assertion())
     new = new_key("client-key-2")
-    run(oauth.services.records.put_client, client_record(CLIENT_ID, new))
+    run(oauth.services.records.clients.put, client_record(CLIENT_ID, new))
 
     assert _token_call(oauth, oauth.assertion(key=new)).json()["error"] == "invalid_grant"
     _refused(_token_call(oauth, oauth.assertion(key=oauth.key)))

@@ -48,7 +48,7 @@ def test_a_token_whose_consent_was_revoked_is_inactive(oauth: Harness) -> None:
     consent = oauth.get_consent()
     event = ConsentEvent("consent-1", oauth.clock(), "revoked", "INDIVIDUAL")
     run(
-        oauth.services.records.update_consent,
+        oauth.services.records.consents.update,
         consent.with_status(ConsentStatus.REVOKED, oauth.clock()),
         event,
         expected_version=consent.version,

@@ -14,7 +14,7 @@ from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.oauth.conftest import (
@@ -60,7 +60,7 @@ def test_a_cluster_the_adapter_cannot_serve_is_refused(oauth: Harness, cluster: 
     although the client registered the cluster."""
     key = new_key("k2")
     clusters = ("ACCOUNT_BASIC", *NEW)
-    run(oauth.services.records.put_client, client_record(CLIENT_ID, key, clusters=clusters))
+    run(oauth.services.records.clients.put, client_record(CLIENT_ID, key, clusters=clusters))
     oauth.key = key
 
     response = _push(oauth, _details(cluster))
@@ -75,7 +75,7 @@ def test_a_bank_serving_the_categories_accepts_them(clock: FakeClock) -> None:
     services = Services.build(
         Settings(issuer=ISSUER, profile="sandbox"),
         policy=load_policy(),
-        records=MemoryRecordStore(clock=clock),
+        records=memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=SandboxBank(),
         keys=SigningKeys.generate(),
@@ -83,7 +83,8 @@ def test_a_bank_serving_the_categories_accepts_them(clock: FakeClock) -> None:
     )
     key = new_key("k3")
     run(
-        services.records.put_client, client_record(CLIENT_ID, key, clusters=("ACCOUNT_BASIC", *NEW))
+        services.records.clients.put,
+        client_record(CLIENT_ID, key, clusters=("ACCOUNT_BASIC", *NEW)),
     )
     app = Starlette(
         routes=oauth_routes(services), exception_handlers={OAuth2Error: handle_oauth_error}

@@ -23,7 +23,7 @@ def test_revoking_a_refresh_token_revokes_the_whole_consent(oauth: Harness) -> N
     tokens = _tokens(oauth)
 
     response = _revoke(oauth, tokens["refresh_token"], token_type_hint="refresh_token")
-    events = run(oauth.services.records.consent_events, "consent-1")
+    events = run(oauth.services.records.consents.events, "consent-1")
 
     assert response.status_code == 200
     assert response.content == b""

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 
+from authz.consent import lifecycle
 from authz.consent.model import ConsentEvent, ConsentStatus
-from authz.consent.revoke import revoke_consent
 from authz.store.base import RefreshToken
 from tests.authz.oauth.conftest import Harness, run
 
 
 def _revoke(oauth: Harness, consent_id: str = "consent-1") -> bool:
     return run(
-        revoke_consent,
+        lifecycle.revoke,
         oauth.services,
         consent_id,
         actor="DATA_PROVIDER",
         reason="BUSINESS_RULE",
         detail="test",
-    )
+    ).changed
 
 
 def test_an_active_consent_is_revoked_once(oauth: Harness) -> None:
@@ -40,10 +40,10 @@ def test_refresh_tokens_die_even_when_the_consent_already_ended(oauth: Harness) 
     """An expired or revoked consent still has its refresh tokens revoked."""
     oauth.consent(status=ConsentStatus.EXPIRED)
     token = RefreshToken("h", "consent-1", "client-1", oauth.clock(), oauth.clock() + 60)
-    run(oauth.services.records.put_refresh_token, token)
+    run(oauth.services.records.refresh_tokens.put, token)
 
     _revoke(oauth)
-    record, won = run(oauth.services.records.use_refresh_token, "h", oauth.clock())
+    record, won = run(oauth.services.records.refresh_tokens.use, "h", oauth.clock())
 
     assert record is not None
     assert won is False
@@ -53,21 +53,21 @@ def test_a_concurrent_update_is_retried(oauth: Harness) -> None:
     """An optimistic-version conflict is retried against the fresh consent."""
     oauth.consent()
     records = oauth.services.records
-    original = records.update_consent
+    original = records.consents.update
     calls = 0
 
     async def racing_update(consent, event, *, expected_version):
         nonlocal calls
         calls += 1
         if calls == 1:  # someone else writes first
-            current = await records.get_consent(consent.id)
+            current = await records.consents.get(consent.id)
             assert current is not None
             bumped = dataclasses.replace(current, version=current.version + 1)
             other = ConsentEvent(consent.id, oauth.clock(), "renewed", "INDIVIDUAL")
             await original(bumped, other, expected_version=current.version)
         return await original(consent, event, expected_version=expected_version)
 
-    object.__setattr__(records, "update_consent", racing_update)
+    object.__setattr__(records.consents, "update", racing_update)
 
     assert _revoke(oauth) is True
     assert calls == 2

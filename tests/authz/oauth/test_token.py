@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from authz.consent import lifecycle
 from authz.consent.model import ConsentEvent, ConsentStatus, DurationType
-from authz.consent.revoke import revoke_consent
 from authz.tokens import pairwise_subject
 from tests.authz.oauth.conftest import CLIENT_ID, GRANTED_SCOPE, OTHER_ID, Harness, run
 
@@ -93,7 +93,7 @@ def test_a_reused_code_revokes_the_consent_and_its_refresh_tokens(oauth: Harness
 
     description = _error(oauth.exchange(code, verifier), "invalid_grant")
     consent = oauth.get_consent()
-    events = run(oauth.services.records.consent_events, "consent-1")
+    events = run(oauth.services.records.consents.events, "consent-1")
 
     assert "already used" in description
     assert consent.status is ConsentStatus.REVOKED
@@ -206,7 +206,7 @@ def test_a_replayed_refresh_token_revokes_the_consent(oauth: Harness) -> None:
     second = oauth.refresh(first["refresh_token"]).json()
 
     _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
-    events = run(oauth.services.records.consent_events, "consent-1")
+    events = run(oauth.services.records.consents.events, "consent-1")
 
     assert oauth.get_consent().status is ConsentStatus.REVOKED
     assert events[-1].detail == "refresh token replayed"
@@ -234,7 +234,7 @@ def test_a_refresh_after_the_consent_was_revoked_is_refused(oauth: Harness) -> N
     revoked = consent.with_status(ConsentStatus.REVOKED, oauth.clock())
     event = ConsentEvent("consent-1", oauth.clock(), "revoked", "INDIVIDUAL")
     assert run(
-        oauth.services.records.update_consent, revoked, event, expected_version=consent.version
+        oauth.services.records.consents.update, revoked, event, expected_version=consent.version
     )
 
     _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
@@ -244,11 +244,11 @@ def test_a_refresh_token_of_a_revoked_consent_is_told_the_consent_ended(oauth: H
     """A consent ended by the consumer revokes its refresh tokens; presenting one is not a
     replay: the answer says the consent ended, and no replay is recorded."""
     first = _tokens(oauth)
-    run(lambda: revoke_consent(oauth.services, "consent-1", actor="INDIVIDUAL",
+    run(lambda: lifecycle.revoke(oauth.services, "consent-1", actor="INDIVIDUAL",
                                reason="USER_ACTION", detail="stopped in the portal"))  # fmt: skip
 
     description = _error(oauth.refresh(first["refresh_token"]), "invalid_grant")
-    events = run(oauth.services.records.consent_events, "consent-1")
+    events = run(oauth.services.records.consents.events, "consent-1")
 
     assert "already used" not in description
     assert "consent has ended" in description

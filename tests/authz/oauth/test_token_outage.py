@@ -10,6 +10,7 @@ acknowledgement was lost).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from typing import Any, Literal, TypeVar, cast
 
 import pytest
@@ -22,8 +23,14 @@ from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.base import Kind, Payload, RecordsUnavailable, RefreshToken, StateUnavailable
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import (
+    Kind,
+    Payload,
+    RecordsUnavailable,
+    RefreshToken,
+    StateUnavailable,
+)
+from authz.store.memory import MemoryConsents, MemoryRefreshTokens, MemoryStateStore, memory_records
 from authz.token import hash_token
 from config.policy import load_policy
 from config.settings import Settings
@@ -45,16 +52,24 @@ When = Literal["before", "after"]
 T = TypeVar("T")
 
 
-class FailingRecords(MemoryRecordStore):
-    """The memory record store, failing on demand like a PostgreSQL that restarts."""
+class FailingRecords:
+    """The memory record store, failing on demand like a PostgreSQL that restarts: ``records``
+    is the store the gateway is given, ``failures`` says which call fails and when."""
 
     def __init__(self) -> None:
-        super().__init__()
+        plain = memory_records()
         self.failures: dict[str, When] = {}
         self.calls: list[str] = []
         self.on_put_refresh_token: Callable[[], Awaitable[None]] | None = None
+        self.plain_tokens = plain.refresh_tokens  # the store itself, never failing
+        self.data = plain.consents._d  # type: ignore[attr-defined]
+        self.records = replace(
+            plain,
+            refresh_tokens=_FailingTokens(self, self.data),
+            consents=_FailingConsents(self, self.data),
+        )
 
-    async def _call(self, name: str, do: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+    async def call(self, name: str, do: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
         self.calls.append(name)
         when = self.failures.get(name)
         if when == "before":
@@ -64,22 +79,29 @@ class FailingRecords(MemoryRecordStore):
             raise RecordsUnavailable(f"{name}: connection lost before the commit was seen (test)")
         return result
 
-    async def put_refresh_token(self, token: RefreshToken) -> None:
-        if self.on_put_refresh_token is not None:
-            await self.on_put_refresh_token()
-        await self._call("put_refresh_token", super().put_refresh_token, token)
 
-    async def use_refresh_token(
-        self, token_hash: str, now: float
-    ) -> tuple[RefreshToken | None, bool]:
-        return await self._call("use_refresh_token", super().use_refresh_token, token_hash, now)
+class _FailingTokens(MemoryRefreshTokens):
+    def __init__(self, owner: FailingRecords, data: Any) -> None:
+        super().__init__(data)
+        self._owner = owner
 
-    async def update_consent(
-        self, consent: Consent, event: ConsentEvent, *, expected_version: int
-    ) -> bool:
-        update = super().update_consent
-        return await self._call(
-            "update_consent", update, consent, event, expected_version=expected_version
+    async def put(self, token: RefreshToken) -> None:
+        if self._owner.on_put_refresh_token is not None:
+            await self._owner.on_put_refresh_token()
+        await self._owner.call("put_refresh_token", super().put, token)
+
+    async def use(self, token_hash: str, now: float) -> tuple[RefreshToken | None, bool]:
+        return await self._owner.call("use_refresh_token", super().use, token_hash, now)
+
+
+class _FailingConsents(MemoryConsents):
+    def __init__(self, owner: FailingRecords, data: Any) -> None:
+        super().__init__(data)
+        self._owner = owner
+
+    async def update(self, consent: Consent, event: ConsentEvent, *, expected_version: int) -> bool:
+        return await self._owner.call(
+            "update_consent", super().update, consent, event, expected_version=expected_version
         )
 
 
@@ -118,7 +140,7 @@ def flaky() -> Iterator[tuple[Harness, FailingRecords]]:
     services = Services.build(
         settings,
         policy=load_policy(),
-        records=records,
+        records=records.records,
         state=FailingState(clock),
         bank=cast(BankAdapter, FakeBank()),
         keys=SigningKeys.generate(),
@@ -126,8 +148,8 @@ def flaky() -> Iterator[tuple[Harness, FailingRecords]]:
         clock=clock,
     )
     key, other = new_key("client-key-1"), new_key("other-key-1")
-    run(records.put_client, client_record(CLIENT_ID, key))
-    run(records.put_client, client_record(OTHER_ID, other))
+    run(records.records.clients.put, client_record(CLIENT_ID, key))
+    run(records.records.clients.put, client_record(OTHER_ID, other))
     handlers: dict[Any, ExceptionHandler] = {
         OAuth2Error: handle_oauth_error,
         **outage_handlers(settings),
@@ -148,7 +170,7 @@ def _assert_retry_later(response: Any) -> None:
 def _live_refresh_tokens(records: FailingRecords, consent_id: str) -> list[RefreshToken]:
     return [
         t
-        for t in records._refresh.values()
+        for t in records.data.refresh.values()
         if t.consent_id == consent_id and t.used_at is None and t.revoked_at is None
     ]
 
@@ -263,7 +285,9 @@ def test_a_refresh_that_cannot_store_the_new_token_can_be_retried(
 
     assert 200 == retry.status_code, retry.text
     assert ConsentStatus.ACTIVE is oauth.get_consent().status
-    assert run(records.get_refresh_token, hash_token(first)).used_at is not None  # type: ignore[union-attr]
+    stored = run(records.plain_tokens.get, hash_token(first))
+    assert stored is not None
+    assert stored.used_at is not None
     assert 200 == oauth.refresh(retry.json()["refresh_token"]).status_code
 
 
@@ -313,7 +337,7 @@ def test_a_refresh_token_used_at_another_instant_is_not_taken_for_ours(
 
     async def a_concurrent_use() -> None:
         records.on_put_refresh_token = None
-        await MemoryRecordStore.use_refresh_token(records, hash_token(first), oauth.clock() - 1)
+        await records.plain_tokens.use(hash_token(first), oauth.clock() - 1)
 
     records.on_put_refresh_token = a_concurrent_use
     records.failures["use_refresh_token"] = "before"

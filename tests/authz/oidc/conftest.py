@@ -12,7 +12,7 @@ from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.oauth.conftest import (
@@ -34,7 +34,7 @@ def oidc() -> Iterator[Harness]:
     services = Services.build(
         Settings(issuer=ISSUER, profile="sandbox"),
         policy=load_policy(),
-        records=MemoryRecordStore(clock=clock),
+        records=memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=FakeBank(),
         keys=SigningKeys.generate(),
@@ -42,8 +42,8 @@ def oidc() -> Iterator[Harness]:
         clock=clock,
     )
     key, other = new_key("client-key-1"), new_key("other-key-1")
-    run(services.records.put_client, client_record(CLIENT_ID, key))
-    run(services.records.put_client, client_record(OTHER_ID, other))
+    run(services.records.clients.put, client_record(CLIENT_ID, key))
+    run(services.records.clients.put, client_record(OTHER_ID, other))
     app = Starlette(
         routes=oauth_routes(services), exception_handlers={OAuth2Error: handle_oauth_error}
     )

@@ -21,7 +21,7 @@ from adapters.sandbox import SandboxBank
 from authz.keys import SigningKeys
 from authz.registration import recipients
 from authz.services import Services
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from examples.budget_app import _fill, _forms
@@ -86,7 +86,7 @@ async def test_a_registered_and_approved_recipient_gets_an_id_token_with_its_non
     userinfo releases the consented contact claims."""
     settings = Settings(issuer=ISSUER, profile="sandbox")  # Bearer; DPoP: tests/authz/dpop
     services = Services.build(
-        settings, policy=load_policy(), records=MemoryRecordStore(),
+        settings, policy=load_policy(), records=memory_records(),
         state=MemoryStateStore(clock=time.time), bank=SandboxBank(),
         keys=SigningKeys.generate(),
     )  # fmt: skip

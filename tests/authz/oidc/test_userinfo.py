@@ -32,7 +32,7 @@ def _grant(
         resources=(ConsentResource("ACCOUNT", "acct-1", clusters),), purpose="Budgeting",
         scope=tuple(scope.split()),
     )  # fmt: skip
-    run(h.services.records.create_consent, consent, ConsentEvent(consent_id, now, "granted", "X"))
+    run(h.services.records.consents.create, consent, ConsentEvent(consent_id, now, "granted", "X"))
     token, _ = h.services.tokens.issue(
         consent_id=consent_id,
         client_id=client_id,
@@ -105,11 +105,11 @@ def test_a_token_without_openid_is_insufficient_scope(oidc: Harness):
 def test_a_revoked_consent_stops_userinfo(oidc: Harness):
     """The consent is checked live: revoked, the next userinfo call is 401."""
     token = _grant(oidc, ("ACCOUNT_BASIC",), f"openid {BASIC}")
-    consent = run(oidc.services.records.get_consent, "consent-u")
+    consent = run(oidc.services.records.consents.get, "consent-u")
     assert consent is not None
     revoked = consent.with_status(ConsentStatus.REVOKED, oidc.clock())
     event = ConsentEvent("consent-u", oidc.clock(), "revoked", "INDIVIDUAL")
-    run(lambda: oidc.services.records.update_consent(revoked, event, expected_version=1))
+    run(lambda: oidc.services.records.consents.update(revoked, event, expected_version=1))
 
     response = _userinfo(oidc, token)
 

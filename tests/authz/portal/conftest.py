@@ -19,7 +19,7 @@ from authz.keys import SigningKeys
 from authz.requests import ConsentRequest
 from authz.services import Services
 from authz.store.base import AuditEvent, ClientRecord
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.app import create_app
@@ -91,7 +91,7 @@ class Portal:
             settings=self.services.settings,
             policy=self.services.policy,
         )
-        self.run(self.services.records.create_consent, consent, event)
+        self.run(self.services.records.consents.create, consent, event)
         return consent
 
     def access(
@@ -117,7 +117,7 @@ class Portal:
             status=200,
             interaction_id=interaction_id or secrets.token_hex(8),
         )
-        self.run(self.services.records.append_audit, [event])
+        self.run(self.services.records.audit.append, [event])
         return event
 
     def token(self, consent: Consent) -> str:
@@ -128,12 +128,12 @@ class Portal:
         return token
 
     def consent(self, consent_id: str) -> Consent:
-        found = self.run(self.services.records.get_consent, consent_id)
+        found = self.run(self.services.records.consents.get, consent_id)
         assert found is not None
         return found  # type: ignore[no-any-return]
 
     def events(self, consent_id: str) -> list[Any]:
-        return self.run(self.services.records.consent_events, consent_id)  # type: ignore[no-any-return]
+        return self.run(self.services.records.consents.events, consent_id)  # type: ignore[no-any-return]
 
 
 def form_csrf(html: str, action: str) -> str:
@@ -147,7 +147,7 @@ def form_csrf(html: str, action: str) -> str:
 
 
 def build(settings: Settings, clock: FakeClock, bank: Any = None) -> Services:
-    records = MemoryRecordStore(clock=clock)
+    records = memory_records(clock=clock)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -158,9 +158,9 @@ def build(settings: Settings, clock: FakeClock, bank: Any = None) -> Services:
         secret=b"p" * 32,
         clock=clock,
     )
-    anyio.run(records.migrate)
-    anyio.run(records.put_client, CLIENT)
-    anyio.run(records.put_client, OTHER_CLIENT)
+    anyio.run(records.schema.migrate)
+    anyio.run(records.clients.put, CLIENT)
+    anyio.run(records.clients.put, OTHER_CLIENT)
     return services
 
 

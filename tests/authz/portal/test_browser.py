@@ -28,7 +28,7 @@ from authz.keys import SigningKeys
 from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.app import create_app
@@ -80,10 +80,10 @@ class Running:
         return result[0]
 
     def consents(self) -> list[Consent]:
-        return self.run(lambda: self.services.records.list_consents(customer_id=CUSTOMER))  # type: ignore[no-any-return]
+        return self.run(lambda: self.services.records.consents.find(customer_id=CUSTOMER))  # type: ignore[no-any-return]
 
     def consent(self, consent_id: str) -> Consent:
-        found = self.run(self.services.records.get_consent, consent_id)
+        found = self.run(self.services.records.consents.get, consent_id)
         assert found is not None
         return found  # type: ignore[no-any-return]
 
@@ -119,7 +119,7 @@ class Running:
             settings=self.services.settings,
             policy=self.services.policy,
         )
-        self.run(self.services.records.create_consent, consent, event)
+        self.run(self.services.records.consents.create, consent, event)
         return consent
 
     def fdx_accounts(self, consent: Consent, token: str | None = None) -> tuple[int, str]:
@@ -141,7 +141,7 @@ def server() -> Iterator[Running]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    records = MemoryRecordStore()
+    records = memory_records()
     services = Services.build(
         Settings(issuer=base, port=port, profile="sandbox"),
         policy=load_policy(),
@@ -150,9 +150,9 @@ def server() -> Iterator[Running]:
         bank=FakeBank(),
         keys=SigningKeys.generate(),
     )
-    anyio.run(records.migrate)
+    anyio.run(records.schema.migrate)
     anyio.run(
-        records.put_client, replace(CLIENT, logo_uri=f"{base}/static/demo-recipient-logo.svg")
+        records.clients.put, replace(CLIENT, logo_uri=f"{base}/static/demo-recipient-logo.svg")
     )
     config = uvicorn.Config(
         create_app(services.settings, services=services),

@@ -153,7 +153,7 @@ def test_notices_follow_the_language_last_used_on_the_portal(
 
 
 async def _granted(portal: Portal, consent_id: str) -> None:
-    consent = await portal.services.records.get_consent(consent_id)
+    consent = await portal.services.records.consents.get(consent_id)
     assert consent is not None
     event = ConsentEvent(consent.id, portal.clock(), "granted", "INDIVIDUAL")
     for observer in portal.services.observers:

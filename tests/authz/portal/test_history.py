@@ -81,7 +81,7 @@ def test_a_refused_request_is_in_the_history(signed_in: Portal) -> None:
         purpose="Budgets",
         now=signed_in.clock(),
     )
-    anyio.run(signed_in.services.records.create_consent, consent, event)
+    anyio.run(signed_in.services.records.consents.create, consent, event)
 
     row = row_of(signed_in.client.get("/consumer/history").text, "c-denied")
 

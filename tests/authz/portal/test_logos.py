@@ -30,7 +30,7 @@ def test_the_portal_never_loads_the_recipients_logo(signed_in: Portal) -> None:
 def test_a_logo_the_gateway_serves_is_shown(signed_in: Portal) -> None:
     """The demo recipient's logo is one of the gateway's own files: it is shown as a path."""
     own = replace(CLIENT, logo_uri="http://127.0.0.1:8000/static/demo-recipient-logo.svg")
-    anyio.run(signed_in.services.records.put_client, own)
+    anyio.run(signed_in.services.records.clients.put, own)
     signed_in.grant()
 
     html = signed_in.client.get("/consumer").text

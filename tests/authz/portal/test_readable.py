@@ -36,7 +36,7 @@ def attempt(portal: Portal, consent: Consent, status: int, *, at: float | None =
         status=status,
         interaction_id=secrets.token_hex(8),
     )
-    portal.run(portal.services.records.append_audit, [event])
+    portal.run(portal.services.records.audit.append, [event])
 
 
 def log_of(html: str) -> str:
@@ -160,9 +160,9 @@ def test_a_consent_unused_for_30_days_is_flagged(signed_in: Portal) -> None:
 def test_apps_are_named_in_the_consumers_language(signed_in: Portal) -> None:
     """RFC 7591 §2.2: client_name#ja on a Japanese page; the registered name elsewhere."""
     records = signed_in.services.records
-    client = signed_in.run(records.get_client, CLIENT.client_id)
+    client = signed_in.run(records.clients.get, CLIENT.client_id)
     localized = {"client_name": {"ja": "家計簿アプリ"}, "description": {"ja": "支出を分類します。"}}
-    signed_in.run(records.put_client, replace(client, extra={"localized": localized}))
+    signed_in.run(records.clients.put, replace(client, extra={"localized": localized}))
     consent = signed_in.grant(purpose="")
 
     japanese = signed_in.client.get("/consumer?lang=ja").text

@@ -21,8 +21,8 @@ from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
 from authz.keys import SigningKeys
 from authz.services import Services
-from authz.store.base import ClientRecord, RecordStore
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import ClientRecord, Records
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.oauth.conftest import ASSERTION_TYPE, FakeBank, FakeClock, new_key, run
@@ -48,7 +48,7 @@ class Registry:
     client_key: ECKey
 
     @property
-    def records(self) -> RecordStore:
+    def records(self) -> Records:
         return self.services.records
 
     def statement(self, key: ECKey | None = None, **claims: Any) -> str:
@@ -88,7 +88,7 @@ class Registry:
         return body
 
     def client(self, client_id: str) -> ClientRecord:
-        record = run(self.records.get_client, client_id)
+        record = run(self.records.clients.get, client_id)
         assert record is not None
         return record
 
@@ -114,7 +114,7 @@ def registry_file(directory: Path, key: ECKey) -> Path:
 
 
 def make_registry(
-    tmp_path: Path, *, issuer: str = ISSUER, records: RecordStore | None = None, **settings: Any
+    tmp_path: Path, *, issuer: str = ISSUER, records: Records | None = None, **settings: Any
 ) -> Iterator[Registry]:
     clock = FakeClock()
     registry_key = new_key("registry-key-1")
@@ -124,7 +124,7 @@ def make_registry(
     services = Services.build(
         config,
         policy=load_policy(),
-        records=records or MemoryRecordStore(clock=clock),
+        records=records or memory_records(clock=clock),
         state=MemoryStateStore(clock=clock),
         bank=cast(BankAdapter, FakeBank()),
         keys=SigningKeys.generate(),

@@ -274,7 +274,7 @@ async def test_client_auth_refetches_on_an_unknown_kid(dcr: Registry, jwks_serve
     """A client that rotated its key (new kid at its jwks_uri) authenticates at once."""
     old, new = new_key("old-kid"), new_key("new-kid")
     jwks_server.publish(old)
-    await dcr.records.put_client(
+    await dcr.records.clients.put(
         client_record("jwks-uri-client", old, jwks={}, jwks_uri=jwks_server.url)
     )
     clients = ClientAuthenticator(dcr.services, fetcher=_fetcher(dcr.clock))
@@ -291,7 +291,7 @@ async def test_client_auth_refetches_on_an_unknown_kid(dcr: Registry, jwks_serve
 async def test_client_auth_refuses_when_keys_cannot_be_fetched(dcr: Registry):
     """An unreachable or forbidden jwks_uri is invalid_client, not a 500."""
     key = new_key("k")
-    await dcr.records.put_client(
+    await dcr.records.clients.put(
         client_record("c-ssrf", key, jwks={}, jwks_uri="https://10.0.0.1/jwks")
     )
     clients = ClientAuthenticator(
@@ -305,7 +305,7 @@ async def test_client_auth_refuses_when_keys_cannot_be_fetched(dcr: Registry):
 def test_the_default_fetcher_follows_the_setting(dcr: Registry):
     """Without jwks_fetch_allow_private, loopback is refused by the authenticator's fetcher."""
     key = new_key("k")
-    run(dcr.records.put_client, client_record("c-local", key, jwks={},
+    run(dcr.records.clients.put, client_record("c-local", key, jwks={},
                                              jwks_uri="https://127.0.0.1:9/jwks"))  # fmt: skip
     form = dcr.assertion("c-local", key)
 

@@ -129,7 +129,7 @@ def test_delete_deregisters_keeps_the_record_and_revokes_its_consents(dcr: Regis
     assert response.status_code == 204
     assert dcr.client(client_id).status == "deleted"
     _assert_unauthorized(dcr.manage("GET", client_id, token))
-    stored = run(dcr.records.get_consent, consent.id)
+    stored = run(dcr.records.consents.get, consent.id)
     assert stored is not None
     assert stored.status is ConsentStatus.REVOKED
     par = dcr.http.post("/oauth/par", data={"client_id": client_id, **dcr.assertion(client_id)})

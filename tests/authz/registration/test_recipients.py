@@ -10,7 +10,7 @@ import pytest
 from authz.consent.model import ConsentStatus
 from authz.registration import recipients
 from authz.store.base import ClientRecord
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.sqlite import sqlite_records
 from gateway.cli import main
 from tests.authz.oauth.conftest import REDIRECT, run
 from tests.authz.registration.conftest import Registry
@@ -62,7 +62,7 @@ def test_suspension_stops_the_next_fdx_call_and_keeps_the_consent():
 
         run(recipients.suspend, h.records, CLIENT, now=h.clock(), reason="risk review")
         refused = h.get("/fdx/v6/accounts", token)
-        kept = run(h.records.get_consent, consent.id)
+        kept = run(h.records.consents.get, consent.id)
         run(recipients.reinstate, h.records, CLIENT, now=h.clock())
         again = h.get("/fdx/v6/accounts", token)
 
@@ -78,7 +78,7 @@ def test_a_token_of_an_unknown_recipient_is_refused():
     h = Harness()
     with h.client:
         _, token = h.grant(client_id="ghost")
-        run(h.records.put_client, _client("ghost", status="deleted"))
+        run(h.records.clients.put, _client("ghost", status="deleted"))
 
         response = h.get("/fdx/v6/accounts", token)
 
@@ -97,7 +97,7 @@ def test_a_token_of_an_unknown_recipient_is_refused():
 def test_allowed_status_changes(start, action, end):
     """The four decisions the bank can take, and where each leads."""
     h = Harness()
-    run(h.records.put_client, _client("c", status=start))
+    run(h.records.clients.put, _client("c", status=start))
 
     changed = run(recipients.change_status, h.records, "c", action, now=5.0)
 
@@ -120,11 +120,11 @@ def test_allowed_status_changes(start, action, end):
 def test_other_status_changes_are_refused(start, action):
     """Anything else is a RecipientError, and nothing is stored."""
     h = Harness()
-    run(h.records.put_client, _client("c", status=start))
+    run(h.records.clients.put, _client("c", status=start))
 
     with pytest.raises(recipients.RecipientError):
         run(recipients.change_status, h.records, "c", action, now=5.0)
-    assert run(h.records.client_status, "c") == start
+    assert run(h.records.clients.status, "c") == start
 
 
 def test_an_unknown_recipient_cannot_be_changed():
@@ -137,15 +137,15 @@ def test_a_suspension_in_another_process_is_seen_on_the_next_read(tmp_path: Path
     """Two SQLite connections (two gateway processes, or the CLI and a gateway): the cached
     status is dropped as soon as the other one commits."""
     path = str(tmp_path / "gw.db")
-    gateway, cli = SqliteRecordStore(path), SqliteRecordStore(path)
-    run(gateway.migrate)
-    run(gateway.put_client, _client("c", status="approved"))
-    assert run(gateway.client_status, "c") == "approved"
-    assert run(gateway.client_status, "c") == "approved"  # now from the cache
+    gateway, cli = sqlite_records(path), sqlite_records(path)
+    run(gateway.schema.migrate)
+    run(gateway.clients.put, _client("c", status="approved"))
+    assert run(gateway.clients.status, "c") == "approved"
+    assert run(gateway.clients.status, "c") == "approved"  # now from the cache
 
     run(recipients.suspend, cli, "c", now=1.0)
 
-    assert run(gateway.client_status, "c") == "suspended"
+    assert run(gateway.clients.status, "c") == "suspended"
     run(gateway.aclose)
     run(cli.aclose)
 
@@ -155,9 +155,9 @@ def test_the_cli_lists_approves_suspends_and_reinstates(tmp_path, monkeypatch, c
     db = tmp_path / "gw.db"
     monkeypatch.setenv("FDX_DATABASE_URL", f"sqlite:///{db}")
     monkeypatch.setenv("FDX_VAR_DIR", str(tmp_path / "var"))
-    store = SqliteRecordStore(str(db))
-    run(store.migrate)
-    run(store.put_client, _client("budget-app", status="pending"))
+    store = sqlite_records(str(db))
+    run(store.schema.migrate)
+    run(store.clients.put, _client("budget-app", status="pending"))
     run(store.aclose)
 
     codes = [

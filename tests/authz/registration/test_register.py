@@ -13,7 +13,7 @@ import pytest
 
 from authz.registration.endpoint import registration_routes
 from authz.services import Services
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.sqlite import sqlite_records
 from config.settings import Settings
 from gateway.cli import main
 from tests.authz.oauth.conftest import new_key, run
@@ -64,7 +64,7 @@ def test_client_ids_are_random_and_distinct(dcr: Registry):
 def test_a_registration_without_a_software_statement_is_refused(dcr: Registry):
     """RFC 7591 §2.3: this gateway requires the registry's statement."""
     assert _error(dcr.register(software_statement=None)) == "invalid_software_statement"
-    assert run(dcr.records.list_clients) == []
+    assert run(dcr.records.clients.all) == []
 
 
 def test_a_statement_signed_by_an_unknown_key_is_unapproved(dcr: Registry):
@@ -225,7 +225,7 @@ def test_metadata_we_cannot_honour_is_refused(dcr: Registry, fields, error):
     statement = dcr.statement(client_name=None)
 
     assert _error(dcr.register(software_statement=statement, **fields)) == error
-    assert run(dcr.records.list_clients) == []
+    assert run(dcr.records.clients.all) == []
 
 
 def test_a_private_key_in_jwks_is_refused(dcr: Registry):
@@ -292,8 +292,8 @@ def test_loopback_http_uris_are_allowed_when_the_gateway_runs_on_loopback(tmp_pa
 
 def test_the_registration_token_is_stored_only_as_its_hash(tmp_path: Path):
     """RFC 6819 §5.1.4.1.3: the stored row holds the SHA-256, never the token."""
-    store = SqliteRecordStore(str(tmp_path / "gw.db"))
-    run(store.migrate)
+    store = sqlite_records(str(tmp_path / "gw.db"))
+    run(store.schema.migrate)
     for registry in make_registry(tmp_path, records=store):
         body = registry.registered()
     token = body["registration_access_token"]

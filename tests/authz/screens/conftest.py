@@ -21,7 +21,7 @@ from authz.requests import REQUEST_URI_PREFIX, ConsentRequest, PushedRequest
 from authz.screens import routes
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 
@@ -226,7 +226,7 @@ def csrf_of(html: str) -> str:
 
 def make_world(settings: Settings, base_url: str, bank: Any = None) -> Iterator[World]:
     clock = FakeClock()
-    records = MemoryRecordStore(clock=clock)
+    records = memory_records(clock=clock)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -237,8 +237,8 @@ def make_world(settings: Settings, base_url: str, bank: Any = None) -> Iterator[
         secret=b"s" * 32,
         clock=clock,
     )
-    anyio.run(records.migrate)
-    anyio.run(records.put_client, CLIENT)
+    anyio.run(records.schema.migrate)
+    anyio.run(records.clients.put, CLIENT)
     app = Starlette(routes=routes(services))
     with TestClient(app, base_url=base_url, follow_redirects=False) as client:
         yield World(services, clock, client)

@@ -24,7 +24,7 @@ from authz.requests import REQUEST_URI_PREFIX, PushedRequest
 from authz.screens import routes
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.screens.conftest import (
@@ -69,7 +69,7 @@ def server() -> Iterator[Running]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    records = MemoryRecordStore()
+    records = memory_records()
     services = Services.build(
         Settings(issuer=base, port=port),
         policy=load_policy(),
@@ -78,9 +78,9 @@ def server() -> Iterator[Running]:
         bank=FakeBank(),
         keys=SigningKeys.generate(),
     )
-    anyio.run(records.migrate)
+    anyio.run(records.schema.migrate)
     client = replace(CLIENT, logo_uri=f"{base}/static/demo-recipient-logo.svg")
-    anyio.run(records.put_client, client)
+    anyio.run(records.clients.put, client)
     config = uvicorn.Config(
         Starlette(routes=routes(services)), log_level="warning", lifespan="off", ws="none"
     )

@@ -24,7 +24,7 @@ APPROVE = {"decision": "approve", "account:acc-checking": "yes"}
 
 
 def consents(world: World):
-    return world.run(lambda: world.services.records.list_consents(customer_id=CUSTOMER))
+    return world.run(lambda: world.services.records.consents.find(customer_id=CUSTOMER))
 
 
 def test_approving_stores_the_consent_issues_a_code_and_redirects(world: World) -> None:
@@ -100,7 +100,7 @@ def test_denying_records_the_refusal_and_tells_the_app(world: World) -> None:
     [consent] = consents(world)
     assert consent.status is ConsentStatus.DENIED
     assert consent.resources == ()
-    events = world.run(world.services.records.consent_events, consent.id)
+    events = world.run(world.services.records.consents.events, consent.id)
     assert [(e.event, e.actor) for e in events] == [("denied", "INDIVIDUAL")]
 
 
@@ -296,9 +296,9 @@ def test_the_app_is_named_in_the_screen_language_or_says_it_is_not(world: World)
     _, untranslated = world.consent_page()
     assert "Budget &lt;App&gt;は日本語の名称と利用目的を登録していない" in untranslated
     records = world.services.records
-    client = world.run(records.get_client, CLIENT_ID)
+    client = world.run(records.clients.get, CLIENT_ID)
     localized = {"localized": {"client_name": {"ja": "家計簿アプリ"}}}
-    world.run(records.put_client, replace(client, extra=localized))
+    world.run(records.clients.put, replace(client, extra=localized))
     _, translated = world.consent_page()
     assert "<h1>家計簿アプリにデータを共有しますか？</h1>" in translated
     assert "登録していない" not in translated

@@ -11,7 +11,7 @@ from authz.requests import PushedRequest
 from authz.screens.interaction import Interactions
 from authz.services import Services
 from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.screens.conftest import (
@@ -49,7 +49,7 @@ async def _started() -> tuple[Interactions, CountingState, Any]:
     services = Services.build(
         Settings(),
         policy=load_policy(),
-        records=MemoryRecordStore(clock=clock),
+        records=memory_records(clock=clock),
         state=state,
         bank=FakeBank(),
         keys=SigningKeys.generate(),

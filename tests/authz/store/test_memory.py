@@ -7,8 +7,8 @@ import gc
 import pytest
 
 from authz.store import open_records, open_state
-from authz.store.base import Kind
-from authz.store.memory import MemoryRecordStore, MemoryStateStore
+from authz.store.base import Kind, Records
+from authz.store.memory import MemoryStateStore
 from tests.contracts.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -46,7 +46,7 @@ async def test_a_payload_that_is_not_json_is_refused_at_put(clock: FakeClock) ->
 async def test_memory_urls_open_the_in_process_stores(clock: FakeClock) -> None:
     """memory:// selects the in-process implementation of each seam."""
     assert isinstance(open_state("memory://", clock=clock), MemoryStateStore)
-    assert isinstance(open_records("memory://", clock=clock), MemoryRecordStore)
+    assert isinstance(open_records("memory://", clock=clock), Records)
 
 
 async def test_state_entries_are_left_out_of_the_collectors_walks() -> None:

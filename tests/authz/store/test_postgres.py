@@ -1,7 +1,7 @@
 """What only the PostgreSQL record store has: a schema in two dialects, many instances on one
 database, a server that can be away.
 
-The RecordStore contract itself runs over PostgreSQL in tests/contracts/. These tests use the
+The Records contract itself runs over PostgreSQL in tests/contracts/. These tests use the
 real server on 127.0.0.1:5432, each with a database of its own, dropped afterwards.
 """
 
@@ -14,10 +14,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -27,9 +26,12 @@ import pytest
 
 from authz.consent.model import ConsentStatus
 from authz.store import display_url, open_records, schema
-from authz.store.base import RecordsUnavailable, SchemaError
-from authz.store.postgres import ConsentCheck, PostgresRecordStore
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.base import Consents, Records, RecordsUnavailable, SchemaError
+from authz.store.live import Stored
+from authz.store.postgres import postgres_records
+from authz.store.postgres.connection import PostgresDb
+from authz.store.postgres.consents import PostgresConsents
+from authz.store.sqlite import sqlite_records
 from authz.trail.verify import verify_chain
 from tests.contracts.conftest import create_database, drop_database
 from tests.contracts.test_record_store import T0, audit, client, consent, event
@@ -37,7 +39,7 @@ from tests.contracts.test_record_store import T0, audit, client, consent, event
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[3]
-Opener = Callable[..., PostgresRecordStore]
+Opener = Callable[..., Records]
 
 
 @pytest.fixture
@@ -50,10 +52,10 @@ def database() -> Iterator[str]:
 @pytest.fixture
 async def open_store(database: str) -> AsyncIterator[Opener]:
     """Opens store objects on the test's database, each with its own pool: one per instance."""
-    opened: list[PostgresRecordStore] = []
+    opened: list[Records] = []
 
-    def open_one(url: str = database, **kwargs: object) -> PostgresRecordStore:
-        store = PostgresRecordStore(url, **{"max_size": 4, **kwargs})  # type: ignore[arg-type]
+    def open_one(url: str = database, **kwargs: object) -> Records:
+        store = postgres_records(url, **{"max_size": 4, **kwargs})  # type: ignore[arg-type]
         opened.append(store)
         return store
 
@@ -90,11 +92,11 @@ async def test_both_dialects_build_the_same_tables_columns_and_indexes(
     database: str, tmp_path: Path
 ) -> None:
     """One logical schema: PostgreSQL adds only the rowid SQLite has implicitly."""
-    lite = SqliteRecordStore(str(tmp_path / "gw.db"))
-    await lite.migrate()
+    lite = sqlite_records(str(tmp_path / "gw.db"))
+    await lite.schema.migrate()
     await lite.aclose()
-    pg = PostgresRecordStore(database)
-    await pg.migrate()
+    pg = postgres_records(database)
+    await pg.schema.migrate()
     await pg.aclose()
     with sqlite3.connect(tmp_path / "gw.db") as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -134,7 +136,7 @@ async def test_both_dialects_build_the_same_tables_columns_and_indexes(
 
 async def test_migrate_records_each_version_applied(open_store: Opener, database: str) -> None:
     """schema_version holds one row per migration, marked with our application id."""
-    await open_store().migrate()
+    await open_store().schema.migrate()
 
     rows = sql(database, "SELECT version, application FROM schema_version ORDER BY version")
 
@@ -144,7 +146,7 @@ async def test_migrate_records_each_version_applied(open_store: Opener, database
 async def test_an_empty_database_is_not_a_migrated_one(open_store: Opener) -> None:
     """check_schema on a database nobody migrated says version 0."""
     with pytest.raises(SchemaError, match="version 0"):
-        await open_store().check_schema()
+        await open_store().schema.check()
 
 
 async def test_two_instances_migrating_at_once_apply_each_migration_once(
@@ -155,16 +157,16 @@ async def test_two_instances_migrating_at_once_apply_each_migration_once(
 
     async with anyio.create_task_group() as tg:
         for store in stores:
-            tg.start_soon(store.migrate)
+            tg.start_soon(store.schema.migrate)
 
     for store in stores:
-        await store.check_schema()
+        await store.schema.check()
     assert len(sql(database, "SELECT version FROM schema_version")) == schema.CURRENT_VERSION
 
 
 async def test_a_newer_schema_is_refused(open_store: Opener, database: str) -> None:
     """A database migrated by a later release stops both check_schema and migrate."""
-    await open_store().migrate()
+    await open_store().schema.migrate()
     sql(
         database,
         "INSERT INTO schema_version (version, application) VALUES (%s, %s)",
@@ -173,9 +175,9 @@ async def test_a_newer_schema_is_refused(open_store: Opener, database: str) -> N
     store = open_store()
 
     with pytest.raises(SchemaError, match="newer"):
-        await store.check_schema()
+        await store.schema.check()
     with pytest.raises(SchemaError, match="newer"):
-        await store.migrate()
+        await store.schema.migrate()
 
 
 async def test_another_applications_database_is_refused(open_store: Opener, database: str) -> None:
@@ -183,7 +185,7 @@ async def test_another_applications_database_is_refused(open_store: Opener, data
     sql(database, "CREATE TABLE invoices (id integer)")
 
     with pytest.raises(SchemaError, match="not ours"):
-        await open_store().migrate()
+        await open_store().schema.migrate()
     assert sql(database, "SELECT to_regclass('consents')") == [(None,)]
 
 
@@ -194,7 +196,7 @@ async def test_a_missing_dialect_stops_migrate(
     monkeypatch.setitem(schema.DIALECTS, "postgresql", schema.POSTGRES_MIGRATIONS[:-1])
 
     with pytest.raises(SchemaError, match="no postgresql dialect"):
-        await open_store().migrate()
+        await open_store().schema.migrate()
 
 
 # ---------------------------------------------------------------------------- many instances
@@ -205,98 +207,76 @@ async def test_a_revocation_by_one_instance_is_seen_by_the_other_on_its_next_rea
 ) -> None:
     """Instance B's cached consent is re-validated on every read: A's revocation shows at once."""
     a, b = open_store(), open_store()
-    await a.migrate()
-    await a.put_client(client())
-    await a.create_consent(consent(), event())
-    assert await b.get_consent("consent-1") == consent()
-    assert await b.get_consent("consent-1") == consent()  # now served from B's cache
+    await a.schema.migrate()
+    await a.clients.put(client())
+    await a.consents.create(consent(), event())
+    assert (await b.consents.live("consent-1")).consent == consent()  # type: ignore[union-attr]
+    assert (await b.consents.live("consent-1")).consent == consent()  # type: ignore[union-attr]
 
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-    assert await a.update_consent(revoked, event(name="revoked"), expected_version=1)
+    assert await a.consents.update(revoked, event(name="revoked"), expected_version=1)
 
-    assert await b.get_consent("consent-1") == revoked
+    assert (await b.consents.live("consent-1")).consent == revoked  # type: ignore[union-attr]
 
 
 async def test_a_suspension_by_one_instance_is_seen_by_the_others_gate(
     open_store: Opener,
 ) -> None:
-    """The gate's pair of reads (consent, then its recipient's status) sees a suspension made
-    elsewhere on the next request, whether the status came with the consent or on its own."""
+    """The gate's read (the consent with its recipient's status) sees a suspension made
+    elsewhere on the next request, as does a status read on its own."""
     a, b = open_store(), open_store()
-    await a.migrate()
-    await a.put_client(client())
-    await a.create_consent(consent(), event())
-    await b.get_consent("consent-1")
-    assert await b.client_status("client-1") == "approved"
+    await a.schema.migrate()
+    await a.clients.put(client())
+    await a.consents.create(consent(), event())
+    assert await gate(b.consents, "consent-1") == ("ACTIVE", "approved")
+    assert await b.clients.status("client-1") == "approved"
 
-    await a.put_client(client(status="suspended"))
+    await a.clients.put(client(status="suspended"))
 
-    await b.get_consent("consent-1")
-    assert await b.client_status("client-1") == "suspended"
-    assert await b.client_status("client-1") == "suspended"
-
-
-async def test_a_status_read_with_the_consent_is_not_reused_after_the_loop_turns(
-    open_store: Opener,
-) -> None:
-    """The status get_consent brought along is for the call right after it: once the task has
-    awaited something else, client_status reads the database again."""
-    a, b = open_store(), open_store()
-    await a.migrate()
-    await a.put_client(client())
-    await a.create_consent(consent(), event())
-    await b.get_consent("consent-1")
-
-    await a.put_client(client(status="suspended"))
-    await anyio.lowlevel.checkpoint()
-
-    assert await b.client_status("client-1") == "suspended"
+    assert await gate(b.consents, "consent-1") == ("ACTIVE", "suspended")
+    assert await b.clients.status("client-1") == "suspended"
 
 
-class CountingStore(PostgresRecordStore):
-    """Records each batched consent check and each status read of its own; ``hold`` keeps a
-    check's answer from its callers (a round trip still in flight) until released."""
+class CountingConsents(PostgresConsents):
+    """Records each batched read; ``hold`` keeps a read's answer from its callers (a round trip
+    still in flight) until released."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, db: PostgresDb) -> None:
         self.checks: list[list[str]] = []
         self.sent = asyncio.Event()
-        self.status_reads = 0
         self.hold: asyncio.Event | None = None
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(db)
 
-    async def _check_consents(self, ids: list[str]) -> list[ConsentCheck]:
-        self.checks.append(list(ids))
-        answers = await super()._check_consents(ids)
+    async def _read(self, asked: list[tuple[str, int]]) -> list[Stored | None]:
+        self.checks.append([consent_id for consent_id, _ in asked])
+        answers = await super()._read(asked)
         self.sent.set()  # read: its answers are what the database held when it ran
         if self.hold is not None:
             await self.hold.wait()
         return answers
 
-    async def _one(self, sql: str, params: Sequence[Any]) -> Any:
-        self.status_reads += "FROM clients" in sql
-        return await super()._one(sql, params)
 
-
-async def gate(store: PostgresRecordStore, consent_id: str) -> tuple[str | None, str | None]:
-    """What gateway/access.py asks per FDX call: the consent, then its recipient's status."""
-    found = await store.get_consent(consent_id)
+async def gate(consents: Consents, consent_id: str) -> tuple[str | None, str | None]:
+    """What gateway/access.py asks per FDX call: the consent and its recipient's status."""
+    found = await consents.live(consent_id)
     if found is None:
         return None, None
-    return found.status.value, await store.client_status(found.client_id)
+    return found.consent.status.value, found.recipient_status
 
 
 async def test_concurrent_gate_checks_share_one_query_and_each_takes_its_own_status(
     database: str, open_store: Opener
 ) -> None:
     writer = open_store()
-    await writer.migrate()
-    await writer.put_client(client())
-    await writer.put_client(client("client-2", status="suspended"))
-    await writer.create_consent(consent(), event())
-    await writer.create_consent(consent("consent-2", client_id="client-2"), event("consent-2"))
-    store = CountingStore(database, max_size=2)
+    await writer.schema.migrate()
+    await writer.clients.put(client())
+    await writer.clients.put(client("client-2", status="suspended"))
+    await writer.consents.create(consent(), event())
+    await writer.consents.create(consent("consent-2", client_id="client-2"), event("consent-2"))
+    db = PostgresDb(database, max_size=2)
+    store = CountingConsents(db)
     try:
-        await store.get_consent("consent-1")  # cached: the batch then mixes cached and not
+        await store.live("consent-1")  # cached: the batch then mixes cached and not
         asked = ["consent-1", "consent-2", "unknown", "consent-1", "consent-2"]
 
         answers = await asyncio.gather(*(gate(store, c) for c in asked))
@@ -309,9 +289,8 @@ async def test_concurrent_gate_checks_share_one_query_and_each_takes_its_own_sta
             ("ACTIVE", "suspended"),
         ]
         assert store.checks == [["consent-1"], asked], "one query for the five requests"
-        assert store.status_reads == 0, "each request took the status its own check read"
     finally:
-        await store.aclose()
+        await db.aclose()
 
 
 async def test_a_revocation_committed_while_a_check_is_in_flight_stops_the_next_request(
@@ -320,16 +299,17 @@ async def test_a_revocation_committed_while_a_check_is_in_flight_stops_the_next_
     """A request never joins a query that was sent before it arrived: the revocation committed
     meanwhile is what its own check reads (revoked means the very next call fails)."""
     writer = open_store()
-    await writer.migrate()
-    await writer.put_client(client())
-    await writer.create_consent(consent(), event())
-    store = CountingStore(database, max_size=2)
+    await writer.schema.migrate()
+    await writer.clients.put(client())
+    await writer.consents.create(consent(), event())
+    db = PostgresDb(database, max_size=2)
+    store = CountingConsents(db)
     store.hold = asyncio.Event()
     try:
         early = asyncio.ensure_future(gate(store, "consent-1"))
         await store.sent.wait()
         revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-        assert await writer.update_consent(revoked, event(name="revoked"), expected_version=1)
+        assert await writer.consents.update(revoked, event(name="revoked"), expected_version=1)
 
         late = asyncio.ensure_future(gate(store, "consent-1"))
         for _ in range(5):
@@ -340,7 +320,7 @@ async def test_a_revocation_committed_while_a_check_is_in_flight_stops_the_next_
         assert await late == ("REVOKED", "approved")
         assert store.checks == [["consent-1"], ["consent-1"]]
     finally:
-        await store.aclose()
+        await db.aclose()
 
 
 async def test_links_the_database_computes_are_the_python_chains_links(
@@ -349,21 +329,21 @@ async def test_links_the_database_computes_are_the_python_chains_links(
     """An audit batch's links are hashed in SQL (one round trip); they must be byte for byte what
     authz.store.chain computes, whatever the text and the float: verify_chain recomputes each."""
     store = open_store()
-    await store.migrate()
-    await store.create_consent(consent(), event())
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
     odd = [
         replace(audit("a-1", at=1_700_000_000.1234567), endpoint='GET /ü/日本/"/\\'),
         replace(audit("a-2", at=0.1), interaction_id="i-\u2028-\U0001f600"),
         audit("a-3", at=1e16),
         audit("a-4", at=1e-7),
     ]
-    await store.append_audit(odd)
-    await store.append_audit([audit(f"b-{n}", at=T0 + n / 7) for n in range(300)])
+    await store.audit.append(odd)
+    await store.audit.append([audit(f"b-{n}", at=T0 + n / 7) for n in range(300)])
 
     result = await verify_chain(store)
     assert result.ok, result.broken
     assert result.count == 1 + 4 + 300
-    links = await store.list_trail(limit=1000)
+    links = await store.audit.trail(limit=1000)
     assert [t.seq for t in links] == list(range(1, 306))
     assert [t.time for t in links[1:5]] == [a.time for a in odd]
 
@@ -375,19 +355,19 @@ async def test_a_failed_audit_batch_stores_nothing_and_the_next_one_links_on(
     BEGIN and COMMIT: when its links fail (after its events went in), none of its events stay,
     and the connection serves the next batch."""
     store = open_store(max_size=1)
-    await store.migrate()
-    await store.create_consent(consent(), event())
-    await store.append_audit([audit("a-1")])
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
+    await store.audit.append([audit("a-1")])
     sql(database, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
                   " AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$")  # fmt: skip
     sql(database, "CREATE TRIGGER refuse BEFORE INSERT ON trail EXECUTE FUNCTION refuse()")
 
     with pytest.raises(psycopg.errors.RaiseException):
-        await store.append_audit([audit("a-2"), audit("a-3")])
+        await store.audit.append([audit("a-2"), audit("a-3")])
     sql(database, "DROP TRIGGER refuse ON trail")
-    await store.append_audit([audit("a-4"), audit("a-5")])
+    await store.audit.append([audit("a-4"), audit("a-5")])
 
-    assert [a.id for a in await store.list_audit(consent_id="consent-1")] == ["a-1", "a-4", "a-5"]
+    assert [a.id for a in await store.audit.of_consent("consent-1")] == ["a-1", "a-4", "a-5"]
     result = await verify_chain(store)
     assert result.ok, result.broken
     assert result.count == 1 + 3
@@ -399,15 +379,15 @@ async def test_concurrent_appends_from_two_instances_keep_one_verifiable_chain(
     """2 × 50 concurrent writers (accesses and consent events) through two pools: every record
     gets exactly one link, and the chain verifies from genesis."""
     a, b = open_store(), open_store()
-    await a.migrate()
+    await a.schema.migrate()
     for n in range(10):
-        await a.create_consent(consent(f"c-{n}"), event(f"c-{n}"))
+        await a.consents.create(consent(f"c-{n}"), event(f"c-{n}"))
 
-    async def write(store: PostgresRecordStore, i: int) -> None:
+    async def write(store: Records, i: int) -> None:
         if i % 5 == 0:
-            await store.append_consent_event(event(f"c-{i % 10}", "used", T0 + i))
+            await store.consents.append_event(event(f"c-{i % 10}", "used", T0 + i))
         else:
-            await store.append_audit([audit(f"a-{id(store)}-{i}", f"c-{i % 10}", T0 + i)])
+            await store.audit.append([audit(f"a-{id(store)}-{i}", f"c-{i % 10}", T0 + i)])
 
     async with anyio.create_task_group() as tg:
         for i in range(50):
@@ -417,21 +397,21 @@ async def test_concurrent_appends_from_two_instances_keep_one_verifiable_chain(
     result = await verify_chain(a)
     assert result.ok, result.broken
     assert result.count == 10 + 100
-    assert [e.seq for e in await b.list_trail(limit=1000)] == list(range(1, 111))
+    assert [e.seq for e in await b.audit.trail(limit=1000)] == list(range(1, 111))
 
 
 async def test_a_refresh_token_is_rotated_once_across_instances(open_store: Opener) -> None:
     """Two instances presenting one token at once: exactly one wins."""
     a, b = open_store(), open_store()
-    await a.migrate()
-    await a.create_consent(consent(), event())
+    await a.schema.migrate()
+    await a.consents.create(consent(), event())
     from tests.contracts.test_record_store import token
 
-    await a.put_refresh_token(token())
+    await a.refresh_tokens.put(token())
     won: list[bool] = []
 
-    async def use(store: PostgresRecordStore, i: int) -> None:
-        won.append((await store.use_refresh_token("h1", T0 + i))[1])
+    async def use(store: Records, i: int) -> None:
+        won.append((await store.refresh_tokens.use("h1", T0 + i))[1])
 
     async with anyio.create_task_group() as tg:
         for i in range(20):
@@ -445,13 +425,13 @@ async def test_two_instances_never_claim_the_same_notification(open_store: Opene
     from tests.contracts.test_record_store_notifications import delivery
 
     a, b = open_store(), open_store()
-    await a.migrate()
+    await a.schema.migrate()
     for n in range(40):
-        await a.enqueue_notification(delivery(f"n-{n}", due=T0 + n))
+        await a.outbox.enqueue(delivery(f"n-{n}", due=T0 + n))
     claimed: list[str] = []
 
-    async def claim(store: PostgresRecordStore) -> None:
-        claimed.extend(d.id for d in await store.claim_notifications(T0 + 100, limit=5, lease=60))
+    async def claim(store: Records) -> None:
+        claimed.extend(d.id for d in await store.outbox.claim(T0 + 100, limit=5, lease=60))
 
     async with anyio.create_task_group() as tg:
         for n in range(10):
@@ -466,12 +446,12 @@ async def test_two_instances_never_claim_the_same_notification(open_store: Opene
 async def test_an_unreachable_server_raises_records_unavailable_at_once() -> None:
     """Nothing listens on port 1: the first call fails with the server's reason, long before
     the (here: one minute) wait for a pooled connection would end."""
-    store = PostgresRecordStore("postgresql://postgres@127.0.0.1:1/postgres", timeout=60)
+    store = postgres_records("postgresql://postgres@127.0.0.1:1/postgres", timeout=60)
 
     with anyio.fail_after(30), pytest.raises(RecordsUnavailable, match=r"127\.0\.0\.1:1"):
-        await store.get_consent("consent-1")
+        await store.consents.get("consent-1")
     with anyio.fail_after(30), pytest.raises(RecordsUnavailable):
-        await store.check_schema()
+        await store.schema.check()
     await store.aclose()
 
 
@@ -481,8 +461,8 @@ async def test_a_connection_lost_mid_life_fails_one_call_and_then_recovers(
     """A server restart kills the pooled connections: a call that meets a dead one raises
     RecordsUnavailable (never a psycopg error); the pool reconnects for the next calls."""
     store = open_store(min_size=1)
-    await store.migrate()
-    await store.create_consent(consent(), event())
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
     name = database.rsplit("/", 1)[1]
     sql(
         database.rsplit("/", 1)[0] + "/postgres",
@@ -494,7 +474,7 @@ async def test_a_connection_lost_mid_life_fails_one_call_and_then_recovers(
     outcomes: list[str] = []
     for _ in range(10):
         try:
-            got = await store.get_consent("consent-1")
+            got = await store.consents.get("consent-1")
         except RecordsUnavailable:
             outcomes.append("unavailable")
         else:
@@ -550,22 +530,22 @@ async def test_an_outage_fails_calls_at_once_and_the_store_recovers_by_itself(
     outage = Outage()
     await outage.up()
     store = open_store(database.replace(":5432/", f":{outage.port}/"), timeout=60)
-    await store.migrate()
-    await store.create_consent(consent(), event())
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
 
     await outage.down()
     failures = 0
     with anyio.fail_after(30):
         for _ in range(20):
             with pytest.raises(RecordsUnavailable):
-                await store.get_consent("consent-1")
+                await store.consents.get("consent-1")
             failures += 1
     await outage.up()
     recovered = None
     with anyio.fail_after(45):
         while recovered is None:
             try:
-                recovered = await store.get_consent("consent-1")
+                recovered = await store.consents.get("consent-1")
             except RecordsUnavailable:
                 await anyio.sleep(0.2)
     await outage.down()
@@ -577,11 +557,11 @@ async def test_an_outage_fails_calls_at_once_and_the_store_recovers_by_itself(
 async def test_an_integrity_error_is_not_an_outage(open_store: Opener) -> None:
     """A duplicate is the caller's ValueError, as on the other stores, not RecordsUnavailable."""
     store = open_store()
-    await store.migrate()
-    await store.create_consent(consent(), event())
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
 
     with pytest.raises(ValueError, match="exists"):
-        await store.create_consent(replace(consent(), version=1), event())
+        await store.consents.create(replace(consent(), version=1), event())
 
 
 # ---------------------------------------------------------------------------- wiring
@@ -591,7 +571,7 @@ async def test_postgresql_urls_open_the_postgres_store_without_connecting() -> N
     """database_url postgresql://… selects this store; nothing connects until first use."""
     store = open_records("postgresql://postgres@127.0.0.1:1/fdx", pool_max_size=3, timeout=1)
 
-    assert isinstance(store, PostgresRecordStore)
+    assert isinstance(store, Records)
     await store.aclose()
 
 
@@ -600,7 +580,7 @@ def test_a_password_never_reaches_a_message() -> None:
     url = "postgresql://gw:s3cret@127.0.0.1:1/fdx"
 
     assert display_url(url) == "postgresql://gw:***@127.0.0.1:1/fdx"
-    assert "s3cret" not in PostgresRecordStore(url)._where
+    assert "s3cret" not in PostgresDb(url)._where
 
 
 def _free_port() -> int:
@@ -687,9 +667,9 @@ async def test_a_database_that_is_not_utf8_is_refused_before_anything_is_written
     try:
         store = open_store(ascii_url)
         with pytest.raises(SchemaError, match="UTF8"):
-            await store.migrate()
+            await store.schema.migrate()
         with pytest.raises(SchemaError, match="UTF8"):
-            await store.check_schema()
+            await store.schema.check()
         assert [] == sql(ascii_url, "SELECT 1 FROM pg_tables WHERE tablename = 'consents'")
     finally:
         await store.aclose()
@@ -703,26 +683,26 @@ async def test_a_stuck_gate_or_audit_batch_fails_closed_within_the_timeout(
     lock must not hold every request of the process unanswered. Within the store's timeout
     they fail with RecordsUnavailable (503), and once the lock goes the store works again."""
     store = open_store(timeout=1.0)
-    await store.migrate()
-    await store.put_client(client("client-1"))
-    await store.create_consent(consent("consent-1"), event("consent-1"))
+    await store.schema.migrate()
+    await store.clients.put(client("client-1"))
+    await store.consents.create(consent("consent-1"), event("consent-1"))
     blocker = await psycopg.AsyncConnection.connect(database)
     try:
         await blocker.execute("BEGIN")
         await blocker.execute("LOCK TABLE consents, audit_events IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()
         with pytest.raises(RecordsUnavailable):
-            await store.get_consent("consent-1")
+            await store.consents.live("consent-1")
         with pytest.raises(RecordsUnavailable):
-            await store.append_audit([audit("a-1", "consent-1")])
+            await store.audit.append([audit("a-1", "consent-1")])
         assert time.monotonic() - started < 5, "each failed within about the 1 s timeout"
     finally:
         await blocker.execute("ROLLBACK")
         await blocker.close()
 
-    assert (await store.get_consent("consent-1")) is not None
-    await store.append_audit([audit("a-2", "consent-1")])
-    assert ["a-2"] == [e.id for e in await store.list_audit(consent_id="consent-1")]
+    assert (await store.consents.live("consent-1")) is not None
+    await store.audit.append([audit("a-2", "consent-1")])
+    assert ["a-2"] == [e.id for e in await store.audit.of_consent("consent-1")]
 
 
 async def test_the_trail_links_under_a_repeatable_read_default(
@@ -734,13 +714,13 @@ async def test_the_trail_links_under_a_repeatable_read_default(
     name = database.rsplit("/", 1)[1]
     sql(database, f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'")
     first, second = open_store(), open_store()
-    await first.migrate()
-    await first.put_client(client("client-1"))
-    await first.create_consent(consent("consent-1"), event("consent-1"))
+    await first.schema.migrate()
+    await first.clients.put(client("client-1"))
+    await first.consents.create(consent("consent-1"), event("consent-1"))
 
-    async def write(store: PostgresRecordStore, tag: str) -> None:
+    async def write(store: Records, tag: str) -> None:
         for n in range(10):
-            await store.append_audit([audit(f"{tag}-{n}-{k}", "consent-1") for k in range(3)])
+            await store.audit.append([audit(f"{tag}-{n}-{k}", "consent-1") for k in range(3)])
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(write, first, "a")
@@ -748,15 +728,21 @@ async def test_the_trail_links_under_a_repeatable_read_default(
 
     report = await verify_chain(first)
     assert report.ok, report
-    assert 61 == len(await first.list_trail(limit=1000))
+    assert 61 == len(await first.audit.trail(limit=1000))
 
 
-async def test_failing_statements_text_stays_out_of_the_server_log(open_store: Opener) -> None:
+async def test_failing_statements_text_stays_out_of_the_server_log(
+    open_store: Opener, database: str
+) -> None:
     """The audit batch's text holds consumers' identifiers (client-side binding); a pooled
     connection asks PostgreSQL not to log a failing statement's text (the tests connect as a
     superuser, who may; others get a warning naming the role setting)."""
     store = open_store()
-    await store.migrate()
-    async with store._connection() as conn:
-        row = await (await conn.execute("SHOW log_min_error_statement")).fetchone()
+    await store.schema.migrate()
+    db = PostgresDb(database)
+    try:
+        async with db.connection() as conn:
+            row = await (await conn.execute("SHOW log_min_error_statement")).fetchone()
+    finally:
+        await db.aclose()
     assert ("panic",) == row

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from authz.consent.model import ConsentStatus
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.sqlite import sqlite_records
 from gateway.cli import main
 from tests.contracts.test_record_store import T0, audit, consent, event
 
@@ -22,12 +22,12 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "gateway.db"
 
     async def fill() -> None:
-        store = SqliteRecordStore(str(path))
-        await store.migrate()
-        await store.create_consent(consent(), event(at=T0))  # 2023-11-14
-        await store.append_audit([audit("a1", at=T0 + DAY), audit("a2", at=T0 + 2 * DAY)])
+        store = sqlite_records(str(path))
+        await store.schema.migrate()
+        await store.consents.create(consent(), event(at=T0))  # 2023-11-14
+        await store.audit.append([audit("a1", at=T0 + DAY), audit("a2", at=T0 + 2 * DAY)])
         revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 3 * DAY)
-        await store.update_consent(
+        await store.consents.update(
             revoked, event(name="revoked", at=T0 + 3 * DAY), expected_version=1
         )
         await store.aclose()

@@ -5,21 +5,22 @@ from __future__ import annotations
 import pytest
 
 from authz.consent.model import ConsentStatus
-from authz.store.memory import MemoryRecordStore
+from authz.store.base import Records
+from authz.store.memory import memory_records
 from authz.trail import export_customer, export_range
 from tests.contracts.test_record_store import T0, audit, client, consent, event
 
 pytestmark = pytest.mark.anyio
 
 
-async def _store() -> MemoryRecordStore:
-    store = MemoryRecordStore()
-    await store.put_client(client())
-    await store.create_consent(consent(), event(at=T0))
-    await store.create_consent(consent("other", customer_id="customer-2"), event("other", at=T0))
-    await store.append_audit([audit("a1", at=T0 + 1), audit("a2", at=T0 + 2)])
+async def _store() -> Records:
+    store = memory_records()
+    await store.clients.put(client())
+    await store.consents.create(consent(), event(at=T0))
+    await store.consents.create(consent("other", customer_id="customer-2"), event("other", at=T0))
+    await store.audit.append([audit("a1", at=T0 + 1), audit("a2", at=T0 + 2)])
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 3)
-    await store.update_consent(revoked, event(name="revoked", at=T0 + 3), expected_version=1)
+    await store.consents.update(revoked, event(name="revoked", at=T0 + 3), expected_version=1)
     return store
 
 

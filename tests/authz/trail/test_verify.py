@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from authz.consent.model import ConsentStatus
+from authz.store.base import Records
 from authz.store.chain import link_hash
-from authz.store.memory import MemoryRecordStore
-from authz.store.sqlite import SqliteRecordStore
+from authz.store.memory import memory_records
+from authz.store.sqlite import sqlite_records
 from authz.trail import prune, verify_chain
 from config.settings import Settings
 from tests.contracts.test_record_store import T0, audit, consent, event
@@ -20,17 +21,17 @@ pytestmark = pytest.mark.anyio
 YEAR = 365 * 86400
 
 
-async def _filled(store: SqliteRecordStore | MemoryRecordStore) -> None:
-    await store.migrate()
-    await store.create_consent(consent(), event(at=T0))
-    await store.append_audit([audit(f"a{i}", at=T0 + i) for i in range(1, 6)])
+async def _filled(store: Records | Records) -> None:
+    await store.schema.migrate()
+    await store.consents.create(consent(), event(at=T0))
+    await store.audit.append([audit(f"a{i}", at=T0 + i) for i in range(1, 6)])
     revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
-    await store.update_consent(revoked, event(name="revoked", at=T0 + 10), expected_version=1)
+    await store.consents.update(revoked, event(name="revoked", at=T0 + 10), expected_version=1)
 
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path):
-    store = SqliteRecordStore(str(tmp_path / "records.sqlite"))
+    store = sqlite_records(str(tmp_path / "records.sqlite"))
     await _filled(store)
     yield store
     await store.aclose()
@@ -43,17 +44,17 @@ def _execute(path: Path, sql: str, *params: object) -> None:
     db.close()
 
 
-async def test_an_untouched_chain_verifies(sqlite_store: SqliteRecordStore) -> None:
+async def test_an_untouched_chain_verifies(sqlite_store: Records) -> None:
     """Every link holds: OK with the count, from genesis, head = the last hash."""
     result = await verify_chain(sqlite_store)
 
-    trail = await sqlite_store.list_trail()
+    trail = await sqlite_store.audit.trail()
     assert result.ok
     assert (result.count, result.anchored, result.head) == (7, False, trail[-1].hash)
 
 
 async def test_a_record_edited_in_the_database_is_named(
-    sqlite_store: SqliteRecordStore, tmp_path: Path
+    sqlite_store: Records, tmp_path: Path
 ) -> None:
     """Changing one link's record (a smaller record count) breaks that very link."""
     _execute(
@@ -75,10 +76,10 @@ async def test_a_record_edited_in_the_database_is_named(
 
 
 async def test_a_rehashed_edit_is_caught_at_the_next_link(
-    sqlite_store: SqliteRecordStore, tmp_path: Path
+    sqlite_store: Records, tmp_path: Path
 ) -> None:
     """Recomputing the edited link's own hash only moves the break to the link after it."""
-    link = (await sqlite_store.list_trail(after_seq=1, limit=1))[0]
+    link = (await sqlite_store.audit.trail(after_seq=1, limit=1))[0]
     forged = link.record.replace('"record_count":25', '"record_count":2')
     forged_hash = link_hash(link.prev_hash, link.seq, link.time, link.kind, forged)
     _execute(
@@ -95,7 +96,7 @@ async def test_a_rehashed_edit_is_caught_at_the_next_link(
 
 
 async def test_a_deleted_link_is_named_by_the_one_after_the_gap(
-    sqlite_store: SqliteRecordStore, tmp_path: Path
+    sqlite_store: Records, tmp_path: Path
 ) -> None:
     """Removing a link in the middle is reported at the next link."""
     _execute(tmp_path / "records.sqlite", "DELETE FROM trail WHERE seq = 5")
@@ -106,7 +107,7 @@ async def test_a_deleted_link_is_named_by_the_one_after_the_gap(
     assert (result.broken.seq, result.broken.reason) == (6, "missing link before it")
 
 
-async def test_progress_is_reported_per_page(sqlite_store: SqliteRecordStore) -> None:
+async def test_progress_is_reported_per_page(sqlite_store: Records) -> None:
     """A long run reports its count after each page."""
     seen: list[int] = []
 
@@ -121,13 +122,9 @@ async def test_after_retention_the_chain_verifies_from_the_anchor(
     backend: str, tmp_path: Path
 ) -> None:
     """prune drops links older than audit_retention_days; the rest verifies from the anchor."""
-    store = (
-        MemoryRecordStore()
-        if backend == "memory"
-        else SqliteRecordStore(str(tmp_path / "r.sqlite"))
-    )
+    store = memory_records() if backend == "memory" else sqlite_records(str(tmp_path / "r.sqlite"))
     await _filled(store)
-    await store.append_audit([audit("recent", at=T0 + 4 * YEAR)])
+    await store.audit.append([audit("recent", at=T0 + 4 * YEAR)])
     settings = Settings()  # 1095 days
 
     pruned = await prune(store, settings, now=T0 + 4 * YEAR + 1)
@@ -136,16 +133,16 @@ async def test_after_retention_the_chain_verifies_from_the_anchor(
     assert pruned == 7
     assert result.ok
     assert (result.count, result.anchored) == (1, True)
-    assert [a.id for a in await store.list_audit(consent_id="consent-1")] == ["recent"]
+    assert [a.id for a in await store.audit.of_consent("consent-1")] == ["recent"]
     await store.aclose()
 
 
 async def test_tampering_after_a_prune_is_still_named(tmp_path: Path) -> None:
     """The first kept link must follow the anchor: a changed anchor is reported."""
     path = tmp_path / "r.sqlite"
-    store = SqliteRecordStore(str(path))
+    store = sqlite_records(str(path))
     await _filled(store)
-    await store.prune_trail(T0 + 3)
+    await store.audit.prune(T0 + 3)
     _execute(path, "UPDATE trail_anchor SET hash = ?", "00" * 32)
 
     result = await verify_chain(store)
@@ -175,9 +172,9 @@ async def test_history_from_before_the_trail_is_linked_on_upgrade(tmp_path: Path
     )
     db.commit()
     db.close()
-    store = SqliteRecordStore(str(path))
+    store = sqlite_records(str(path))
 
-    await store.migrate()
+    await store.schema.migrate()
     result = await verify_chain(store)
 
     assert result.ok

@@ -184,10 +184,10 @@ def test_revoking_a_consent_goes_through_the_lifecycle_as_the_bank(adm):
 
     assert (200, "REVOKED") == (response.status_code, response.json()["consent"]["status"])
     assert 401 == after.status_code
-    stored = anyio.run(adm.records.get_consent, consent.id)
+    stored = anyio.run(adm.records.consents.get, consent.id)
     assert stored is not None
     assert stored.status is ConsentStatus.REVOKED
-    events = anyio.run(adm.records.consent_events, consent.id)
+    events = anyio.run(adm.records.consents.events, consent.id)
     assert ("revoked", "DATA_PROVIDER", "USER_ACTION") == (
         events[-1].event,
         events[-1].actor,
@@ -201,7 +201,7 @@ def test_revocation_defaults_to_a_business_rule(adm):
 
     adm.admin("POST", f"/consents/{consent.id}/revoke")
 
-    assert "BUSINESS_RULE" == anyio.run(adm.records.consent_events, consent.id)[-1].reason
+    assert "BUSINESS_RULE" == anyio.run(adm.records.consents.events, consent.id)[-1].reason
 
 
 @pytest.mark.parametrize(
@@ -272,7 +272,7 @@ def test_a_storage_outage_is_a_503_in_the_admin_shape(adm, monkeypatch):
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise RecordsUnavailable("database at 127.0.0.1:5432 unreachable")
 
-    monkeypatch.setattr(adm.services.records, "list_clients", down)
+    monkeypatch.setattr(adm.services.records.clients, "all", down)
 
     response = adm.admin("GET", "/recipients")
 

@@ -44,7 +44,9 @@ def add_consent(tmp: Path, consent_id: str, customer: str, client: str, at: floa
 
     async def put() -> None:
         records = open_records(f"sqlite:///{tmp}/gw.db")
-        await records.create_consent(consent, ConsentEvent(consent_id, at, "granted", "INDIVIDUAL"))
+        await records.consents.create(
+            consent, ConsentEvent(consent_id, at, "granted", "INDIVIDUAL")
+        )
         await records.aclose()
 
     anyio.run(put)
@@ -97,7 +99,7 @@ def test_consents_revoke_ends_the_consent_as_the_bank(gw, capsys):
     async def history() -> list[ConsentEvent]:
         records = open_records(f"sqlite:///{gw}/gw.db")
         try:
-            return await records.consent_events("c-1")
+            return await records.consents.events("c-1")
         finally:
             await records.aclose()
 

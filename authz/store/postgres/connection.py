@@ -1,0 +1,236 @@
+"""The connection pool the PostgreSQL families of a store share, and how failures surface.
+
+Connections come from a pool opened on first use (stores are built synchronously in
+``create_app``), in autocommit mode: a single statement needs no transaction, and every write of
+more than one statement runs in an explicit one. An unreachable server, a broken connection or no
+connection free in time raise ``RecordsUnavailable``; integrity errors raise ``ValueError`` as the
+other stores do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection, IsolationLevel, errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+from psycopg.rows import TupleRow
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from authz.store.base import RecordsUnavailable
+
+log = logging.getLogger("authz.store.postgres")
+
+Conn = AsyncConnection[TupleRow]
+
+_RETRY_EVERY = 1.0  # seconds between direct tries of a server that failed
+
+
+class PostgresDb:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 5.0
+    ) -> None:
+        """``timeout``: seconds to wait for a connection (a new one, or a pooled one when all
+        are busy) before raising ``RecordsUnavailable``."""
+        self._url = url
+        self._where = _describe(url)  # host:port/dbname, for messages (never the password)
+        self._min_size, self._max_size, self.timeout = min_size, max_size, timeout
+        self._pool: AsyncConnectionPool[Conn] | None = None  # set once open
+        self._opening = asyncio.Lock()
+        # Set when a connection failed; cleared by the next new connection. While set, a call
+        # that finds no idle connection fails at once instead of waiting for the timeout.
+        self._suspect = False
+        self._errors_at_connect = 0
+        self._told_log_setting = False
+        self._next_probe = 0.0  # while failing: when a call may next try the server itself
+
+    async def aclose(self) -> None:
+        async with self._opening:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _open(self) -> AsyncConnectionPool[Conn]:
+        """The pool, opened on first use. A first direct connection gives an unreachable or
+        misconfigured server's own reason at once, instead of a pool timeout later."""
+        if self._pool is not None:
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                await self._probe()
+                pool = AsyncConnectionPool(
+                    self._url,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    timeout=self.timeout,
+                    kwargs={"autocommit": True, "connect_timeout": _connect_timeout(self.timeout)},
+                    configure=self._configure,
+                    name="fdxgw-records",
+                    open=False,
+                )
+                await pool.open()
+                self._pool = pool
+            return self._pool
+
+    async def _probe(self) -> None:
+        try:
+            conn = await AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=_connect_timeout(self.timeout)
+            )
+        except psycopg.OperationalError as exc:
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
+        await conn.close()
+
+    async def _configure(self, conn: Conn) -> None:
+        """Each new pooled connection: JSON columns read with orjson, as SQLite's are; READ
+        COMMITTED whatever the role's or database's default, because linking the trail reads
+        the chain's head in a statement after the lock, and only READ COMMITTED gives that
+        statement a snapshot taken after the lock was granted (a REPEATABLE READ default would
+        read a stale head and fail the batch on the seq's key)."""
+        set_json_loads(orjson.loads, conn)
+        await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+        # The audit batch is bound on the client side (one multi-statement query), so its text
+        # holds the consumers' identifiers, and PostgreSQL logs a failing statement's text by
+        # default (log_min_error_statement = error). Not for this session's statements: the
+        # error itself is still logged. Only a superuser may set it here; otherwise the
+        # operator sets it on the gateway's role (docs/operations.md).
+        try:
+            await conn.execute("SET log_min_error_statement = panic")
+        except errors.InsufficientPrivilege:
+            if not self._told_log_setting:
+                self._told_log_setting = True
+                log.warning(
+                    "records.statement_logging_on: PostgreSQL logs failing statements' text;"
+                    " set log_min_error_statement = panic on the gateway's role"
+                )
+        if self._pool is not None:
+            self._errors_at_connect = self._pool.get_stats().get("connections_errors", 0)
+        self._suspect = False
+
+    def _failing(self, pool: AsyncConnectionPool[Conn]) -> bool:
+        """No idle connection, and the pool could not make one since the last failure: waiting
+        for the timeout would only delay the same answer."""
+        if not self._suspect:
+            return False
+        stats = pool.get_stats()
+        return stats.get("pool_available", 0) == 0 and (
+            stats.get("connections_errors", 0) > self._errors_at_connect
+        )
+
+    async def _retry(self) -> None:
+        """While the server is away, one call a second tries it directly (and, when it is back,
+        goes on to the pool, which its demand makes reconnect); the rest fail at once."""
+        now = time.monotonic()
+        if now < self._next_probe:
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: cannot connect")
+        self._next_probe = now + _RETRY_EVERY
+        await self._probe()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection; every connection-level failure becomes RecordsUnavailable."""
+        try:
+            pool = await self._open()
+            if self._failing(pool):
+                await self._retry()
+            async with pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            self._suspect = True
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
+
+    @asynccontextmanager
+    async def bounded(self, what: str) -> AsyncIterator[None]:
+        """A batched round trip (the gate's consent check, the audit batch) within the store's
+        timeout. One batch is in flight at a time (authz.store.batch), so a query stuck on a
+        lock or a half-dead connection would otherwise hold every FDX request of the process,
+        none answered; bounded, they fail closed with 503 (RecordsUnavailable) and the pool
+        drops the connection the cancelled query leaves busy."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                yield
+        except TimeoutError:
+            self._suspect = True
+            raise RecordsUnavailable(
+                f"PostgreSQL at {self._where}: {what} took over {self.timeout:g} s"
+            ) from None
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[Conn]:
+        """A transaction in pipeline mode: statements are sent without waiting for each other's
+        results, so a write costs a round trip per result it needs, plus the commit."""
+        async with self.connection() as conn, conn.pipeline(), conn.transaction():
+            yield conn
+
+    async def one(self, sql: str, params: Sequence[Any]) -> Any:
+        async with self.connection() as conn:
+            return await (await conn.execute(sql, params)).fetchone()
+
+    async def all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        async with self.connection() as conn:
+            return await (await conn.execute(sql, params)).fetchall()
+
+    async def run(self, sql: str, params: Sequence[Any]) -> int:
+        """One statement, committed on its own; returns the rows it changed."""
+        async with self.connection() as conn:
+            return (await conn.execute(sql, params)).rowcount
+
+
+async def fetch_one(conn: Conn, sql: str, params: Sequence[Any]) -> Any:
+    return await (await conn.execute(sql, params)).fetchone()
+
+
+@asynccontextmanager
+async def integrity(message: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except psycopg.IntegrityError as exc:
+        raise ValueError(message) from exc
+
+
+@asynccontextmanager
+async def rolled_back_on_error(conn: Conn) -> AsyncIterator[None]:
+    """For a transaction the caller opened with ``BEGIN`` itself: nothing of it is left open
+    (or committed) when it fails half-way, or when the connection is returned."""
+    try:
+        yield
+    except BaseException:
+        # ACTIVE: a query cancelled mid-way (a timeout); the pool closes such a connection,
+        # which ends its transaction, where a ROLLBACK would only wait behind the query.
+        status = conn.info.transaction_status
+        if not conn.closed and status not in (TransactionStatus.IDLE, TransactionStatus.ACTIVE):
+            with contextlib.suppress(psycopg.Error):
+                await conn.rollback()
+        raise
+
+
+def to_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _describe(url: str) -> str:
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparsable database_url)"
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+def _connect_timeout(timeout: float) -> int:
+    return max(2, math.ceil(timeout))  # libpq's smallest effective connect_timeout
+
+
+def _reason(exc: BaseException) -> str:
+    """libpq's first line (host, port and cause; never the password)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
