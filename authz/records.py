@@ -319,3 +319,17 @@ class NotificationDelivery:
     last_status: str | None = None  # "204", "timeout", "refused: …"
     delivered_at: float | None = None
     given_up_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SealedSecret:
+    """A signing key or the session secret as the record store keeps it: its schedule in clear,
+    its secret part sealed by the key-encryption key named ``kek`` (``authz.kek``)."""
+
+    id: str  # a signing key's kid, or "session"
+    use: str  # "sig": a signing key; "session": the session secret
+    created: float
+    not_before: float  # when a signing key may start signing
+    retire_after: float | None  # set once a newer signing key replaces it
+    kek: str  # which key-encryption key sealed ``sealed``; "none": kept in clear
+    sealed: bytes

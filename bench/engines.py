@@ -55,7 +55,7 @@ from authz.tokens import AccessTokens, pairwise_subject
 from bench.server import LIMIT, first_account
 from config.policy import load_policy
 from config.settings import Settings
-from gateway.app import create_app, load_or_create_secret
+from gateway.app import create_app, load_keys
 
 ENGINES = ("sqlite", "postgres")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -179,8 +179,7 @@ async def _seed(setup: Setup) -> None:
         )
     finally:
         await records.aclose()
-    SigningKeys.load_or_create(setup.var / "keys")  # the instances share these
-    load_or_create_secret(setup.var / "secret.key")
+    load_keys(setup.settings())  # made in the record store: the instances share these
 
 
 def window() -> tuple[str, str]:
@@ -192,10 +191,9 @@ def fresh_token(setup: Setup) -> str:
     """A new access token for the prepared consent, signed with the deployment's key (what the
     token endpoint would answer; the FDX gate cannot tell the difference)."""
     settings = setup.settings()
-    keys = SigningKeys.load_or_create(setup.var / "keys")
-    secret = load_or_create_secret(setup.var / "secret.key")
+    material = load_keys(settings)
     tokens = AccessTokens(
-        keys,
+        SigningKeys(material.ring),
         issuer=settings.issuer,
         audience=settings.resource_audience,
         ttl=settings.access_token_ttl,
@@ -205,7 +203,7 @@ def fresh_token(setup: Setup) -> str:
     token, _ = tokens.issue(
         consent_id=setup.consent_id,
         client_id=CLIENT_ID,
-        sub=pairwise_subject(secret, setup.customer_id, CLIENT_ID),
+        sub=pairwise_subject(material.secret, setup.customer_id, CLIENT_ID),
         scope=" ".join(policy.scopes_for(tuple(policy.clusters))),
     )
     return token
@@ -215,6 +213,7 @@ def instance(setup: Setup, *, rate_limit: bool = True) -> Any:
     """One gateway instance over the prepared deployment, as ``build_services`` wires it."""
     settings = setup.settings(rate_limit=rate_limit)
     state = setup.state()
+    material = load_keys(settings)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -227,8 +226,8 @@ def instance(setup: Setup, *, rate_limit: bool = True) -> Any:
         ),
         state=state,
         bank=load_adapter(settings.adapter, settings.adapter_config),
-        keys=SigningKeys.load_or_create(setup.var / "keys"),
-        secret=load_or_create_secret(setup.var / "secret.key"),
+        keys=SigningKeys(material.ring),
+        secret=material.secret,
     )
     services.observers.append(Notifier(services))
     return create_app(settings, services=services)

@@ -27,6 +27,7 @@ _ADAPTER_SPEC = re.compile(
     rf"(?:{_ADAPTER_NAME}:)?{_ADAPTER_NAME}(?:,{_ADAPTER_NAME}:{_ADAPTER_NAME})*"
 )
 ENV_PREFIX = "FDX_"
+ENV_ONLY = {"key_encryption_key"}  # a secret itself: from the environment, never a file in git
 
 
 class SettingsError(Exception):
@@ -122,6 +123,14 @@ class Settings:
     key_publish_ahead: int = 3600
     key_retention: int = 2_592_000
     keys_passphrase_file: str = ""
+    # The key-encryption key that seals signing keys and the session secret in the record store
+    # (authz/kek.py): a 0600 file, or the value itself from FDX_KEY_ENCRYPTION_KEY (never in the
+    # TOML file); 32 random bytes in base64. Neither: stored in clear (docs/security.md).
+    key_encryption_key_file: str = ""
+    key_encryption_key: str = field(default="", repr=False)
+    # Seconds between two reads of the keys from the record store: a rotation made through any
+    # instance is published and used by every other one within this bound.
+    key_reload_interval: int = 30
     # Published rate limits (CFPB §1033.311(d), docs/security.md): FDX data requests a second
     # per recipient and per consent, averaged over a window of rate_limit_window seconds (a
     # burst may use the whole window's allowance); 0 turns a limit off.
@@ -188,6 +197,12 @@ class Settings:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{defaults_file}: cannot read defaults ({exc})") from exc
         known = {f.name: f for f in dataclasses.fields(cls)}
+        secret = sorted(set(raw) & ENV_ONLY)
+        if secret:
+            raise SettingsError(
+                f"{defaults_file}: {secret[0]} is a secret: set {ENV_PREFIX}{secret[0].upper()}"
+                " in the environment (or its _file setting), never in this file"
+            )
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise SettingsError(f"{defaults_file}: unknown key(s) {', '.join(unknown)}")
@@ -434,6 +449,7 @@ def _validate_hardening(s: Settings) -> None:
         "key_publish_ahead": (0, 2_592_000),
         # Past every token a key signed: access and ID tokens live ≤ 300 s (architecture.md §5).
         "key_retention": (3600, 315_360_000),
+        "key_reload_interval": (1, 3600),
         "rate_limit_per_client": (0, 1_000_000),
         "rate_limit_per_consent": (0, 1_000_000),
         "rate_limit_window": (1, 3600),
@@ -443,8 +459,9 @@ def _validate_hardening(s: Settings) -> None:
         value = getattr(s, key)
         if isinstance(value, bool) or not low <= value <= high:
             raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
-    if "\x00" in s.keys_passphrase_file:
-        raise SettingsError("keys_passphrase_file: expected a file path")
+    for name in ("keys_passphrase_file", "key_encryption_key_file"):
+        if "\x00" in getattr(s, name):
+            raise SettingsError(f"{name}: expected a file path")
 
 
 def _validate_mail(s: Settings) -> None:

@@ -7,11 +7,12 @@ build everything from the settings.
 
 from __future__ import annotations
 
+import asyncio
 import gc
-import os
-import secrets
+import sys
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -25,16 +26,18 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from adapters import load_adapter
-from authz import screens
+from authz import keyring, screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
-from authz.keys import SigningKeys, passphrase_setting
+from authz.kek import kek_from_settings
+from authz.keyfiles import passphrase_setting
+from authz.keys import SigningKeys
 from authz.notices.notices import Notices
 from authz.notices.store import open_notice_records
 from authz.notifications import Notifier
 from authz.screens import portal
 from authz.services import Clock, Services
-from authz.store import open_records, open_state
+from authz.store import RecordsUnavailable, SchemaError, open_records, open_state
 from authz.subscriptions import open_subscriptions
 from config.policy import load_policy
 from config.settings import Settings
@@ -82,6 +85,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
                 for observer in services.observers:
                     if isinstance(observer, Notifier | Notices):
                         await background.enter_async_context(observer.running())
+                if services.settings.database_url != "memory://":  # keys shared: follow them
+                    await background.enter_async_context(_key_reloader(services).running())
                 yield
         finally:
             await services.notices.aclose()
@@ -166,8 +171,8 @@ class Gateway(Starlette):
 
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
     """Everything the settings name: stores, keys, the session secret and the bank adapter."""
-    var = settings.var_path
     state = open_state(settings.state_url, clock=clock, prefix=settings.redis_prefix)
+    material = load_keys(settings, clock=clock)
     services = Services.build(
         settings,
         policy=load_policy(),
@@ -182,10 +187,8 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
         state=state,
         subscriptions=open_subscriptions(settings.database_url),
         bank=load_adapter(settings.adapter, settings.adapter_config),
-        keys=SigningKeys.load_or_create(
-            var / "keys", clock=clock, passphrase=passphrase_setting(settings.keys_passphrase_file)
-        ),
-        secret=load_or_create_secret(var / "secret.key"),
+        keys=SigningKeys(material.ring, clock=clock),
+        secret=material.secret,
         notices=open_notice_records(settings.database_url),
         clock=clock,
     )
@@ -202,23 +205,51 @@ def add_notices(services: Services) -> Notices:
     return notices
 
 
-def load_or_create_secret(path: Path) -> bytes:
-    """32 random bytes kept in a 0600 file, so sessions survive a restart."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+def load_keys(settings: Settings, *, clock: Clock = time.time) -> keyring.KeyMaterial:
+    """The signing keys and the session secret from the record store, made (or moved there from
+    an earlier release's ``var_dir`` files) on a first start. Raises SchemaError before the
+    schema is migrated, KeyringError or KekError when the KEK cannot open them.
+
+    The store is async and this is called both outside an event loop (``fdxgw serve``) and
+    inside one (the ``uvicorn --factory`` entry point), so it runs on a thread of its own with a
+    record store of its own, closed when done."""
+    kek = kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+
+    async def load() -> keyring.KeyMaterial:
+        records = open_records(
+            settings.database_url, pool_min_size=1, timeout=settings.database_timeout
+        )
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_bytes(32))
-    secret = path.read_bytes()
-    if len(secret) < 32:
-        raise ValueError(f"{path}: session secret is shorter than 32 bytes")
-    return secret
+            await records.schema.check()
+            return await keyring.open_keys(
+                records.secrets,
+                kek,
+                now=clock(),
+                legacy=settings.var_path,
+                passphrase=passphrase_setting(settings.keys_passphrase_file),
+            )
+        finally:
+            await records.aclose()
+
+    with ThreadPoolExecutor(1, thread_name_prefix="keys-load") as pool:
+        return pool.submit(asyncio.run, load()).result()
+
+
+def _key_reloader(services: Services) -> keyring.Reloader:
+    settings = services.settings
+    kek = kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+    return keyring.Reloader(
+        services.keys, services.records.secrets, kek, interval=settings.key_reload_interval
+    )
 
 
 def from_environment() -> Starlette:
-    """``uvicorn --factory gateway.app:from_environment``: settings read once, here."""
-    return create_app(Settings.load())
+    """``uvicorn --factory gateway.app:from_environment``: settings read once, here. What
+    stops ``fdxgw serve`` (a schema not migrated, keys this KEK cannot open) stops this too,
+    with the same one line and no traceback."""
+    settings = Settings.load()
+    try:
+        return create_app(settings)
+    except (SchemaError, RecordsUnavailable, ValueError, OSError) as exc:
+        print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

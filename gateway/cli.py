@@ -17,6 +17,9 @@ fdxgw consents revoke CONSENT_ID [--reason BUSINESS_RULE]     end one as the ban
 fdxgw keys list                    signing keys: kid, created, when it signs, when it retires
 fdxgw keys rotate [--now]          publish a new key that signs after key_publish_ahead
 fdxgw keys prune                   delete replaced keys past their retire_after
+fdxgw keys migrate                 move an earlier release's var_dir key files into the store
+fdxgw keys kek                     print a new key-encryption key (key_encryption_key_file)
+fdxgw keys seal                    seal keys stored in clear with the configured one
 fdxgw admin token                  a new admin API token (printed once; its hash is stored)
 """
 
@@ -35,7 +38,9 @@ from typing import Any
 
 import orjson
 
-from authz.keys import KeyFileError, SigningKeys, passphrase_setting
+from authz import keyring
+from authz.kek import KekError, kek_from_settings
+from authz.keyfiles import KeyFileError, passphrase_setting
 from authz.registration import recipients
 from authz.registration.statement import load_registry_keys
 from authz.store import (
@@ -97,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check(settings: Settings) -> int:
     """What ``serve`` would load besides the settings and the policy, loaded the same way: the
-    adapters from ``adapter_config`` and the maintenance windows. Every message names the key."""
+    adapters from ``adapter_config``, the maintenance windows and the key-encryption key. Every
+    message names the key."""
     from adapters.registry import load_adapter
     from gateway.fdx.meta import load_windows
 
@@ -112,7 +118,8 @@ def _check(settings: Settings) -> int:
     asyncio.run(adapter.aclose())
     try:
         load_windows(settings.maintenance_file)
-    except ValueError as exc:
+        kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+    except ValueError as exc:  # KekError names key_encryption_key_file or the variable
         print(f"fdxgw: configuration error: {exc}", file=sys.stderr)
         return 2
     print("configuration OK")
@@ -120,16 +127,17 @@ def _check(settings: Settings) -> int:
 
 
 async def _init(settings: Settings) -> int:
-    from gateway.app import load_or_create_secret
-
     records = _open_records(settings)
     try:
         await records.schema.migrate()
         await _migrate_subscriptions(settings)
-        SigningKeys.load_or_create(
-            settings.var_path / "keys", passphrase=passphrase_setting(settings.keys_passphrase_file)
+        await keyring.open_keys(
+            records.secrets,
+            kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key),
+            now=_clock(),
+            legacy=settings.var_path,  # an earlier release's key files, on the first run
+            passphrase=passphrase_setting(settings.keys_passphrase_file),
         )
-        load_or_create_secret(settings.var_path / "secret.key")
         if settings.adapter == "sandbox":
             seeded = await _seed_demo(records, Path(settings.demo_dir))
             if seeded:
@@ -139,7 +147,7 @@ async def _init(settings: Settings) -> int:
     except (SchemaError, RecordsUnavailable) as exc:
         print(f"fdxgw: storage: {exc}", file=sys.stderr)
         return 2
-    except KeyFileError as exc:
+    except (KeyFileError, KekError, keyring.KeyringError) as exc:
         print(f"fdxgw: keys: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -359,8 +367,8 @@ def _serve(settings: Settings) -> int:
     configure(settings.log_level)  # JSON lines, redacted, with the interaction id
 
     try:
-        app = create_app(settings)
-    except (SchemaError, ValueError, OSError) as exc:
+        app = create_app(settings)  # reads the keys: a KEK that cannot open them stops here
+    except (SchemaError, RecordsUnavailable, ValueError, OSError) as exc:
         print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
         return 2
     _banner(settings)

@@ -2,8 +2,9 @@
 
 ``GET /healthz`` says the process answers (liveness: restart it if not). ``GET /readyz`` says it
 can serve (readiness: send it traffic): the storage schema is the one the code knows, the state
-store answers, and the bank adapter is not down. Neither needs a token, neither reads customer
-data, and neither is written to the data-access audit.
+store answers, the signing keys are the ones in the store, and the bank adapter is not down.
+Neither needs a token, neither reads customer data, and neither is written to the data-access
+audit.
 
 ``AdapterProbe`` asks the bank how it is, cheaply: with a short timeout, at most once every
 ``ttl`` seconds (concurrent askers share one probe), so /readyz and /fdx/v6/availability can be
@@ -133,9 +134,11 @@ def health_routes(services: Services, probe: AdapterProbe, *, timeout: float = 2
             "storage": await _check(_storage(services), timeout),
             "state": await _check(_state(services), timeout),
         }
+        # Keys as stored: false while the last reload failed (a key this KEK cannot open).
+        checks["keys"] = "ok" if services.keys.current_as_stored else "not loaded"
         adapter = (await probe.health()).status
         checks["adapter"] = adapter.value
-        ready = checks["storage"] == "ok" and checks["state"] == "ok"
+        ready = all(checks[name] == "ok" for name in ("storage", "state", "keys"))
         ready = ready and adapter is not Availability.DOWN
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503, headers=NO_STORE)

@@ -320,8 +320,12 @@ async def test_hsts_is_sent_only_when_the_issuer_is_https(tmp_path):
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/gateway.db", var_dir=str(tmp_path / "var")
     )
+    from authz.store import open_records
     from gateway.app import create_app
 
+    records = open_records(settings.database_url)
+    await records.schema.migrate()  # as fdxgw init would: the keys are read from the store
+    await records.aclose()
     app = create_app(settings)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=settings.issuer

@@ -23,6 +23,7 @@ from authz.records import (
     NotificationDelivery,
     Payload,
     RefreshToken,
+    SealedSecret,
     TrailAnchor,
     TrailEntry,
 )
@@ -207,6 +208,28 @@ class Outbox(Protocol):
         """Oldest first."""
 
 
+class Secrets(Protocol):
+    """Signing keys and the session secret, shared by every instance on the store; sealed by the
+    caller (``authz.keyring``), so the store never holds a secret in clear unless told to."""
+
+    async def all(self) -> list[SealedSecret]:
+        """Every record, by (created, id)."""
+
+    async def add(self, secret: SealedSecret, *, first: bool = False) -> bool:
+        """Insert; False (nothing stored) if the id is taken, or, with ``first``, if a record of
+        the same ``use`` exists. Atomic: instances creating a first key at once keep one."""
+
+    async def rotate(self, key: SealedSecret, *, retire_after: float) -> None:
+        """In one transaction: every signing key without a ``retire_after`` gets this one, and
+        ``key`` is inserted (ValueError if its id is taken)."""
+
+    async def reseal(self, secret: SealedSecret) -> None:
+        """Store ``secret.kek`` and ``secret.sealed`` for the record with its id; its use and
+        schedule stay as stored (a rotation may have set ``retire_after`` meanwhile)."""
+
+    async def remove(self, ids: Sequence[str]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Records:
     """The record store: one value per family, all over the same data, and one way to close it."""
@@ -217,6 +240,7 @@ class Records:
     refresh_tokens: RefreshTokens
     audit: Audit
     outbox: Outbox
+    secrets: Secrets
     closer: Callable[[], Awaitable[None]]  # releases what the families share (connections)
 
     async def aclose(self) -> None:
@@ -293,6 +317,8 @@ __all__ = [
     "RefreshTokens",
     "Schema",
     "SchemaError",
+    "SealedSecret",
+    "Secrets",
     "StateStore",
     "StateUnavailable",
     "Stored",

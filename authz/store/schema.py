@@ -119,6 +119,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT",),
     # 4: who a recipient said started a revocation (FDX ConsentRevocationRequest.initiator)
     ("ALTER TABLE consent_events ADD COLUMN initiator TEXT",),
+    # 5: signing keys and the session secret, shared by every instance (authz/keyring.py)
+    (
+        """CREATE TABLE secrets (
+            id           TEXT PRIMARY KEY,
+            use          TEXT NOT NULL,
+            created      REAL NOT NULL,
+            not_before   REAL NOT NULL,
+            retire_after REAL,
+            kek          TEXT NOT NULL,
+            sealed       BLOB NOT NULL
+        )""",
+    ),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -227,6 +239,18 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE refresh_tokens ADD COLUMN jkt text",),
     # 4: a revocation's named initiator
     ("ALTER TABLE consent_events ADD COLUMN initiator text",),
+    # 5: signing keys and the session secret
+    (
+        """CREATE TABLE secrets (
+            id           text PRIMARY KEY,
+            use          text NOT NULL,
+            created      double precision NOT NULL,
+            not_before   double precision NOT NULL,
+            retire_after double precision,
+            kek          text NOT NULL,
+            sealed       bytea NOT NULL
+        )""",
+    ),
 )
 
 DIALECTS: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -166,7 +166,7 @@ async def revoke_consent(request: Request, services: Services) -> Response:
 
 
 async def keys(request: Request, services: Services) -> Response:
-    found = list_keys(services.keys, services.settings.var_path / "keys")
+    found = list_keys(services.keys)
     log.info("admin.keys_listed", extra={"count": len(found)})
     return _json({"keys": [k.to_dict() for k in found]})
 

@@ -5,6 +5,9 @@ fdxgw consents revoke CONSENT_ID [--reason BUSINESS_RULE]     as the bank (DATA_
 fdxgw keys list                                               kid, created, signs from, retires
 fdxgw keys rotate [--now]                                     a new key, signing after a delay
 fdxgw keys prune                                              delete keys past their retire_after
+fdxgw keys migrate                                            move var_dir key files into the store
+fdxgw keys kek                                                print a new key-encryption key
+fdxgw keys seal                                               seal keys stored in clear with it
 fdxgw admin token                                             a new admin API token, shown once
 
 ``gateway.cli`` registers these with ``add_parsers`` and hands them over with ``run``. The keys
@@ -22,14 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from authz import keys as keyring
+from authz import keyring
 from authz.consent import lifecycle
 from authz.consent.model import Consent
-from authz.keys import SigningKeys
-from authz.store import SchemaError, open_records
+from authz.kek import Kek, KekError, kek_from_settings, new_kek
+from authz.keyfiles import KeyFileError, passphrase_setting
+from authz.keys import SIGNING_ALG
+from authz.store import RecordsUnavailable, SchemaError, open_records
+from authz.store.base import Secrets
 from config.settings import Settings
 from gateway.admin import consents
-from gateway.admin.keys import list_keys
 from gateway.admin.token import new_token, write_token_hash
 
 COMMANDS = frozenset({"consents", "keys", "admin"})
@@ -58,6 +63,9 @@ def add_parsers(sub: Any) -> None:
         help="sign with it at once (a compromised key: clients may briefly miss it)",
     )
     key_actions.add_parser("prune", help="delete replaced keys past their retire_after")
+    key_actions.add_parser("migrate", help="move an earlier release's var_dir key files in")
+    key_actions.add_parser("kek", help="print a new key-encryption key (32 bytes, base64)")
+    key_actions.add_parser("seal", help="seal keys stored in clear with the configured KEK")
 
     admin = sub.add_parser("admin", help="the admin API's credential")
     admin_actions = admin.add_subparsers(dest="action", required=True)
@@ -71,7 +79,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "consents":
         return asyncio.run(_consents(settings, args))
     if args.command == "keys":
-        return _keys(settings, args)
+        return asyncio.run(_keys(settings, args))
     return _admin_token(settings, args.file)
 
 
@@ -139,44 +147,75 @@ async def _revoke(settings: Settings, consent_id: str, reason: str) -> int:
     return 0
 
 
-def _keys(settings: Settings, args: argparse.Namespace) -> int:
-    directory = settings.var_path / "keys"
-    if not any(directory.glob(keyring.PATTERN)):
-        print(f"fdxgw: no signing keys in {directory} (run fdxgw init)", file=sys.stderr)
-        return 1
-    now = time.time()
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    """Keys live in the record store (authz/keyring.py): every instance sees a change within
+    key_reload_interval."""
+    if args.action == "kek":
+        print(new_kek())
+        return 0
+    records = open_records(settings.database_url)
     try:
-        passphrase = keyring.passphrase_setting(settings.keys_passphrase_file)
-        if args.action == "rotate":
-            ahead = 0 if args.now else settings.key_publish_ahead
-            meta = keyring.rotate(
-                directory,
-                now=now,
-                publish_ahead=ahead,
-                retention=settings.key_retention,
-                passphrase=passphrase,
-            )
-            print(f"new key {meta.kid} published; it signs from {_iso(meta.not_before_signing)}")
-            print("running gateways publish it within 30 s; the old keys retire in their turn")
-            return 0
-        if args.action == "prune":
-            removed = keyring.prune(directory, now=now)
-            for meta in removed:
-                print(f"removed {meta.kid} (retired {_iso(meta.retire_after or now)})")
-            print(f"{len(removed)} key(s) removed")
-            return 0
-        keys = SigningKeys.load_or_create(directory, passphrase=passphrase)
-    except keyring.KeyFileError as exc:
+        await records.schema.check()
+        kek = kek_from_settings(settings.key_encryption_key_file, settings.key_encryption_key)
+        return await _key_action(settings, args, records.secrets, kek)
+    except (SchemaError, RecordsUnavailable) as exc:
+        print(f"fdxgw: storage: {exc}", file=sys.stderr)
+        return 2
+    except (keyring.KeyringError, KekError, KeyFileError) as exc:
         print(f"fdxgw: keys: {exc}", file=sys.stderr)
         return 2
-    print(f"{'KID':45}  {'ALG':6}  {'CREATED':25}  {'SIGNS FROM':25}  {'RETIRES':25}  SIGNS")
-    for key in list_keys(keys, directory):
-        created = _iso(key.created) if key.created is not None else "-"
-        start = _iso(key.not_before_signing) if key.not_before_signing else "-"
-        retires = _iso(key.retire_after) if key.retire_after is not None else "-"
+    finally:
+        await records.aclose()
+
+
+async def _key_action(
+    settings: Settings, args: argparse.Namespace, store: Secrets, kek: Kek
+) -> int:
+    now = time.time()
+    if args.action == "migrate":
+        passphrase = passphrase_setting(settings.keys_passphrase_file)
+        kids, secret = await keyring.migrate_files(store, kek, settings.var_path, passphrase)
+        for kid in kids:
+            print(f"moved key {kid} into the record store")
+        print(f"{len(kids)} key(s) moved; session secret {'moved' if secret else 'left as is'}")
+        print(f"the files under {settings.var_path} are no longer read; delete them when done")
+        return 0
+    if args.action == "seal":
+        ids = await keyring.seal(store, kek)
+        print(f"{len(ids)} record(s) sealed with key-encryption key {kek.kek_id}")
+        return 0
+    if args.action == "rotate":
+        ahead = 0 if args.now else settings.key_publish_ahead
+        meta = await keyring.rotate(
+            store, kek, now=now, publish_ahead=ahead, retention=settings.key_retention
+        )
+        print(f"new key {meta.kid} published; it signs from {_iso(meta.not_before_signing)}")
         print(
-            f"{key.kid:45}  {key.alg:6}  {created:25}  {start:25}  {retires:25}"
-            f"  {'yes' if key.signing else ''}"
+            f"running gateways publish it within {settings.key_reload_interval} s"
+            " (key_reload_interval); the old keys retire in their turn"
+        )
+        return 0
+    if args.action == "prune":
+        removed = await keyring.prune(store, now=now)
+        for meta in removed:
+            print(f"removed {meta.kid} (retired {_iso(meta.retire_after or now)})")
+        print(f"{len(removed)} key(s) removed")
+        return 0
+    metas = keyring.schedule(await store.all())
+    if not metas:
+        print("fdxgw: no signing keys in the record store (run fdxgw init)", file=sys.stderr)
+        return 1
+    signer = ([m for m in metas if m.not_before_signing <= now] or metas)[-1]  # oldest first
+    print(
+        f"{'KID':45}  {'ALG':6}  {'CREATED':25}  {'SIGNS FROM':25}  {'RETIRES':25}  {'AT REST':7}"
+        "  SIGNS"
+    )
+    for m in metas:
+        start = _iso(m.not_before_signing) if m.not_before_signing else "-"
+        retires = _iso(m.retire_after) if m.retire_after is not None else "-"
+        print(
+            f"{m.kid:45}  {SIGNING_ALG:6}  {_iso(m.created):25}  {start:25}  {retires:25}"
+            f"  {'sealed' if m.encrypted else 'clear':7}  {'yes' if m == signer else ''}"
         )
     return 0
 

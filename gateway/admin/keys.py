@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from authz.keys import SIGNING_ALG, SigningKeys
@@ -31,10 +30,9 @@ class KeyInfo:
         }
 
 
-def list_keys(keys: SigningKeys, directory: Path | None = None) -> list[KeyInfo]:
-    """Every published key, oldest first (``directory`` is accepted for older callers; the
-    key ring carries its own metadata). Public parts only: nothing here reads or returns a
-    private key."""
+def list_keys(keys: SigningKeys) -> list[KeyInfo]:
+    """Every published key, oldest first, as this instance holds them. Public parts only:
+    nothing here reads or returns a private key."""
     signer = keys.kid
     return [
         KeyInfo(

@@ -71,6 +71,27 @@ def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
         Settings.load(environ={}, defaults_file=defaults)
 
 
+def test_the_key_encryption_key_comes_from_the_environment_only(tmp_path: Path) -> None:
+    """A secret in a file kept in version control is refused; from the environment it is read
+    and never shown by the settings' repr."""
+    defaults = tmp_path / "gateway.toml"
+    defaults.write_text('key_encryption_key = "x"\n', encoding="utf-8")
+    value = "A" * 43 + "="
+
+    with pytest.raises(SettingsError, match="key_encryption_key"):
+        Settings.load(environ={}, defaults_file=defaults)
+    settings = Settings.load(environ={"FDX_KEY_ENCRYPTION_KEY": value})
+    assert value == settings.key_encryption_key
+    assert value not in repr(settings)
+
+
+@pytest.mark.parametrize("interval", ["0", "3601"])
+def test_the_key_reload_interval_is_bounded(interval: str) -> None:
+    """A rotation must reach every instance within an hour; 0 would read the store in a loop."""
+    with pytest.raises(SettingsError, match="key_reload_interval"):
+        Settings.load(environ={"FDX_KEY_RELOAD_INTERVAL": interval})
+
+
 def test_missing_defaults_file_is_reported(tmp_path: Path) -> None:
     """A missing file is an error naming the file, not a traceback."""
     with pytest.raises(SettingsError, match="cannot read"):

@@ -71,6 +71,7 @@ class FlakyRecords:
             refresh_tokens=_FlakyFamily(self, "refresh_tokens", inner.refresh_tokens),
             audit=_FlakyFamily(self, "audit", inner.audit),
             outbox=_FlakyFamily(self, "outbox", inner.outbox),
+            secrets=_FlakyFamily(self, "secrets", inner.secrets),
             closer=inner.closer,
         )
 

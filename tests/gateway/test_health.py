@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from functools import partial
 from typing import Any
 
 import anyio
@@ -10,7 +12,10 @@ import pytest
 
 from adapters.base import Customer
 from adapters.errors import BankTimeout, BankUnavailable, CustomerNotFound, ScheduledMaintenance
+from authz import keyring
+from authz.kek import AesGcmKek
 from authz.store.base import SchemaError, StateUnavailable
+from authz.store.memory import MemorySecrets
 from gateway.health import AdapterProbe, Availability, combine
 from tests.gateway.fakes import FakeBank
 from tests.gateway.operator_app import FullHarness
@@ -59,7 +64,29 @@ def test_readiness_reports_every_check_when_ready():
     response = FullHarness(ProbedBank()).client.get("/readyz")
 
     assert 200 == response.status_code
-    assert {"storage": "ok", "state": "ok", "adapter": "ALIVE"} == response.json()["checks"]
+    checks = response.json()["checks"]
+    assert {"storage": "ok", "state": "ok", "keys": "ok", "adapter": "ALIVE"} == checks
+
+
+def test_readiness_fails_while_the_stored_keys_cannot_be_loaded():
+    """A key in the store this instance's KEK cannot open (rotated through an instance with
+    another KEK): the reload keeps the old ring, and /readyz says not ready until one succeeds."""
+    full = FullHarness(ProbedBank())
+    store, theirs = MemorySecrets(), AesGcmKek(os.urandom(32))
+    anyio.run(partial(keyring.open_keys, store, theirs, now=100.0))
+    reloader = keyring.Reloader(full.services.keys, store, AesGcmKek(os.urandom(32)), interval=1)
+    kid = full.services.keys.kid
+
+    anyio.run(reloader.reload)
+    refused = full.client.get("/readyz")
+    anyio.run(reloader.reload)  # still the wrong KEK: still not ready
+    reloader.kek = theirs
+    anyio.run(reloader.reload)
+    ready = full.client.get("/readyz")
+
+    assert (503, "not loaded") == (refused.status_code, refused.json()["checks"]["keys"])
+    assert (200, "ok") == (ready.status_code, ready.json()["checks"]["keys"])
+    assert kid != full.services.keys.kid  # now the store's key
 
 
 def test_readiness_fails_when_the_bank_is_down():

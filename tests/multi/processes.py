@@ -3,10 +3,10 @@ instances" deploys them.
 
 Every instance gets the same settings but its port: the same issuer (the load balancer's URL;
 nothing listens there in tests, each request names its instance), the same database, the same
-Redis and key prefix, and the same ``var`` directory, so they sign with the same keys and share
-the session secret (README "Many instances"). ``fdxgw init`` runs once, as a deployment step
-would; every instance is ``fdxgw serve`` unless a test needs a clock it can move
-(``tests/multi/serve.py``).
+Redis and key prefix, so they sign with the same keys and share the session secret, which live
+in the database (README "Many instances"); a test may give an instance a ``var`` directory of
+its own. ``fdxgw init`` runs once, as a deployment step would; every instance is ``fdxgw serve``
+unless a test needs a clock it can move (``tests/multi/serve.py``).
 
 Readiness is polled (``GET /healthz``), never slept for.
 """

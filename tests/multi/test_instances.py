@@ -1,9 +1,10 @@
 """Many gateway instances behind one issuer: any request may land on any of them.
 
 Real processes (``fdxgw serve``) on the machine's PostgreSQL (a database of this module's own,
-dropped afterwards) and Redis (a key prefix of its own, purged afterwards), sharing one ``var``
-directory. Each test sends each step to the instance it names and checks that a change made
-through one instance is enforced by the other on its very next request.
+dropped afterwards) and Redis (a key prefix of its own, purged afterwards), each instance with a
+``var`` directory of its own: the keys they sign and verify with are the record store's. Each
+test sends each step to the instance it names and checks that a change made through one
+instance is enforced by the other on its very next request.
 """
 
 from __future__ import annotations
@@ -57,14 +58,14 @@ def gateway(
         settings={
             "FDX_ADMIN_TOKEN_FILE": str(admin_token[1]),
             # Server nonces in every DPoP proof (RFC 9449 §8, §9): stateless, so a nonce one
-            # instance gave is good on every instance that shares var/secret.key.
+            # instance gave is good on every instance that shares the stored session secret.
             "FDX_DPOP_NONCE_REQUIRED": "true",
         },
     )
     try:
         d.init()
-        d.add("A")
-        d.add("B")
+        d.add("A", FDX_VAR_DIR=str(directory / "var-A"))  # var_dir decides no key
+        d.add("B", FDX_VAR_DIR=str(directory / "var-B"))
         d.add("C", clock_file=directory / "clock-C")
         yield d
     finally:

@@ -11,17 +11,24 @@ from starlette.testclient import TestClient
 
 from authz.notices.notices import Notices
 from authz.notices.store.sql import SqlOutbox
+from authz.store import open_records
 from config.settings import Settings
 from gateway.app import build_services, create_app
 
 
 def settings(tmp_path: Path, **changes: Any) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
-        var_dir=str(tmp_path / "var"),
-        registry_jwks="",
-        **changes,
-    )
+    """A gateway on a migrated SQLite file, as `fdxgw init` leaves it."""
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+
+    async def migrate() -> None:
+        records = open_records(url)
+        try:
+            await records.schema.migrate()
+        finally:
+            await records.aclose()
+
+    anyio.run(migrate)
+    return Settings(database_url=url, var_dir=str(tmp_path / "var"), registry_jwks="", **changes)
 
 
 def test_notices_are_wired_into_the_gateway(tmp_path: Path) -> None:
@@ -32,7 +39,6 @@ def test_notices_are_wired_into_the_gateway(tmp_path: Path) -> None:
     assert notices in services.recipient_observers
     assert notices.worker is not None
     assert isinstance(services.notices.outbox, SqlOutbox)
-    anyio.run(services.records.schema.migrate)
     with TestClient(create_app(services.settings, services=services)) as client:
         assert client.get("/").status_code == 200  # the lifespan runs the worker and the sweep
 

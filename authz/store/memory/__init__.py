@@ -11,6 +11,7 @@ from authz.store.memory.records import (
     MemoryRefreshTokens,
     memory_records,
 )
+from authz.store.memory.secrets import MemorySecrets
 from authz.store.memory.state import MemoryStateStore
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MemoryConsents",
     "MemoryOutbox",
     "MemoryRefreshTokens",
+    "MemorySecrets",
     "MemoryStateStore",
     "memory_records",
 ]

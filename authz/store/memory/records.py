@@ -30,6 +30,7 @@ from authz.store import chain
 from authz.store.base import LiveConsent, Records
 from authz.store.live import LiveConsents, Stored
 from authz.store.memory.outbox import MemoryOutbox
+from authz.store.memory.secrets import MemorySecrets
 
 
 @dataclass(eq=False)
@@ -258,5 +259,6 @@ def memory_records(clock: Callable[[], float] | None = None) -> Records:
         refresh_tokens=MemoryRefreshTokens(data),
         audit=MemoryAudit(data),
         outbox=MemoryOutbox(),  # no other family reads the outbox
+        secrets=MemorySecrets(),  # nor the secrets
         closer=close,
     )

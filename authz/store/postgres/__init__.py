@@ -25,6 +25,7 @@ from authz.store.postgres.connection import PostgresDb
 from authz.store.postgres.consents import PostgresConsents
 from authz.store.postgres.outbox import PostgresOutbox
 from authz.store.postgres.schema import PostgresSchema
+from authz.store.postgres.secrets import PostgresSecrets
 from authz.store.postgres.tokens import PostgresRefreshTokens
 
 
@@ -41,6 +42,7 @@ def postgres_records(
         refresh_tokens=PostgresRefreshTokens(db),
         audit=PostgresAudit(db),
         outbox=PostgresOutbox(db),
+        secrets=PostgresSecrets(db),
         closer=db.aclose,
     )
 

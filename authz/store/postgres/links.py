@@ -18,6 +18,7 @@ from authz.store.schema import APPLICATION_ID
 # pg_advisory_xact_lock(APPLICATION_ID, n): one lock per serialised activity, per database.
 LOCK_MIGRATE = 1
 LOCK_TRAIL = 2
+LOCK_SECRETS = 3  # authz/store/postgres/secrets.py: a first key per use
 TRAIL_LOCK = (APPLICATION_ID, LOCK_TRAIL)
 
 _INSERT_EVENT = (

@@ -15,6 +15,7 @@ from authz.store.sqlite.connection import SqliteDb
 from authz.store.sqlite.consents import SqliteConsents
 from authz.store.sqlite.outbox import SqliteOutbox
 from authz.store.sqlite.schema import SqliteSchema
+from authz.store.sqlite.secrets import SqliteSecrets
 from authz.store.sqlite.tokens import SqliteRefreshTokens
 
 
@@ -28,6 +29,7 @@ def sqlite_records(path: str) -> Records:
         refresh_tokens=SqliteRefreshTokens(db),
         audit=SqliteAudit(db),
         outbox=SqliteOutbox(db),
+        secrets=SqliteSecrets(db),
         closer=db.aclose,
     )
 
