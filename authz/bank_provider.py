@@ -39,7 +39,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from config.settings import Settings, SettingsError
 
 ALGORITHMS = ("RS256", "PS256", "ES256")
-TIMEOUT = 5.0  # seconds for any one call to the OP: past it, sign-in is unavailable
+TIMEOUT = 5.0  # seconds for any one call to the OP, body included: past it, sign-in is unavailable
 METADATA_TTL = 3600.0
 MAX_RESPONSE_BYTES = 512 * 1024
 MAX_CLAIM_CHARS = 256
@@ -76,6 +76,9 @@ class Asked:
     verifier: str
     max_age: int | None = None
     acr_values: tuple[str, ...] = ()
+    # prompt=login (OIDC Core §3.1.2.1): the OP is asked to sign the consumer in again, and an
+    # auth_time before this moment is refused.
+    login_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,7 @@ class BankProvider:
         self._issuer = settings.login_oidc_issuer
         self._clock = clock
         self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._timeout = timeout
         self._metadata: Metadata | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
@@ -133,6 +137,8 @@ class BankProvider:
             params["max_age"] = str(asked.max_age)
         if asked.acr_values:
             params["acr_values"] = " ".join(asked.acr_values)
+        if asked.login_after is not None:
+            params["prompt"] = "login"
         separator = "&" if "?" in metadata.authorization_endpoint else "?"
         return metadata.authorization_endpoint + separator + urlencode(params)
 
@@ -178,15 +184,12 @@ class BankProvider:
             secret = self._settings.login_oidc_client_secret
             pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        try:
-            response = await self._http.post(metadata.token_endpoint, data=form, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(type(exc).__name__) from None
-        if response.status_code >= 500:
-            raise ProviderUnavailable(f"token endpoint answered {response.status_code}")
-        if response.status_code != 200:
+        status, content = await self._call("POST", metadata.token_endpoint, form, headers)
+        if status >= 500:
+            raise ProviderUnavailable(f"token endpoint answered {status}")
+        if status != 200:
             raise SignInRejected("code_refused")
-        body = _json_object(response)
+        body = _json_object(content)
         raw = body.get("id_token") if body is not None else None
         if not isinstance(raw, str):
             raise SignInRejected("no_id_token")
@@ -209,9 +212,8 @@ class BankProvider:
             ).validate(claims)
         except JoseError as exc:
             raise SignInRejected("claim_" + _claim_name(exc)) from None
-        aud = claims["aud"]
-        if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != self._client_id:
-            raise SignInRejected("claim_azp")  # OIDC Core §3.1.3.7 items 4 and 5
+        if not _azp_ok(claims["aud"], claims.get("azp"), self._client_id):
+            raise SignInRejected("claim_azp")
         if not isinstance(claims["iat"], int | float) or claims["iat"] > now + skew:
             raise SignInRejected("claim_iat")
         auth_time = claims.get("auth_time")
@@ -221,6 +223,10 @@ class BankProvider:
             auth_time is None or now - auth_time > asked.max_age + skew
         ):
             raise SignInRejected("claim_auth_time")  # §3.1.2.1 max_age, §3.1.3.7 item 11
+        if asked.login_after is not None and (
+            auth_time is not None and auth_time + skew < asked.login_after
+        ):
+            raise SignInRejected("claim_auth_time")  # prompt=login, yet an earlier sign-in
         acr = claims.get("acr")
         if asked.acr_values and acr not in asked.acr_values:
             raise SignInRejected("claim_acr")
@@ -294,14 +300,31 @@ class BankProvider:
         return jwt.encode(header, claims, key, algorithms=[alg])
 
     async def _get_json(self, url: str) -> Mapping[str, Any]:
+        status, content = await self._call("GET", url, None, {"Accept": "application/json"})
+        body = _json_object(content) if status == 200 else None
+        if body is None:
+            raise ProviderUnavailable(f"{url} answered {status}")
+        return body
+
+    async def _call(
+        self, method: str, url: str, form: Mapping[str, str] | None, headers: Mapping[str, str]
+    ) -> tuple[int, bytes | None]:
+        """One request to the OP: its status and body, or a body of ``None`` past
+        ``MAX_RESPONSE_BYTES``. httpx's timeout bounds each read, so an OP dripping a byte at a
+        time would never time out; the whole call, body included, gets one deadline instead,
+        and the body is counted as it arrives, never read whole before being measured."""
         try:
-            response = await self._http.get(url, headers={"Accept": "application/json"})
+            async with asyncio.timeout(self._timeout):
+                request = self._http.build_request(method, url, data=form, headers=headers)
+                response = await self._http.send(request, stream=True)
+                try:
+                    return response.status_code, await _read_capped(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise ProviderUnavailable("timeout") from None
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(type(exc).__name__) from None
-        body = _json_object(response) if response.status_code == 200 else None
-        if body is None:
-            raise ProviderUnavailable(f"{url} answered {response.status_code}")
-        return body
 
 
 def _load_private_key(path: str) -> RSAKey | ECKey | None:
@@ -338,14 +361,33 @@ def _has(keys: KeySet, kid: str | None) -> bool:
     return any(k.kid == kid for k in keys.keys)
 
 
-def _json_object(response: httpx.Response) -> Mapping[str, Any] | None:
-    if len(response.content) > MAX_RESPONSE_BYTES:
+async def _read_capped(response: httpx.Response) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_object(content: bytes | None) -> Mapping[str, Any] | None:
+    if content is None:
         return None
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def _azp_ok(aud: object, azp: object, client_id: str) -> bool:
+    """OIDC Core §3.1.3.7 items 4 and 5, and §2: with several audiences ``azp`` must be there,
+    and whenever ``azp`` is there, even beside a single audience, it must name this client."""
+    if isinstance(aud, list) and len(aud) > 1 and azp is None:
+        return False
+    return azp is None or azp == client_id
 
 
 def _challenge(verifier: str) -> str:

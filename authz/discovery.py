@@ -69,6 +69,9 @@ def _openid(settings: Settings) -> dict[str, Any]:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
     }
+    acr = settings.login_oidc_acr_values.split()
+    if settings.login == "oidc" and acr:
+        doc["acr_values_supported"] = acr  # §3: the levels the bank's OP signs in at
     if registry_file(settings) is not None:
         doc["registration_endpoint"] = f"{settings.issuer}/register"
     return doc

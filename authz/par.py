@@ -34,6 +34,10 @@ MAX_STATE_CHARS = 512
 MAX_NONCE_CHARS = 512
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")  # base64url, RFC 7636 §4.2
 JKT = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url SHA-256, RFC 7638 §3
+# OIDC Core §3.1.2.1 acr_values: space-separated strings, here RFC 6749 §3.3's scope-token
+# characters (printable ASCII but space, '"' and '\\'), as acr URIs and names use.
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+ACR_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 
 
 async def pushed_authorization_request(
@@ -94,6 +98,7 @@ def validate_pushed(
     if nonce is not None and not 0 < len(nonce) <= MAX_NONCE_CHARS:
         raise InvalidRequestError(description=f"nonce must be 1 to {MAX_NONCE_CHARS} characters")
     max_age, acr_values = _check_authentication_request(form)
+    prompt = _check_prompt(form.get("prompt"))
     scopes = parse_scope(form.get("scope"), client, services.policy)
     consent = consent_request(
         form.get("authorization_details"), scopes, client, services.policy, services.settings
@@ -109,6 +114,7 @@ def validate_pushed(
         nonce=nonce,
         max_age=max_age,
         acr_values=acr_values,
+        prompt=prompt,
     )
 
 
@@ -120,10 +126,26 @@ def _check_authentication_request(form: Mapping[str, str]) -> tuple[int | None, 
         if not raw.isdigit() or len(raw) > 9:
             raise InvalidRequestError(description="max_age must be a number of seconds")
         max_age = int(raw)
-    values = tuple((form.get("acr_values") or "").split())
-    if len(values) > 8 or any(len(v) > 128 for v in values):
-        raise InvalidRequestError(description="acr_values: at most 8 values of 128 characters")
+    values = tuple((form.get("acr_values") or "").split(" "))
+    values = tuple(v for v in values if v)
+    if len(values) > 8 or not all(ACR_VALUE.fullmatch(v) for v in values):
+        raise InvalidRequestError(
+            description="acr_values: at most 8 space-separated values of 1 to 128 printable "
+            "ASCII characters, without quotes or backslashes"
+        )
     return max_age, values
+
+
+def _check_prompt(raw: str | None) -> tuple[str, ...]:
+    """OIDC Core §3.1.2.1 ``prompt``: known values, ``none`` only on its own."""
+    values = tuple(dict.fromkeys(v for v in (raw or "").split(" ") if v))
+    if any(v not in PROMPTS for v in values):
+        raise InvalidRequestError(
+            description="prompt: space-separated none, login, consent or select_account"
+        )
+    if "none" in values and len(values) > 1:
+        raise InvalidRequestError(description="prompt: none cannot be combined with other values")
+    return values
 
 
 def _check_response_type(value: str | None) -> None:

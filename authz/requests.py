@@ -68,6 +68,9 @@ class PushedRequest:
     # OIDC Core §3.1.2.1: forwarded to the bank's OP (login = "oidc") and enforced on its answer.
     max_age: int | None = None
     acr_values: tuple[str, ...] = ()
+    # OIDC Core §3.1.2.1 prompt: "login" signs in again, "none" is refused (a consent screen
+    # always follows); "consent" and "select_account" change nothing here.
+    prompt: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class PushedRequest:
             "dpop_jkt": self.dpop_jkt,
             "max_age": self.max_age,
             "acr_values": list(self.acr_values),
+            "prompt": list(self.prompt),
         }
 
     @classmethod
@@ -98,6 +102,7 @@ class PushedRequest:
             dpop_jkt=d.get("dpop_jkt"),
             max_age=d.get("max_age"),
             acr_values=tuple(d.get("acr_values") or ()),
+            prompt=tuple(d.get("prompt") or ()),
         )
 
 

@@ -39,7 +39,7 @@ class Settings:
     issuer: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = "sqlite:///var/gateway.db"
+    database_url: str = ""  # empty: sqlite:///<var_dir>/gateway.db
     # PostgreSQL only (database_url postgresql://…): connections each instance keeps open and may
     # open at most, and seconds a call waits for one before failing with 503.
     database_pool_min_size: int = 1
@@ -165,6 +165,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         _apply_redis_url(self)
+        _apply_database_default(self)
         _validate(self)
         _validate_operator_tools(self)
         _validate_hardening(self)
@@ -269,6 +270,14 @@ def _cast_bool(key: str, value: Any) -> bool:
     if text in ("false", "0", "no", "off"):
         return False
     raise SettingsError(f"{key}: expected true or false, got {value!r}")
+
+
+def _apply_database_default(s: Settings) -> None:
+    """No ``database_url``: the SQLite file lives in ``var_dir`` with the keys and the secret,
+    so moving ``var_dir`` moves every file the gateway writes."""
+    if not s.database_url:
+        path = (Path(s.var_dir) / "gateway.db").as_posix()
+        object.__setattr__(s, "database_url", "sqlite:///" + path)  # frozen: set once, first
 
 
 def _apply_redis_url(s: Settings) -> None:

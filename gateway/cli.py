@@ -412,6 +412,19 @@ def _banner(settings: Settings) -> None:
             f"                  redirect  {recipient['redirect_uris'][0]}",
             f"                  key       {demo / 'recipient-private-jwks.json'} (ES256)",
         ]
+        if settings.login == "oidc":
+            # The built-in form, the demo consumers' passwords and examples/budget_app.py
+            # (which fills that form) do not apply: the bank's OP signs consumers in.
+            lines += [
+                "",
+                f"  sign-in         at the bank's OpenID Provider {settings.login_oidc_issuer}",
+                "                  (login = oidc: the demo consumers' passwords and",
+                "                  examples/budget_app.py, which uses the built-in form,",
+                "                  do not apply)",
+                "",
+            ]
+            print("\n".join(lines), flush=True)
+            return
         consumers = demo / "consumers.json"
         if consumers.is_file():
             # User IDs only: the banner goes to the log, where passwords and people's names

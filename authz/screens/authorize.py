@@ -14,7 +14,8 @@ from authz.errors import OAuth2Error
 from authz.forms import single_query
 from authz.requests import REQUEST_URI_PREFIX, PushedRequest
 from authz.screens import bank_signin, i18n
-from authz.screens.interaction import Interactions
+from authz.screens.freshness import recent_enough
+from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import REASONS, error_page, with_language
 from authz.screens.session import Sessions
 from authz.services import Services
@@ -43,6 +44,8 @@ async def authorize(services: Services, request: Request) -> Response:
     if client is None or client.status != "approved":
         return error_page(settings, lang, "client_unavailable")
     interaction = await Interactions(services).start(pushed)
+    if "none" in pushed.prompt:
+        return await _no_prompt(services, request, interaction, lang)
     if settings.login == "oidc":
         # Straight to the bank's OP (OIDC Core §3.1.2.1) unless a bank session already
         # satisfies the app's max_age / acr_values.
@@ -50,6 +53,19 @@ async def authorize(services: Services, request: Request) -> Response:
         if not bank_signin.satisfied(services, session, interaction):
             return await bank_signin.for_interaction(services, request, interaction, client, lang)
     return RedirectResponse(f"/oauth/interaction/{interaction.id}", status_code=303)
+
+
+async def _no_prompt(
+    services: Services, request: Request, interaction: Interaction, lang: str
+) -> Response:
+    """prompt=none (OIDC Core §3.1.2.6): the consent screen always needs the consumer, so the
+    app hears login_required, or consent_required when the consumer is signed in already."""
+    session = await Sessions(services).current(request)
+    signed_in = session is not None and recent_enough(
+        session, interaction.request, services.clock()
+    )
+    error = "consent_required" if signed_in else "login_required"
+    return await bank_signin.back_to_app(services, interaction, error, lang)
 
 
 async def error(services: Services, request: Request) -> Response:

@@ -10,9 +10,11 @@ cookie (RFC 6749 §10.12: a callback carried to another browser signs no one in 
 once; a missing, unknown, replayed or foreign one signs no one in. An error from the OP goes back
 to the app as ``access_denied`` (RFC 6749 §4.1.2.1, with ``state`` and ``iss``, RFC 9207); an OP
 that cannot be reached or is too slow gives a 503 "sign-in is unavailable" page whose link tells
-the app ``temporarily_unavailable``. A token the checks in ``authz.bank_provider`` refuse, or a
-claim naming no customer of the bank adapter, gives a plain page, a ``signin.failed`` audit line
-naming the reason, and no session.
+the app ``temporarily_unavailable``. An ``acr`` that is not acceptable (``acceptable_acr``)
+sends the consumer back to the app with ``access_denied``. Any other token the checks in
+``authz.bank_provider`` refuse, or a claim naming no customer of the bank adapter, gives a plain
+page. Each refusal writes a ``signin.failed`` audit line naming the reason, and opens no
+session.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -35,6 +37,7 @@ from authz.bank_provider import (
 )
 from authz.screens import i18n
 from authz.screens.consent import callback_url
+from authz.screens.freshness import recent_enough, signed_in_after
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page
 from authz.screens.render import security_headers
@@ -65,6 +68,7 @@ class Pending:
             "verifier": self.asked.verifier,
             "max_age": self.asked.max_age,
             "acr_values": list(self.asked.acr_values),
+            "login_after": self.asked.login_after,
             "browser": self.browser,
         }
 
@@ -72,24 +76,45 @@ class Pending:
     def from_dict(cls, d: dict[str, object]) -> Pending:
         max_age = d.get("max_age")
         acr = d.get("acr_values")
+        after = d.get("login_after")
         asked = Asked(
             nonce=str(d["nonce"]),
             verifier=str(d["verifier"]),
             max_age=max_age if isinstance(max_age, int) else None,
             acr_values=tuple(str(a) for a in acr) if isinstance(acr, list) else (),
+            login_after=float(after) if isinstance(after, int | float) else None,
         )
         return cls(purpose=str(d["purpose"]), asked=asked, browser=str(d["browser"]))
 
 
+def acceptable_acr(bank: str, app: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``acr`` values a sign-in asks the OP for and then requires in its ID token.
+
+    The bank's ``login_oidc_acr_values`` are its minimum and always apply: an app can never
+    lower them. When the bank configured none, the app's ``acr_values`` (OIDC Core §3.1.2.1)
+    are asked for and required. When it did, every configured value is acceptable whatever the
+    app asked (a consumer who signed in more strongly than the app asked is not refused), and
+    the app's values only order them: those the bank also lists come first, in the app's order of
+    preference; an app's value the bank does not list is not acceptable, since acr values are
+    names without an order and a weaker one could hide behind it."""
+    configured = tuple(bank.split())
+    if not configured:
+        return app
+    preferred = tuple(v for v in dict.fromkeys(app) if v in configured)
+    return preferred + tuple(v for v in configured if v not in preferred)
+
+
 def satisfied(services: Services, session: Session | None, interaction: Interaction) -> bool:
-    """Whether the bank sign-in behind ``session`` meets what the app asked for: ``max_age``
-    and ``acr_values`` (OIDC Core §3.1.2.1); otherwise the consumer signs in at the OP again."""
+    """Whether the bank sign-in behind ``session`` meets what the app asked for and the bank's
+    minimum: ``max_age`` and the acceptable ``acr`` values (OIDC Core §3.1.2.1); otherwise the
+    consumer signs in at the OP again."""
     if session is None or interaction.customer_id not in (None, session.customer_id):
         return False
     pushed = interaction.request
-    if pushed.max_age is not None and services.clock() - session.auth_time > pushed.max_age:
+    if not recent_enough(session, pushed, services.clock()):
         return False
-    return not pushed.acr_values or session.acr in pushed.acr_values
+    acceptable = acceptable_acr(services.settings.login_oidc_acr_values, pushed.acr_values)
+    return not acceptable or session.acr in acceptable
 
 
 def provider(services: Services) -> BankProvider:
@@ -104,6 +129,7 @@ async def begin(
     *,
     max_age: int | None = None,
     acr_values: tuple[str, ...] = (),
+    login_after: float | None = None,
 ) -> str:
     """The OP's authorization URL for a new pending sign-in (the caller sets the login nonce
     cookie with ``browser_nonce``); raises ``ProviderUnavailable``."""
@@ -113,7 +139,8 @@ async def begin(
         nonce=secrets.token_urlsafe(32),
         verifier=secrets.token_urlsafe(48),
         max_age=max_age,
-        acr_values=acr_values or tuple(settings.login_oidc_acr_values.split()),
+        acr_values=acceptable_acr(settings.login_oidc_acr_values, acr_values),
+        login_after=login_after,
     )
     url = await provider(services).authorization_url(state, asked)
     nonce = browser_nonce(services, request)
@@ -152,6 +179,7 @@ async def for_interaction(
             interaction.id,
             max_age=pushed.max_age,
             acr_values=pushed.acr_values,
+            login_after=signed_in_after(pushed),
         )
     except ProviderUnavailable as exc:
         _audit("provider_unavailable", str(exc), interaction.id)
@@ -267,11 +295,21 @@ async def _redeem(
             return error_page(services.settings, lang, "signin_unavailable")
         return await _unavailable(services, target.interaction, target.client, lang)
     except SignInRejected as exc:
+        if exc.reason == "claim_acr" and target.interaction is not None:
+            # The OP signed the consumer in, but not at a level the bank (or the app) accepts:
+            # the app hears it as it hears an OP's refusal (OIDC Core §3.1.2.6), never waits.
+            _audit("failed", exc.reason, pending.purpose)
+            return await back_to_app(services, target.interaction, "access_denied", lang)
         raise _Refused(exc.reason, pending.purpose) from None
     except CustomerNotFound:
         raise _Refused("unknown_customer", pending.purpose) from None
     except AdapterError:
         return error_page(services.settings, lang, "bank_unavailable")
+    after = pending.asked.login_after
+    if after is not None and identity.auth_time is not None and identity.auth_time < after:
+        # prompt=login: the OP signed the consumer in again (its auth_time passed the check
+        # within clock_skew); its clock lags ours, so the sign-in counts as made at the request.
+        identity = replace(identity, auth_time=after)
     return await _signed_in(services, request, target.interaction, customer.customer_id, identity)
 
 
@@ -339,15 +377,23 @@ async def _iss_expected(services: Services) -> bool:
 
 
 def _audit(event: str, reason: str, purpose: str) -> None:
-    """One line per failed or refused sign-in: the reason and the interaction, never a token,
-    a code or a claim value (docs/security.md, "What is logged")."""
-    interaction = purpose if purpose and purpose != PORTAL else None
+    """One line per failed or refused sign-in: the reason and a reference to the interaction,
+    never a token, a code or a claim value (docs/security.md, "What is logged"). The interaction
+    id is in the consent screen's URL and opens it, so it is a secret the redactor masks; the
+    line carries ``interaction_ref`` instead, the first 12 hex digits of its SHA-256."""
+    ref = interaction_ref(purpose) if purpose and purpose != PORTAL else None
     where = PORTAL if purpose == PORTAL else "consent"
     log.warning(
         "signin.%s",
         event,
-        extra={"reason": reason, "flow": where, "interaction": interaction},
+        extra={"reason": reason, "flow": where, "interaction_ref": ref},
     )
+
+
+def interaction_ref(interaction_id: str) -> str:
+    """A non-secret reference to an interaction for the logs: an operator given the consent
+    screen's URL computes the same 12 hex digits; the logs cannot be turned back into it."""
+    return hashlib.sha256(interaction_id.encode("utf-8")).hexdigest()[:12]
 
 
 def _digest(nonce: str) -> str:

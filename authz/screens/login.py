@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,6 +27,7 @@ from authz.forms import read_form
 from authz.screens import csrf, i18n, otp
 from authz.screens.consent import callback_url
 from authz.screens.interaction import Interaction, Interactions
+from authz.screens.known_device import KnownDevices
 from authz.screens.pages import error_page, with_language
 from authz.screens.render import page, security_headers
 from authz.screens.session import Sessions
@@ -59,7 +61,8 @@ async def sign_in_page(
         services.settings,
         "login.html",
         lang,
-        here=base,
+        # The code step's language links keep the consumer on the code step (``resume``).
+        here=base + ("?" + urlencode({"step": otp_step}) if otp_step else ""),
         status=status,
         form_targets=client.redirect_uris,
         client=client,
@@ -72,6 +75,25 @@ async def sign_in_page(
     )
     sessions.set_login_nonce(response, nonce)
     return with_language(request, response, services.settings)
+
+
+async def resume(
+    services: Services, request: Request, interaction: Interaction, client: ClientRecord, lang: str
+) -> Response:
+    """GET of the sign-in page: the code step again when ``?step=`` names one this browser has
+    pending for this interaction (a language switch on the code page), else the password form."""
+    step_id = request.query_params.get("step")
+    if step_id:
+        nonce = Sessions(services).login_nonce(request)
+        try:
+            step = await otp.load(services, step_id, interaction.id, nonce)
+        except otp.StepExpired:
+            pass
+        else:
+            return await sign_in_page(
+                services, request, interaction, client, lang, nonce=nonce, otp_step=step.id
+            )
+    return await sign_in_page(services, request, interaction, client, lang)
 
 
 async def login(services: Services, request: Request) -> Response:
@@ -88,7 +110,11 @@ async def login(services: Services, request: Request) -> Response:
     t = i18n.text(lang)
     try:
         customer = await authenticate(
-            services, username, form.get("password", ""), address=client_address(request, settings)
+            services,
+            username,
+            form.get("password", ""),
+            address=client_address(request, settings),
+            known=KnownDevices(services).knows(request, username),
         )
     except TooManyAttempts:
         return await sign_in_page(
@@ -107,7 +133,7 @@ async def login(services: Services, request: Request) -> Response:
         return await sign_in_page(
             services, request, interaction, client, lang, nonce=nonce, otp_step=step.id
         )
-    return await _signed_in(services, request, interaction, customer, otp.AMR_PASSWORD)
+    return await _signed_in(services, request, interaction, customer, otp.AMR_PASSWORD, username)
 
 
 async def otp_login(services: Services, request: Request) -> Response:
@@ -127,7 +153,11 @@ async def otp_login(services: Services, request: Request) -> Response:
     t = i18n.text(lang)
     try:
         customer = await second_factor(
-            services, step, form.get("code", ""), address=client_address(request, settings)
+            services,
+            step,
+            form.get("code", ""),
+            address=client_address(request, settings),
+            known=KnownDevices(services).knows(request, step.username),
         )
     except TooManyAttempts:
         return await sign_in_page(
@@ -141,7 +171,7 @@ async def otp_login(services: Services, request: Request) -> Response:
             services, request, interaction, client, lang,
             status=401, message=t["bad_otp"], otp_step=step.id,
         )  # fmt: skip
-    return await _signed_in(services, request, interaction, customer, otp.AMR_BOTH)
+    return await _signed_in(services, request, interaction, customer, otp.AMR_BOTH, step.username)
 
 
 async def cancel(services: Services, request: Request) -> Response:
@@ -195,6 +225,7 @@ async def _signed_in(
     interaction: Interaction,
     customer: Customer,
     amr: tuple[str, ...],
+    username: str,
 ) -> Response:
     await Interactions(services).bind(interaction, customer.customer_id)
     response = RedirectResponse(
@@ -202,18 +233,25 @@ async def _signed_in(
     )
     await Sessions(services).end(request)
     await Sessions(services).start(customer.customer_id, response, amr=amr)
+    KnownDevices(services).remember(request, response, username)
     return response
 
 
 async def authenticate(
-    services: Services, username: str, password: str, *, address: str | None = None
+    services: Services,
+    username: str,
+    password: str,
+    *,
+    address: str | None = None,
+    known: bool = False,
 ) -> Customer | None:
     """The bank's check of the credentials behind the throttle shared by every sign-in form (the
     consent screen's and the consumer portal's). None for wrong credentials (counted against the
     user ID and ``address``); raises ``TooManyAttempts`` while the throttle refuses, whatever the
-    password, and lets the bank's ``AdapterError`` through."""
+    password, and lets the bank's ``AdapterError`` through. ``known``: this browser signed in
+    as ``username`` before (``authz.screens.known_device``)."""
     throttle = _throttle(services)
-    await throttle.check(username, address)
+    await throttle.check(username, address, known=known)
     customer = await services.bank.authenticate(username, password) if username else None
     if customer is None:
         await throttle.failed(username, address)
@@ -224,12 +262,12 @@ async def authenticate(
 
 
 async def second_factor(
-    services: Services, step: otp.Step, code: str, *, address: str | None
+    services: Services, step: otp.Step, code: str, *, address: str | None, known: bool = False
 ) -> Customer | None:
     """The one-time code behind the same throttle as the password: a wrong or reused code is a
     failed sign-in of the same user ID and address; raises ``TooManyAttempts`` while locked."""
     throttle = _throttle(services)
-    await throttle.check(step.username, address)
+    await throttle.check(step.username, address, known=known)
     customer = await otp.check(services, step, code)
     if customer is None:
         await throttle.failed(step.username, address)

@@ -6,12 +6,15 @@ browser's login nonce like the password form) and the screen asks for the code. 
 it with pyotp against the current 30-second step and one step either side (RFC 6238 §5.2, clock
 drift), and accepts each (customer, time step) once (``Kind.OTP_USED``: a code seen over a
 shoulder or replayed is refused within its window). ``login.second_factor`` puts it behind the
-same throttle as the password: a wrong code is a failed sign-in.
+same throttle as the password: a wrong code is a failed sign-in. On top of that, ``MAX_FAILURES``
+consecutive wrong codes for one customer, from anywhere, lock that customer's second factor
+for ``LOCK_TTL`` (NIST SP 800-63B §5.2.2).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,10 +22,17 @@ from dataclasses import dataclass
 import pyotp
 
 from adapters.base import Customer
+from authz.screens.throttle import TooManyAttempts
 from authz.services import Services
 from authz.store.base import Kind
 
 STEP_TTL = 300  # seconds to type the code
+# NIST SP 800-63B §5.2.2: at most 100 consecutive failed attempts on one authenticator. The
+# count lasts COUNT_TTL from its first failure and a right code clears it; reaching it locks
+# the customer's second factor for LOCK_TTL (docs/security.md).
+MAX_FAILURES = 100
+COUNT_TTL = 30 * 86400
+LOCK_TTL = 7 * 86400
 PERIOD = 30  # RFC 6238 §4: the default time step, as authenticator apps use
 DRIFT = 1  # steps accepted either side of the current one
 AMR_BOTH = ("pwd", "otp")  # RFC 8176 §2
@@ -70,16 +80,38 @@ async def load(services: Services, step_id: str, purpose: str, browser_nonce: st
 
 
 async def check(services: Services, step: Step, code: str) -> Customer | None:
-    """The customer when ``code`` is right and not used before; None otherwise."""
+    """The customer when ``code`` is right and not used before; None otherwise. Raises
+    ``TooManyAttempts`` while the customer's second factor is locked (``MAX_FAILURES``)."""
+    state = services.state
+    if await state.get(Kind.LOGIN_FAILURES, _key("otp-lock", step.customer_id)) is not None:
+        raise TooManyAttempts(step.username)
     code = code.replace(" ", "")
     customer = await services.bank.get_customer(step.customer_id)
     counter = _matching_step(customer.otp_secret, code, services.clock())
-    if counter is None or not await services.state.add_once(
+    if counter is None or not await state.add_once(
         Kind.OTP_USED, f"{customer.customer_id}:{counter}", ttl=PERIOD * (2 * DRIFT + 2)
     ):
+        await _failed(services, step.customer_id)
         return None
-    await services.state.delete(Kind.OTP_STEP, step.id)
+    await state.delete(Kind.OTP_STEP, step.id)
+    await state.delete(Kind.LOGIN_FAILURES, _key("otp", step.customer_id))
     return customer
+
+
+async def _failed(services: Services, customer_id: str) -> None:
+    """One more consecutive wrong code; at ``MAX_FAILURES`` the second factor locks for
+    ``LOCK_TTL`` and the count starts again."""
+    count_key = _key("otp", customer_id)
+    if await services.state.incr(Kind.LOGIN_FAILURES, count_key, ttl=COUNT_TTL) >= MAX_FAILURES:
+        lock_key = _key("otp-lock", customer_id)
+        await services.state.put(Kind.LOGIN_FAILURES, lock_key, {}, ttl=LOCK_TTL)
+        await services.state.delete(Kind.LOGIN_FAILURES, count_key)
+
+
+def _key(what: str, customer_id: str) -> str:
+    # Under Kind.LOGIN_FAILURES beside the throttle's "pair", "user" and "lock" keys; the
+    # JSON-quoted customer id cannot collide with them.
+    return f"{what} {json.dumps(customer_id)}"
 
 
 def _matching_step(secret: str | None, code: str, now: float) -> int | None:

@@ -76,9 +76,11 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Render ``template`` in ``lang``. ``t`` holds the UI strings; ``switch`` links to ``here``
-    (a GET path showing the same page) in each other configured language."""
+    (a GET path, with its query if any, showing the same page) in each other configured
+    language."""
+    joint = "&" if "?" in here else "?"  # ``here`` may carry a query of its own
     switch = [
-        {"lang": code, "name": i18n.NAMES[code], "href": here + "?" + urlencode({"lang": code})}
+        {"lang": code, "name": i18n.NAMES[code], "href": here + joint + urlencode({"lang": code})}
         for code in settings.languages
         if code != lang
     ]

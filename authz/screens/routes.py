@@ -13,8 +13,9 @@ from starlette.staticfiles import StaticFiles
 from authz.screens import bank_signin, i18n
 from authz.screens.authorize import authorize, error
 from authz.screens.consent import consent_page, decide
+from authz.screens.freshness import recent_enough
 from authz.screens.interaction import Interactions
-from authz.screens.login import cancel, login, otp_login, sign_in_page
+from authz.screens.login import cancel, login, otp_login, resume
 from authz.screens.pages import error_page
 from authz.screens.render import STATIC
 from authz.screens.session import Sessions
@@ -38,8 +39,10 @@ async def show(services: Services, request: Request) -> Response:
     session = await Sessions(services).current(request)
     if settings.login == "oidc" and not bank_signin.satisfied(services, session, interaction):
         return await bank_signin.for_interaction(services, request, interaction, client, lang)
+    if session is not None and not recent_enough(session, interaction.request, services.clock()):
+        session = None  # max_age passed or prompt=login: sign in again at the built-in form
     if session is None or interaction.customer_id not in (None, session.customer_id):
-        return await sign_in_page(services, request, interaction, client, lang)
+        return await resume(services, request, interaction, client, lang)
     if interaction.customer_id is None:  # already signed in at the bank: bind to this customer
         interaction = await interactions.bind(interaction, session.customer_id)
     return await consent_page(services, request, interaction, client, session, lang)

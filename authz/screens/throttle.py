@@ -13,7 +13,10 @@ Failures are counted under three keys, each in a fixed window of ``WINDOW`` seco
 - the address across every user ID: ``per_address`` (the ``login_failures_per_address``
   setting) lock the address, so one address cannot try a few passwords on many user IDs.
 
-A locked key refuses every attempt, the right password included, until its window ends.
+A locked key refuses every attempt, the right password included, until its window ends;
+except that the user ID's all-address lock does not apply to a browser that signed in as that
+user ID before (the "known device" cookie, ``authz.screens.known_device``): strangers spread
+over many addresses could otherwise renew it for ever and keep the owner out.
 """
 
 from __future__ import annotations
@@ -37,9 +40,14 @@ class SignInThrottle:
     state: StateStore
     per_address: int
 
-    async def check(self, user_id: str, address: str | None) -> None:
-        """Raise ``TooManyAttempts`` while any key of this attempt is locked."""
-        for kind, key in self._keys(user_id, address):
+    async def check(self, user_id: str, address: str | None, *, known: bool = False) -> None:
+        """Raise ``TooManyAttempts`` while any key of this attempt is locked. ``known``: the
+        browser signed in as this user ID before (``authz.screens.known_device``), so the user
+        ID's all-address lock, which strangers can renew, does not apply to it."""
+        keys = self._keys(user_id, address)
+        if known:
+            del keys[1]
+        for kind, key in keys:
             if await self.state.get(kind, "lock " + key) is not None:
                 raise TooManyAttempts(user_id)
 

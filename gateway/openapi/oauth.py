@@ -122,7 +122,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "acr_values": {
                 "type": "string",
                 "description": "OIDC Core §3.1.2.1: space-separated (at most 8) authentication"
-                " context classes the sign-in must meet; the ID token's `acr` says which.",
+                " context classes the app prefers; the bank's own levels always apply and the"
+                " ID token's `acr` says which was met.",
+            },
+            "prompt": {
+                "type": "string",
+                "description": "OIDC Core §3.1.2.1: `login` signs the consumer in again; `none`"
+                " (alone) is answered `login_required` or `consent_required`, since a consent"
+                " screen always follows; `consent` and `select_account` are accepted.",
             },
             "dpop_jkt": {
                 "type": "string",

@@ -197,6 +197,12 @@ class Gateway:
 
     async def push(self, **extra: str) -> str:
         """PAR as the demo recipient (openid + FDX), then the request_uri."""
+        answer = await self.par(**extra)
+        assert 201 == answer.status_code, answer.text
+        return str(answer.json()["request_uri"])
+
+    async def par(self, **extra: str) -> httpx.Response:
+        """The pushed authorization request's answer, whatever it is."""
         self.dpop = self.dpop or DpopClient(self.http)
         self.verifier = secrets.token_urlsafe(48)
         self.state = secrets.token_urlsafe(16)
@@ -228,8 +234,7 @@ class Gateway:
                 **self.recipient.assertion(self.issuer),
             },
         )
-        assert 201 == answer.status_code, answer.text
-        return str(answer.json()["request_uri"])
+        return answer
 
     async def authorize(self, **extra: str) -> httpx.Response:
         """PAR, then the browser at /oauth/authorize (the gateway's answer, not followed)."""

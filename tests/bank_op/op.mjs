@@ -12,7 +12,9 @@
 // - Faults for the gateway's tests: POST /__test/fault {"mode": …} rewrites the next token
 //   responses' ID tokens (wrong iss/aud/nonce, expired, alg none, HS256 with the client secret,
 //   an unpublished kid, PS256/ES256 re-signing, a rotated key that is then published), or delays
-//   the token endpoint (`slow`, `delay_ms`). {"mode": null} ends it. GET /__test/stats counts
+//   the token endpoint (`slow`, `delay_ms`); `wrong_azp` adds an `azp` naming another client to
+//   the single audience. {"mode": null, "acr": "…"} makes the next logins answer that acr
+//   instead of "urn:bank:loa:2". {"mode": null} ends it. GET /__test/stats counts
 //   the JWKS fetches (the gateway's key cache).
 
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -69,6 +71,7 @@ async function rewrite(idToken) {
   switch (fault.mode) {
     case "wrong_iss": return sign({ ...claims, iss: "https://op.attacker.example" }, rsa);
     case "wrong_aud": return sign({ ...claims, aud: "another-client" }, rsa);
+    case "wrong_azp": return sign({ ...claims, azp: "another-client" }, rsa);
     case "wrong_nonce": return sign({ ...claims, nonce: "not-the-nonce" }, rsa);
     case "expired": return sign({ ...claims, iat: now - 900, exp: now - 600 }, rsa);
     case "no_customer": return sign({ ...claims, customer_id: "cus_nobody_at_this_bank" }, rsa);
@@ -141,7 +144,7 @@ provider.use(async (ctx, next) => {
         return;
       }
       const to = await provider.interactionResult(ctx.req, ctx.res, {
-        login: { accountId: data.get("login"), acr: "urn:bank:loa:2", amr: ["pwd", "otp"] },
+        login: { accountId: data.get("login"), acr: fault.acr ?? "urn:bank:loa:2", amr: ["pwd", "otp"] },
       }, { mergeWithLastSubmission: false });
       return ctx.redirect(to);
     }

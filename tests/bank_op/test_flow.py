@@ -8,17 +8,24 @@ every bad input or fault: each ends on a plain page (en/ja) or an error the app 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import anyio
 import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from authz.screens.session import SESSION_COOKIE
+from authz.store.base import Kind
+from gateway.logging import JsonFormatter, Redactor
 from tests.bank_op.conftest import (
     ALICE,
     OP_PASSWORD,
@@ -172,6 +179,7 @@ async def test_asymmetric_algorithms_and_rotated_keys_are_accepted(
     [
         ("wrong_iss", "claim_iss", "en"),
         ("wrong_aud", "claim_aud", "en"),
+        ("wrong_azp", "claim_azp", "en"),
         ("wrong_nonce", "claim_nonce", "ja"),
         ("expired", "claim_exp", "en"),
         ("alg_none", "algorithm", "en"),
@@ -403,6 +411,7 @@ async def test_max_age_and_acr_values_are_forwarded_and_enforced(bank_op: BankOP
 async def test_an_acr_other_than_the_one_asked_for_is_refused(
     bank_op: BankOP, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The app is told access_denied (with state and iss), never left waiting."""
     caplog.set_level(logging.WARNING, logger="authz.signin")
     async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:1") as gw:
         at_op = await gw.authorize()
@@ -410,9 +419,61 @@ async def test_an_acr_other_than_the_one_asked_for_is_refused(
             "acr_values"
         ]
         back = await gw.to_callback(await gw.sign_in_at_bank(at_op))  # the OP says loa:2
-        page = await gw.http.get(back)
-        assert (400, False) == (page.status_code, signed_in(gw))
+        answer = await gw.http.get(back)
+        assert (303, False) == (answer.status_code, signed_in(gw))
+        params = app_params(answer)
+        assert (params["error"], params["state"], params["iss"]) == (
+            "access_denied",
+            gw.state,
+            gw.issuer,
+        )
     assert ["claim_acr"] == [getattr(r, "reason", None) for r in signin_log(caplog)]
+
+
+async def test_an_app_cannot_lower_the_banks_acr(
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bank requires loa:2; an app asking loa:1 still has loa:2 sent and required, so an
+    OP answering loa:1 signs no one in."""
+    caplog.set_level(logging.WARNING, logger="authz.signin")
+    async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2") as gw:
+        bank_op.fault(None, acr="urn:bank:loa:1")
+        at_op = await gw.authorize(acr_values="urn:bank:loa:1")
+        asked = parse_qs(urlsplit(at_op.headers["location"]).query)["acr_values"]
+        assert ["urn:bank:loa:2"] == asked
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        answer = await gw.http.get(back)
+        assert (303, "access_denied") == (answer.status_code, app_params(answer)["error"])
+        assert not signed_in(gw)
+    assert ["claim_acr"] == [getattr(r, "reason", None) for r in signin_log(caplog)]
+
+
+async def test_a_stronger_sign_in_than_the_app_asked_is_accepted(bank_op: BankOP) -> None:
+    """The bank accepts loa:1 and loa:2, the app asks loa:1 first; the OP answers loa:2, one
+    of the bank's levels: the consumer goes on to consent and the app's ID token says loa:2."""
+    async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2 urn:bank:loa:1") as gw:
+        at_op = await gw.authorize(acr_values="urn:bank:loa:1")
+        asked = parse_qs(urlsplit(at_op.headers["location"]).query)["acr_values"]
+        assert ["urn:bank:loa:1 urn:bank:loa:2"] == asked
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        consent = await gw.follow(await gw.http.get(back))
+        tokens = await gw.token((await gw.approve(consent))["code"])
+    assert "urn:bank:loa:2" == gateway_id_token(gw, tokens["id_token"])["acr"]
+
+
+async def test_a_session_below_the_banks_acr_is_not_reused(bank_op: BankOP) -> None:
+    """A session signed in at loa:1 (the app asked loa:1, the bank configured nothing then)
+    is not reused by a gateway whose bank now requires loa:2."""
+    async with gateway(bank_op) as gw:
+        bank_op.fault(None, acr="urn:bank:loa:1")
+        back = await gw.to_callback(
+            await gw.sign_in_at_bank(await gw.authorize(acr_values="urn:bank:loa:1"))
+        )
+        assert 200 == (await gw.follow(await gw.http.get(back))).status_code
+        assert signed_in(gw)
+        object.__setattr__(gw.settings, "login_oidc_acr_values", "urn:bank:loa:2")
+        again = await gw.authorize(acr_values="urn:bank:loa:1")
+        assert again.headers["location"].startswith(bank_op.issuer), again.headers
 
 
 async def test_a_wrong_password_at_the_op_stays_at_the_op(bank_op: BankOP) -> None:
@@ -420,3 +481,130 @@ async def test_a_wrong_password_at_the_op_stays_at_the_op(bank_op: BankOP) -> No
         posted = await gw.sign_in_at_bank(await gw.authorize(), password=OP_PASSWORD + "x")
         assert 401 == posted.status_code
         assert not signed_in(gw)
+
+
+@pytest.mark.parametrize(
+    "acr_values",
+    ['urn:bank:"loa"', "urn:bank:loa:1\turn:bank:loa:2", "é", "x" * 129, " ".join("abcdefghi")],
+)
+async def test_a_malformed_acr_values_is_refused_at_par(bank_op: BankOP, acr_values: str) -> None:
+    async with gateway(bank_op) as gw:
+        answer = await gw.par(acr_values=acr_values)
+    assert (400, "invalid_request") == (answer.status_code, answer.json()["error"])
+
+
+async def test_metadata_publishes_the_banks_acr_values(bank_op: BankOP) -> None:
+    async with gateway(bank_op, login_oidc_acr_values="urn:bank:loa:2 urn:bank:loa:3") as gw:
+        doc = (await gw.http.get(gw.issuer + "/.well-known/openid-configuration")).json()
+    assert ["urn:bank:loa:2", "urn:bank:loa:3"] == doc["acr_values_supported"]
+
+
+@asynccontextmanager
+async def misbehaving_op(
+    body: Callable[[asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """An "OP" on 127.0.0.1 that reads a request and answers 200 with ``body``; its URL."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await body(writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+
+
+async def test_an_op_dripping_its_answer_is_a_503_within_the_timeout(bank_op: BankOP) -> None:
+    """One byte every 0.2 s never trips a per-read timeout of 1 s; the call's deadline does."""
+
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: 100000\r\n\r\n")
+        for _ in range(100000):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    async with misbehaving_op(drip) as url:
+        async with gateway(bank_op, op_timeout=1.0, login_oidc_issuer=url) as gw:
+            with anyio.fail_after(20):  # without the deadline: never answers
+                page = await gw.authorize()
+    assert 503 == page.status_code
+    assert "error=temporarily_unavailable" in parse(page.text).links["return-to-app"]
+
+
+async def test_an_op_answer_past_the_size_limit_is_not_read_to_its_end(bank_op: BankOP) -> None:
+    """An endless answer is dropped once it passes 512 KB: sign-in is unavailable."""
+    sent = [0]
+
+    async def endless(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        while True:
+            writer.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            sent[0] += len(chunk)
+
+    async with misbehaving_op(endless) as url:
+        async with gateway(bank_op, op_timeout=30.0, login_oidc_issuer=url) as gw:
+            with anyio.fail_after(20):  # without the limit while streaming: never answers
+                page = await gw.authorize()
+    assert 503 == page.status_code
+    assert sent[0] < 4 * 1024 * 1024
+
+
+async def test_a_signin_log_line_refers_to_the_interaction_without_revealing_it(
+    bank_op: BankOP, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The logged line, redacted and formatted as ``fdxgw serve`` writes it, carries
+    ``interaction_ref`` (SHA-256 of the interaction id, 12 hex digits), not a masked id."""
+    caplog.set_level(logging.WARNING, logger="authz.signin")
+    async with gateway(bank_op) as gw:
+        at_op = await gw.authorize()
+        state = parse_qs(urlsplit(at_op.headers["location"]).query)["state"][0]
+        pending = await gw.services.state.get(Kind.SIGN_IN, state)
+        assert pending is not None
+        interaction_id = str(pending["purpose"])
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        other = httpx.AsyncClient(mounts={gw.issuer: gw.transport})
+        async with other:
+            assert 400 == (await other.get(back)).status_code  # other_browser
+    [record] = signin_log(caplog)
+    assert Redactor().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    expected = hashlib.sha256(interaction_id.encode()).hexdigest()[:12]
+    assert ("other_browser", expected) == (line["reason"], line["interaction_ref"])
+    assert "[redacted]" not in json.dumps(line)
+    assert interaction_id not in json.dumps(line)
+
+
+@pytest.mark.parametrize("prompt", ["login none", "relogin", "none\tlogin"])
+async def test_a_malformed_prompt_is_refused_at_par(bank_op: BankOP, prompt: str) -> None:
+    async with gateway(bank_op) as gw:
+        answer = await gw.par(prompt=prompt)
+    assert (400, "invalid_request") == (answer.status_code, answer.json()["error"])
+
+
+async def test_prompt_login_signs_in_at_the_op_again(bank_op: BankOP) -> None:
+    """A session at the gateway (and one at the OP) exist; prompt=login sends the consumer to
+    the OP with prompt=login, whose login form shows again, and the new sign-in counts."""
+    async with gateway(bank_op) as gw:
+        back = await gw.to_callback(await gw.sign_in_at_bank(await gw.authorize()))
+        assert 200 == (await gw.follow(await gw.http.get(back))).status_code
+        at_op = await gw.authorize(prompt="login")
+        assert at_op.headers["location"].startswith(bank_op.issuer)
+        assert ["login"] == parse_qs(urlsplit(at_op.headers["location"]).query)["prompt"]
+        back = await gw.to_callback(await gw.sign_in_at_bank(at_op))
+        consent = await gw.follow(await gw.http.get(back))
+        tokens = await gw.token((await gw.approve(consent))["code"])
+    claims = gateway_id_token(gw, tokens["id_token"])
+    assert isinstance(claims["auth_time"], int | float)

@@ -198,3 +198,14 @@ def test_an_unreadable_private_key_stops_start_up(tmp_path: Path) -> None:
     public.write_text(json.dumps(ECKey.generate_key("P-256").as_dict(private=False)))
     with pytest.raises(SettingsError, match="private RSA or EC"):
         BankProvider(replace(missing, login_oidc_private_key=str(public)), clock=lambda: 0.0)
+
+
+def test_the_default_database_follows_var_dir() -> None:
+    """No database_url: the SQLite file is in var_dir; an explicit one is kept."""
+    moved = Settings.load(environ={"FDX_VAR_DIR": "/srv/fdxgw/var"})
+    assert "sqlite:////srv/fdxgw/var/gateway.db" == moved.database_url
+    assert "sqlite:///var/gateway.db" == Settings.load(environ={}).database_url
+    kept = Settings.load(
+        environ={"FDX_VAR_DIR": "/srv/fdxgw/var", "FDX_DATABASE_URL": "sqlite:///elsewhere.db"}
+    )
+    assert "sqlite:///elsewhere.db" == kept.database_url

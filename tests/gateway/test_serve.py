@@ -87,3 +87,25 @@ def test_the_banner_names_no_password_and_no_person(capsys):
     assert all(p["username"] in banner for p in people)
     assert not [p["password"] for p in people if p["password"] in banner]
     assert not [p["name"] for p in people if p["name"] in banner]
+
+
+def test_under_login_oidc_the_banner_points_to_the_banks_op(capsys):
+    """With login = "oidc" the demo consumers' passwords and examples/budget_app.py (the
+    built-in form, refused then) are not advertised; the bank's OP is."""
+    demo = Path(__file__).resolve().parents[2] / "config" / "demo"
+    settings = Settings(
+        adapter="sandbox",
+        demo_dir=str(demo),
+        login="oidc",
+        login_oidc_issuer="https://login.bank.example",
+        login_oidc_client_id="fdx-gateway",
+        login_oidc_client_secret="s3cret-for-the-op",
+    )
+
+    _banner(settings)
+    banner = capsys.readouterr().out
+
+    assert "https://login.bank.example" in banner
+    assert "passwords in" not in banner
+    assert "try it:" not in banner
+    assert "s3cret-for-the-op" not in banner

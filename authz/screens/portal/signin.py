@@ -14,6 +14,7 @@ from starlette.responses import Response
 from adapters.errors import AdapterError
 from authz.bank_provider import ProviderUnavailable
 from authz.screens import bank_signin, csrf, otp
+from authz.screens.known_device import KnownDevices
 from authz.screens.login import MAX_USERNAME, authenticate, client_address, second_factor
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
 from authz.screens.session import SESSION_COOKIE, Sessions
@@ -74,6 +75,7 @@ async def login(visit: Visit) -> Response:
             username,
             form.get("password", ""),
             address=client_address(visit.request, services.settings),
+            known=KnownDevices(services).knows(visit.request, username),
         )
     except TooManyAttempts:
         message = visit.t["too_many_attempts"]
@@ -86,7 +88,7 @@ async def login(visit: Visit) -> Response:
     if customer.otp_secret:
         step = await otp.start(services, customer, username, bank_signin.PORTAL, nonce)
         return await sign_in_page(visit, nonce=nonce, otp_step=step.id)
-    return await _signed_in(visit, customer.customer_id, otp.AMR_PASSWORD)
+    return await _signed_in(visit, customer.customer_id, otp.AMR_PASSWORD, username)
 
 
 async def otp_login(visit: Visit) -> Response:
@@ -103,6 +105,7 @@ async def otp_login(visit: Visit) -> Response:
             step,
             form.get("code", ""),
             address=client_address(visit.request, services.settings),
+            known=KnownDevices(services).knows(visit.request, step.username),
         )
     except TooManyAttempts:
         message = visit.t["too_many_attempts"]
@@ -112,7 +115,7 @@ async def otp_login(visit: Visit) -> Response:
     if customer is None:
         message = visit.t["bad_otp"]
         return await sign_in_page(visit, status=401, message=message, otp_step=step.id)
-    return await _signed_in(visit, customer.customer_id, otp.AMR_BOTH)
+    return await _signed_in(visit, customer.customer_id, otp.AMR_BOTH, step.username)
 
 
 async def _checked_form(visit: Visit) -> tuple[dict[str, str], str]:
@@ -129,11 +132,14 @@ async def _checked_form(visit: Visit) -> tuple[dict[str, str], str]:
     return dict(form), nonce
 
 
-async def _signed_in(visit: Visit, customer_id: str, amr: tuple[str, ...]) -> Response:
+async def _signed_in(
+    visit: Visit, customer_id: str, amr: tuple[str, ...], username: str
+) -> Response:
     response = redirect(HOME)
     sessions = Sessions(visit.services)
     await sessions.end(visit.request)  # never keep the session the browser brought (fixation)
     await sessions.start(customer_id, response, amr=amr)
+    KnownDevices(visit.services).remember(visit.request, response, username)
     return response
 
 

@@ -153,3 +153,33 @@ def test_guesses_spread_over_addresses_lock_the_user_id_for_one_window(portal: P
     assert sign_in_from(browser_at(portal, "198.51.100.2"), PASSWORD) == 429
     portal.clock.advance(WINDOW)
     assert sign_in_from(browser_at(portal, "198.51.100.3"), PASSWORD) == 303
+
+
+def test_the_owners_browser_gets_in_however_long_strangers_keep_the_user_id_locked(
+    portal: Portal,
+) -> None:
+    """Strangers on ever new addresses (IPv6 has plenty) keep the user ID's all-address lock
+    renewed; the browser the owner signed in with before still gets in to stop sharing, as
+    soon as they sign in, while a new browser, or a stranger with the right password, does not."""
+    owner = browser_at(portal, "198.51.100.7")
+    assert sign_in_from(owner, PASSWORD) == 303
+    owner.cookies.delete(SESSION_COOKIE)  # signed out; the known-device cookie stays
+    for round_ in range(3):  # three windows of attack, each renewing the lock
+        for n in range(USER_FAILURES):
+            stranger = browser_at(portal, f"2001:db8:{round_:x}::{n:x}")
+            assert sign_in_from(stranger, "guess") in (401, 429)
+        assert sign_in_from(browser_at(portal, "198.51.100.8"), PASSWORD) == 429
+        assert sign_in_from(owner, PASSWORD) == 303
+        owner.cookies.delete(SESSION_COOKIE)
+        portal.clock.advance(WINDOW - 60)
+
+
+def test_a_known_browser_still_meets_its_own_addresss_lock(portal: Portal) -> None:
+    """The known-device cookie lifts only the all-address lock: a guesser who took it still
+    gets PAIR_FAILURES tries from one address."""
+    browser = browser_at(portal, "198.51.100.9")
+    assert sign_in_from(browser, PASSWORD) == 303
+    browser.cookies.delete(SESSION_COOKIE)
+    for _ in range(PAIR_FAILURES):
+        assert sign_in_from(browser, "guess") == 401
+    assert sign_in_from(browser, PASSWORD) == 429

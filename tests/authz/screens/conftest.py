@@ -170,6 +170,8 @@ class World:
         state: str | None = "af0ifjsldkj",
         scope: tuple[str, ...] = ("openid", "fdx:accountbasic:read", "fdx:transactions:read"),
         ttl: float = 60,
+        max_age: int | None = None,
+        prompt: tuple[str, ...] = (),
     ) -> str:
         """What PAR does: store a PushedRequest; returns its request_uri."""
         pushed = PushedRequest(
@@ -180,6 +182,8 @@ class World:
             code_challenge=CHALLENGE,
             consent=consent,
             created_at=self.clock(),
+            max_age=max_age,
+            prompt=prompt,
         )
         key = secrets.token_urlsafe(32)
         self.run(self._put, key, pushed.to_dict(), ttl)

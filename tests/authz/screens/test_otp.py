@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from adapters.base import Customer
 from adapters.errors import CustomerNotFound
 from authz.requests import REQUEST_URI_PREFIX, PushedRequest
+from authz.screens import otp
 from authz.screens.interaction import Interactions
 from authz.screens.session import SESSION_COOKIE
 from authz.store.base import Kind
@@ -193,3 +195,60 @@ def test_the_built_in_form_is_closed_when_the_bank_op_signs_in() -> None:
             )
             assert 403 == answer.status_code
         assert SESSION_COOKIE not in world.client.cookies
+
+
+def wrong_codes(world: World, count: int) -> None:
+    """``count`` wrong codes, four per throttle window so the sign-in throttle never locks."""
+    while count > 0:
+        path = world.start()
+        html = password_step(world, path)
+        for _ in range(min(4, count)):
+            assert 401 == submit(world, path, html, "000000").status_code
+            count -= 1
+        world.clock.advance(901)
+
+
+def test_a_hundred_consecutive_wrong_codes_lock_the_second_factor(world: World) -> None:
+    """NIST SP 800-63B §5.2.2: after MAX_FAILURES consecutive failures the right code is
+    refused (429) for LOCK_TTL, however slowly the failures came; then it works again."""
+    wrong_codes(world, otp.MAX_FAILURES)
+    path = world.start()
+    assert 429 == submit(world, path, password_step(world, path), code(world)).status_code
+    assert SESSION_COOKIE not in world.client.cookies
+    world.clock.advance(otp.LOCK_TTL - 1000)
+    path = world.start()
+    assert 429 == submit(world, path, password_step(world, path), code(world)).status_code
+    world.clock.advance(1000)
+    path = world.start()
+    assert 303 == submit(world, path, password_step(world, path), code(world)).status_code
+
+
+def test_a_right_code_starts_the_count_again(world: World) -> None:
+    wrong_codes(world, otp.MAX_FAILURES - 1)
+    path = world.start()
+    assert 303 == submit(world, path, password_step(world, path), code(world)).status_code
+    world.client.cookies.clear()
+    world.clock.advance(60)  # past the used code's window
+    wrong_codes(world, 4)
+    path = world.start()
+    assert 303 == submit(world, path, password_step(world, path), code(world)).status_code
+
+
+def test_the_language_link_on_the_code_page_keeps_the_code_step(world: World) -> None:
+    """Switching to Japanese on the code page shows the code page again, in Japanese, and the
+    code typed there signs in; the same link in another browser is the password form."""
+    path = world.start()
+    html = password_step(world, path)
+    link = re.search(r'href="([^"]+)"[^>]*hreflang="ja"', html)
+    assert link is not None
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith(path + "?step=")
+    switched = world.client.get(href)
+    assert 200 == switched.status_code
+    assert '<html lang="ja"' in switched.text
+    assert 'name="code"' in switched.text
+    assert 303 == submit(world, path, switched.text, code(world)).status_code
+    world.client.cookies.clear()
+    elsewhere = world.client.get(href)
+    assert 'name="code"' not in elsewhere.text
+    assert 'name="password"' in elsewhere.text

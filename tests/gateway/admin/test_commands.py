@@ -157,3 +157,19 @@ def test_admin_token_without_a_setting_says_where_to_point_it(gw, capsys):
 
     assert (gw / "var" / commands.DEFAULT_HASH_FILE).is_file()
     assert "admin_token_file" in out
+
+
+def test_init_makes_var_dir_private_and_puts_the_database_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FDX_VAR_DIR two folders deep: the var directory itself is 0700 (the keys' folder was
+    making it with the umask's 0755), its parent keeps the default mode, and the default
+    database lives in it rather than in ./var of the working directory."""
+    monkeypatch.delenv("FDX_DATABASE_URL", raising=False)
+    var = tmp_path / "deploy" / "var"
+    monkeypatch.setenv("FDX_VAR_DIR", str(var))
+    assert 0 == main(["init"])
+    assert 0o700 == var.stat().st_mode & 0o777
+    assert 0o700 != (tmp_path / "deploy").stat().st_mode & 0o777
+    assert (var / "gateway.db").is_file()
+    assert f"storage ready at sqlite:///{var}/gateway.db" in capsys.readouterr().out
