@@ -19,6 +19,10 @@ from gateway.logging import INTERACTION_ID
 HEADER = b"x-fapi-interaction-id"
 _VALID = re.compile(rb"[A-Za-z0-9-]{1,64}")
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+# On every answer, not HTML only: a transaction image, a statement or a tax PDF is bytes from the
+# bank's core, and a browser must take it as the Content-Type says, never sniff it into HTML or
+# script (WHATWG Fetch §"X-Content-Type-Options"; OWASP REST Security cheat sheet).
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 # For HTML that set none of its own: no script, no framing, no referrer, no sniffing.
 HTML_DEFAULTS = (
     (
@@ -26,7 +30,6 @@ HTML_DEFAULTS = (
         b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
         b" frame-ancestors 'none'; base-uri 'none'",
     ),
-    (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 )
@@ -80,10 +83,10 @@ def stamped(
     headers: Iterable[tuple[bytes, bytes]], raw_id: bytes, *, hsts: bool
 ) -> list[tuple[bytes, bytes]]:
     """A response's headers with the interaction id (replacing any the app set), HSTS when
-    the issuer is https and the app set none, and the HTML defaults on HTML. The raw ASGI list,
-    not MutableHeaders: this runs on every response."""
+    the issuer is https and the app set none, nosniff, and the HTML defaults on HTML. The raw
+    ASGI list, not MutableHeaders: this runs on every response."""
     out = []
-    html = has_hsts = False
+    html = has_hsts = has_nosniff = False
     for k, v in headers:
         name = k.lower()
         if name == HEADER:
@@ -92,10 +95,14 @@ def stamped(
             html = v.startswith(b"text/html")
         elif name == HSTS[0]:
             has_hsts = True
+        elif name == NOSNIFF[0]:
+            has_nosniff = True
         out.append((k, v))
     out.append((HEADER, raw_id))
     if hsts and not has_hsts:
         out.append(HSTS)
+    if not has_nosniff:
+        out.append(NOSNIFF)
     if html:
         _harden_html(out)
     return out

@@ -15,6 +15,7 @@ exception crosses the package line)::
     404                                   the caller's "missing" error (AccountNotFound, …)
     4xx {"error": code} of the dialect    that error (AccountClosed, …)
     other 4xx, malformed JSON             BankUnavailable (logged: our request or the core is off)
+    a body over max_response_bytes        BankUnavailable (not retried: the core answered)
 
 Only GETs are retried (RFC 9110 §9.2.2: idempotent), and only after a timeout, a connection
 failure or a 502/503/504 (not a 500: that is usually the same answer again); every failed attempt
@@ -224,7 +225,7 @@ class CoreClient:
         try:
             async with session.request(method, url, headers=headers, json=payload) as response:
                 status = response.status
-                body = await response.read()
+                body = await _bounded(response, self.config.max_response_bytes, self.label)
                 media_type = response.content_type
                 if 200 <= status < 300:
                     return Answer(body, media_type, strong_etag(response.headers.get("ETag")))
@@ -276,6 +277,23 @@ class CoreClient:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
         return DEFAULT_RETRY_AFTER
+
+
+async def _bounded(response: aiohttp.ClientResponse, cap: int, label: str) -> bytes:
+    """The body, refused (``_Answered``: the core spoke, wrongly) once it exceeds ``cap``
+    bytes. A declared length decides at once; a compressed or chunked body is counted as it is
+    read (aiohttp decompresses it, and a small gzip can expand a thousandfold)."""
+    declared = response.content_length
+    if declared is not None and declared > cap:
+        raise _Answered(f"{label}: answer larger than max_response_bytes")
+    if declared is not None and "Content-Encoding" not in response.headers:
+        return await response.read()  # the hot path: aiohttp reads exactly ``declared`` bytes
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > cap:
+            raise _Answered(f"{label}: answer larger than max_response_bytes")
+    return bytes(body)
 
 
 def _public(exc: AdapterError) -> AdapterError:

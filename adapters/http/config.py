@@ -20,6 +20,7 @@
     etag_cache_entries = 0     # mapped answers kept for If-None-Match revalidation; 0: off
     etag_cache_bytes = 33554432  # … at most this many bytes of the JSON they came from
     etag_cache_max_age = 60.0  # … and each at most this many seconds (consumer data in memory)
+    max_response_bytes = 33554432  # a larger answer (JSON, image, PDF) is the core's fault
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _COUNTS: dict[str, tuple[int, int]] = {
     "pool_size": (1, 10000),
     "etag_cache_entries": (0, 1_000_000),
     "etag_cache_bytes": (0, 1 << 36),
+    "max_response_bytes": (1024, 1 << 31),
 }
 _PATHS = ("bearer_token_file", "client_cert", "client_key", "ca_file")
 
@@ -72,6 +74,10 @@ class HttpCoreConfig:
     etag_cache_entries: int = 0
     etag_cache_bytes: int = 32 << 20
     etag_cache_max_age: float = 60.0
+    # One answer's body, after decompression: what the gateway holds in memory per call. 32 MiB
+    # fits any statement, tax PDF or check image a core should send; more is a broken or hostile
+    # upstream, refused as BankUnavailable rather than read until memory runs out.
+    max_response_bytes: int = 32 << 20
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)

@@ -17,6 +17,7 @@ shared CDN). Notifications are rare enough that a handshake each costs nothing t
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -37,7 +38,17 @@ from authz.addresses import (
 from authz.notifications.message import MEDIA_TYPE
 from config.settings import Settings
 
-_LOOPBACK_NAMES = frozenset({"localhost"})
+# RFC 6761 §6.3: "localhost" and every name under it are loopback; a trailing dot is the same
+# name (fully qualified).
+_LOOPBACK_NAME = re.compile(r"(?:[^.]+\.)*localhost\.?", re.IGNORECASE)
+# WHATWG URL §3.5 (host parsing): a host whose last label is a number, decimal or 0x-hex, is an
+# IPv4 address in one of the shorthand forms a browser or a resolver accepts ("2130706433",
+# "0x7f.1", "127.1", "0177.0.0.1"), which ``ipaddress`` does not read: refused outright, as a
+# public service is never named that way.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.IGNORECASE)
+# Whitespace and control characters (C0, DEL, C1, and Unicode spaces): ``urlsplit`` drops some
+# of them silently (WHATWG strips tab and newline), so the URL kept would not be the one checked.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]|\s")
 
 
 class Refused(Exception):
@@ -51,7 +62,14 @@ class Outcome:
 
 
 def check_url(url: str, *, allow_insecure: bool) -> None:
-    """Raise ``Refused`` unless ``url`` may receive notifications."""
+    """Raise ``Refused`` unless ``url`` may receive notifications.
+
+    Used where a URL is accepted (registration's ``notification_uri``, a subscription's
+    ``callbackUrl``) and again before each delivery, so both judge a literal address the same
+    way (``authz.addresses.is_public``). A name is not resolved here: ``Sender.post`` resolves it
+    at each attempt and connects only to the address it checked."""
+    if _UNSAFE.search(url):
+        raise Refused("malformed url")
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -60,6 +78,9 @@ def check_url(url: str, *, allow_insecure: bool) -> None:
         raise Refused("malformed url") from None
     if not host or parts.username or parts.password or parts.fragment:
         raise Refused("malformed url")
+    literal = _literal(host)
+    if literal is None and _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
+        raise Refused("numeric host that is not an IP address")
     loopback = _is_loopback(host)
     if parts.scheme == "http" and allow_insecure and loopback:
         return
@@ -67,21 +88,25 @@ def check_url(url: str, *, allow_insecure: bool) -> None:
         raise Refused("not an https url")
     if loopback and not allow_insecure:
         raise Refused("loopback host")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    if literal is None:
         return  # a name: resolved and checked at each attempt (Sender.post)
-    if not address.is_global and not (loopback and allow_insecure):
+    if not is_public(literal) and not (loopback and allow_insecure):
         raise Refused("non-public address")
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
+def _literal(host: str) -> str | None:
+    """The host as an IP address, if it is one (``urlsplit`` has removed IPv6 brackets)."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
+    return host
+
+
+def _is_loopback(host: str) -> bool:
+    if _LOOPBACK_NAME.fullmatch(host):
+        return True
+    return _literal(host) is not None and is_loopback(host)
 
 
 def _public_or_loopback(address: str) -> bool:

@@ -2,7 +2,10 @@
 ``GET /reward-programs/{rewardProgramId}/categories`` (FDX searchRewardPrograms,
 getRewardProgram, getRewardProgramCategories): the rewards terms of 12 CFR 1033.211(d).
 
-A program is the customer's, so REWARDS on any consented account opens it (403/602 without).
+REWARDS on a consented account opens the programs (403/602 without), but only a program with
+a membership on at least one consented REWARDS account exists for the recipient: any other is
+left out of the list and answers ``/{id}`` and ``/{id}/categories`` as an unknown id does
+(404/1101), so a consent on checking does not reveal the card's program or that it exists.
 What a membership says about accounts is narrowed to the consent: ``accountIds`` keeps only
 consented accounts with REWARDS, a membership left with none is dropped, ``customerId`` is
 the token's pairwise subject, never the bank's own id (as for ``/customers/current``), and the
@@ -12,11 +15,14 @@ consumer knows, ``memberNumber``, stays: the consent screen names it).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.routing import Route
 
 from adapters import capability
+from adapters.base import RewardProgram
+from adapters.errors import RewardProgramNotFound
 from authz.services import Services
 from gateway.audit import AuditLog
 from gateway.fdx.endpoint import Call, Served, fdx_route
@@ -35,7 +41,11 @@ async def list_programs(call: Call) -> Served:
     paging = page_request(call.query, call.services.settings)
     page = await bank.list_reward_programs(call.ctx.customer_id, paging)
     allowed = call.services.policy.allowed_fields("reward_program", clusters)
-    items = [_narrowed(project(p, allowed), accounts, call.ctx.claims.sub) for p in page.items]
+    shown = [p for p in page.items if _consented(p, accounts)]
+    if len(shown) != len(page.items):
+        # Left out after the adapter's page: its total counted the hidden programs too.
+        page = replace(page, total=None)
+    items = [_narrowed(project(p, allowed), accounts, call.ctx.claims.sub) for p in shown]
     body = envelope(call.request, page, "rewardPrograms", items)
     return Served(fdx_json(body), accounts, clusters, len(items))
 
@@ -44,6 +54,8 @@ async def get_program(call: Call) -> Served:
     accounts, clusters = call.customer_scope()
     bank = capability.rewards(call.services.bank)
     found = await bank.get_reward_program(call.ctx.customer_id, call.path["rewardProgramId"])
+    if not _consented(found, accounts):
+        raise RewardProgramNotFound("no membership on a consented account")
     allowed = call.services.policy.allowed_fields("reward_program", clusters)
     body = _narrowed(project(found, allowed), accounts, call.ctx.claims.sub)
     return Served(fdx_json(body), accounts, clusters, 1)
@@ -54,11 +66,31 @@ async def list_categories(call: Call) -> Served:
     bank = capability.rewards(call.services.bank)
     paging = page_request(call.query, call.services.settings)
     program_id = call.path["rewardProgramId"]
+    program = await bank.get_reward_program(call.ctx.customer_id, program_id)
+    if not _consented(program, accounts):
+        raise RewardProgramNotFound("no membership on a consented account")
     page = await bank.list_reward_categories(call.ctx.customer_id, program_id, paging)
     allowed = call.services.policy.allowed_fields("reward_category", clusters)
     items = project_all(page.items, allowed)
     body = envelope(call.request, page, "rewardCategories", items)
     return Served(fdx_json(body), accounts, clusters, len(items))
+
+
+def _consented(program: RewardProgram, accounts: tuple[str, ...]) -> bool:
+    """Whether a membership of the program lists a consented account (read before projection:
+    the membership decides whether the program exists for the recipient, shown or not)."""
+    consented = set(accounts)
+    memberships = program.get("memberships")
+    if not isinstance(memberships, list):
+        return False
+    return any(
+        isinstance(m, dict) and not consented.isdisjoint(_ids(m.get("accountIds")))
+        for m in memberships
+    )
+
+
+def _ids(raw: Any) -> list[str]:
+    return [a for a in raw if isinstance(a, str)] if isinstance(raw, list) else []
 
 
 def _narrowed(program: dict[str, Any], accounts: tuple[str, ...], sub: str) -> dict[str, Any]:

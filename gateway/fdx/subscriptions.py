@@ -143,6 +143,9 @@ async def _body(request: Request, max_bytes: int) -> dict[str, Any]:
 
 
 def _effective_date(value: Any, services: Services) -> str:
+    # FDX 6.2 says only "Effective date of notification" (a date): a past one is not invalid,
+    # it means the subscription is in effect already, and nothing is ever sent for events before
+    # it was made, so it is kept as given rather than refused.
     today = datetime.fromtimestamp(services.clock(), UTC).date()
     if value is None:
         return today.isoformat()

@@ -2,8 +2,11 @@
 getTaxForm), read-only.
 
 A tax document is the customer's but is issued for accounts: only documents whose every form
-belongs to a consented account with TAX exist for the recipient (the adapter is given those
-accounts). ``accountId`` narrows to one of them (404/701 for any other), ``taxYear`` to a year
+belongs to a consented account with TAX exist for the recipient. The adapter is given those
+accounts, and the gateway checks its answer anyway (an HTTP core answers whatever it answers): a
+listed document with a form outside them is dropped, and one asked for by id is refused as
+unknown (404/1200) before its JSON or its PDF is served, since a PDF cannot be narrowed.
+``accountId`` narrows to one of them (404/701 for any other), ``taxYear`` to a year
 (FDX allows 2018 to 2050: 400/1202 otherwise), ``taxForms`` to form types (comma-separated).
 A document comes as TaxStatement JSON with its ``forms`` (``taxDataType=JSON``, the default) or
 its PDF in ``pdf`` (``BASE64_PDF``); ``GET /tax-forms/{taxFormId}`` with ``Accept:
@@ -23,6 +26,7 @@ from starlette.routing import Route
 
 from adapters import capability
 from adapters.base import TaxFormsSource, TaxStatement
+from adapters.errors import TaxFormNotFound
 from authz.services import Services
 from gateway.audit import AuditLog
 from gateway.errors import AccountNotFound, InvalidInput, TaxYearNotSupported
@@ -49,7 +53,9 @@ async def list_tax_forms(call: Call) -> Served:
     year, kinds, data_type = _year(call), _form_types(call), _data_type(call)
     paging = page_request(call.query, call.services.settings)
     page = await bank.list_tax_forms(call.ctx.customer_id, wanted, year, paging)
-    statements = list(page.items)
+    statements = [s for s in page.items if _within(s, wanted)]
+    if len(statements) != len(page.items):
+        page = replace(page, total=None)
     if kinds is not None:
         # Filtered here, after the adapter's page: the page's total no longer counts what is shown.
         statements = [s for s in statements if _types(s) & kinds]
@@ -65,6 +71,8 @@ async def get_tax_form(call: Call) -> Served:
     tax_form_id = call.path["taxFormId"]
     media_type = negotiate(call.request, ("application/json", "application/pdf"))
     statement = await bank.get_tax_form(call.ctx.customer_id, accounts, tax_form_id)
+    if not _within(statement, accounts):
+        raise TaxFormNotFound("a form of the statement is outside the consent")
     if media_type == "application/pdf":
         document = await bank.get_tax_form_pdf(call.ctx.customer_id, accounts, tax_form_id)
         response = Response(document.content, media_type="application/pdf")
@@ -143,6 +151,16 @@ def _types(statement: TaxStatement) -> frozenset[str]:
         for body in form.values()
         if isinstance(body, dict)
     )
+
+
+def _within(statement: TaxStatement, accounts: tuple[str, ...]) -> bool:
+    """Whether the statement has forms and every one is for a consented account: what decides
+    that its PDF, which holds every form, may be served at all."""
+    forms = statement.get("forms")
+    if not isinstance(forms, list) or not forms:
+        return False
+    consented = set(accounts)
+    return all(_form_accounts(f) <= consented for f in forms)
 
 
 def _form_accounts(form: Any) -> set[str]:

@@ -47,6 +47,9 @@ CONSENTS_SCOPE = "fdx:consents:manage"
 SUBSCRIPTIONS_SCOPE = "fdx:notifications:subscribe"
 INTERACTION_ID = "x-fapi-interaction-id"
 ANNOTATIONS = frozenset({"description", "example", "title"})
+# FDX parameters the gateway refuses whatever their value, left out of what it publishes:
+# updatedSince takes a nextUpdateId, and the gateway issues none (docs/fdx.md §1).
+REFUSED_PARAMETERS = frozenset({"updatedSince"})
 
 # RFC 9449 §7.1: a DPoP-bound token is sent as `Authorization: DPoP <token>` together with a
 # `DPoP` proof header; OpenAPI 3.0 says "both" by naming two schemes in one requirement.
@@ -186,6 +189,9 @@ def build(spec: dict[str, Any], policy: Policy) -> dict[str, Any]:
 def _fdx(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, Any]:
     out = copy.deepcopy(source)
     out.pop("servers", None)  # the FDX portal's mock servers; ours is the document's server
+    if "parameters" in out:
+        kept = [p for p in out["parameters"] if p.get("name") not in REFUSED_PARAMETERS]
+        out["parameters"] = kept
     for param in out.get("parameters", []):
         if param.get("name") == INTERACTION_ID:
             param["required"] = False

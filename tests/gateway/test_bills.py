@@ -109,3 +109,16 @@ def test_a_bills_read_is_audited_against_the_paying_accounts(alice):
 
     [entry] = alice.h.audit(consent)
     assert (alice.accounts["CHECKING"],) == tuple(entry.account_ids)
+
+
+def test_updated_since_is_refused_naming_the_parameter(alice, fdx_validate):
+    """FDX 6.2 updatedSince takes a nextUpdateId this server never issues: 400/401 that says
+    so, never the whole list passed off as the changes."""
+    token = alice.grant({"CHECKING": ["BILLS"]})
+    recurring = alice.record.bills.recurring[0]["recurringPaymentId"]
+
+    for path in ("/payments", "/recurring-payments", f"/recurring-payments/{recurring}/payments"):
+        response = alice.h.get(f"/fdx/v6{path}?updatedSince=2026-01-01T00:00:00Z", token)
+
+        body = assert_fdx_error(response, 400, "401", fdx_validate)
+        assert "updatedSince" in body["debugMessage"]

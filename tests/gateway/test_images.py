@@ -40,6 +40,7 @@ def test_a_check_image_is_a_real_png(alice):
     assert 200 == response.status_code
     assert "image/png" == response.headers["content-type"]
     assert "no-store" == response.headers["cache-control"]
+    assert "nosniff" == response.headers["x-content-type-options"]  # bytes from the core
     assert (640, 280) == Image.open(io.BytesIO(response.content)).size
 
 

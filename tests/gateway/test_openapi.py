@@ -302,3 +302,20 @@ def test_every_oauth_operation_lists_its_errors_in_the_oauth_shape():
     assert {"invalid_grant", "invalid_dpop_proof", "use_dpop_nonce"} <= set(
         token_errors["application/json"]["examples"]
     )
+
+
+def test_a_parameter_the_gateway_refuses_is_not_published():
+    """updatedSince is refused on every BILLS list (no nextUpdateId is ever issued), so the
+    document does not offer it."""
+    document = load_document()
+
+    offered = {
+        param.get("name")
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for param in op.get("parameters", [])
+    }
+
+    assert "updatedSince" not in offered
+    assert "offset" in offered

@@ -47,6 +47,7 @@ def test_a_statement_document_is_served_as_pdf(h):
     assert "application/pdf" == response.headers["content-type"]
     assert 'inline; filename="statement-st-1.pdf"' == response.headers["content-disposition"]
     assert "no-store" == response.headers["cache-control"]
+    assert "nosniff" == response.headers["x-content-type-options"]  # bytes from the core
     assert response.content.startswith(b"%PDF-")
 
 

@@ -38,13 +38,22 @@ def test_one_program_and_its_categories(alice, fdx_validate):
     assert 3.0 == multipliers["Dining"]
 
 
-def test_memberships_are_narrowed_to_the_consented_accounts(alice):
-    """REWARDS granted on checking only: the program's terms, but no card membership."""
-    token = alice.grant({"CHECKING": ["REWARDS"]})
+def test_a_program_without_a_consented_membership_does_not_exist(alice, fdx_validate):
+    """REWARDS granted on checking only, the card merely ACCOUNT_BASIC: the card's program is
+    neither listed nor readable, by id or through its categories, as if it were unknown."""
+    token = alice.grant({"CHECKING": ["REWARDS"], "CREDITCARD": ["ACCOUNT_BASIC"]})
+    program_id = alice.record.reward_program["rewardProgramId"]
 
-    [program] = alice.h.get("/fdx/v6/reward-programs", token).json()["rewardPrograms"]
+    listed = alice.h.get("/fdx/v6/reward-programs", token)
+    one = alice.h.get(f"/fdx/v6/reward-programs/{program_id}", token)
+    categories = alice.h.get(f"/fdx/v6/reward-programs/{program_id}/categories", token)
 
-    assert [] == program["memberships"]
+    assert 200 == listed.status_code
+    fdx_validate(listed.json(), "RewardProgramsentity")
+    assert [] == listed.json()["rewardPrograms"]
+    assert "totalElements" not in listed.json()["page"]
+    assert_fdx_error(one, 404, "1101", fdx_validate)
+    assert_fdx_error(categories, 404, "1101", fdx_validate)
 
 
 def test_an_unknown_program_is_1101(alice, fdx_validate):

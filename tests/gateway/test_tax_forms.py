@@ -67,6 +67,7 @@ def test_one_form_as_json_and_as_pdf(alice, fdx_validate):
     fdx_validate(as_json.json(), "TaxStatement4")
     assert form_id == as_json.json()["taxStatementId"]
     assert "application/pdf" == as_pdf.headers["content-type"]
+    assert "nosniff" == as_pdf.headers["x-content-type-options"]  # bytes from the core
     assert as_pdf.content.startswith(b"%PDF-")
     assert b"1099-INT" in as_pdf.content
     assert "BASE64_PDF" == embedded.json()["taxDataType"]

@@ -402,3 +402,71 @@ async def test_aclose_closes_the_session(core: Core) -> None:
     assert session is not None
     assert session.closed
     assert await http.list_accounts(cid)
+
+
+async def test_an_answer_over_max_response_bytes_is_unavailable(core: Core) -> None:
+    """A statement PDF larger than the cap: BankUnavailable (FDX 503/501), asked once, and the
+    same document under a cap it fits comes through."""
+    small = core.adapter(max_response_bytes=1024, retries=3)
+    cid = await _alice(core.adapter())
+    aid = await _checking(core.adapter(), cid)
+    statements = await core.adapter().list_statements(cid, aid, EVERYTHING, PageRequest(limit=1))
+    statement_id = statements.items[0]["statementId"]
+    before = sum(core.behaviour.requests.values())
+
+    with pytest.raises(BankUnavailable) as refused:
+        await small.get_statement(cid, aid, statement_id)
+
+    assert 1 == sum(core.behaviour.requests.values()) - before
+    code = fdx_code_for(refused.value)
+    assert (503, "501") == (code.status, code.code)
+    document = await core.adapter().get_statement(cid, aid, statement_id)
+    assert len(document.content) > 1024
+
+
+async def test_a_chunked_or_compressed_answer_is_counted_as_it_is_read() -> None:
+    """No Content-Length (chunked) and gzip that expands past the cap: refused while reading;
+    the same bodies under the cap arrive whole and decompressed."""
+    import gzip
+
+    from aiohttp import web
+
+    big = b"[" + b"0," * 40_000 + b"0]"
+    assert len(gzip.compress(big)) < 10_000 < len(big)  # the zipped body is declared small
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(big), 4096):
+            await response.write(big[start : start + 4096])
+        await response.write_eof()
+        return response
+
+    async def zipped(request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip.compress(big),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/zipped", zipped)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}"
+    tight = HttpBank(HttpCoreConfig(base_url=base, max_response_bytes=10_000, retries=0))
+    roomy = HttpBank(HttpCoreConfig(base_url=base, retries=0))
+    try:
+        for path in ("chunked", "zipped"):
+            with pytest.raises(BankUnavailable):
+                await tight.client.get(path, StatementNotFound)
+            answer = await roomy.client.get(path, StatementNotFound)
+            assert big == answer.body
+    finally:
+        await tight.aclose()
+        await roomy.aclose()
+        await runner.cleanup()

@@ -262,8 +262,22 @@ def test_a_malformed_body_is_refused(dcr: Registry, content, content_type, statu
 
 @pytest.mark.parametrize(
     "uri",
-    ["http://localhost:8765/notify", "https://127.0.0.1/notify", "https://10.1.2.3/notify"],
-    ids=["http-loopback", "loopback", "private-address"],
+    [
+        "http://localhost:8765/notify",
+        "https://127.0.0.1/notify",
+        "https://10.1.2.3/notify",
+        "https://2130706433/notify",
+        "https://localhost./notify",
+        "https://[64:ff9b::a00:1]/notify",
+    ],
+    ids=[
+        "http-loopback",
+        "loopback",
+        "private-address",
+        "ipv4-shorthand",
+        "localhost-fqdn",
+        "nat64",
+    ],
 )
 def test_a_notification_uri_that_would_never_be_delivered_to_is_refused(tmp_path: Path, uri: str):
     """Without allow_insecure_notification_urls the sender refuses plain http and loopback or
