@@ -3,8 +3,10 @@
 RFC 7523 §2.2 / §3 and OIDC Core §9, as profiled by FAPI 2.0 §5.3.2.1: the assertion is signed
 ES256 or PS256 with a key from the client's registered JWK Set, ``iss`` and ``sub`` are the
 client_id, ``aud`` is exactly our issuer identifier (a single string, never the token endpoint
-URL nor an array: the audience-injection fix to FAPI 2.0), it lives at most
-``assertion_max_lifetime`` seconds and its ``jti`` is accepted once.
+URL nor an array: the audience-injection fix to FAPI 2.0), it says when it was made (``iat``, a
+NumericDate not in the future: RFC 7523 leaves it optional, we require it so that every
+assertion is dated), it lives at most ``assertion_max_lifetime`` seconds and its ``jti`` is
+accepted once.
 
 Every failure is ``invalid_client`` (401) with a short description that never echoes the
 assertion. Imported client keys are cached per client and JWK Set, so a token request pays for a
@@ -107,10 +109,14 @@ class ClientAuthenticator:
                 iss={"essential": True, "value": client_id},
                 sub={"essential": True, "value": client_id},
                 exp={"essential": True},
+                iat={"essential": True},
                 jti={"essential": True},
             ).validate(dict(claims))
         except JoseError:
             raise InvalidClientError(description="client_assertion expired or malformed") from None
+        # A NumericDate is seconds since the epoch (RFC 7519 §2): one before it is no date.
+        if claims["iat"] < 0:
+            raise InvalidClientError(description="client_assertion iat malformed")
         # RFC 7523 §3 allows an array; FAPI 2.0 (audience-injection fix) wants the issuer alone.
         if claims.get("aud") != settings.issuer:
             raise InvalidClientError(description="client_assertion aud must be the issuer")

@@ -110,7 +110,7 @@ class Nonces:
         if not isinstance(nonce, str) or len(nonce) != 43:
             return False
         bucket = int(self._clock()) // self._lifetime
-        return any(hmac.compare_digest(nonce, self._for(b)) for b in (bucket, bucket - 1))
+        return any(_same(nonce, self._for(b)) for b in (bucket, bucket - 1))
 
     def _for(self, bucket: int) -> str:
         mac = hmac.new(self._key, bucket.to_bytes(8, "big", signed=True), hashlib.sha256)
@@ -161,7 +161,7 @@ class DpopVerifier:
             raise DpopError("the DPoP proof is not a signed JWT")
         head, body, signature = proof.split(".")
         key = self._key_of(head)
-        if jkt is not None and not hmac.compare_digest(key.jkt, jkt):
+        if jkt is not None and not _same(key.jkt, jkt):
             raise DpopError("the DPoP proof is signed by another key than the token is bound to")
         try:
             valid = JWSRegistry.algorithms[key.alg].verify(
@@ -204,7 +204,7 @@ class DpopVerifier:
             raise DpopError("the DPoP proof iat is too far from the server's time")
         if access_token is not None:
             ath = claims.get("ath")
-            if not isinstance(ath, str) or not hmac.compare_digest(ath, token_hash(access_token)):
+            if not isinstance(ath, str) or not _same(ath, token_hash(access_token)):
                 raise DpopError("the DPoP proof ath does not match the access token")
         return jti, int(iat)
 
@@ -316,6 +316,12 @@ def _rsa_bits(jwk: dict[str, Any]) -> int:
         return int.from_bytes(_b64decode(n), "big").bit_length() if isinstance(n, str) else 0
     except (ValueError, binascii.Error):
         return 0
+
+
+def _same(presented: str, expected: str) -> bool:
+    """Constant-time equality of a client's text with ours. As bytes: ``hmac.compare_digest``
+    refuses str with non-ASCII characters (TypeError), and a proof may carry any."""
+    return hmac.compare_digest(presented.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 def _b64decode(segment: str) -> bytes:

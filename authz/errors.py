@@ -42,6 +42,12 @@ class UnsupportedTokenTypeError(OAuth2Error):
     error = "unsupported_token_type"
 
 
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 §2: the ``resource`` asked for is invalid, unknown or malformed."""
+
+    error = "invalid_target"
+
+
 class RequestTooLargeError(InvalidRequestError):
     status_code = 413
 
@@ -107,6 +113,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidRequestUriError",
     "InvalidScopeError",
+    "InvalidTargetError",
     "OAuth2Error",
     "RequestTooLargeError",
     "TemporarilyUnavailableError",

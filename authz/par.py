@@ -1,8 +1,9 @@
 """The pushed authorization request endpoint (RFC 9126), the only way into /oauth/authorize.
 
 FAPI 2.0 §5.3.1.2 makes PAR mandatory, so every authorization request is validated here, with the
-client authenticated, before the consumer sees a screen: response type, redirect URI, PKCE S256
-and what is asked for (``authorization_details`` or ``scope``). The validated request is stored
+client authenticated, before the consumer sees a screen: response type, redirect URI, PKCE S256,
+what is asked for (``authorization_details`` or ``scope``), and the form of the parameters that
+change nothing here (``authz/request_parameters.py``). The validated request is stored
 once under a fresh request_uri; ``authz/screens`` consumes it.
 """
 
@@ -26,6 +27,7 @@ from authz.errors import (
     UnsupportedResponseTypeError,
 )
 from authz.forms import read_form
+from authz.request_parameters import check_request_parameters
 from authz.requests import REQUEST_URI_PREFIX, PushedRequest
 from authz.services import Services
 from authz.store.base import ClientRecord, Kind
@@ -97,6 +99,7 @@ def validate_pushed(
     nonce = form.get("nonce")
     if nonce is not None and not 0 < len(nonce) <= MAX_NONCE_CHARS:
         raise InvalidRequestError(description=f"nonce must be 1 to {MAX_NONCE_CHARS} characters")
+    check_request_parameters(form)
     max_age, acr_values = _check_authentication_request(form)
     prompt = _check_prompt(form.get("prompt"))
     scopes = parse_scope(form.get("scope"), client, services.policy)
@@ -123,7 +126,7 @@ def _check_authentication_request(form: Mapping[str, str]) -> tuple[int | None, 
     raw = form.get("max_age")
     max_age = None
     if raw is not None:
-        if not raw.isdigit() or len(raw) > 9:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
             raise InvalidRequestError(description="max_age must be a number of seconds")
         max_age = int(raw)
     values = tuple((form.get("acr_values") or "").split(" "))

@@ -43,9 +43,11 @@ from config.policy import load_policy
 from config.settings import Settings
 from gateway import fdx
 from gateway.admin import AdminToken, admin_routes
+from gateway.areas import AreaAnswers
 from gateway.budget import within_budget
 from gateway.errors import fdx_exception_handlers
 from gateway.fdx.dispatch import FdxDispatcher
+from gateway.head_limits import HeadLimitMiddleware, within_limits
 from gateway.health import AdapterProbe, health_routes
 from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
@@ -128,6 +130,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     ]
     # The data operations skip the stack below (gateway/fdx/dispatch.py): the same checks, the
     # same middleware work, in one layer.
+    answers = AreaAnswers(services.settings)
     dispatcher = FdxDispatcher(
         fdx_routes,
         metrics=metrics,
@@ -140,9 +143,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(InteractionIdMiddleware, hsts=services.settings.secure_cookies),
+            # 431 for a head past the limits, in the path's protocol (gateway/head_limits.py).
+            Middleware(HeadLimitMiddleware, answers=answers),
         ],
         exception_handlers={
             **fdx_exception_handlers,
+            # No route (404, 405) and the last resort (500), in each path's protocol.
+            **answers.handlers(),
             OAuth2Error: handle_oauth_error,
             # Redis or PostgreSQL away: 503 in each path's protocol (gateway/outage.py).
             **outage_handlers(services.settings),
@@ -160,7 +167,8 @@ class Gateway(Starlette):
         self.fdx_dispatcher = fdx_dispatcher
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        # A head past the limits is left to HeadLimitMiddleware, inside Starlette's stack.
+        if scope["type"] == "http" and within_limits(scope["headers"]):
             hit = self.fdx_dispatcher.match(scope)
             if hit is not None:
                 scope["app"] = self

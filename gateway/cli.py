@@ -386,10 +386,16 @@ def server_options(settings: Settings) -> dict[str, Any]:
     ``X-Forwarded-For`` whenever the peer is in its own allow-list (127.0.0.1 unless told
     otherwise), whatever ``trusted_proxies`` says, and a client could pick its address for the
     sign-in throttle or pose as the proxy that forwards client certificates. The gateway reads
-    the header itself, and only from a peer in ``trusted_proxies`` (docs/security.md)."""
+    the header itself, and only from a peer in ``trusted_proxies`` (docs/security.md).
+
+    httptools, with a bound on a request's head (gateway/head_limits.py): httptools itself
+    buffers a head of any size."""
+    from gateway.head_limits import HeadLimitedHttpToolsProtocol
+
     return {
         "host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
         "server_header": False, "log_config": None, "proxy_headers": False,
+        "http": HeadLimitedHttpToolsProtocol,
     }  # fmt: skip
 
 

@@ -1,6 +1,11 @@
 """The date window of a transactions or statements request (docs/fdx.md §1, FDX 6.4
-StartDateQuery/EndDateQuery): both dates or neither, 7 days by default, clamped to the consent's
-look-back period, which FDX measures from request time, not grant time (docs/fdx.md §4)."""
+StartDateQuery/EndDateQuery), clamped to the consent's look-back period, which FDX measures from
+request time, not grant time (docs/fdx.md §4).
+
+FDX defines ``startTime`` and ``endTime`` as two independent, optional filters, so each may come
+alone: neither is the last 7 days (today inclusive); a start alone runs to today (a start in the
+future is an empty page); an end alone is the 7 days that end on it. A same-day range
+(start == end) is that one day."""
 
 from __future__ import annotations
 
@@ -22,14 +27,12 @@ def window(query: Query, consent: Consent, today: date, settings: Settings) -> W
     not an error: the recipient asked for a valid range the consent does not reach)."""
     start_raw = one_of(query, "startTime", "startDate")
     end_raw = one_of(query, "endTime", "endDate")
-    if (start_raw is None) != (end_raw is None):
-        raise InvalidDateRange("send both startTime and endTime, or neither")
-    if start_raw is None or end_raw is None:
-        start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
-    else:
-        start, end = parse_date(start_raw, "startTime"), parse_date(end_raw, "endTime")
-        if start > end:
-            raise InvalidDateRange("startTime is after endTime")
+    start = None if start_raw is None else parse_date(start_raw, "startTime")
+    end = today if end_raw is None else parse_date(end_raw, "endTime")
+    if start is None:
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
+    elif end_raw is not None and start > end:
+        raise InvalidDateRange("startTime is after endTime")
     if consent.lookback_period is not None:
         start = max(start, today - timedelta(days=consent.lookback_period))
     end = min(end, today)

@@ -45,7 +45,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.errors import AdapterError, ScheduledMaintenance, fdx_code_for
@@ -63,6 +63,7 @@ _INVALID_TOKEN = Challenge("invalid_token")
 # the right advice.
 OUTAGES: tuple[type[Exception], ...] = (StateUnavailable, RecordsUnavailable)
 RETRY_AFTER_OUTAGE = 5  # seconds
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client gone before the answer
 
 
 class FdxError(Exception):
@@ -183,8 +184,22 @@ def interaction_id(request: Request) -> str:
     return iid
 
 
+def client_gone(request: Request) -> Response:
+    """The answer to a request whose client went away while sending its body (Starlette's
+    ``ClientDisconnect``): nobody reads it, so it is empty, with nginx's 499 "client closed
+    request" for the metrics; logged at INFO, since it is the client's doing, not a fault."""
+    log.info("request.client_disconnected %s", request.method)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    return client_gone(request)
+
+
 def render(request: Request, exc: BaseException) -> Response:
     """The one place an FDX error becomes a response."""
+    if isinstance(exc, ClientDisconnect):
+        return client_gone(request)
     iid = interaction_id(request)
     headers: dict[str, str] = {INTERACTION_ID_HEADER: iid}
     if isinstance(exc, OUTAGES):
@@ -208,7 +223,7 @@ def render(request: Request, exc: BaseException) -> Response:
     else:
         # Type and place only: an exception's message or a full traceback can carry personal
         # data or a token, and logs must carry neither.
-        log.error("fdx.unhandled %s at %s interaction_id=%s", type(exc).__name__, _where(exc), iid)
+        log.error("fdx.unhandled %s at %s interaction_id=%s", type(exc).__name__, where(exc), iid)
         status, code, message = 500, "500", FdxError.message
         debug = f"interaction id {iid}"
     return fdx_json({"code": code, "message": message, "debugMessage": debug}, status, headers)
@@ -230,11 +245,12 @@ ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
 fdx_exception_handlers: dict[type[Exception], ExceptionHandler] = {
     FdxError: handle_fdx_exception,
     AdapterError: handle_fdx_exception,
+    ClientDisconnect: handle_client_gone,
     Exception: handle_unexpected,
 }
 
 
-def _where(exc: BaseException) -> str:
+def where(exc: BaseException) -> str:
     """``file:line`` of the innermost frame, for finding the bug without logging its data."""
     tb = exc.__traceback__
     if tb is None:

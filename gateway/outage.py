@@ -24,22 +24,21 @@ from authz.errors import TemporarilyUnavailableError, oauth_error_response
 from authz.screens import i18n
 from authz.screens.pages import error_page
 from config.settings import Settings
+from gateway.areas import Area, area_of
 from gateway.errors import OUTAGES, RETRY_AFTER_OUTAGE, ExceptionHandler, render
 
 log = logging.getLogger("gateway.outage")
-
-# Paths a person's browser opens: they get an HTML page, not JSON.
-SCREEN_PREFIXES = ("/oauth/authorize", "/oauth/interaction/", "/oauth/error/", "/consumer")
 
 
 def outage_handler(settings: Settings) -> ExceptionHandler:
     async def handle(request: Request, exc: Exception) -> Response:
         path = request.url.path
-        if path.startswith("/fdx/"):
+        area = area_of(path)
+        if area is Area.FDX:
             return render(request, exc)  # logs it, with the interaction id
         # The type only: a store's message names its host.
         log.warning("store_unavailable %s path=%s", type(exc).__name__, _route(path))
-        if path == "/consumer" or path.startswith(SCREEN_PREFIXES):
+        if area is Area.SCREENS:
             lang = i18n.choose(request, settings.languages)
             page = error_page(settings, lang, "bank_unavailable", status=503)
             page.headers["Retry-After"] = str(RETRY_AFTER_OUTAGE)
@@ -63,4 +62,4 @@ def _route(path: str) -> str:
     return "/".join(path.split("/")[:3])
 
 
-__all__ = ["SCREEN_PREFIXES", "outage_handler", "outage_handlers"]
+__all__ = ["outage_handler", "outage_handlers"]

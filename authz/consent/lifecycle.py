@@ -231,7 +231,7 @@ async def revoke(
     consent_id: str,
     *,
     actor: str,
-    reason: str,
+    reason: str | None,
     detail: str | None = None,
     initiator: str | None = None,
 ) -> Revocation:
@@ -241,7 +241,8 @@ async def revoke(
     REVOKED: that is what happened first.
 
     ``initiator`` is the FDX PartyType a recipient says started it (ConsentRevocationRequest),
-    kept in the event (``revocation_initiator`` reads it back); by default the actor.
+    kept in the event (``revocation_initiator`` reads it back); by default the actor. ``reason``
+    may be None: a recipient need not give one, and then none is recorded.
 
     Raises ``RevocationConflict`` (after revoking the refresh tokens) if writers kept racing it.
     """
@@ -381,10 +382,10 @@ def _expired(consent: Consent, now: float) -> tuple[Consent, ConsentEvent]:
     return consent.with_status(ConsentStatus.EXPIRED, now), event
 
 
-def _check_party(actor: str, reason: str) -> None:
+def _check_party(actor: str, reason: str | None) -> None:
     if actor not in ACTORS:
         raise ValueError(f"actor must be an FDX PartyType among {sorted(ACTORS)}")
-    if reason not in REASONS:
+    if reason is not None and reason not in REASONS:
         raise ValueError(f"reason must be an FDX ConsentUpdateReason among {sorted(REASONS)}")
 
 

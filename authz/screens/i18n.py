@@ -69,6 +69,8 @@ EN: dict[str, str] = {
     "err_forbidden": "This page has expired for security reasons.",
     "err_bank_unavailable": "{provider} cannot be reached right now. Please try again later.",
     "err_signed_out": "You are signed out. Please go back to the app and start again.",
+    "err_not_found": "We could not find that page.",
+    "err_server_error": "Something went wrong on our side. Please try again later.",
     "err_signin_failed": "We could not sign you in at {provider}. Nothing was shared. Please go "
     "back to the app and try again.",
     "err_signin_unavailable": "Sign-in at {provider} is unavailable right now. Nothing was "
@@ -251,6 +253,8 @@ JA: dict[str, str] = {
     "err_forbidden": "セキュリティのため、このページの有効期限が切れました。",
     "err_bank_unavailable": "現在{provider}に接続できません。しばらくしてからお試しください。",
     "err_signed_out": "ログアウトしています。アプリに戻って、最初からやり直してください。",
+    "err_not_found": "ページが見つかりませんでした。",
+    "err_server_error": "こちら側で問題が発生しました。しばらくしてからお試しください。",
     "err_signin_failed": "{provider}でのログインを完了できませんでした。"
     "データは共有されていません。アプリに戻って、もう一度お試しください。",
     "err_signin_unavailable": "現在{provider}のログインをご利用いただけません。データは共有されて"

@@ -18,6 +18,8 @@ REASONS = {
     "forbidden": 403,
     "signed_out": 403,
     "bank_unavailable": 503,
+    "not_found": 404,
+    "server_error": 500,
     "signin_failed": 400,
     "signin_unavailable": 503,
 }
@@ -41,7 +43,8 @@ def error_page(
         here=f"/oauth/error/{reason}",
         status=status or REASONS[reason],
         message=i18n.text(lang)["err_" + reason].format(provider=settings.provider_name),
-        back=return_to is None and reason not in ("bank_unavailable", "signin_unavailable"),
+        back=return_to is None
+        and reason not in ("bank_unavailable", "signin_unavailable", "server_error"),
         return_to=return_to,
     )
 

@@ -22,8 +22,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -36,6 +37,7 @@ from authz.trail import verify_chain
 from gateway.admin import consents
 from gateway.admin.keys import list_keys
 from gateway.admin.token import AdminToken
+from gateway.errors import client_gone
 
 log = logging.getLogger("gateway.admin")
 
@@ -68,7 +70,8 @@ class AdminEndpoint:
 
     async def respond(self, request: Request) -> Response:
         if self.token.stored_hash() is None:
-            return PlainTextResponse("Not Found", status_code=404)  # no admin API at all
+            # No admin API at all: answered by the app exactly as a path that does not exist.
+            raise HTTPException(404)
         try:
             _authenticate(request, self.token)
             handler = self.methods.get(request.method)
@@ -83,6 +86,8 @@ class AdminEndpoint:
                 headers["allow"] = ", ".join(self.methods)
             body = {"error": exc.error, "error_description": exc.description}
             return _json(body, exc.status, headers)
+        except ClientDisconnect:
+            return client_gone(request)
         except (RecordsUnavailable, StateUnavailable):
             # Storage away: say so in the admin API's own shape, as the other protocols do.
             body = {"error": "temporarily_unavailable", "error_description": "storage unavailable"}

@@ -115,7 +115,7 @@ async def revocations(
         "revocations": [
             {
                 "status": ConsentStatus.REVOKED.value,
-                "reason": e.reason or lifecycle.BUSINESS_RULE,
+                **({"reason": e.reason} if e.reason else {}),
                 "initiator": lifecycle.revocation_initiator(e),
                 "updatedTime": _iso(e.time),
             }
@@ -206,9 +206,14 @@ async def _own_consent(services: Services, claims: AccessClaims, consent_id: str
     return await lifecycle.expire_if_due(services, consent)
 
 
-async def _revocation_request(request: Request, max_bytes: int) -> tuple[str, str]:
-    """FDX Consentrevocationrequestentity: ``reason`` (ConsentUpdateReason) is required, since a
-    revocation must say why; ``initiator`` (PartyType) defaults to the recipient itself."""
+async def _revocation_request(request: Request, max_bytes: int) -> tuple[str | None, str]:
+    """FDX Consentrevocationrequestentity: ``reason`` (ConsentUpdateReason) and ``initiator``
+    (PartyType) are both optional; without an initiator the recipient itself started it.
+
+    The recipient may name any PartyType but the consumer's: a revocation recorded as the
+    consumer's (INDIVIDUAL) is the one the bank took from the consumer directly (the portal), and
+    a recipient cannot write into that record. A consumer who asked the recipient to stop is a
+    ``USER_ACTION`` the recipient initiated (12 CFR 1033.421(h): the recipient tells the bank)."""
     raw = b""
     async for chunk in request.stream():
         raw += chunk
@@ -221,11 +226,17 @@ async def _revocation_request(request: Request, max_bytes: int) -> tuple[str, st
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object")
     reason = body.get("reason")
-    if reason not in REASONS:
+    # isinstance first: a list or an object is not hashable, so not looked up in a frozenset.
+    if reason is not None and not (isinstance(reason, str) and reason in REASONS):
         raise InvalidInput(f"reason must be one of {', '.join(sorted(REASONS))}")
     initiator = body.get("initiator", lifecycle.DATA_RECIPIENT)
-    if initiator not in lifecycle.PARTY_TYPES:
+    if not (isinstance(initiator, str) and initiator in lifecycle.PARTY_TYPES):
         raise InvalidInput("initiator must be an FDX PartyType")
+    if initiator == lifecycle.INDIVIDUAL:
+        raise InvalidInput(
+            "initiator INDIVIDUAL is recorded only for the consumer's own revocation at the"
+            " bank; send reason USER_ACTION with the initiator that forwards it"
+        )
     return reason, initiator
 
 

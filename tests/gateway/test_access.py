@@ -283,3 +283,87 @@ def test_a_form_body_is_refused_without_being_read(h):
     anyio.run(app, scope, receive, send)
 
     assert 401 == sent[0]["status"]
+
+
+@pytest.mark.parametrize("scheme", ["Basic", "Token", "MAC", "Negotiate", "Bearer:"])
+def test_a_valid_token_under_another_scheme_is_refused(h, fdx_validate, scheme):
+    """RFC 6750 §2.1: only the Bearer (or, RFC 9449, DPoP) scheme carries an access token;
+    a valid token sent as ``Basic <token>`` is no credential of ours."""
+    _, token = h.grant()
+
+    response = h.get(ACCOUNT, None, headers={"Authorization": f"{scheme} {token}"})
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert 'Bearer error="invalid_token"' == response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("first_has_transactions", [True, False], ids=["first", "second"])
+def test_each_account_opens_only_its_own_clusters(h, fdx_validate, first_has_transactions):
+    """Accounts of one consent carrying different clusters: TRANSACTIONS on one account opens
+    that account's transactions and not the other's, whichever comes first in the consent."""
+    basic, with_transactions = ("ACCOUNT_BASIC",), ("ACCOUNT_BASIC", "TRANSACTIONS")
+    if first_has_transactions:
+        with_txns, without = "acc-chk", "acc-card"
+        _, token = h.grant({with_txns: with_transactions, without: basic})
+    else:
+        with_txns, without = "acc-card", "acc-chk"
+        _, token = h.grant({without: basic, with_txns: with_transactions})
+
+    served = h.get(f"/fdx/v6/accounts/{with_txns}/transactions", token)
+    refused = h.get(f"/fdx/v6/accounts/{without}/transactions", token)
+
+    assert 200 == served.status_code, served.text
+    fdx_validate(served.json(), "Transactionsentity")
+    assert_fdx_error(refused, 403, "602", fdx_validate)
+
+
+def test_a_malformed_dpop_token_is_challenged_with_dpop_even_under_sandbox(h, fdx_validate):
+    """RFC 9449 §7.1: a request made with the DPoP scheme is answered with a DPoP challenge,
+    also where Bearer tokens are accepted."""
+    h.grant()
+
+    response = h.get(ACCOUNT, None, headers={"Authorization": "DPoP not-a-jwt"})
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert response.headers["www-authenticate"].startswith('DPoP error="invalid_token"')
+
+
+def test_the_words_access_token_in_a_query_value_are_no_token(h):
+    """Only an access_token parameter is refused; the text elsewhere in the query is not."""
+    _, token = h.grant()
+
+    response = h.get(f"{ACCOUNT}?note=access_token", token)
+
+    assert 200 == response.status_code
+
+
+def test_only_the_content_type_header_says_a_body_is_a_form(h):
+    """Another header carrying the form media type is not mistaken for Content-Type."""
+    _, token = h.grant()
+
+    response = h.get(ACCOUNT, token, headers={"Accept": "application/x-www-form-urlencoded"})
+
+    assert 200 == response.status_code
+
+
+@pytest.mark.parametrize("case", ["query-token", "client-credentials", "suspended"])
+def test_each_refusal_says_why_in_its_debug_message(h, fdx_validate, case):
+    """401/603 has many causes: debugMessage names the one at hand, for the client's
+    developer (never a token or customer data)."""
+    consent, token = h.grant()
+    if case == "query-token":
+        response = h.get(f"{ACCOUNT}?access_token={token}", None)
+        expected = "access token must be sent in the Authorization header"
+    elif case == "client-credentials":
+        bare, _ = h.services.tokens.issue(
+            consent_id=None, client_id=consent.client_id, sub="x", scope="fdx:consents:manage"
+        )
+        response = h.get(ACCOUNT, bare)
+        expected = "a client-credentials token opens no customer data"
+    else:
+        h.register(consent.client_id, status="suspended")
+        response = h.get(ACCOUNT, token)
+        expected = "the data recipient is not active (suspended or deregistered)"
+
+    body = assert_fdx_error(response, 401, "603", fdx_validate)
+    assert expected == body["debugMessage"]

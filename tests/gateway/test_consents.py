@@ -209,7 +209,7 @@ def _consent_path(consent: Consent, tail: str = "") -> str:
     return f"/fdx/v6/consents/{consent.id}{tail}"
 
 
-REVOKE_BODY = {"reason": "USER_ACTION", "initiator": "INDIVIDUAL"}
+REVOKE_BODY = {"reason": "USER_ACTION", "initiator": "DATA_ACCESS_PLATFORM"}
 
 # ---------------------------------------------------------------------------- GET /consents/{id}
 
@@ -225,33 +225,41 @@ def test_a_recipient_reads_its_consent_as_an_fdx_consent_grant(gw, fdx_validate)
     fdx_validate(body, "ConsentGrantentity")
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-fapi-interaction-id"]
-    assert (body["id"], body["status"], body["durationType"]) == (
-        consent.id,
-        "ACTIVE",
-        "TIME_BOUND",
-    )
-    assert body["resources"] == [
-        {"resourceType": "ACCOUNT", "resourceId": "acc-chk", "dataClusters": list(CLUSTERS)}
-    ]
-    assert body["parties"] == [
-        {
-            "name": f"App {APP}",
-            "type": "DATA_RECIPIENT",
-            "homeUri": f"https://{APP}.example",
-            "logoUri": f"https://{APP}.example/logo.png",
-            "registry": "GLEIF",
-            "registeredEntityName": "Budget Co, Inc",
-            "registeredEntityId": "5493001052I34KDC1O18",
-        },
-        {
-            "name": "Sandbox Bank",
-            "type": "DATA_PROVIDER",
-            "homeUri": ISSUER,
-            "registry": "PRIVATE",
-            "registeredEntityName": "Sandbox Bank",
-            "registeredEntityId": ISSUER,
-        },
-    ]
+    assert body == {
+        "id": consent.id,
+        "status": "ACTIVE",
+        "parties": PARTIES,
+        "createdTime": "2026-03-15T12:00:00Z",
+        "updatedTime": "2026-03-15T12:00:00Z",
+        "expirationTime": "2026-06-13T12:00:00Z",
+        "durationType": "TIME_BOUND",
+        "durationPeriod": 90,
+        "lookbackPeriod": 30,
+        "resources": [
+            {"resourceType": "ACCOUNT", "resourceId": "acc-chk", "dataClusters": list(CLUSTERS)}
+        ],
+    }
+
+
+PARTIES = [
+    {
+        "name": f"App {APP}",
+        "type": "DATA_RECIPIENT",
+        "homeUri": f"https://{APP}.example",
+        "logoUri": f"https://{APP}.example/logo.png",
+        "registry": "GLEIF",
+        "registeredEntityName": "Budget Co, Inc",
+        "registeredEntityId": "5493001052I34KDC1O18",
+    },
+    {
+        "name": "Sandbox Bank",
+        "type": "DATA_PROVIDER",
+        "homeUri": ISSUER,
+        "registry": "PRIVATE",
+        "registeredEntityName": "Sandbox Bank",
+        "registeredEntityId": ISSUER,
+    },
+]
 
 
 def test_a_recipient_without_a_registry_entry_is_vouched_for_privately(gw, fdx_validate):
@@ -314,6 +322,43 @@ def test_a_data_access_token_is_refused_with_insufficient_scope(gw, fdx_validate
             f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
         )
     assert gw.stored(consent).status is ConsentStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("consent_bound", "scope"),
+    [(False, "fdx:accountbasic:read"), (True, CONSENTS_SCOPE)],
+    ids=["client-credentials-without-the-scope", "consent-bound-with-the-scope"],
+)
+def test_the_scope_check_needs_both_no_consent_and_the_scope(
+    gw, fdx_validate, consent_bound, scope
+):
+    """Each condition on its own refuses: a token bound to no consent but without the
+    management scope, and one carrying the scope but bound to a consent, are both 403."""
+    consent = gw.consent()
+    token, _ = gw.services.tokens.issue(
+        consent_id=consent.id if consent_bound else None,
+        client_id=APP,
+        sub=APP,
+        scope=scope,
+    )
+
+    response = gw.get(_consent_path(consent), token)
+
+    body = assert_fdx_error(response, 403, "403", fdx_validate)
+    assert response.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", scope="{CONSENTS_SCOPE}"'
+    )
+    assert body["debugMessage"] == f"this operation needs a {CONSENTS_SCOPE} token"
+
+
+def test_a_valid_management_token_under_the_basic_scheme_is_refused(gw, fdx_validate):
+    """RFC 6750 §2.1: ``Basic <valid token>`` is not a bearer credential."""
+    consent = gw.consent()
+    token = gw.manage_token()
+
+    response = gw.http.get(_consent_path(consent), headers={"Authorization": f"Basic {token}"})
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
 
 
 @pytest.mark.parametrize(
@@ -389,7 +434,7 @@ def test_a_recipient_revokes_its_consent_with_204(gw, fdx_validate):
             {
                 "status": "REVOKED",
                 "reason": "USER_ACTION",
-                "initiator": "INDIVIDUAL",
+                "initiator": "DATA_ACCESS_PLATFORM",
                 "updatedTime": "2026-03-15T12:00:05Z",
             }
         ]
@@ -408,6 +453,24 @@ def test_the_initiator_defaults_to_the_recipient(gw, fdx_validate):
     fdx_validate(listed, "ConsentRevocationListentity")
     assert listed["revocations"][0]["initiator"] == "DATA_RECIPIENT"
     assert listed["revocations"][0]["reason"] == "BUSINESS_RULE"
+
+
+@pytest.mark.parametrize("body", [{}, {"initiator": "DATA_RECIPIENT"}], ids=["empty", "initiator"])
+def test_a_revocation_without_a_reason_is_served_and_listed_without_one(gw, fdx_validate, body):
+    """FDX ConsentRevocationRequest makes ``reason`` optional: 204, and none is made up."""
+    consent = gw.consent()
+    token = gw.manage_token()
+
+    response = gw.put(_consent_path(consent, "/revocation"), token, body)
+    listed = gw.get(_consent_path(consent, "/revocation"), token).json()
+    events = anyio.run(gw.records.consents.events, consent.id)
+
+    assert response.status_code == 204, response.text
+    fdx_validate(listed, "ConsentRevocationListentity")
+    assert [{k: v for k, v in r.items() if k != "updatedTime"} for r in listed["revocations"]] == [
+        {"status": "REVOKED", "initiator": "DATA_RECIPIENT"}
+    ]
+    assert (events[-1].event, events[-1].reason) == ("revoked", None)
 
 
 def test_an_unrevoked_consent_has_an_empty_revocation_list(gw, fdx_validate):
@@ -463,12 +526,30 @@ def test_revoking_an_ended_consent_is_a_conflict(gw, fdx_validate, ended):
         b"",
         b"not json",
         b"[]",
-        b'{"initiator": "INDIVIDUAL"}',
         b'{"reason": "BORED"}',
         b'{"reason": "USER_ACTION", "initiator": "ROBOT"}',
         b'{"reason": 1}',
+        b'{"reason": ["USER_ACTION"]}',
+        b'{"reason": {"USER_ACTION": 1}}',
+        b'{"reason": "USER_ACTION", "initiator": ["DATA_RECIPIENT"]}',
+        b'{"reason": "USER_ACTION", "initiator": {}}',
+        b'{"reason": "USER_ACTION", "initiator": null}',
+        b'{"reason": "USER_ACTION", "initiator": "INDIVIDUAL"}',
     ],
-    ids=["empty", "not-json", "array", "no-reason", "bad-reason", "bad-initiator", "number"],
+    ids=[
+        "empty",
+        "not-json",
+        "array",
+        "bad-reason",
+        "bad-initiator",
+        "number",
+        "reason-a-list",
+        "reason-an-object",
+        "initiator-a-list",
+        "initiator-an-object",
+        "initiator-null",
+        "initiator-the-consumer",
+    ],
 )
 def test_a_malformed_revocation_request_is_invalid_input(gw, fdx_validate, body):
     """400/401 and the consent stays ACTIVE."""

@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey
 
 from authz.store.base import Kind
 from config.settings import Settings
-from tests.authz.dpop.proofs import DROP, Prover, ath
+from tests.authz.dpop.proofs import DROP, Prover, ath, b64
 from tests.gateway.conftest import Harness, assert_fdx_error
 
 # RFC 9449 §7.1 challenges, listing the default dpop_algorithms
@@ -144,9 +144,18 @@ MALFORMED: dict[str, tuple[dict[str, Any], dict[str, Any], Any]] = {
 }
 
 
-@pytest.mark.parametrize(("header", "claims", "signer"), MALFORMED.values(), ids=MALFORMED)
+@pytest.mark.parametrize(
+    ("name", "header", "claims", "signer"),
+    [(name, *spoiled) for name, spoiled in MALFORMED.items()],
+    ids=MALFORMED,
+)
 def test_a_malformed_proof_is_refused(
-    w: World, header: dict[str, Any], claims: dict[str, Any], signer: Any, fdx_validate: Any
+    w: World,
+    name: str,
+    header: dict[str, Any],
+    claims: dict[str, Any],
+    signer: Any,
+    fdx_validate: Any,
 ) -> None:
     """401/603 with WWW-Authenticate: DPoP error="invalid_dpop_proof" (RFC 9449 §7.1)."""
     token = w.dpop_grant()
@@ -162,8 +171,14 @@ def test_a_malformed_proof_is_refused(
 
     response = w.call(token, proof=proof)
 
-    assert_fdx_error(response, 401, "603", fdx_validate)
+    body = assert_fdx_error(response, 401, "603", fdx_validate)
     assert CHALLENGE_INVALID_DPOP_PROOF == response.headers["www-authenticate"]
+    # The description names what is wrong, so the client's developer can fix it.
+    member = _MEMBER_AT_FAULT.get(name.split("-")[0])
+    assert member is None or member in body["debugMessage"], body["debugMessage"]
+
+
+_MEMBER_AT_FAULT = {"jti": "jti", "htm": "htm", "htu": "htu", "iat": "iat", "ath": "ath"}
 
 
 @pytest.mark.parametrize(
@@ -376,3 +391,126 @@ def test_without_the_setting_a_nonce_is_neither_required_nor_sent(w: World) -> N
 
     assert 200 == response.status_code
     assert "dpop-nonce" not in response.headers
+
+
+def test_a_non_ascii_ath_is_an_invalid_proof(w: World, fdx_validate: Any) -> None:
+    """Any characters in ath: 401 invalid_dpop_proof in the FDX shape, never a 500."""
+    token = w.dpop_grant()
+    proof = w.prover.proof("GET", ACCOUNTS, now=w.clock(), token=token, claims={"ath": "é" * 43})
+
+    response = w.call(token, proof=proof)
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert CHALLENGE_INVALID_DPOP_PROOF == response.headers["www-authenticate"]
+
+
+def test_a_non_ascii_nonce_is_asked_to_retry(nonced: World, fdx_validate: Any) -> None:
+    """Any characters in nonce: 401 use_dpop_nonce with a fresh one, never a 500."""
+    token = nonced.dpop_grant()
+    proof = nonced.prover.proof("GET", ACCOUNTS, now=nonced.clock(), token=token, nonce="é" * 43)
+
+    response = nonced.call(token, proof=proof)
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert CHALLENGE_USE_DPOP_NONCE == response.headers["www-authenticate"]
+    assert response.headers["dpop-nonce"]
+
+
+# ---------------------------------------------------------------------------- the proof's key
+
+
+def _spoiled(jwk: dict[str, Any], member: str, value: Any) -> dict[str, Any]:
+    spoiled = {**jwk, member: value}
+    if value is DROP:
+        del spoiled[member]
+    return spoiled
+
+
+# A key of the right type whose material is no key: each must be invalid_dpop_proof, not a 500.
+BAD_EC = {
+    "x-not-on-the-curve": ("x", b64(b"\x01" * 32)),
+    "x-too-short": ("x", b64(b"\x01" * 5)),
+    "x-a-number": ("x", 5),
+    "x-missing": ("x", DROP),
+    "x-padded": ("x", "PADDED"),
+    "x-not-base64url": ("x", "!!!!"),
+    "x-non-ascii": ("x", "é" * 43),
+    "y-a-list": ("y", []),
+}
+BAD_RSA = {
+    "e-zero": ("e", "AA"),
+    "e-even": ("e", "Ag"),
+    "e-a-list": ("e", []),
+    "e-huge": ("e", b64(b"\xff" * 300)),
+    "n-a-number": ("n", 5),
+    "n-padded": ("n", "PADDED"),
+}
+
+
+@pytest.mark.parametrize(("member", "value"), BAD_EC.values(), ids=BAD_EC)
+def test_an_ec_key_with_bad_material_is_an_invalid_proof(
+    w: World, member: str, value: Any, fdx_validate: Any
+) -> None:
+    """RFC 9449 §4.3 item 5: the jwk must be a valid public key."""
+    token = w.dpop_grant()
+    jwk = w.prover.jwk
+    if value == "PADDED":
+        value = jwk[member] + "="
+    header = {"jwk": _spoiled(jwk, member, value)}
+    proof = w.prover.proof("GET", ACCOUNTS, now=w.clock(), token=token, header=header)
+
+    response = w.call(token, proof=proof)
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert CHALLENGE_INVALID_DPOP_PROOF == response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(("member", "value"), BAD_RSA.values(), ids=BAD_RSA)
+def test_an_rsa_key_with_bad_material_is_an_invalid_proof(
+    w: World, member: str, value: Any, fdx_validate: Any
+) -> None:
+    """The same for PS256 keys."""
+    w.prover = Prover.rsa()
+    token = w.dpop_grant()
+    jwk = w.prover.jwk
+    if value == "PADDED":
+        value = jwk[member] + "=="
+    header = {"jwk": _spoiled(jwk, member, value)}
+    proof = w.prover.proof("GET", ACCOUNTS, now=w.clock(), token=token, header=header)
+
+    response = w.call(token, proof=proof)
+
+    assert_fdx_error(response, 401, "603", fdx_validate)
+    assert CHALLENGE_INVALID_DPOP_PROOF == response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("member", ["d", "p", "q", "dp", "dq", "qi", "oth", "k"])
+def test_each_private_key_member_alone_is_refused(w: World, member: str) -> None:
+    """RFC 9449 §4.2: the jwk "MUST NOT contain a private key"; any one private member (RFC 7518
+    §6.2.2, §6.3.2, §6.4.1) is enough to refuse it, even on a key otherwise public."""
+    token = w.dpop_grant()
+    header = {"jwk": {**w.prover.jwk, member: b64(b"\x01" * 32)}}
+    proof = w.prover.proof("GET", ACCOUNTS, now=w.clock(), token=token, header=header)
+
+    response = w.call(token, proof=proof)
+
+    assert 401 == response.status_code
+    assert CHALLENGE_INVALID_DPOP_PROOF == response.headers["www-authenticate"]
+    assert "public key" in response.json()["debugMessage"]
+
+
+@pytest.mark.parametrize("segment", [0, 1, 2], ids=["header", "claims", "signature"])
+def test_a_padded_base64url_segment_is_refused(w: World, segment: int) -> None:
+    """RFC 7515 §2: base64url "with all trailing '=' characters omitted"; a padded segment is
+    not a JWS, even where decoding would succeed."""
+    token = w.dpop_grant()
+    parts = w.prover.proof("GET", ACCOUNTS, now=w.clock(), token=token).split(".")
+    while len(parts[segment]) % 4:
+        parts[segment] += "="
+    if "=" not in parts[segment]:
+        parts[segment] += "===="
+
+    response = w.call(token, proof=".".join(parts))
+
+    assert 401 == response.status_code
+    assert CHALLENGE_INVALID_DPOP_PROOF == response.headers["www-authenticate"]

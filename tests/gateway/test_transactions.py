@@ -97,16 +97,36 @@ def test_a_malformed_date_is_702(h, fdx_validate, query):
     assert_fdx_error(h.get(f"{TXNS}?{query}", token), 400, "702", fdx_validate)
 
 
+SAME_DAY = date(2026, 3, 10)
+
+
+def test_a_reversed_range_is_703(h, fdx_validate):
+    """703: start after end."""
+    _, token = h.grant()
+    response = h.get(f"{TXNS}?startTime=2026-03-05&endTime=2026-03-01", token)
+
+    assert_fdx_error(response, 400, "703", fdx_validate)
+
+
 @pytest.mark.parametrize(
-    "query",
-    ["startTime=2026-03-05&endTime=2026-03-01", "startTime=2026-03-01", "endTime=2026-03-01"],
-    ids=["reversed", "start-only", "end-only"],
+    ("query", "asked", "count"),
+    [
+        ("startTime=2026-03-01", Window(date(2026, 3, 1), TODAY), 15),
+        ("endTime=2026-03-10", Window(date(2026, 3, 4), date(2026, 3, 10)), 7),
+        ("startTime=2026-03-10&endTime=2026-03-10", Window(SAME_DAY, SAME_DAY), 1),
+    ],
+    ids=["start-only", "end-only", "same-day"],
 )
-def test_a_bad_range_is_703(h, fdx_validate, query):
-    """703: start after end, or only one of the two."""
+def test_one_date_alone_and_a_same_day_range_are_served(h, fdx_validate, query, asked, count):
+    """FDX treats startTime and endTime independently; start == end is that one day."""
     _, token = h.grant()
 
-    assert_fdx_error(h.get(f"{TXNS}?{query}", token), 400, "703", fdx_validate)
+    response = h.get(f"{TXNS}?{query}&limit=100", token)
+
+    assert 200 == response.status_code, response.text
+    fdx_validate(response.json(), "Transactionsentity")
+    assert asked == _window_asked(h)
+    assert count == len(response.json()["transactions"])
 
 
 def test_paging_returns_every_transaction_exactly_once(h, fdx_validate):

@@ -288,7 +288,7 @@ class Driver:
         return await self.http.put(
             (via or self.issuer) + path,
             headers={"DPoP": proof, "Authorization": f"DPoP {token}"},
-            json={"reason": "USER_ACTION", "initiator": "INDIVIDUAL"},
+            json={"reason": "USER_ACTION", "initiator": "DATA_RECIPIENT"},
         )
 
     async def _follow(self, page: httpx.Response, base: str, step: str) -> httpx.Response:

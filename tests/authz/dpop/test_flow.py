@@ -131,6 +131,35 @@ async def test_the_example_client_completes_the_flow_under_fapi2(
     assert bool(asked) is nonces
 
 
+@pytest.mark.parametrize("claim", ["ath", "nonce"])
+def test_userinfo_refuses_a_non_ascii_ath_or_nonce_with_a_challenge(
+    worlds: WorldFactory, claim: str
+) -> None:
+    """Any characters in ath or (nonces required) nonce: 401 with the DPoP challenge that
+    fits, never a 500."""
+    world = worlds(dpop_nonce_required=True)
+    consent = world.consent()
+    token, _ = world.services.tokens.issue(
+        consent_id=consent.id,
+        client_id=CLIENT_ID,
+        sub="pairwise",
+        scope="openid fdx:accountbasic:read",
+        jkt=world.prover.jkt,
+    )
+    url = f"{ISSUER}/oauth/userinfo"
+    odd = "é" * 43
+    if claim == "ath":
+        proof = world.prover.proof("GET", url, now=world.clock(), token=token, claims={"ath": odd})
+    else:
+        proof = world.prover.proof("GET", url, now=world.clock(), token=token, nonce=odd)
+
+    response = world.http.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": proof})
+
+    expected = "invalid_dpop_proof" if claim == "ath" else "use_dpop_nonce"
+    assert 401 == response.status_code
+    assert f'DPoP error="{expected}"' == response.headers["www-authenticate"].split(",")[0]
+
+
 @pytest.mark.parametrize("path", ["/oauth/userinfo", "/fdx/v6/accounts", "/fdx/v6/consents/c-1"])
 def test_every_dpop_challenge_lists_the_advertised_algs(worlds: WorldFactory, path: str) -> None:
     """RFC 9449 §7.1: a DPoP challenge carries ``algs``, the algorithms the metadata lists in

@@ -176,3 +176,81 @@ def test_a_nonce_of_another_secret_is_invalid() -> None:
     assert not mine.valid(theirs.current())
     assert not mine.valid(None)
     assert not mine.valid(12)
+
+
+NON_ASCII = "é" * 43  # 43 characters, the length of a real ath and nonce
+
+
+async def test_a_non_ascii_ath_is_an_invalid_proof_not_a_crash() -> None:
+    """``ath`` is compared as bytes: a non-ASCII one is refused as not matching the token
+    (``hmac.compare_digest`` raises TypeError on non-ASCII text)."""
+    clock, prover = FakeClock(), Prover()
+    proof = prover.proof("GET", URL, now=clock(), token="t", claims={"ath": NON_ASCII})
+
+    with pytest.raises(DpopError, match="ath"):
+        await verifier(clock).verify([proof], method="GET", url=URL, access_token="t")
+
+
+async def test_a_non_ascii_nonce_is_asked_to_retry_not_a_crash() -> None:
+    """A nonce the server cannot have made, whatever its characters, gets use_dpop_nonce."""
+    clock, prover = FakeClock(), Prover()
+    nonces = Nonces(b"s" * 32, lifetime=300, clock=clock)
+    proof = prover.proof("POST", URL, now=clock(), nonce=NON_ASCII)
+
+    with pytest.raises(DpopError) as refused:
+        await verifier(clock, nonces=nonces).verify([proof], method="POST", url=URL)
+
+    assert ("use_dpop_nonce", nonces.current()) == (refused.value.error, refused.value.nonce)
+
+
+def test_a_nonce_is_the_same_in_every_version_of_the_gateway() -> None:
+    """A known answer: instances of different releases behind one load balancer (a rolling
+    upgrade) share the secret, so they must make the same nonce from it for the same time."""
+    nonces = Nonces(b"s" * 32, lifetime=300, clock=lambda: 1_800_000_000.0)
+
+    assert "bI3RuKCrRs3S54YRsvts8cn4idVDcALb_t_MuK_EhVM" == nonces.current()
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(1, True), (256, True), (257, False)])
+async def test_a_jti_is_one_to_256_characters(length: int, accepted: bool) -> None:
+    """The replay cache keys on jti: any non-empty one up to the bound is taken."""
+    clock, prover = FakeClock(), Prover()
+    proof = prover.proof("POST", URL, now=clock(), claims={"jti": "j" * length})
+
+    if accepted:
+        await verifier(clock).verify([proof], method="POST", url=URL)
+    else:
+        with pytest.raises(DpopError, match="jti"):
+            await verifier(clock).verify([proof], method="POST", url=URL)
+
+
+@pytest.mark.parametrize("preset", [None, "from-the-app"], ids=["none-set", "app-set"])
+async def test_the_nonce_middleware_adds_one_nonce_and_passes_the_rest(preset: str | None) -> None:
+    """Every HTTP response gets a DPoP-Nonce unless the app set one (never two); the request
+    (its body included) and any other kind of scope pass through untouched."""
+    from authz.dpop import NonceHeaderMiddleware
+
+    nonces = Nonces(b"s" * 32, lifetime=300, clock=FakeClock())
+    seen: list[tuple[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope["type"], await receive()))
+        if scope["type"] == "http":
+            headers = [] if preset is None else [(b"dpop-nonce", preset.encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"the body"}
+
+    middleware = NonceHeaderMiddleware(app, nonces=nonces)
+    await middleware({"type": "lifespan"}, receive, send)
+    await middleware({"type": "http", "headers": []}, receive, send)
+
+    nonce_values = [v for k, v in sent[0]["headers"] if k.lower() == b"dpop-nonce"]
+    assert [("lifespan", await receive()), ("http", await receive())] == seen
+    assert [(preset or nonces.current()).encode()] == nonce_values

@@ -264,3 +264,20 @@ def test_a_replayed_token_endpoint_proof_is_refused(world: World) -> None:
 
     assert 200 == first.status_code
     assert "invalid_dpop_proof" == second.json()["error"]
+
+
+def test_a_non_ascii_nonce_at_the_token_endpoint_and_par_is_asked_to_retry(
+    worlds: WorldFactory,
+) -> None:
+    """A nonce in any characters is checked before client authentication: 400 use_dpop_nonce,
+    never a 500."""
+    world = worlds(dpop_nonce_required=True)
+    form = world.auth(grant_type="client_credentials")
+    nonce = "é" * 43
+
+    token = world.token_request(form, proof=world.proof(nonce=nonce))
+    par = world.par(proof=world.proof(PAR_URL, nonce=nonce))
+
+    assert [(400, "use_dpop_nonce")] * 2 == [
+        (r.status_code, r.json()["error"]) for r in (token, par)
+    ]

@@ -137,6 +137,19 @@ def test_an_assertion_without_exp_is_refused(oauth: Harness) -> None:
     _refused(_token_call(oauth, oauth.assertion(exp=None)))
 
 
+@pytest.mark.parametrize(
+    "iat",
+    [None, -1, -1_000_000_000, "1767225600", True],
+    ids=["missing", "-1", "-1e9", "text", "true"],
+)
+def test_an_assertion_without_a_valid_iat_is_refused(oauth: Harness, iat: object) -> None:
+    """iat is required and must be a NumericDate (RFC 7519 §2): missing, negative or not a
+    number is invalid_client, the assertion otherwise valid (None leaves it out)."""
+    description = _refused(_token_call(oauth, oauth.assertion(iat=iat)))
+
+    assert "assertion" in description
+
+
 def test_an_assertion_issued_in_the_future_is_refused(oauth: Harness) -> None:
     """iat beyond the skew in the future is refused."""
     now = int(oauth.clock())

@@ -280,3 +280,61 @@ def test_neither_details_nor_fdx_scope_is_refused(oauth: Harness) -> None:
 def test_no_scope_and_no_details_is_refused(oauth: Harness) -> None:
     """An empty request is invalid_request."""
     _error(_push(oauth, authorization_details=None, scope=None))
+
+
+# ------------------------------------------------ parameters taken no action on, checked for form
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("claims", '{"id_token": {"email": null, "name": {"essential": true}}}'),
+        ("claims", '{"userinfo": {}, "other": 1}'),
+        ("max_age", "0"),
+        ("max_age", "3600"),
+        ("prompt", "login consent"),
+        ("prompt", "none"),
+        ("resource", "https://bank.example/fdx/v6"),
+        ("resource", "urn:example:fdx"),
+    ],
+)
+def test_well_formed_oidc_and_resource_parameters_are_accepted(
+    oauth: Harness, name: str, value: str
+) -> None:
+    """Well-formed, they change nothing here: 201."""
+    assert 201 == _push(oauth, **{name: value}).status_code
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("claims", "not json"),
+        ("claims", "[]"),
+        ("claims", '"id_token"'),
+        ("claims", '{"id_token": []}'),
+        ("claims", '{"userinfo": {"email": 1}}'),
+        ("max_age", ""),
+        ("max_age", "-1"),
+        ("max_age", "1.5"),
+        ("max_age", "ten"),
+        ("max_age", "١٢"),
+        ("max_age", "9" * 20),
+        ("prompt", ""),
+        ("prompt", "sometimes"),
+        ("prompt", "login  consent"),
+        ("prompt", "login login"),
+        ("prompt", "none login"),
+    ],
+)
+def test_malformed_oidc_parameters_are_refused(oauth: Harness, name: str, value: str) -> None:
+    """OIDC Core §3.1.2.1, §5.5: invalid_request naming the parameter, not ignored."""
+    assert name in _error(_push(oauth, **{name: value}))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "fdx", "/fdx/v6", "https://bank.example/fdx#v6", "https://bank.example/a b", "é:x"],
+)
+def test_a_malformed_resource_is_invalid_target(oauth: Harness, value: str) -> None:
+    """RFC 8707 §2: an absolute URI without a fragment, else invalid_target."""
+    assert "resource" in _error(_push(oauth, resource=value), "invalid_target")
