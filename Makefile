@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check install init bench bench-all mutation clean
+.PHONY: run test lint check install init bench bench-all mutation clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -50,6 +50,13 @@ bench-all: install
 	$(BIN)/python -m bench.flows
 	cd tests/bank_op && npm ci --no-audit --no-fund
 	$(BIN)/python -m bench.login
+
+# requirements.lock: every runtime dependency pinned with its hashes, for reproducible installs
+# (`pip install --require-hashes -r requirements.lock` then `pip install --no-deps .`). uv
+# resolves in about a second and writes pip's own format, so installing needs pip alone.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock -q
 
 # Mutation testing of the consent gate (not in CI; about an hour on two busy cores): mutmut
 # mutates the modules [tool.mutmut] in pyproject.toml names and runs the tests that exercise

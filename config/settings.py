@@ -1,17 +1,21 @@
 """Settings, read once at start-up into a frozen value that is passed down explicitly.
 
-Defaults live in ``config/gateway.toml``; ``FDX_<KEY>`` environment variables override them.
-This module is the only place in the code base that reads ``os.environ``.
+Three layers, the first that sets a key wins: ``FDX_<KEY>`` environment variables, then the
+operator's TOML file (``fdxgw --config FILE`` or ``FDX_CONFIG``), then the built-in defaults in
+``config/gateway.toml``. This module is the only place in the code base that reads (or, for
+``fdxgw serve --workers``, writes) ``os.environ``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
+import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +26,24 @@ from config.smtp import parse_smtp_url
 from config.zones import zone
 
 DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
+# Where the package is installed (the checkout, or site-packages): the built-in defaults that
+# name the package's own files (the sandbox's demo material) are found under it, wherever the
+# gateway is started from.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGED_KEYS = ("demo_dir", "registry_jwks")
+# Settings naming a file or folder: a relative path in the operator's file is relative to that
+# file's folder, so one folder holds a deployment's whole configuration.
+PATH_KEYS = (
+    "var_dir", "demo_dir", "adapter_config", "registry_jwks", "admin_token_file",
+    "maintenance_file", "keys_passphrase_file", "key_encryption_key_file", "openapi",
+)  # fmt: skip
+SQLITE = "sqlite:///"
 _ADAPTER_NAME = r"[a-z][a-z0-9_-]{0,39}"
 _ADAPTER_SPEC = re.compile(
     rf"(?:{_ADAPTER_NAME}:)?{_ADAPTER_NAME}(?:,{_ADAPTER_NAME}:{_ADAPTER_NAME})*"
 )
 ENV_PREFIX = "FDX_"
+CONFIG_ENV = "FDX_CONFIG"  # the one FDX_* variable that is not a setting
 ENV_ONLY = {"key_encryption_key"}  # a secret itself: from the environment, never a file in git
 
 
@@ -39,6 +56,11 @@ class Settings:
     issuer: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    # A second port on the same host for /metrics, /admin/*, /healthz and /readyz, which the
+    # public port then answers 404 for; 0: none, everything on `port`.
+    management_port: int = 0
+    # Seconds `fdxgw serve` gives requests in flight to finish after SIGTERM before closing.
+    shutdown_timeout: int = 30
     database_url: str = ""  # empty: sqlite:///<var_dir>/gateway.db
     # PostgreSQL only (database_url postgresql://…): connections each instance keeps open and may
     # open at most, and seconds a call waits for one before failing with 503.
@@ -190,23 +212,34 @@ class Settings:
         cls,
         environ: Mapping[str, str] | None = None,
         defaults_file: Path = DEFAULTS_FILE,
+        *,
+        config_file: Path | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> Settings:
-        """Defaults from the TOML file, then ``FDX_*`` overrides; raises SettingsError."""
+        """``FDX_*`` variables over the operator's file (``config_file``, else ``FDX_CONFIG``)
+        over the defaults; raises SettingsError, and reports each unknown ``FDX_*`` variable
+        through ``warn`` (a typo there would otherwise be silently ignored)."""
         env = os.environ if environ is None else environ
-        try:
-            raw: dict[str, Any] = tomllib.loads(defaults_file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(f"{defaults_file}: cannot read defaults ({exc})") from exc
         known = {f.name: f for f in dataclasses.fields(cls)}
-        secret = sorted(set(raw) & ENV_ONLY)
-        if secret:
-            raise SettingsError(
-                f"{defaults_file}: {secret[0]} is a secret: set {ENV_PREFIX}{secret[0].upper()}"
-                " in the environment (or its _file setting), never in this file"
-            )
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise SettingsError(f"{defaults_file}: unknown key(s) {', '.join(unknown)}")
+        raw = _read_toml(defaults_file, "cannot read defaults")
+        _refuse_unknown(defaults_file, raw, known)
+        _refuse_secrets(defaults_file, raw)
+        for key in PACKAGED_KEYS:
+            if isinstance(raw.get(key), str) and raw[key]:
+                raw[key] = str(PACKAGE_ROOT / raw[key])
+        if config_file is None and env.get(CONFIG_ENV):
+            config_file = Path(env[CONFIG_ENV])
+        operator: dict[str, Any] = {}
+        if config_file is not None:
+            operator = _read_toml(config_file, "cannot read the configuration file")
+            _refuse_unknown(config_file, operator, known)
+            _refuse_secrets(config_file, operator)
+            raw.update(_relative_to(config_file.resolve().parent, operator))
+        for name in sorted(env):
+            if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
+                key = name[len(ENV_PREFIX) :].lower()
+                if key not in known:
+                    (warn or _log_warning)(f"{name}: not a setting{_closest(key, known)}; ignored")
         values: dict[str, Any] = {}
         for name, f in known.items():
             env_key = ENV_PREFIX + name.upper()
@@ -214,9 +247,67 @@ class Settings:
                 values[name] = _cast(env_key, env[env_key], f.type)
             elif name in raw:
                 values[name] = _cast(name, raw[name], f.type)
-        if ENV_PREFIX + "ISSUER" not in env:
+        if ENV_PREFIX + "ISSUER" not in env and "issuer" not in operator:
             _follow_port(values)
         return cls(**values)
+
+
+def export_for_workers(variables: Mapping[str, str]) -> None:
+    """Set environment variables that ``fdxgw serve --workers`` processes inherit: the operator's
+    file (``FDX_CONFIG``, so each worker reads the same settings) and prometheus-client's
+    multiprocess directory."""
+    os.environ.update(variables)
+
+
+def worker_metrics_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """The folder of prometheus-client's per-process metric files, set by ``fdxgw serve
+    --workers`` for its workers; None in a single process."""
+    env = os.environ if environ is None else environ
+    return env.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path}: {what} ({exc})") from exc
+
+
+def _refuse_unknown(path: Path, raw: Mapping[str, Any], known: Mapping[str, Any]) -> None:
+    for key in sorted(raw):
+        if key not in known:
+            raise SettingsError(f"{path}: unknown key {key!r}{_closest(key, known)}")
+
+
+def _refuse_secrets(path: Path, raw: Mapping[str, Any]) -> None:
+    secret = sorted(set(raw) & ENV_ONLY)
+    if secret:
+        raise SettingsError(
+            f"{path}: {secret[0]} is a secret: set {ENV_PREFIX}{secret[0].upper()}"
+            " in the environment (or its _file setting), never in this file"
+        )
+
+
+def _closest(key: str, known: Mapping[str, Any]) -> str:
+    match = difflib.get_close_matches(key, list(known), n=1, cutoff=0.0)
+    return f" (the closest known key is {match[0]!r})" if match else ""
+
+
+def _relative_to(folder: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The file's values, with its relative paths made relative to ``folder``."""
+    out = dict(raw)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            out[key] = str(folder / value)
+    url = out.get("database_url")
+    if isinstance(url, str) and url.startswith(SQLITE) and not url[len(SQLITE) :].startswith("/"):
+        out["database_url"] = SQLITE + str(folder / url[len(SQLITE) :])
+    return out
+
+
+def _log_warning(message: str) -> None:
+    logging.getLogger("config.settings").warning(message)
 
 
 LOOPBACK_ISSUER = "http://127.0.0.1:{port}"
@@ -319,6 +410,14 @@ def _validate(s: Settings) -> None:
         )
     if not 1 <= s.port <= 65535:
         raise SettingsError(f"port: must be 1-65535, got {s.port}")
+    if not 0 <= s.management_port <= 65535 or s.management_port == s.port:
+        raise SettingsError(
+            f"management_port: must be 0 (none) or 1-65535 other than port, got {s.management_port}"
+        )
+    if isinstance(s.shutdown_timeout, bool) or not 0 <= s.shutdown_timeout <= 3600:
+        raise SettingsError(
+            f"shutdown_timeout: must be between 0 and 3600, got {s.shutdown_timeout}"
+        )
     bounds = {
         "access_token_ttl": (1, 300),  # docs/architecture.md §5: access tokens live ≤ 300 s
         "par_ttl": (5, 600),

@@ -47,19 +47,28 @@ from gateway.areas import AreaAnswers
 from gateway.budget import within_budget
 from gateway.errors import fdx_exception_handlers
 from gateway.fdx.dispatch import FdxDispatcher
+from gateway.fdx.meta import load_windows
 from gateway.head_limits import HeadLimitMiddleware, within_limits
 from gateway.health import AdapterProbe, health_routes
-from gateway.metrics import Metrics, MetricsMiddleware, data_routes, measure, metrics_route
+from gateway.management import NOT_FOUND, served_here
+from gateway.metrics import Metrics, MetricsMiddleware, measure, metrics_route
 from gateway.middleware import InteractionIdMiddleware
 from gateway.openapi.routes import docs_route
 from gateway.outage import outage_handlers
+from gateway.worker_metrics import WorkerFiles
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Gateway:
+def create_app(
+    settings: Settings, *, services: Services | None = None, metrics_dir: str | None = None
+) -> Gateway:
+    """The app; ``metrics_dir``: this is one of ``fdxgw serve --workers``' processes, and
+    ``/metrics`` sums every worker's files there (gateway/worker_metrics.py)."""
     services = services or build_services(settings)
     # Operator tools (docs/operations.md): the adapter measured from outside, its health probe,
     # the admin credential.
-    metrics = Metrics(data_routes=data_routes(services.policy), clock=services.clock)
+    metrics = Metrics(shared=WorkerFiles(metrics_dir) if metrics_dir else None)
+    windows = load_windows(services.settings.maintenance_file)
+    rates = fdx.response_rates(services, windows)
     # Every adapter call within adapter_timeout (gateway/budget.py), then measured.
     bank = within_budget(services.bank, services.settings.adapter_timeout)
     services = replace(services, bank=measure(bank, metrics))
@@ -87,6 +96,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
                 for observer in services.observers:
                     if isinstance(observer, Notifier | Notices):
                         await background.enter_async_context(observer.running())
+                if metrics.shared is not None:
+                    await background.enter_async_context(_flushing(metrics))
                 if services.settings.database_url != "memory://":  # keys shared: follow them
                     await background.enter_async_context(_key_reloader(services).running())
                 yield
@@ -109,7 +120,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
             }
         )
 
-    fdx_routes = fdx.routes(services, probe=probe)
+    fdx_routes = fdx.routes(services, probe=probe, windows=windows, rates=rates)
     fdx_middleware = services.senders.resource_middleware()  # DPoP-Nonce, when required
     routes: list[BaseRoute] = [
         # The FDX API first: Starlette matches routes in order, and this is the hot path.
@@ -123,6 +134,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
         metrics_route(
             metrics,
             services,
+            rates,
+            probe,
             token=admin_token if services.settings.metrics_require_admin else None,
         ),
         *admin_routes(services, admin_token),
@@ -139,6 +152,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
     )
     return Gateway(
         dispatcher,
+        management_port=services.settings.management_port,
         routes=routes,
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
@@ -160,13 +174,21 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Gatew
 
 class Gateway(Starlette):
     """The app: Starlette, except that an FDX data operation is served by ``FdxDispatcher``
-    before Starlette's middleware stack and router see it."""
+    before Starlette's middleware stack and router see it, and that with a management port the
+    operator's paths are answered there and only there (gateway/management.py)."""
 
-    def __init__(self, fdx_dispatcher: FdxDispatcher, **kwargs: Any) -> None:
+    def __init__(
+        self, fdx_dispatcher: FdxDispatcher, *, management_port: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.fdx_dispatcher = fdx_dispatcher
+        self.management_port = management_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if self.management_port and not served_here(scope, self.management_port):
+                await NOT_FOUND(scope, receive, send)
+                return
         # A head past the limits is left to HeadLimitMiddleware, inside Starlette's stack.
         if scope["type"] == "http" and within_limits(scope["headers"]):
             hit = self.fdx_dispatcher.match(scope)
@@ -175,6 +197,26 @@ class Gateway(Starlette):
                 await self.fdx_dispatcher.serve(*hit, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+@asynccontextmanager
+async def _flushing(metrics: Metrics, every: float = 1.0) -> AsyncIterator[None]:
+    """This worker's totals into the shared files every second, so a scrape answered by
+    another worker is at most that stale; and once more, then marked dead, at shutdown."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every)
+            metrics.flush()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        metrics.flush()
+        if metrics.shared is not None:
+            metrics.shared.close()
 
 
 def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:

@@ -1,5 +1,7 @@
 """``fdxgw``: the operator's command line.
 
+fdxgw [--config FILE] COMMAND   settings from FILE (or $FDX_CONFIG), FDX_* variables over it
+fdxgw --version                 the gateway's version
 fdxgw init     create or upgrade storage, keys and the session secret; seed the sandbox demo
 fdxgw serve    start the gateway (storage must be initialised and its schema current)
 fdxgw check    read the settings, the policy, the adapter configuration and the maintenance
@@ -55,16 +57,25 @@ from authz.store import (
 )
 from config.policy import PolicyError, load_policy
 from config.settings import Settings, SettingsError
+from gateway import __version__
 from gateway.admin import commands
+from gateway.serving import serve, serve_parser
 
 _clock = time.time  # the one clock of the commands (tests set their own)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fdxgw", description="FDX data-sharing gateway")
+    parser.add_argument("--version", action="version", version=f"fdxgw {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the operator's TOML settings file (default: $FDX_CONFIG); FDX_* variables win",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", help="create or upgrade storage, keys and secrets; seed the demo")
-    sub.add_parser("serve", help="start the gateway")
+    serve_parser(sub)
     sub.add_parser("check", help="validate settings and the cluster policy")
     db = sub.add_parser("db", help="the record store's schema: migrate it, or check it")
     db.add_argument("action", choices=("migrate", "check"))
@@ -74,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parsers(sub)  # consents, keys, admin (gateway/admin/commands.py)
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load()
+        settings = Settings.load(config_file=args.config, warn=_warn)
         load_policy()
         if settings.registry_jwks:
             load_registry_keys(settings.registry_jwks)
@@ -97,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_recipients(settings, args.action, args.client_id, args.reason))
     if args.command in commands.COMMANDS:
         return commands.run(settings, args)
-    return _serve(settings)
+    return serve(settings, args)
+
+
+def _warn(message: str) -> None:
+    print(f"fdxgw: warning: {message}", file=sys.stderr)
 
 
 def _check(settings: Settings) -> int:
@@ -356,90 +371,6 @@ def _adapter_check(settings: Settings, args: argparse.Namespace) -> int:
 
     spec = {"FDX_OPENAPI": settings.openapi} if settings.openapi else {}
     return run(args, config_default=settings.adapter_config, environ=spec)
-
-
-def _serve(settings: Settings) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
-    from gateway.logging import configure
-
-    configure(settings.log_level)  # JSON lines, redacted, with the interaction id
-
-    try:
-        app = create_app(settings)  # reads the keys: a KEK that cannot open them stops here
-    except (SchemaError, RecordsUnavailable, ValueError, OSError) as exc:
-        print(f"fdxgw: cannot start: {exc}", file=sys.stderr)
-        return 2
-    _banner(settings)
-    uvicorn.run(app, **server_options(settings))
-    return 0
-
-
-def server_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's options for ``fdxgw serve``.
-
-    Access logging is off: it costs ~26 µs a request (docs/performance.md) and would record
-    query strings; data accesses are recorded in the audit trail instead.
-
-    Proxy headers are off: uvicorn would otherwise take the client address from
-    ``X-Forwarded-For`` whenever the peer is in its own allow-list (127.0.0.1 unless told
-    otherwise), whatever ``trusted_proxies`` says, and a client could pick its address for the
-    sign-in throttle or pose as the proxy that forwards client certificates. The gateway reads
-    the header itself, and only from a peer in ``trusted_proxies`` (docs/security.md).
-
-    httptools, with a bound on a request's head (gateway/head_limits.py): httptools itself
-    buffers a head of any size."""
-    from gateway.head_limits import HeadLimitedHttpToolsProtocol
-
-    return {
-        "host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
-        "server_header": False, "log_config": None, "proxy_headers": False,
-        "http": HeadLimitedHttpToolsProtocol,
-    }  # fmt: skip
-
-
-def _banner(settings: Settings) -> None:
-    issuer = settings.issuer
-    lines = [
-        "",
-        f"  FDX gateway for {settings.provider_name}",
-        f"  issuer          {issuer}",
-        f"  metadata        {issuer}/.well-known/oauth-authorization-server",
-        f"  JWKS            {issuer}/jwks",
-        f"  FDX API         {issuer}/fdx/v6",
-    ]
-    demo = Path(settings.demo_dir)
-    if settings.adapter == "sandbox" and (demo / "recipient.json").is_file():
-        recipient = json.loads((demo / "recipient.json").read_text(encoding="utf-8"))
-        lines += [
-            "",
-            f"  demo recipient  client_id {recipient['client_id']}",
-            f"                  redirect  {recipient['redirect_uris'][0]}",
-            f"                  key       {demo / 'recipient-private-jwks.json'} (ES256)",
-        ]
-        if settings.login == "oidc":
-            # The built-in form, the demo consumers' passwords and examples/budget_app.py
-            # (which fills that form) do not apply: the bank's OP signs consumers in.
-            lines += [
-                "",
-                f"  sign-in         at the bank's OpenID Provider {settings.login_oidc_issuer}",
-                "                  (login = oidc: the demo consumers' passwords and",
-                "                  examples/budget_app.py, which uses the built-in form,",
-                "                  do not apply)",
-                "",
-            ]
-            print("\n".join(lines), flush=True)
-            return
-        consumers = demo / "consumers.json"
-        if consumers.is_file():
-            # User IDs only: the banner goes to the log, where passwords and people's names
-            # (demo or not) have no place; the file itself says the passwords.
-            people = json.loads(consumers.read_text(encoding="utf-8"))["consumers"]
-            names = ", ".join(p["username"] for p in people)
-            lines += ["", f"  demo consumers  {names} (passwords in {consumers})"]
-        lines += ["", "  try it:         .venv/bin/python examples/budget_app.py", ""]
-    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

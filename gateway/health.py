@@ -33,6 +33,7 @@ from adapters.base import BankAdapter
 from adapters.errors import AdapterError, BankUnavailable, ScheduledMaintenance
 from authz.services import Services
 from authz.store.base import Kind, SchemaError
+from gateway import __version__
 
 log = logging.getLogger("gateway.health")
 
@@ -127,7 +128,7 @@ def _unwrap(bank: BankAdapter) -> BankAdapter:
 
 def health_routes(services: Services, probe: AdapterProbe, *, timeout: float = 2.0) -> list[Route]:
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "alive"}, headers=NO_STORE)
+        return JSONResponse({"status": "alive", "version": __version__}, headers=NO_STORE)
 
     async def readyz(request: Request) -> Response:
         checks = {

@@ -6,15 +6,18 @@ proxy add to plain dicts of counters and bucket lists (the event loop is one thr
 carry a raw path or an id: requests are labelled by the matched route template
 (``/fdx/v6/accounts/{accountId}``), unknown methods become ``OTHER``, unmatched paths ``unmatched``.
 
-Series (all per process; a deployment sums its instances in Prometheus):
+Series (per instance; a deployment sums its instances in Prometheus). Under ``fdxgw serve
+--workers N`` an instance's workers are summed into one answer (``gateway.worker_metrics``).
 
 - ``fdxgw_http_requests_total`` / ``fdxgw_http_request_duration_seconds``: route, method, status
 - ``fdxgw_adapter_call_duration_seconds``: adapter, operation; ``fdxgw_adapter_errors_total``:
   adapter, operation, error (the adapter error's class)
 - ``fdxgw_active_consents``: ACTIVE and unexpired consents, counted when scraped
 - ``fdxgw_tokens_issued_total``: grant_type (successful POST /oauth/token answers)
-- ``fdxgw_cfpb_1033_requests`` / ``_proper_responses`` / ``_response_rate``: month (UTC), see
-  ``ResponseRate``
+- ``fdxgw_cfpb_1033_requests_total``, ``fdxgw_cfpb_1033_proper_responses_total`` and
+  ``fdxgw_cfpb_1033_response_rate``: month (UTC), counted from the audit trail
+  (``gateway.response_rate``): the same on every instance, whatever restarted
+- ``process_*``: CPU, memory, descriptors, start time (of all workers, under ``--workers``)
 """
 
 from __future__ import annotations
@@ -23,12 +26,11 @@ import logging
 import re
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -46,8 +48,10 @@ from adapters.base import (
 from adapters.errors import AdapterError
 from adapters.proxy import BankProxy
 from authz.services import Services
-from config.policy import Policy
 from gateway.admin.token import AdminToken
+from gateway.health import AdapterProbe
+from gateway.response_rate import MonthFigures, ResponseRates
+from gateway.worker_metrics import WorkerFiles
 
 log = logging.getLogger("gateway.metrics")
 
@@ -58,6 +62,7 @@ BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 TOKEN_PATH = "/oauth/token"  # noqa: S105  (a path, not a secret)
+STATUSES = ("ALIVE", "PARTIAL", "MAINTENANCE", "DOWN")  # FDX 6.2 AvailabilityStatus
 _GRANT = re.compile(rb"(?:^|&)grant_type=([A-Za-z0-9_.:%-]{1,100})")
 _MAX_SNIFF = 65536
 
@@ -88,83 +93,40 @@ class _Series:
         return out
 
 
-@dataclass(slots=True)
-class MonthTally:
-    requests: int = 0  # queries for covered data, scheduled downtime excluded
-    proper: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.proper / self.requests if self.requests else 1.0
-
-
-class ResponseRate:
-    """The CFPB §1033.311(c)(1)(i) proper response rate of the data endpoints, per UTC month.
-
-    Numerator: proper responses, that is answers that fulfil the query (2xx) or explain why not
-    (any 4xx, which the gateway always sends in the FDX error shape with a code). Denominator:
-    every query for covered data, except those answered during scheduled downtime (a 503 with
-    ``Retry-After``: the adapter's ``ScheduledMaintenance``), which the rule excludes from both.
-    Any other 5xx (unscheduled downtime, errors) counts against the rate. The final rule asks
-    for a "commercially reasonable" response time without a number (the proposed 3,500 ms limit
-    was dropped), so time is not part of this count: the latency histograms show it.
-    Kept in memory for the life of the process: each instance reports its own share.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-        self.months: dict[str, MonthTally] = {}
-        self._month = ""
-        self._until = 0.0
-        self._tally = MonthTally()
-
-    def record(self, status: int, *, scheduled_downtime: bool) -> None:
-        if scheduled_downtime:
-            return
-        now = self.clock()
-        if now >= self._until or now < self._until - 32 * 86400:
-            self._roll(now)
-        self._tally.requests += 1
-        if status < 500:
-            self._tally.proper += 1
-
-    def _roll(self, now: float) -> None:
-        day = datetime.fromtimestamp(now, UTC)
-        self._month = f"{day.year:04d}-{day.month:02d}"
-        year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-        self._until = datetime(year, month, 1, tzinfo=UTC).timestamp()
-        self._tally = self.months.setdefault(self._month, MonthTally())
-
-
 @dataclass(eq=False)
 class Metrics:
     """One app's measurements and the Prometheus registry that exposes them."""
 
-    data_routes: frozenset[tuple[str, str]] = frozenset()  # (method, template) of data endpoints
-    clock: Callable[[], float] = time.time
+    # This worker's share of the instance's files under ``fdxgw serve --workers``; None: one
+    # process, which answers from its own dicts.
+    shared: WorkerFiles | None = None
     requests: dict[tuple[str, str, str], _Series] = field(default_factory=dict)
     adapter_calls: dict[tuple[str, str], _Series] = field(default_factory=dict)
     adapter_errors: dict[tuple[str, str, str], int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
+    # Read from storage when scraped: the same on every instance.
     active_consents: int | None = None
-    rate: ResponseRate = field(init=False)
+    months: list[MonthFigures] = field(default_factory=list)
+    adapter_status: str | None = None  # the health probe's (FDX AvailabilityStatus)
+    signing_key_age: float | None = None  # seconds since the signing key was made
     registry: CollectorRegistry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rate = ResponseRate(self.clock)
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self)  # a Collector: it has collect()
+        stored = _StoredFigures(self)
+        if self.shared is None:
+            self.registry = CollectorRegistry(auto_describe=False)
+            self.registry.register(self)  # a Collector: it has collect()
+            self.registry.register(stored)
+            ProcessCollector(registry=self.registry)
+        else:
+            self.registry = self.shared.registry(stored)
 
-    def observe_request(
-        self, template: str, method: str, status: int, seconds: float, *, downtime: bool
-    ) -> None:
+    def observe_request(self, template: str, method: str, status: int, seconds: float) -> None:
         key = (template, method, str(status))
         series = self.requests.get(key)
         if series is None:
             series = self.requests[key] = _Series()
         series.observe(seconds)
-        if (method, template) in self.data_routes:
-            self.rate.record(status, scheduled_downtime=downtime)
 
     def observe_adapter(self, adapter: str, operation: str, seconds: float) -> None:
         key = (adapter, operation)
@@ -181,7 +143,13 @@ class Metrics:
         self.tokens[grant_type] = self.tokens.get(grant_type, 0) + 1
 
     def render(self) -> bytes:
+        self.flush()
         return generate_latest(self.registry)
+
+    def flush(self) -> None:
+        """Under ``--workers``: this worker's totals into its files, for any worker's scrape."""
+        if self.shared is not None:
+            self.shared.write(self)
 
     def collect(self) -> Iterable[Metric]:
         yield from self._histograms(
@@ -218,22 +186,37 @@ class Metrics:
         for grant, n in sorted(self.tokens.items()):
             tokens.add_metric((grant,), n)
         yield tokens
+
+    def collect_stored(self) -> Iterable[Metric]:
         if self.active_consents is not None:
             yield GaugeMetricFamily(
                 "fdxgw_active_consents",
                 "Consents ACTIVE and not yet expired (all instances: read from storage).",
                 value=self.active_consents,
             )
-        yield from self._response_rate()
-
-    def _response_rate(self) -> Iterable[Metric]:
-        doc = " (CFPB 12 CFR 1033.311(c)(1)(i); this instance, since it started)."
-        requests = GaugeMetricFamily(
+        if self.adapter_status is not None:
+            status = GaugeMetricFamily(
+                "fdxgw_adapter_status",
+                "The bank adapter's health probe: 1 for its status (DOWN also while a circuit"
+                " breaker is open), 0 for the others.",
+                labels=("status",),
+            )
+            for name in STATUSES:
+                status.add_metric((name,), 1.0 if name == self.adapter_status else 0.0)
+            yield status
+        if self.signing_key_age is not None:
+            yield GaugeMetricFamily(
+                "fdxgw_signing_key_age_seconds",
+                "Seconds since the key that signs tokens now was made (rotate before policy).",
+                value=self.signing_key_age,
+            )
+        doc = " (CFPB 12 CFR 1033.311(c)(1)(i); from the audit trail, all instances)."
+        requests = CounterMetricFamily(
             "fdxgw_cfpb_1033_requests",
             "Queries for covered data in the month, scheduled downtime excluded" + doc,
             labels=("month",),
         )
-        proper = GaugeMetricFamily(
+        proper = CounterMetricFamily(
             "fdxgw_cfpb_1033_proper_responses",
             "Proper responses in the month: 2xx, or a 4xx that explains why not" + doc,
             labels=("month",),
@@ -243,10 +226,10 @@ class Metrics:
             "Proper responses divided by queries in the month" + doc,
             labels=("month",),
         )
-        for month, tally in sorted(self.rate.months.items()):
-            requests.add_metric((month,), tally.requests)
-            proper.add_metric((month,), tally.proper)
-            rate.add_metric((month,), tally.rate)
+        for figures in self.months:
+            requests.add_metric((figures.month,), figures.requests)
+            proper.add_metric((figures.month,), figures.proper)
+            rate.add_metric((figures.month,), figures.rate)
         yield requests
         yield proper
         yield rate
@@ -259,6 +242,17 @@ class Metrics:
         for key, series in sorted(data.items()):
             family.add_metric(list(key), series.cumulative(), series.sum)
         yield family
+
+
+class _StoredFigures:
+    """The figures read from storage at each scrape, as a collector of their own: under
+    ``--workers`` they are added once, beside the workers' summed files, never summed."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self.metrics.collect_stored()
 
 
 class MetricsMiddleware:
@@ -279,14 +273,11 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         root = scope.get("root_path", "")
-        answer = [500, False]  # status; 503 with Retry-After (scheduled downtime)
+        answer = [500]  # the status
 
         async def send_status(message: Message) -> None:
             if message["type"] == "http.response.start":
-                answer[0] = status = message["status"]
-                if status == 503:
-                    headers = message.get("headers", ())
-                    answer[1] = any(k.lower() == b"retry-after" for k, _ in headers)
+                answer[0] = message["status"]
             await send(message)
 
         grant: list[bytes] = []
@@ -303,9 +294,7 @@ class MetricsMiddleware:
             )
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             status = int(answer[0])
-            self.metrics.observe_request(
-                template, method, status, seconds, downtime=bool(answer[1])
-            )
+            self.metrics.observe_request(template, method, status, seconds)
             if grant and status == 200:
                 self.metrics.count_token(_grant_type(b"".join(grant)))
 
@@ -375,20 +364,17 @@ def unwrap(bank: BankAdapter) -> BankAdapter:
     return bank.wrapped if isinstance(bank, MeasuredBank) else bank
 
 
-def data_routes(policy: Policy) -> frozenset[tuple[str, str]]:
-    """(METHOD, route template) of every FDX data endpoint the cluster policy opens: the
-    "queries for covered data" of the CFPB response rate."""
-    out = set()
-    for cluster in policy.clusters.values():
-        for endpoint in cluster.endpoints:
-            method, _, path = endpoint.partition(" ")
-            out.add((method, "/fdx/v6" + path))
-    return frozenset(out)
-
-
-def metrics_route(metrics: Metrics, services: Services, *, token: AdminToken | None) -> Route:
+def metrics_route(
+    metrics: Metrics,
+    services: Services,
+    rates: ResponseRates,
+    probe: AdapterProbe,
+    *,
+    token: AdminToken | None,
+) -> Route:
     """``GET /metrics``; with ``token`` (``metrics_require_admin``) only for the admin token.
-    The active-consent gauge is one indexed count in storage, read at each scrape."""
+    The active-consent gauge and the §1033 figures are read from storage at each scrape, the
+    adapter's status from its (cached) health probe, the signing key's age from the key ring."""
 
     async def scrape(request: Request) -> Response:
         if token is not None:
@@ -404,9 +390,23 @@ def metrics_route(metrics: Metrics, services: Services, *, token: AdminToken | N
             metrics.active_consents = await services.records.consents.count_active(services.clock())
         except Exception as exc:
             log.warning("metrics.active_consents_failed %s", type(exc).__name__)
+        try:
+            metrics.months = await rates.months()
+        except Exception as exc:
+            log.warning("metrics.response_rate_failed %s", type(exc).__name__)
+        metrics.adapter_status = (await probe.health()).status.value
+        metrics.signing_key_age = _signing_key_age(services)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return Route("/metrics", scrape, methods=["GET"])
+
+
+def _signing_key_age(services: Services) -> float | None:
+    kid = services.keys.kid
+    for meta in services.keys.ring():
+        if meta.kid == kid:
+            return max(0.0, services.clock() - meta.created)
+    return None
 
 
 __all__ = [
@@ -414,8 +414,6 @@ __all__ = [
     "MeasuredBank",
     "Metrics",
     "MetricsMiddleware",
-    "ResponseRate",
-    "data_routes",
     "measure",
     "metrics_route",
     "unwrap",

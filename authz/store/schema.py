@@ -131,6 +131,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             sealed       BLOB NOT NULL
         )""",
     ),
+    # 6: the CFPB §1033 response rate counts a month's accesses by status (gateway/response_rate.py)
+    ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -251,6 +253,8 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             sealed       bytea NOT NULL
         )""",
     ),
+    # 6: the CFPB §1033 response rate's count of a month's accesses by status
+    ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
 )
 
 DIALECTS: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -34,6 +34,10 @@ _CREATE = (
     "CREATE INDEX IF NOT EXISTS notification_subscriptions_client"
     " ON notification_subscriptions (client_id, created_at)",
 )
+_EXISTS = (
+    "SELECT to_regclass('notification_subscriptions') IS NOT NULL"
+    " AND to_regclass('notification_subscriptions_client') IS NOT NULL"
+)
 _SELECT = (
     "SELECT id, client_id, type, category, callback_url, effective_date, created_at,"
     " deleted_at, subscriber FROM notification_subscriptions"
@@ -58,9 +62,15 @@ class PostgresSubscriptionStore:
         self._opening = asyncio.Lock()
 
     async def migrate(self) -> None:
+        """Create the table if it is missing. ``fdxgw init`` and ``fdxgw db migrate`` run this as
+        the schema's owner; a serving instance connected as the least-privilege role (which may
+        not create tables, docs/deployment.md) then finds it and changes nothing."""
         pool = await self._open()
         try:
             async with pool.connection() as conn, conn.transaction():
+                found = await conn.execute(_EXISTS)
+                if (await found.fetchone()) == (True,):
+                    return
                 await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _LOCK)
                 for statement in _CREATE:
                     await conn.execute(statement)

@@ -35,6 +35,7 @@ from gateway.fdx.fallback import unknown_path_route, version_routes
 from gateway.fdx.meta import Window, load_windows, meta_routes
 from gateway.health import AdapterProbe
 from gateway.openapi.routes import openapi_route
+from gateway.response_rate import ResponseRates, audit_counts
 
 
 def routes(
@@ -43,6 +44,7 @@ def routes(
     *,
     probe: AdapterProbe | None = None,
     windows: Sequence[Window] | None = None,
+    rates: ResponseRates | None = None,
 ) -> list[BaseRoute]:
     log = audit or AuditLog(services.records.audit, services.clock)
     out: list[BaseRoute] = []
@@ -71,10 +73,21 @@ def routes(
         )
     if windows is None:
         windows = load_windows(settings.maintenance_file)
-    out.extend(meta_routes(services, probe, windows))
+    if rates is None:
+        rates = response_rates(services, windows)
+    out.extend(meta_routes(services, probe, windows, rates))
     out.append(openapi_route(settings))
     out.append(unknown_path_route())
     return out
 
 
-__all__ = ["routes", "version_routes"]
+def response_rates(services: Services, windows: Sequence[Window]) -> ResponseRates:
+    """The §1033 figures from the audit trail, planned windows being scheduled downtime."""
+    return ResponseRates(
+        audit_counts(services.records.audit),
+        [(w.start, w.end) for w in windows],
+        clock=services.clock,
+    )
+
+
+__all__ = ["response_rates", "routes", "version_routes"]

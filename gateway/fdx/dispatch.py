@@ -109,14 +109,12 @@ class FdxDispatcher:
         iid = assign_interaction_id(scope)
         raw = iid.encode("ascii")
         hsts = self._hsts
-        answer = [500, False]  # status; 503 with Retry-After (scheduled downtime)
+        answer = [500]  # the status
 
         async def send_stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                answer[0] = status = message["status"]
-                headers = message["headers"] = stamped(message.get("headers", ()), raw, hsts=hsts)
-                if status == 503:
-                    answer[1] = any(k.lower() == b"retry-after" for k, _ in headers)
+                answer[0] = message["status"]
+                message["headers"] = stamped(message.get("headers", ()), raw, hsts=hsts)
                 answer.append(True)  # started
             await send(message)
 
@@ -124,7 +122,7 @@ class FdxDispatcher:
         try:
             await op.app(scope, receive, send_stamped)
         except Exception as exc:
-            if len(answer) == 2:  # nothing sent yet: the last-resort answer, in FDX shape
+            if len(answer) == 1:  # nothing sent yet: the last-resort answer, in FDX shape
                 await render(Request(scope), exc)(scope, receive, send_stamped)
             raise
         finally:
@@ -135,7 +133,6 @@ class FdxDispatcher:
                 method if method in METHODS else "OTHER",
                 int(answer[0]),
                 time.perf_counter() - start,
-                downtime=bool(answer[1]),
             )
 
 

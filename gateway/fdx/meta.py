@@ -39,6 +39,7 @@ from authz.services import Services
 from gateway.errors import InvalidInput, MethodNotAllowed, render
 from gateway.health import AdapterProbe, Availability
 from gateway.openapi.document import FDX_PREFIX, fdx_operations, load_document
+from gateway.response_rate import ResponseRates
 from gateway.responses import fdx_json
 
 FDX_VERSION = "V6.2.0"  # FDX 6.2 FDXVersion
@@ -114,10 +115,17 @@ def _window(path: str, n: int, raw: Any) -> Window:
 
 
 class Meta:
-    def __init__(self, services: Services, probe: AdapterProbe, windows: Sequence[Window]):
+    def __init__(
+        self,
+        services: Services,
+        probe: AdapterProbe,
+        windows: Sequence[Window],
+        rates: ResponseRates,
+    ):
         self.services = services
         self.probe = probe
         self.windows = tuple(windows)
+        self.rates = rates
         document = load_document()
         base = services.settings.issuer + FDX_PREFIX
         # (operationId, path, method, depends on the bank, media type)
@@ -134,6 +142,12 @@ class Meta:
         ]
         self.ids = frozenset(o[0] for o in self.operations)
         self.bank_ids = frozenset(o[0] for o in self.operations if o[3])
+        # Each data operation as the audit trail names it: "GET /accounts/{accountId}".
+        self.audited = {
+            str(op["operationId"]): f"{method.upper()} {path}"
+            for method, path, op in fdx_operations(document)
+            if "x-fdx-data-clusters" in op
+        }
 
     async def data_status(self) -> tuple[Availability, str]:
         now = self.services.clock()
@@ -194,6 +208,33 @@ class Meta:
         }
         return fdx_json(body)
 
+    async def certification_metrics(self, request: Request) -> Response:
+        """FDX getCertificationMetrics: one entry per month of the last 13 (§1033.341(d)), its
+        ``averageUpTime`` the percentage of proper responses (gateway/response_rate.py), for
+        the data operations together or, with ``operationId``, that one alone. No
+        ``responseTimeAverage``: latency is measured per instance (``/metrics``), not recorded
+        durably, and a figure that a restart resets is not one to certify."""
+        wanted = _operation_id(request)
+        operations = sorted(self.bank_ids)
+        endpoint = None
+        if wanted is not None:
+            if wanted not in self.audited:
+                return fdx_json({"metrics": []})  # "zero or more": not a data operation
+            operations, endpoint = [wanted], self.audited[wanted]
+        now = _iso_ms(self.services.clock())
+        metrics = [
+            {
+                "reportStartTimestamp": _iso_ms(m.start),
+                "reportEndTimestamp": _iso_ms(min(m.end, self.services.clock())),
+                "metricsName": f"CFPB 12 CFR 1033.311(c)(1)(i) proper response rate {m.month}",
+                "operationIds": operations,
+                "averageUpTime": round(100 * m.rate, 4),
+                "reportTimestamp": now,
+            }
+            for m in await self.rates.months(endpoint=endpoint)
+        ]
+        return fdx_json({"metrics": metrics})
+
 
 class _MetaEndpoint:
     """GET only, FDX errors: an ASGI endpoint, so another method gets FDX 405, not Starlette's."""
@@ -212,11 +253,14 @@ class _MetaEndpoint:
         await response(scope, receive, send)
 
 
-def meta_routes(services: Services, probe: AdapterProbe, windows: Sequence[Window]) -> list[Route]:
-    meta = Meta(services, probe, windows)
+def meta_routes(
+    services: Services, probe: AdapterProbe, windows: Sequence[Window], rates: ResponseRates
+) -> list[Route]:
+    meta = Meta(services, probe, windows, rates)
     return [
         Route("/availability", _MetaEndpoint(meta.availability)),
         Route("/capability", _MetaEndpoint(meta.capability)),
+        Route("/certification-metrics", _MetaEndpoint(meta.certification_metrics)),
     ]
 
 
@@ -247,6 +291,10 @@ def _operation_id(request: Request) -> str | None:
 def _media_type(op: dict[str, Any]) -> str:
     content = op.get("responses", {}).get("200", {}).get("content", {})
     return "application/pdf" if "application/pdf" in content else "application/json"
+
+
+def _iso_ms(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _iso(ts: float) -> str:

@@ -132,7 +132,8 @@ Clients authenticate with `private_key_jwt` (RFC 7523). Tokens are sender-constr
 certificate (RFC 8705). The metadata is at `/.well-known/oauth-authorization-server`. A token \
 reaches only the accounts and data clusters the consumer granted, and a response carries only \
 their fields. The Consent API takes a client-credentials token with the scope \
-`fdx:consents:manage`. `/fdx/v6/availability` and `/fdx/v6/capability` are public. FDX errors \
+`fdx:consents:manage`. `/fdx/v6/availability`, `/fdx/v6/capability` and \
+`/fdx/v6/certification-metrics` are public. FDX errors \
 are `{"code", "message", "debugMessage"}`; OAuth errors `{"error", "error_description"}`."""
 
 

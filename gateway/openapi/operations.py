@@ -134,4 +134,5 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("GET", "/availability", Access.PUBLIC, (BAD_META_QUERY,)),
     Operation("GET", "/capability", Access.PUBLIC, (BAD_META_QUERY,)),
+    Operation("GET", "/certification-metrics", Access.PUBLIC, (BAD_META_QUERY,)),
 )

@@ -121,6 +121,96 @@ def test_a_bad_redis_url_stops_start_up(environ: dict[str, str]) -> None:
     assert str(caught.value).startswith("redis_url")
 
 
+def operator_file(folder: Path, body: str) -> Path:
+    path = folder / "op.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_the_operator_file_sits_between_the_environment_and_the_defaults(tmp_path: Path) -> None:
+    """FDX_* wins over the file, the file over gateway.toml."""
+    path = operator_file(tmp_path, 'port = 9100\nprovider_name = "File Bank"\n')
+
+    settings = Settings.load(environ={"FDX_PORT": "9200"}, config_file=path)
+
+    assert (9200, "File Bank", 300) == (
+        settings.port,
+        settings.provider_name,
+        settings.access_token_ttl,
+    )
+
+
+def test_fdx_config_names_the_operator_file(tmp_path: Path) -> None:
+    """Without --config, FDX_CONFIG points at the file."""
+    path = operator_file(tmp_path, 'provider_name = "Env File Bank"\n')
+
+    settings = Settings.load(environ={"FDX_CONFIG": str(path)})
+
+    assert "Env File Bank" == settings.provider_name
+
+
+def test_relative_paths_in_the_file_are_relative_to_its_folder(tmp_path: Path) -> None:
+    """var_dir, the SQLite file and every file setting are found beside the operator file,
+    wherever the gateway is started from; absolute paths stay as written."""
+    path = operator_file(
+        tmp_path,
+        'var_dir = "state"\ndatabase_url = "sqlite:///state/gw.db"\n'
+        'admin_token_file = "/etc/fdxgw/admin"\nmaintenance_file = "windows.toml"\n',
+    )
+
+    settings = Settings.load(environ={}, config_file=path)
+
+    assert str(tmp_path / "state") == settings.var_dir
+    assert f"sqlite:///{tmp_path}/state/gw.db" == settings.database_url
+    assert "/etc/fdxgw/admin" == settings.admin_token_file
+    assert str(tmp_path / "windows.toml") == settings.maintenance_file
+
+
+def test_the_demo_material_is_found_inside_the_package() -> None:
+    """The built-in demo_dir and registry_jwks name files of the installed package, so an
+    installed gateway started anywhere finds them."""
+    settings = Settings.load(environ={})
+
+    assert (Path(settings.demo_dir) / "recipient.json").is_file()
+    assert Path(settings.registry_jwks).is_file()
+
+
+def test_an_unknown_key_in_the_file_is_refused_naming_the_closest_known_key(
+    tmp_path: Path,
+) -> None:
+    """A typo stops start-up with the key and what it probably meant."""
+    path = operator_file(tmp_path, 'databse_url = "sqlite:///x.db"\n')
+
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(environ={}, config_file=path)
+
+    assert "unknown key 'databse_url'" in str(caught.value)
+    assert "'database_url'" in str(caught.value)
+
+
+def test_an_unknown_fdx_variable_is_reported_and_ignored() -> None:
+    """FDX_PORTT is not a setting: a warning names it and the closest setting."""
+    warnings: list[str] = []
+
+    settings = Settings.load(environ={"FDX_PORTT": "1"}, warn=warnings.append)
+
+    assert 8000 == settings.port
+    assert ["FDX_PORTT: not a setting (the closest known key is 'port'); ignored"] == warnings
+
+
+def test_a_missing_operator_file_is_a_settings_error(tmp_path: Path) -> None:
+    """The message names the file."""
+    with pytest.raises(SettingsError, match=r"op\.toml"):
+        Settings.load(environ={}, config_file=tmp_path / "op.toml")
+
+
+@pytest.mark.parametrize("port", [-1, 8000, 70000], ids=["negative", "the-public-port", "range"])
+def test_a_management_port_must_be_its_own(port: int) -> None:
+    """0 is none; otherwise a port other than the public one."""
+    with pytest.raises(SettingsError, match="management_port"):
+        Settings(management_port=port)
+
+
 def test_the_default_issuer_follows_the_port() -> None:
     """FDX_PORT alone: the loopback issuer names the port the gateway listens on, so its
     metadata, tokens and DPoP targets are reachable where it really is."""
@@ -132,6 +222,15 @@ def test_the_default_issuer_follows_the_port() -> None:
 def test_an_issuer_set_explicitly_keeps_its_port() -> None:
     """Behind a proxy the issuer rightly names another port than the one the gateway binds."""
     settings = Settings.load(environ={"FDX_PORT": "8001", "FDX_ISSUER": "http://127.0.0.1:8000"})
+
+    assert (8001, "http://127.0.0.1:8000") == (settings.port, settings.issuer)
+
+
+def test_an_issuer_in_the_operator_file_keeps_its_port(tmp_path: Path) -> None:
+    """Set in the file, even to the loopback default, the issuer is the operator's choice."""
+    path = operator_file(tmp_path, 'issuer = "http://127.0.0.1:8000"\nport = 8001\n')
+
+    settings = Settings.load(environ={}, config_file=path)
 
     assert (8001, "http://127.0.0.1:8000") == (settings.port, settings.issuer)
 

@@ -16,6 +16,7 @@ from authz import keyring
 from authz.kek import AesGcmKek
 from authz.store.base import SchemaError, StateUnavailable
 from authz.store.memory import MemorySecrets
+from gateway import __version__
 from gateway.health import AdapterProbe, Availability, combine
 from tests.gateway.fakes import FakeBank
 from tests.gateway.operator_app import FullHarness
@@ -55,7 +56,10 @@ def test_liveness_answers_without_a_token():
     """/healthz says the process is up, and asks nothing."""
     response = FullHarness().client.get("/healthz")
 
-    assert (200, {"status": "alive"}) == (response.status_code, response.json())
+    assert (200, {"status": "alive", "version": __version__}) == (
+        response.status_code,
+        response.json(),
+    )
     assert "no-store" == response.headers["cache-control"]
 
 

@@ -236,3 +236,51 @@ def test_windows_are_read_in_start_order(tmp_path):
 
     assert [w.start for w in windows] == sorted(w.start for w in windows)
     assert windows[0].start < NOW + 30 * 86400
+
+
+def test_certification_metrics_are_public_fdx_shaped_and_from_the_audit_trail(fdx_validate):
+    """Thirteen months, the current one last, whose averageUpTime is the percentage of proper
+    responses recorded in the audit trail: the same figure /metrics reports."""
+    harness = FullHarness(ProbedBank())
+    _, token = harness.grant()
+    harness.get("/fdx/v6/accounts", token)
+    harness.get("/fdx/v6/accounts/unknown", token)
+    harness.bank.fail = BankUnavailable("down")
+    harness.get("/fdx/v6/accounts", token)
+
+    response = harness.client.get("/fdx/v6/certification-metrics")
+    scraped = harness.client.get("/metrics").text
+
+    fdx_validate(response.json(), "CertificationMetricsentity")
+    metrics = response.json()["metrics"]
+    assert (200, 13) == (response.status_code, len(metrics))
+    current = metrics[-1]
+    assert pytest.approx(100 * 2 / 3, abs=1e-3) == current["averageUpTime"]
+    assert "searchForAccounts" in current["operationIds"]
+    assert 'fdxgw_cfpb_1033_response_rate{month="2026-03"} 0.666' in scraped
+    assert current["reportStartTimestamp"].startswith("2026-03-01T00:00:00")
+
+
+def test_certification_metrics_of_one_operation_count_its_accesses_only(fdx_validate):
+    """searchForAccounts failed once in two; getAccount answered its one query properly; any
+    operation that is not a data operation has no metrics."""
+    harness = FullHarness(ProbedBank())
+    _, token = harness.grant()
+    harness.get("/fdx/v6/accounts", token)
+    harness.get("/fdx/v6/accounts/unknown", token)
+    harness.bank.fail = BankUnavailable("down")
+    harness.get("/fdx/v6/accounts", token)
+    client = harness.client
+
+    search = client.get("/fdx/v6/certification-metrics?operationId=searchForAccounts").json()
+    one = client.get("/fdx/v6/certification-metrics?operationId=getAccount").json()
+    meta = client.get("/fdx/v6/certification-metrics?operationId=getCapability").json()
+
+    fdx_validate(search, "CertificationMetricsentity")
+    assert ["searchForAccounts"] == search["metrics"][-1]["operationIds"]
+    assert 50 == search["metrics"][-1]["averageUpTime"]
+    assert (["getAccount"], 100) == (
+        one["metrics"][-1]["operationIds"],
+        one["metrics"][-1]["averageUpTime"],
+    )
+    assert {"metrics": []} == meta

@@ -15,16 +15,15 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from adapters.errors import BankUnavailable, CustomerNotFound, ScheduledMaintenance
-from config.policy import load_policy
 from gateway.admin.token import write_token_hash
+from gateway.app import create_app
 from gateway.metrics import (
     MeasuredBank,
     Metrics,
     MetricsMiddleware,
-    ResponseRate,
-    data_routes,
     measure,
 )
+from gateway.response_rate import ResponseRates
 from tests.gateway.fakes import CUSTOMER, FakeBank
 from tests.gateway.operator_app import FullHarness
 
@@ -157,14 +156,35 @@ def test_the_response_rate_counts_data_endpoints_per_month(full):
     full.client.get("/fdx/v6/capability")  # meta: not a query for covered data
     page = full.client.get("/metrics").text
 
-    assert 3.0 == sample(page, "fdxgw_cfpb_1033_requests", month="2026-03")
-    assert 2.0 == sample(page, "fdxgw_cfpb_1033_proper_responses", month="2026-03")
+    assert 3.0 == sample(page, "fdxgw_cfpb_1033_requests_total", month="2026-03")
+    assert 2.0 == sample(page, "fdxgw_cfpb_1033_proper_responses_total", month="2026-03")
     rate = sample(page, "fdxgw_cfpb_1033_response_rate", month="2026-03")
     assert rate == pytest.approx(2 / 3)
 
 
-def test_scheduled_maintenance_is_left_out_of_the_rate(full):
-    """503 with Retry-After (the bank's planned downtime) is in neither count (§1033.311)."""
+def test_the_figures_come_from_the_audit_trail_not_the_process(full):
+    """A second app on the same records (another instance, or this one restarted) reports the
+    same month: nothing is kept in process memory."""
+    _, token = full.grant()
+    full.get("/fdx/v6/accounts", token)
+    full.bank.fail = BankUnavailable("core down")
+    full.get("/fdx/v6/accounts", token)
+
+    other = TestClient(create_app(full.settings, services=full.services))
+    page = other.get("/metrics").text
+
+    assert 2.0 == sample(page, "fdxgw_cfpb_1033_requests_total", month="2026-03")
+    assert 1.0 == sample(page, "fdxgw_cfpb_1033_proper_responses_total", month="2026-03")
+
+
+def test_scheduled_maintenance_is_left_out_of_the_rate(tmp_path: Path):
+    """503s answered inside an announced maintenance window are in neither count (§1033.311)."""
+    windows = tmp_path / "maintenance.toml"
+    windows.write_text(
+        "[[window]]\nstart = 2026-03-01T00:00:00Z\nend = 2026-04-01T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    full = FullHarness(maintenance_file=str(windows))
     _, token = full.grant()
 
     full.get("/fdx/v6/accounts", token)
@@ -173,7 +193,26 @@ def test_scheduled_maintenance_is_left_out_of_the_rate(full):
     page = full.client.get("/metrics").text
 
     assert "60" == response.headers["retry-after"]
-    assert 1.0 == sample(page, "fdxgw_cfpb_1033_requests", month="2026-03")
+    assert 1.0 == sample(page, "fdxgw_cfpb_1033_requests_total", month="2026-03")
+    assert 1.0 == sample(page, "fdxgw_cfpb_1033_response_rate", month="2026-03")
+
+
+class Counts:
+    """An audit store holding only what the rate asks: (time, status) of each access."""
+
+    def __init__(self, events: list[tuple[float, int]]) -> None:
+        self.events = events
+        self.asked = 0
+
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
+        self.asked += 1
+        out: dict[int, int] = {}
+        for time, status in self.events:
+            if start <= time < end:
+                out[status] = out.get(status, 0) + 1
+        return out
 
 
 @pytest.mark.parametrize(
@@ -183,34 +222,37 @@ def test_scheduled_maintenance_is_left_out_of_the_rate(full):
 )
 def test_a_proper_response_fulfils_the_query_or_explains_why_not(status, proper):
     """2xx or 4xx is proper; 5xx outside scheduled downtime is not."""
-    rate = ResponseRate(clock=lambda: MAY_2026)
+    rates = ResponseRates(Counts([(MAY_2026, status)]), clock=lambda: MAY_2026)
 
-    rate.record(status, scheduled_downtime=False)
+    may = anyio.run(rates.months)[-1]
 
-    assert (1, proper) == (rate.months["2026-05"].requests, rate.months["2026-05"].proper)
+    assert ("2026-05", 1, proper) == (may.month, may.requests, may.proper)
 
 
-def test_the_rate_starts_a_new_month_at_midnight_utc():
-    """Each calendar month has its own tally."""
-    now = [MAY_2026]
-    rate = ResponseRate(clock=lambda: now[0])
+def test_each_utc_month_has_its_own_figures_and_thirteen_are_published():
+    """Months split at midnight UTC; the last 13 are reported, the current one last."""
+    rates = ResponseRates(Counts([(MAY_2026, 200), (JUNE_2026, 500)]), clock=lambda: JUNE_2026)
 
-    rate.record(200, scheduled_downtime=False)
-    now[0] = JUNE_2026
-    rate.record(500, scheduled_downtime=False)
+    months = anyio.run(rates.months)
 
+    assert 13 == len(months)
+    assert ("2025-06", "2026-06") == (months[0].month, months[-1].month)
     assert {"2026-05": (1, 1), "2026-06": (1, 0)} == {
-        m: (t.requests, t.proper) for m, t in rate.months.items()
+        m.month: (m.requests, m.proper) for m in months if m.requests
     }
 
 
-def test_data_routes_are_the_policy_endpoints_under_fdx_v6():
-    """The covered-data endpoints come from clusters.toml; the Consent API is not one."""
-    routes = data_routes(load_policy())
+def test_a_month_that_ended_is_counted_once():
+    """Past months are final and kept; only the current one is counted again."""
+    store = Counts([(MAY_2026, 200)])
+    rates = ResponseRates(store, clock=lambda: JUNE_2026, ttl=0)
 
-    assert ("GET", "/fdx/v6/accounts/{accountId}/transactions") in routes
-    assert ("GET", "/fdx/v6/customers/current") in routes
-    assert not any("consents" in path for _, path in routes)
+    anyio.run(rates.months)
+    first = store.asked
+    anyio.run(rates.months)
+
+    assert 13 == first
+    assert first + 1 == store.asked
 
 
 def _token_app(metrics: Metrics) -> Starlette:
@@ -295,3 +337,25 @@ def test_expected_adapter_answers_are_counted_by_class():
         anyio.run(measure(bank, metrics).list_accounts, CUSTOMER)
 
     assert {("fake", "list_accounts", "CustomerNotFound"): 1} == metrics.adapter_errors
+
+
+def test_the_adapter_status_and_the_signing_keys_age_are_scraped():
+    """One status is 1 (DOWN while the bank's probe fails), the others 0; the key's age ≥ 0."""
+    from tests.gateway.test_health import ProbedBank
+
+    page = FullHarness(ProbedBank(BankUnavailable("core down"))).client.get("/metrics").text
+
+    assert 1.0 == sample(page, "fdxgw_adapter_status", status="DOWN")
+    assert 0.0 == sample(page, "fdxgw_adapter_status", status="ALIVE")
+    age = sample(page, "fdxgw_signing_key_age_seconds")
+    assert age is not None
+    assert age >= 0
+
+
+def test_process_metrics_are_exported(full):
+    """process_* from prometheus-client's process collector (one process)."""
+    page = full.client.get("/metrics").text
+
+    cpu = sample(page, "process_cpu_seconds_total")
+    assert cpu is not None
+    assert cpu > 0

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from authz.screens.login import client_address
 from config.settings import Settings
-from gateway.cli import _banner, server_options
+from gateway.serving import banner, server_options
 
 
 def _echo_app(settings: Settings) -> Starlette:
@@ -81,12 +81,12 @@ def test_the_banner_names_no_password_and_no_person(capsys):
     demo = Path(__file__).resolve().parents[2] / "config" / "demo"
     people = orjson.loads((demo / "consumers.json").read_bytes())["consumers"]
 
-    _banner(Settings(adapter="sandbox", demo_dir=str(demo)))
-    banner = capsys.readouterr().out
+    banner(Settings(adapter="sandbox", demo_dir=str(demo)))
+    shown = capsys.readouterr().out
 
-    assert all(p["username"] in banner for p in people)
-    assert not [p["password"] for p in people if p["password"] in banner]
-    assert not [p["name"] for p in people if p["name"] in banner]
+    assert all(p["username"] in shown for p in people)
+    assert not [p["password"] for p in people if p["password"] in shown]
+    assert not [p["name"] for p in people if p["name"] in shown]
 
 
 def test_under_login_oidc_the_banner_points_to_the_banks_op(capsys):
@@ -102,10 +102,10 @@ def test_under_login_oidc_the_banner_points_to_the_banks_op(capsys):
         login_oidc_client_secret="s3cret-for-the-op",
     )
 
-    _banner(settings)
-    banner = capsys.readouterr().out
+    banner(settings)
+    shown = capsys.readouterr().out
 
-    assert "https://login.bank.example" in banner
-    assert "passwords in" not in banner
-    assert "try it:" not in banner
-    assert "s3cret-for-the-op" not in banner
+    assert "https://login.bank.example" in shown
+    assert "passwords in" not in shown
+    assert "try it:" not in shown
+    assert "s3cret-for-the-op" not in shown

@@ -192,7 +192,7 @@ async def test_an_expiry_seen_by_one_instance_is_enforced_by_every_instance(
 
 
 def test_uvicorn_workers_share_the_flow(gateway: Deployment, tmp_path: Path) -> None:
-    """The README's other form: ``uvicorn --factory gateway.app:from_environment --workers 2``
+    """The README's bare form: ``uvicorn --factory gateway.app:from_environment --workers 2``
     on one port, the whole example flow through it."""
     port = free_port()
     env = gateway.env(port)

@@ -232,6 +232,18 @@ class MemoryAudit:
     async def anchor(self) -> TrailAnchor | None:
         return self._d.anchor
 
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
+        """Data accesses recorded in [start, end), of ``endpoint`` if given, by HTTP status
+        (gateway/response_rate.py)."""
+        out: dict[int, int] = {}
+        for rows in self._d.audit.values():
+            for e in rows:
+                if start <= e.time < end and endpoint in (None, e.endpoint):
+                    out[e.status] = out.get(e.status, 0) + 1
+        return out
+
     async def prune(self, before: float) -> int:
         links = self._d.trail
         cut = next((i for i, e in enumerate(links) if e.time >= before), len(links))

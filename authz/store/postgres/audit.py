@@ -87,6 +87,18 @@ class PostgresAudit:
     async def of_consent(self, consent_id: str) -> list[AuditEvent]:
         return [audit_event(r) for r in await self._db.all(_SELECT_AUDIT, (consent_id,))]
 
+    async def count_audit_statuses(
+        self, start: float, end: float, endpoint: str | None = None
+    ) -> dict[int, int]:
+        """Data accesses recorded in [start, end), of ``endpoint`` if given, by HTTP status
+        (gateway/response_rate.py)."""
+        rows = await self._db.all(
+            "SELECT status, count(*) FROM audit_events WHERE time >= %s AND time < %s"
+            " AND (%s::text IS NULL OR endpoint = %s) GROUP BY status",
+            (start, end, endpoint, endpoint),
+        )
+        return {int(status): int(n) for status, n in rows}
+
     async def trail(
         self,
         *,
