@@ -132,6 +132,10 @@ class NoticeRecords:
     languages: LanguageChoices
     deletions: DeletionRequests
 
+    async def migrate(self) -> None:
+        """Create the families' tables if missing (``fdxgw init``, as the database's owner)."""
+        await self.inbox.list("", limit=1)  # the first use creates every family's tables
+
     async def aclose(self) -> None:
         for family in (self.outbox, self.inbox, self.languages, self.deletions):
             await family.aclose()

@@ -54,9 +54,13 @@ class PostgresDatabase:
             return
         pool = self._pool or await self._open()
         async with pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-            for statement in ddl:
-                await conn.execute(statement)
+            # Made by `fdxgw init` as the owner: the app's role may not create tables at all.
+            cursor = await conn.execute("SELECT to_regclass('deletion_requests') IS NOT NULL")
+            made = await cursor.fetchone()
+            if not (made and made[0]):
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+                for statement in ddl:
+                    await conn.execute(statement)
         self._ready = True
 
     async def aclose(self) -> None:
