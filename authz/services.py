@@ -6,6 +6,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from adapters.base import BankAdapter
 from adapters.capability import withheld_clusters
@@ -13,14 +14,22 @@ from authz.access_tokens import AccessTokens
 from authz.bank_provider import BankProvider
 from authz.consent.book import ConsentObserver
 from authz.keys import SigningKeys
+from authz.notices.store import NoticeRecords
+from authz.notices.store.memory import open_memory
 from authz.sender import SenderConstraint
-from authz.store.base import Records, StateStore
+from authz.store.base import ClientRecord, Records, StateStore
 from authz.subscriptions.memory import MemorySubscriptionStore
 from authz.subscriptions.store import SubscriptionStore
 from config.policy import Policy
 from config.settings import Settings
 
 Clock = Callable[[], float]
+
+
+class RecipientObserver(Protocol):
+    async def recipient_changed(self, before: ClientRecord, after: ClientRecord) -> None:
+        """A recipient's registration or status changed (``after`` as stored); must not block
+        and must not raise."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,6 +52,11 @@ class Services:
     subscriptions: SubscriptionStore = field(default_factory=MemorySubscriptionStore)
     # The bank's OpenID Provider that signs consumers in, when settings.login is "oidc".
     bank_login: BankProvider | None = None
+    # Told of every change to a recipient's registration or status (notices to consumers).
+    recipient_observers: list[RecipientObserver] = field(default_factory=list)
+    # Consumer notices (authz/notices): the email outbox, the portal's inbox, the language each
+    # consumer last used, deletion requests; record families of their own.
+    notices: NoticeRecords = field(default_factory=open_memory)
 
     @classmethod
     def build(
@@ -59,6 +73,7 @@ class Services:
         subscriptions: SubscriptionStore | None = None,
         clock: Clock = time.time,
         bank_login: BankProvider | None = None,
+        notices: NoticeRecords | None = None,
     ) -> Services:
         tokens = AccessTokens(
             keys,
@@ -86,4 +101,5 @@ class Services:
             bank_login=bank_login
             if bank_login is not None or settings.login != "oidc"
             else BankProvider(settings, clock=clock),
+            notices=notices if notices is not None else open_memory(),
         )

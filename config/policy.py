@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+from config import locale
+
 POLICY_FILE = Path(__file__).with_name("clusters.toml")
 OBJECTS = frozenset(
     {
@@ -55,7 +57,21 @@ class Cluster:
     text: Mapping[str, ClusterText]
 
     def wording(self, lang: str) -> ClusterText:
-        return self.text.get(lang) or self.text["en"]
+        """The cluster in ``lang``: from this file, else from the language's gettext catalog
+        (``config.locale``), else in English."""
+        if lang in self.text:
+            return self.text[lang]
+        return _from_catalog(self.name, lang) or self.text["en"]
+
+
+def _from_catalog(name: str, lang: str) -> ClusterText | None:
+    messages = locale.catalog(lang)
+    key = f"cluster.{name}."
+    title, summary = messages.get(key + "title"), messages.get(key + "summary")
+    if title is None or summary is None:
+        return None
+    releases = tuple(r for r in messages.get(key + "releases", "").split("\n") if r)
+    return ClusterText(title=title, summary=summary, releases=releases)
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: the lru_cache key below

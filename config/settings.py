@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config import locale
+from config.smtp import parse_smtp_url
+from config.zones import zone
+
 DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
 # Where the package is installed (the checkout, or site-packages): the built-in defaults that
 # name the package's own files (the sandbox's demo material) are found under it, wherever the
@@ -90,7 +94,7 @@ class Settings:
     page_limit_max: int = 500
     max_consent_days: int = 365
     max_body_bytes: int = 65536
-    languages: tuple[str, ...] = field(default=("en", "ja"))
+    languages: tuple[str, ...] = field(default=("en", "ja", "es"))
     provider_name: str = "Sandbox Bank"
     # The FDX 6.2 OpenAPI document the adapter conformance kit validates against (FDX_OPENAPI);
     # empty: look beside the project (../shared/fdx/).
@@ -157,6 +161,17 @@ class Settings:
     rate_limit_window: int = 10
     # Failed sign-ins from one client address within 15 minutes before it is refused (429).
     login_failures_per_address: int = 20
+    # Notices to consumers by email (authz/notices, docs/operations.md "Notices"): the SMTP server
+    # (smtp://host:port, smtp+starttls://host:port, smtps://host:port; empty: no email, the
+    # portal inbox only), the From address, attempts and backoff (seconds) per email.
+    smtp_url: str = field(default="", repr=False)  # may hold a password
+    mail_from: str = ""
+    mail_max_attempts: int = 10
+    mail_backoff_base: int = 60
+    mail_backoff_max: int = 21600
+    # The time zone consumer pages and notices show dates in (a tz database name, e.g.
+    # America/New_York): the zone of the bank's consumers.
+    display_timezone: str = "UTC"
     # Who signs the consumer in (README "Sign-in at the bank"): "adapter", the built-in form
     # checked by BankAdapter.authenticate, or "oidc", the bank's own OpenID Provider, whose
     # issuer, client registration and ID-token claim naming the customer follow.
@@ -176,6 +191,7 @@ class Settings:
         _validate(self)
         _validate_operator_tools(self)
         _validate_hardening(self)
+        _validate_mail(self)
         _validate_login(self)
 
     @property
@@ -433,8 +449,11 @@ def _validate(s: Settings) -> None:
         raise SettingsError("allow_insecure_notification_urls: expected true or false")
     if s.page_limit_default > s.page_limit_max:
         raise SettingsError("page_limit_default: must not exceed page_limit_max")
-    if not s.languages or any(lang not in ("en", "ja") for lang in s.languages):
-        raise SettingsError(f"languages: supported are en and ja, got {','.join(s.languages)!r}")
+    supported = ("en", "ja", *locale.languages())  # built in, and gettext catalogs
+    if not s.languages or any(lang not in supported for lang in s.languages):
+        raise SettingsError(
+            f"languages: supported are {', '.join(supported)}, got {','.join(s.languages)!r}"
+        )
     if not s.provider_name.strip():
         raise SettingsError("provider_name: the bank's name shown to consumers must not be empty")
     if not _ADAPTER_SPEC.fullmatch(s.adapter):
@@ -551,6 +570,41 @@ def _validate_hardening(s: Settings) -> None:
     for name in ("keys_passphrase_file", "key_encryption_key_file"):
         if "\x00" in getattr(s, name):
             raise SettingsError(f"{name}: expected a file path")
+
+
+def _validate_mail(s: Settings) -> None:
+    if s.smtp_url:
+        try:
+            parse_smtp_url(s.smtp_url)
+        except ValueError as exc:
+            raise SettingsError(f"smtp_url: {exc}") from None
+        if not s.mail_from:
+            raise SettingsError("mail_from: needed with smtp_url (the From of every notice)")
+    if s.mail_from and not _MAILBOX.fullmatch(s.mail_from):
+        raise SettingsError(
+            f"mail_from: expected an address like notices@bank.example, got {s.mail_from!r}"
+        )
+    bounds = {
+        "mail_max_attempts": (1, 50),
+        "mail_backoff_base": (1, 3600),
+        "mail_backoff_max": (1, 86400),
+    }
+    for key, (low, high) in bounds.items():
+        value = getattr(s, key)
+        if isinstance(value, bool) or not low <= value <= high:
+            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+    if s.mail_backoff_base > s.mail_backoff_max:
+        raise SettingsError("mail_backoff_base: must not exceed mail_backoff_max")
+    try:
+        zone(s.display_timezone)
+    except ValueError:
+        raise SettingsError(
+            f"display_timezone: expected a tz database name like Europe/London, got "
+            f"{s.display_timezone!r}"
+        ) from None
+
+
+_MAILBOX = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}")
 
 
 def _validate_login(s: Settings) -> None:

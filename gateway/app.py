@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from authz import screens
 from authz.endpoints import oauth_routes
 from authz.errors import OAuth2Error, handle_oauth_error
+from authz.notices.notices import Notices
 from authz.notifications import Notifier, Sweeper
 from authz.screens import portal
 from authz.services import Services
@@ -204,6 +205,8 @@ async def _start_background(
             await background.enter_async_context(observer.running())
             sweeper = Sweeper(services, observer.enqueue)
             await background.enter_async_context(sweeper.running())
+        elif isinstance(observer, Notices):  # the consumers' notices: inbox, email, reminders
+            await background.enter_async_context(observer.running())
     if metrics.shared is not None:
         await background.enter_async_context(_flushing(metrics))
     if services.settings.database_url != "memory://":  # keys shared: follow them
@@ -211,6 +214,7 @@ async def _start_background(
 
 
 async def _close(services: Services) -> None:
+    await services.notices.aclose()
     await services.bank.aclose()
     if services.bank_login is not None:
         await services.bank_login.aclose()

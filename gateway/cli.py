@@ -208,7 +208,9 @@ async def _init(settings: Settings) -> int:
 
 
 async def _migrate_subscriptions(settings: Settings) -> None:
-    """The notification subscriptions' table, beside the records' (authz/subscriptions)."""
+    """The notification subscriptions' table, beside the records' (authz/subscriptions), and
+    the consumer notices' (authz/notices)."""
+    from authz.notices.store import open_notice_records
     from authz.subscriptions import open_subscriptions
 
     subscriptions = open_subscriptions(settings.database_url)
@@ -216,6 +218,11 @@ async def _migrate_subscriptions(settings: Settings) -> None:
         await subscriptions.migrate()
     finally:
         await subscriptions.aclose()
+    notices = open_notice_records(settings.database_url)
+    try:
+        await notices.migrate()
+    finally:
+        await notices.aclose()
 
 
 async def _db(settings: Settings, action: str) -> int:

@@ -16,6 +16,8 @@ from authz import keyring
 from authz.kek import kek_from_settings
 from authz.keyfiles import passphrase_setting
 from authz.keys import SigningKeys
+from authz.notices.notices import Notices
+from authz.notices.store import open_notice_records
 from authz.notifications import Notifier
 from authz.services import Clock, Services
 from authz.store import open_records, open_state
@@ -44,10 +46,20 @@ def build_services(settings: Settings, *, clock: Clock = time.time) -> Services:
         bank=load_adapter(settings.adapter, settings.adapter_config),
         keys=SigningKeys(material.ring, clock=clock),
         secret=material.secret,
+        notices=open_notice_records(settings.database_url),
         clock=clock,
     )
     services.observers.append(Notifier(services))  # signed consent notices to recipients
+    add_notices(services)  # notices to consumers: the portal's inbox, and email with smtp_url
     return services
+
+
+def add_notices(services: Services) -> Notices:
+    """Consumers told of their sharing (authz/notices): a consent and a recipient observer."""
+    notices = Notices(services)
+    services.observers.append(notices)
+    services.recipient_observers.append(notices)
+    return notices
 
 
 def load_keys(settings: Settings, *, clock: Clock = time.time) -> keyring.KeyMaterial:

@@ -195,6 +195,8 @@ async def store_grant(book: ConsentBook, consent: Consent, event: ConsentEvent) 
         if await records.consents.get(consent.id) is None:
             raise
         log.warning("consent.commit_confirmed_after_error consent_id=%s", consent.id)
+    if event.event == "granted":
+        await _notify(book, consent, event)  # the consumer is told of every grant
 
 
 # ---------------------------------------------------------------------------- transitions

@@ -12,6 +12,9 @@ Shape (FDX 6.2 ``POST /notifications`` body, ``Notificationentity``; docs/fdx.md
   revoked ``INITIATOR`` = the FDX PartyType who revoked (as in the spec's example); expired
   ``status`` = ``EXPIRED``; renewed ``expirationTime`` = the new expiry; reauthorization due
   ``reauthorizationDue`` = the expiry the consumer must renew before.
+- ``deletionRequest`` (our extension, CONSENT_REVOKED only): a HATEOAS link to
+  ``PUT /consents/{id}/deletion`` when the consumer, on stopping, asked the recipient to delete
+  the data it already has; the recipient confirms there once it has.
 - ``notificationId`` is the same on every delivery attempt (receivers drop duplicates);
   ``sentOn`` is set per attempt.
 
@@ -78,7 +81,7 @@ def build(
     if client.logo_uri:
         subscriber["logoUri"] = client.logo_uri
     consent_url = f"{settings.resource_audience}/consents/{consent.id}"
-    return {
+    body: Payload = {
         "notificationId": notification_id,
         "type": fdx_type,
         "category": "CONSENT",
@@ -102,6 +105,24 @@ def build(
             "types": ["application/json"],
         },
     }
+    if kind == REVOKED and event is not None and deletion_requested(event):
+        # Our extension (docs/fdx.md): the consumer asked the recipient to delete the data it
+        # already has; the recipient confirms with PUT on this link once it has.
+        body["deletionRequest"] = {
+            "href": consent_url + "/deletion",
+            "action": "PUT",
+            "rel": "deletion",
+            "types": ["application/json"],
+        }
+    return body
+
+
+DELETION_ASKED: Final = "deletion requested"  # in a "revoked" event's detail
+
+
+def deletion_requested(event: ConsentEvent) -> bool:
+    """The consumer asked, on stopping, that the recipient delete the data it has."""
+    return event.event == "revoked" and DELETION_ASKED in (event.detail or "").split("; ")
 
 
 def sign(

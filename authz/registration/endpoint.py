@@ -37,7 +37,7 @@ from authz.errors import (
     RequestTooLargeError,
     oauth_error_response,
 )
-from authz.registration import metadata
+from authz.registration import languages, metadata
 from authz.registration.errors import (
     InvalidClientMetadataError,
     InvalidRegistrationTokenError,
@@ -133,7 +133,12 @@ class Registrar:
         request_fields = {k: v for k, v in body.items() if k not in _SERVER_FIELDS}
         fields = self._validated(request_fields, statement=statement)
         updated = replace(client, **fields)
-        return await self._rotated(updated)
+        response = await self._rotated(updated)
+        # A changed purpose or data asked for: consumers are told (their consents keep exactly
+        # what they agreed to).
+        for observer in self._services.recipient_observers:
+            await observer.recipient_changed(client, updated)
+        return response
 
     async def _delete(self, client: ClientRecord) -> Response:
         """RFC 7592 §2.3: 204; the registration token and the client's tokens stop working."""
@@ -223,6 +228,7 @@ def client_metadata(client: ClientRecord, issuer: str) -> dict[str, Any]:
     body.update({k: client.extra[k] for k in metadata.EXTRA_FIELDS if k in client.extra})
     body.setdefault("grant_types", ["authorization_code", "refresh_token"])
     body.setdefault("token_endpoint_auth_method", metadata.AUTH_METHOD)
+    body.update(languages.render(client))
     body["registration_client_uri"] = f"{issuer}/register/{client.client_id}"
     body["status"] = client.status
     return {k: v for k, v in body.items() if v is not None}

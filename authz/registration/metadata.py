@@ -20,6 +20,7 @@ from joserfc.jwk import JWKRegistry
 
 from authz.authorization_details import MAX_LOOKBACK_DAYS
 from authz.notifications.sender import Refused, check_url
+from authz.registration import languages
 from authz.registration.errors import InvalidClientMetadataError, InvalidRedirectUriError
 from authz.registration.statement import JWT_CLAIMS
 from config.policy import Policy
@@ -56,9 +57,14 @@ FIELDS = frozenset(
 
 
 def merge(request: Mapping[str, Any], statement: Mapping[str, Any]) -> dict[str, Any]:
-    """The request's metadata with the statement's client-metadata claims laid over it."""
-    merged = {k: v for k, v in request.items() if k in FIELDS}
-    merged.update({k: v for k, v in statement.items() if k in FIELDS and k not in JWT_CLAIMS})
+    """The request's metadata with the statement's client-metadata claims laid over it
+    (language-tagged names and purposes, RFC 7591 §2.2, included)."""
+
+    def known(key: str) -> bool:
+        return key in FIELDS or languages.TAGGED.fullmatch(key) is not None
+
+    merged = {k: v for k, v in request.items() if known(k)}
+    merged.update({k: v for k, v in statement.items() if known(k) and k not in JWT_CLAIMS})
     return merged
 
 
@@ -89,6 +95,9 @@ def validate(metadata: Mapping[str, Any], policy: Policy, settings: Settings) ->
     for name in ("software_id", "software_version", "software_statement"):
         if name in metadata:
             extra[name] = _text(metadata[name], name, 16_384)
+    localized = _localized(metadata)
+    if localized:
+        extra[languages.KEY] = localized
     return {
         "client_name": _text(metadata.get("client_name"), "client_name", 256, required=True),
         "redirect_uris": _redirect_uris(metadata.get("redirect_uris"), loopback),
@@ -109,6 +118,20 @@ def validate(metadata: Mapping[str, Any], policy: Policy, settings: Settings) ->
         "notification_uri": _notification_uri(metadata.get("notification_uri"), settings),
         "extra": extra,
     }
+
+
+def _localized(metadata: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """RFC 7591 §2.2: ``client_name#ja`` and ``description#ja``, checked like their untagged
+    fields, tags folded to lower case."""
+    found = languages.tagged(metadata)
+    if sum(len(v) for v in found.values()) > languages.MAX_TAGS:
+        raise _refuse(f"at most {languages.MAX_TAGS} language-tagged values")
+    limits = {"client_name": 256, "description": MAX_TEXT}
+    return {
+        name: {tag: _text(value, f"{name}#{tag}", limits[name], required=True)
+               for tag, value in values.items()}
+        for name, values in found.items()
+    }  # fmt: skip
 
 
 def _loopback_allowed(settings: Settings) -> bool:

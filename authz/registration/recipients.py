@@ -10,9 +10,14 @@ restores exactly what the consumers granted. Every change is recorded on the cli
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from authz.store.base import ClientRecord, Records
+
+if TYPE_CHECKING:
+    from authz.services import RecipientObserver
 
 MAX_HISTORY = 50
 
@@ -42,9 +47,16 @@ async def list_recipients(records: Records) -> list[ClientRecord]:
 
 
 async def change_status(
-    records: Records, client_id: str, action: str, *, now: float, reason: str | None = None
+    records: Records,
+    client_id: str,
+    action: str,
+    *,
+    now: float,
+    reason: str | None = None,
+    observers: Sequence[RecipientObserver] = (),
 ) -> ClientRecord:
-    """Apply ``action`` (approve | suspend | reinstate) and return the stored record."""
+    """Apply ``action`` (approve | suspend | reinstate) and return the stored record; then tell
+    ``observers`` (consumers hear of a suspension or a reinstatement)."""
     if action not in TRANSITIONS:
         raise RecipientError(f"unknown action {action!r}")
     client = await records.clients.get(client_id)
@@ -61,6 +73,8 @@ async def change_status(
         client, status=target.value, extra={**client.extra, "status_history": history}
     )
     await records.clients.put(changed)
+    for observer in observers:
+        await observer.recipient_changed(client, changed)
     return changed
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +23,9 @@ from authz.consent import lifecycle
 from authz.consent.model import DurationType
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
+from authz.notices import dates
+from authz.notices.notices import remember_language
+from authz.registration import languages
 from authz.screens import csrf, i18n, logos
 from authz.screens.interaction import Interaction, Interactions
 from authz.screens.pages import error_page, with_language
@@ -54,6 +56,7 @@ async def consent_page(
         accounts = await open_accounts(services, session.customer_id)
     except AdapterError:
         return error_page(settings, lang, "bank_unavailable")
+    client, untranslated = languages.localized(client, lang)  # RFC 7591 §2.2
     response = page(
         settings,
         "consent.html",
@@ -62,6 +65,7 @@ async def consent_page(
         status=status,
         form_targets=client.redirect_uris,
         client=client,
+        untranslated=untranslated and lang != settings.languages[0],
         client_uri=_web_link(client.client_uri),
         logo=logos.logo(client.logo_uri, client.client_name, settings.issuer),
         purpose=_purpose(interaction, client),
@@ -92,11 +96,13 @@ def disclosure(services: Services, interaction: Interaction, lang: str) -> dict[
         duration = t["duration_time_bound"].format(days=int(days))
     else:
         duration = t["duration_persistent"]
-    expires = _datetime(lifecycle.expiry(asked, now, settings)) + " " + t["utc"]
+    expires = dates.at(lifecycle.expiry(asked, now, settings), lang, settings.display_timezone)
     if asked.lookback_period is None:
         lookback = t["lookback_all"]
     else:
-        start = _date(now - asked.lookback_period * lifecycle.DAY)
+        start = dates.in_words(
+            now - asked.lookback_period * lifecycle.DAY, lang, settings.display_timezone
+        )
         lookback = t["lookback_from"].format(date=start)
     return {
         "clusters": clusters,
@@ -144,6 +150,7 @@ async def decide(services: Services, request: Request) -> Response:
         return error_page(settings, lang, "bad_request")
     if not csrf.valid(services.secret, session.id, interaction.id, form.get(csrf.FIELD)):
         return error_page(settings, lang, "forbidden")
+    await remember_language(services, session.customer_id, lang)  # the grant notice's language
     decision = form.get("decision")
     if decision == "deny":
         return await _deny(services, interaction, client, lang)
@@ -257,14 +264,6 @@ def _account_view(account: Account, lang: str) -> dict[str, str]:
         "type": i18n.account_type(lang, str(account.get("accountType", ""))),
         "number": str(account.get("accountNumberDisplay") or ""),
     }
-
-
-def _datetime(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _date(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
 __all__ = ["consent_page", "decide", "disclosure", "open_accounts"]

@@ -7,8 +7,12 @@ fields it describes. Placeholders use ``str.format`` names; values are escaped b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from starlette.requests import Request
+
+from authz.notices import wording as notice_wording
+from config import locale
 
 LANG_COOKIE = "lang"
 NAMES = {"en": "English", "ja": "日本語"}
@@ -130,7 +134,7 @@ EN: dict[str, str] = {
     "chart_title": "Accesses per day, last 30 days",
     "chart_summary": "Accesses in the last 30 days: {total}. Most in one day: {peak}.",
     "chart_table": "Show the numbers as a table",
-    "col_day": "Day (UTC)",
+    "col_day": "Day",
     "col_count": "Accesses",
     "fields_title": "Exactly what leaves {provider}",
     "fields_intro": "{client} receives only these data fields, for each kind of data you shared.",
@@ -313,7 +317,7 @@ JA: dict[str, str] = {
     "chart_title": "1日あたりのアクセス数（過去30日）",
     "chart_summary": "過去30日間のアクセスは{total}回、1日の最大は{peak}回です。",
     "chart_table": "数値を表で表示",
-    "col_day": "日付（UTC）",
+    "col_day": "日付",
     "col_count": "アクセス数",
     "fields_title": "{provider}から送られるデータ項目",
     "fields_intro": "{client}が受け取るのは、共有したデータの種類ごとに次の項目だけです。",
@@ -421,15 +425,37 @@ ACCOUNT_TYPES: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+# The notices' screens keep their words beside the notices' (authz/notices/wording.py).
+EN.update(notice_wording.SCREEN_EN)
+JA.update(notice_wording.SCREEN_JA)
+# Languages a translator added as gettext catalogs (config/locale): named in their own words.
+NAMES.update({lang: locale.catalog(lang).get("language_name", lang) for lang in locale.languages()})
+
 assert set(EN) == set(JA), "every string needs both languages"
 
 
 def text(lang: str) -> Mapping[str, str]:
-    return STRINGS.get(lang, EN)
+    return STRINGS.get(lang) or _catalog_text(lang)
 
 
 def account_type(lang: str, value: str) -> str:
-    return ACCOUNT_TYPES.get(lang, ACCOUNT_TYPES["en"]).get(value.upper(), value)
+    types = ACCOUNT_TYPES.get(lang) or _catalog_types(lang)
+    return types.get(value.upper(), value)
+
+
+@cache
+def _catalog_text(lang: str) -> Mapping[str, str]:
+    """Every string from ``lang``'s gettext catalog; English where it has none (which
+    tests/config/test_locale.py does not let pass)."""
+    messages = locale.catalog(lang)
+    return {key: messages.get(key, english) for key, english in EN.items()}
+
+
+@cache
+def _catalog_types(lang: str) -> Mapping[str, str]:
+    messages = locale.catalog(lang)
+    english = ACCOUNT_TYPES["en"]
+    return {key: messages.get("account_type." + key, text) for key, text in english.items()}
 
 
 def choose(request: Request, languages: Sequence[str]) -> str:

@@ -85,7 +85,12 @@ def page(
         if code != lang
     ]
     body = _env.get_template(template).render(
-        lang=lang, t=i18n.text(lang), provider=settings.provider_name, switch=switch, **context
+        lang=lang,
+        t=i18n.text(lang),
+        provider=settings.provider_name,
+        portal_url=settings.issuer + "/consumer",  # where consumers stop sharing, any time
+        switch=switch,
+        **context,
     )
     headers = security_headers(form_targets, hsts=settings.secure_cookies)
     return HTMLResponse(body, status_code=status, headers=headers)

@@ -16,6 +16,10 @@ GRANT SELECT, INSERT, UPDATE ON notification_deliveries TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON notification_subscriptions TO fdxgw_app;
 -- The audit trail is append-only for the gateway: no UPDATE, no DELETE (retention is
 -- `fdxgw audit prune`, run as fdxgw_owner).
+GRANT SELECT, INSERT, UPDATE ON notice_emails TO fdxgw_app;
+GRANT SELECT, INSERT, UPDATE ON notice_inbox TO fdxgw_app;
+GRANT SELECT, INSERT, UPDATE ON notice_languages TO fdxgw_app;
+GRANT SELECT, INSERT, UPDATE ON deletion_requests TO fdxgw_app;
 GRANT SELECT, INSERT ON audit_events TO fdxgw_app;
 GRANT SELECT, INSERT ON trail TO fdxgw_app;
 GRANT SELECT ON trail_anchor TO fdxgw_app;

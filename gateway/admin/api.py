@@ -6,6 +6,7 @@
     POST /admin/consents/{consentId}/revoke                  {"reason": "BUSINESS_RULE"} optional
     GET  /admin/keys                                         signing keys: kid, created, signing
     GET  /admin/audit/verify                                 recompute the audit trail's chain
+    GET  /admin/deletions/overdue                            deletions asked, unconfirmed 30 days
 
 Authentication is its own: ``Authorization: Bearer <admin token>`` (``gateway.admin.token``),
 never a recipient's or a consumer's credential. Without a configured token the whole prefix
@@ -28,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from authz.consent import lifecycle
+from authz.notices.notices import DELETION_GRACE_DAYS
 from authz.registration import recipients
 from authz.services import Services
 from authz.store.base import ClientRecord, RecordsUnavailable, StateUnavailable
@@ -121,7 +123,12 @@ async def change_recipient(request: Request, services: Services) -> Response:
         raise AdminError(400, "invalid_request", "reason must be a string of at most 500")
     try:
         changed = await recipients.change_status(
-            services.records, client_id, action, now=services.clock(), reason=reason
+            services.records,
+            client_id,
+            action,
+            now=services.clock(),
+            reason=reason,
+            observers=services.recipient_observers,
         )
     except recipients.RecipientError as exc:
         known = await services.records.clients.get(client_id) is not None
@@ -186,6 +193,24 @@ async def verify_audit(request: Request, services: Services) -> Response:
     return _json(body)
 
 
+async def overdue_deletions(request: Request, services: Services) -> Response:
+    """Deletions consumers asked of recipients that were not confirmed within the grace period
+    (``authz.notices``): the bank follows them up with the recipient."""
+    before = services.clock() - DELETION_GRACE_DAYS * lifecycle.DAY
+    found = await services.notices.deletions.overdue(before, limit=MAX_RESULTS + 1)
+    log.info("admin.deletions_listed", extra={"count": len(found)})
+    shown = [
+        {
+            "consent_id": r.consent_id,
+            "client_id": r.client_id,
+            "asked_at": r.asked_at,
+            "consumer_told_at": r.overdue_told_at,
+        }
+        for r in found[:MAX_RESULTS]
+    ]
+    return _json({"deletions": shown, "truncated": len(found) > MAX_RESULTS})
+
+
 def admin_routes(services: Services, token: AdminToken) -> list[Route]:
     """Every /admin path, at the top level (not a Mount, whose bare prefix would redirect and so
     tell that it exists): the last two make /admin and any other path under it answer alike."""
@@ -200,6 +225,7 @@ def admin_routes(services: Services, token: AdminToken) -> list[Route]:
         Route("/admin/consents/{consentId}/revoke", endpoint(POST=revoke_consent)),
         Route("/admin/keys", endpoint(GET=keys)),
         Route("/admin/audit/verify", endpoint(GET=verify_audit)),
+        Route("/admin/deletions/overdue", endpoint(GET=overdue_deletions)),
         Route("/admin", endpoint()),
         Route("/admin/{path:path}", endpoint()),
     ]

@@ -20,6 +20,7 @@ from gateway.fdx import (
     consents,
     contact,
     customers,
+    deletion,
     images,
     payment_networks,
     payments,
@@ -63,6 +64,7 @@ def routes(
     for resource in resources:
         out.extend(resource.routes(services, log))
     out.extend(consents.routes(services))  # after the data routes: they are the hot path
+    out.extend(deletion.routes(services))  # our extension: a recipient confirms a deletion
     out.extend(subscriptions.routes(services))
     settings = services.settings
     if probe is None:

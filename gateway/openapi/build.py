@@ -137,11 +137,23 @@ their fields. The Consent API takes a client-credentials token with the scope \
 are `{"code", "message", "debugMessage"}`; OAuth errors `{"error", "error_description"}`."""
 
 
+# Our extension of the Consent API (docs/fdx.md §4), drawn from the FDX revocation it follows:
+# the same parameters and refusals, no body, 204, and no 409 (confirming again is fine).
+DELETION = Operation("PUT", "/consents/{consentId}/deletion", Access.CONSENTS)
+DELETION_DESCRIPTION = """\
+Confirm that the data of an ended consent was deleted (an extension of this gateway, not part of \
+FDX). When consumers stop sharing they may ask the recipient to delete the data it already has; \
+the signed `CONSENT_REVOKED` notification then carries a `deletionRequest` link to this path. \
+The recipient calls it, without a body, once the data is gone; the consumer sees the \
+confirmation in the bank's portal. Idempotent: the first confirmation's time is kept."""
+
+
 def build(spec: dict[str, Any], policy: Policy) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         source = spec["paths"][op.path][op.method.lower()]
         paths.setdefault(FDX_BASE + op.path, {})[op.method.lower()] = _fdx(source, op, policy)
+    paths[FDX_BASE + DELETION.path] = {"put": _fdx(_deletion(spec), DELETION, policy)}
     for oop in OAUTH_OPERATIONS:
         paths.setdefault(oop.path, {})[oop.method.lower()] = _oauth(oop)
     components: dict[str, dict[str, Any]] = {}
@@ -235,6 +247,18 @@ def _fdx(source: dict[str, Any], op: Operation, policy: Policy) -> dict[str, Any
         out["x-fdx-data-clusters"] = clusters
     out["description"] = f"{out.get('description', '').rstrip()}\n\n{note}".strip()
     return out
+
+
+def _deletion(spec: dict[str, Any]) -> dict[str, Any]:
+    source: dict[str, Any] = copy.deepcopy(spec["paths"]["/consents/{consentId}/revocation"]["put"])
+    source.pop("requestBody", None)
+    source.update(
+        summary="confirmConsentDataDeletion",
+        operationId="confirmConsentDataDeletion",
+        description=DELETION_DESCRIPTION,
+    )
+    source["x-fdxgw-extension"] = True
+    return source
 
 
 def _oauth(op: OAuthOperation) -> dict[str, Any]:

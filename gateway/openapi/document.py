@@ -76,11 +76,12 @@ def operations(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def fdx_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(method, path under /fdx/v6, operation) of the FDX operations, in document order."""
+    """(method, path under /fdx/v6, operation) of the FDX operations, in document order; our
+    own extensions (``x-fdxgw-extension``) are not FDX operations and have no FDX id."""
     return [
         (method, path.removeprefix(FDX_PREFIX), op)
         for path, item in document["paths"].items()
         if path.startswith(FDX_PREFIX + "/")
         for method, op in item.items()
-        if method in METHODS
+        if method in METHODS and not op.get("x-fdxgw-extension")
     ]

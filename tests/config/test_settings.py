@@ -17,7 +17,7 @@ def test_defaults_come_from_the_toml_file() -> None:
 
     assert "http://127.0.0.1:8000" == settings.issuer
     assert 300 == settings.access_token_ttl
-    assert ("en", "ja") == settings.languages
+    assert ("en", "ja", "es") == settings.languages
 
 
 def test_environment_overrides_the_file() -> None:

@@ -15,6 +15,8 @@ from starlette.responses import Response
 from authz.consent import lifecycle
 from authz.consent.model import Consent
 from authz.consent.receipts import account_labels
+from authz.notices.store import DeletionRequest
+from authz.notifications import message
 from authz.screens import logos
 from authz.screens.portal import views
 from authz.screens.portal.visit import HOME, PortalError, Visit, redirect
@@ -26,7 +28,7 @@ async def confirm_revoke(visit: Visit) -> Response:
     here = _base(consent)
     if not consent.is_active(visit.services.clock()):
         return redirect(here)  # nothing left to stop
-    client = await visit.services.records.clients.get(consent.client_id)
+    client = await views.client_in(visit.services, consent.client_id, visit.lang)
     return visit.render(
         "portal/revoke.html",
         here=here + "/revoke",
@@ -40,20 +42,31 @@ async def confirm_revoke(visit: Visit) -> Response:
 
 async def revoke(visit: Visit) -> Response:
     """POST /consumer/consents/{id}/revoke: the consumer ends the consent (FDX PartyType
-    INDIVIDUAL, ConsentUpdateReason USER_ACTION); its refresh tokens die with it."""
+    INDIVIDUAL, ConsentUpdateReason USER_ACTION); its refresh tokens die with it. With
+    ``delete_data`` ticked (the default) the app is asked, in the signed revocation
+    notification, to delete the data it already has, and the request is kept until it
+    confirms."""
     consent_id = visit.request.path_params["consent_id"]
-    await visit.form("revoke:" + consent_id)
+    form = await visit.form("revoke:" + consent_id)
     consent = await visit.own_consent(consent_id)
+    delete = form.get("delete_data") == "yes"
+    detail = "consumer portal" + ("; " + message.DELETION_ASKED if delete else "")
+    services = visit.services
     try:
-        await lifecycle.revoke(
-            visit.services,
+        revocation = await lifecycle.revoke(
+            services,
             consent.id,
             actor=lifecycle.INDIVIDUAL,
             reason=lifecycle.USER_ACTION,
-            detail="consumer portal",
+            detail=detail,
         )
     except lifecycle.RevocationConflict:
         raise PortalError("busy") from None
+    if revocation.changed and delete:
+        asked = DeletionRequest(
+            consent.id, consent.client_id, consent.customer_id, asked_at=services.clock()
+        )
+        await services.notices.deletions.ask(asked)
     return redirect(_base(consent) + "?done=revoked")
 
 
@@ -64,7 +77,7 @@ async def confirm_renew(visit: Visit) -> Response:
     now = services.clock()
     if not (views.renewable(consent) and consent.is_active(now)):
         raise PortalError("not_renewable")
-    client = await services.records.clients.get(consent.client_id)
+    client = await views.client_in(services, consent.client_id, visit.lang)
     labels = await account_labels(services.bank, consent.customer_id, consent.account_ids)
     here = _base(consent)
     return visit.render(
@@ -82,8 +95,8 @@ async def confirm_renew(visit: Visit) -> Response:
         accounts=views.accounts(consent, labels, visit.t, services.settings.provider_name),
         duration=views.duration(consent, visit.t),
         lookback=views.lookback(consent, visit.t),
-        expires=views.when(consent.expires_at) if consent.expires_at else "",
-        until=views.when(views.renewed_until(consent, now, services)),
+        expires=visit.when(consent.expires_at) if consent.expires_at else "",
+        until=visit.when(views.renewed_until(consent, now, services)),
         action=here + "/renew",
         back=here,
         csrf=visit.csrf("renew:" + consent.id),

@@ -11,6 +11,8 @@ from starlette.responses import Response
 
 from authz.consent.model import Consent, ConsentStatus
 from authz.consent.receipts import AccountLabel, account_labels, receipt_events
+from authz.notices.dates import in_words
+from authz.notices.store import DeletionRequest
 from authz.screens import logos
 from authz.screens.portal import chart, views
 from authz.screens.portal.visit import HOME, Visit
@@ -26,7 +28,7 @@ async def consent_page(visit: Visit) -> Response:
     services, t, lang = visit.services, visit.t, visit.lang
     consent = await visit.own_consent(visit.request.path_params["consent_id"])
     now = services.clock()
-    client = await services.records.clients.get(consent.client_id)
+    client = await views.client_in(services, consent.client_id, visit.lang)
     name = client.client_name if client else consent.client_id
     provider = services.settings.provider_name
     events = await services.records.consents.events(consent.id)
@@ -35,10 +37,13 @@ async def consent_page(visit: Visit) -> Response:
     page_no, pages = _page(visit, len(audit))
     newest_first = list(reversed(audit))
     shown = newest_first[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
-    drawn = chart.daily((a.time for a in audit), now)
+    tz = services.settings.display_timezone
+    drawn = chart.daily((a.time for a in audit), now, lang=lang, tz=tz)
+    end = views.ending(consent, events, now, t, client_name=name, provider=provider)
     current = views.status(consent, now)
     done = visit.request.query_params.get("done")
     here = f"{HOME}/consents/{quote(consent.id, safe='')}"
+    deletion = await services.notices.deletions.get(consent.id)
     return visit.render(
         "portal/consent.html",
         here=here,
@@ -53,11 +58,12 @@ async def consent_page(visit: Visit) -> Response:
         renew_due=views.renew_due(consent, now),
         clusters=views.clusters(services.policy, consent.clusters, lang),
         accounts=views.accounts(consent, labels, t, provider),
-        granted=views.when(consent.created_at),
-        expires=views.when(consent.expires_at) if consent.expires_at else "",
+        granted=visit.when(consent.created_at),
+        expires=visit.when(consent.expires_at) if consent.expires_at else "",
         duration=views.duration(consent, t),
         lookback=views.lookback(consent, t),
-        log=[_access_row(a, labels, services.policy, lang) for a in shown],
+        ended={"when": visit.when(end.time), "by": end.by} if end else None,
+        log=[_access_row(visit, a, labels, services.policy, end) for a in shown],
         log_total=len(audit),
         log_first=(page_no - 1) * PAGE_SIZE + 1,
         log_last=(page_no - 1) * PAGE_SIZE + len(shown),
@@ -65,13 +71,37 @@ async def consent_page(visit: Visit) -> Response:
         older=f"{here}?page={page_no + 1}" if page_no < pages else None,
         chart=drawn,
         chart_summary=t["chart_summary"].format(total=drawn.total, peak=drawn.peak),
-        events=views.event_rows(events, consent, t, client_name=name, provider=provider),
+        events=views.event_rows(
+            events,
+            consent,
+            t,
+            lang=lang,
+            tz=services.settings.display_timezone,
+            client_name=name,
+            provider=provider,
+        ),
         receipts=[
-            {"n": n, "what": t.get("event_" + e.event, e.event), "when": views.when(e.time)}
+            {"n": n, "what": t.get("event_" + e.event, e.event), "when": visit.when(e.time)}
             for n, e in enumerate(receipt_events(events), start=1)
         ],
-        done=t[done + "_done"].format(client=name, date=_end(consent)) if done in DONE else None,
+        done=t[done + "_done"].format(client=name, date=_end(visit, consent))
+        if done in DONE
+        else None,
+        deletion=_deletion(deletion, t, lang, client=name, provider=provider),
+        deletion_done=deletion is not None and deletion.confirmed_at is not None,
     )
+
+
+def _deletion(
+    request: DeletionRequest | None, t: Mapping[str, str], lang: str, **names: str
+) -> str | None:
+    """ "Deletion confirmed by X on <date>", or "Asked on <date>, not confirmed yet"."""
+    if request is None:
+        return None
+    if request.confirmed_at is not None:
+        return t["deletion_confirmed"].format(date=in_words(request.confirmed_at, lang), **names)
+    key = "deletion_overdue" if request.overdue_told_at is not None else "deletion_waiting"
+    return t[key].format(date=in_words(request.asked_at, lang), **names)
 
 
 def _page(visit: Visit, total: int) -> tuple[int, int]:
@@ -82,15 +112,36 @@ def _page(visit: Visit, total: int) -> tuple[int, int]:
 
 
 def _access_row(
-    event: AuditEvent, labels: Mapping[str, AccountLabel], policy: Policy, lang: str
+    visit: Visit,
+    event: AuditEvent,
+    labels: Mapping[str, AccountLabel],
+    policy: Policy,
+    end: views.Ending | None,
 ) -> dict[str, Any]:
     return {
-        "when": views.when(event.time),
-        "data": [c["title"] for c in views.clusters(policy, event.clusters, lang)],
+        "when": visit.when(event.time),
+        "data": [c["title"] for c in views.clusters(policy, event.clusters, visit.lang)],
         "accounts": _account_names(event.account_ids, labels),
         "records": event.record_count,
-        "reference": event.interaction_id,
+        "blocked": _refusal(visit, event, end),
     }
+
+
+def _refusal(visit: Visit, event: AuditEvent, end: views.Ending | None) -> str | None:
+    """What a refused attempt was, in the consumer's words; None for an access that was served.
+
+    The gate answers 401 to a consent no longer active (or an app the bank paused, or a token
+    the app itself revoked), 403 to data outside the consent's clusters and 404 to an account
+    outside it (docs/fdx.md §3)."""
+    if event.status < 400:
+        return None
+    t = visit.t
+    if event.status == 401:
+        stopped = end is not None and event.time >= end.time
+        return t["blocked_stopped"] if stopped else t["blocked_refused"]
+    if event.status in (403, 404):
+        return t["blocked_not_shared"]
+    return t["not_completed"]
 
 
 def _account_names(ids: Sequence[str], labels: Mapping[str, AccountLabel]) -> list[str]:
@@ -104,5 +155,5 @@ def _account_names(ids: Sequence[str], labels: Mapping[str, AccountLabel]) -> li
     return out
 
 
-def _end(consent: Consent) -> str:
-    return views.when(consent.expires_at) if consent.expires_at else ""
+def _end(visit: Visit, consent: Consent) -> str:
+    return visit.when(consent.expires_at) if consent.expires_at else ""

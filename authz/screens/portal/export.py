@@ -4,6 +4,7 @@ customer id: the file names the consumer by the same pairwise subject as the rec
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -46,7 +47,7 @@ async def export(visit: Visit) -> Response:
     }
     headers = security_headers()
     headers["Content-Disposition"] = (
-        f'attachment; filename="data-sharing-records-{views.day(now)}.json"'
+        f'attachment; filename="data-sharing-records-{_iso_day(now)}.json"'
     )
     return Response(
         orjson.dumps(body, option=orjson.OPT_INDENT_2),
@@ -98,3 +99,8 @@ def _consent(
         ],
     }
     return out
+
+
+def _iso_day(ts: float) -> str:
+    """A file name's date: machine order, so downloads sort by date."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")

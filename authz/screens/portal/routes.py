@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from authz.screens.portal import apps, changes, detail, export, receipt_pages, signin
+from authz.screens.portal import apps, changes, detail, export, inbox, receipt_pages, signin
 from authz.screens.portal.visit import HOME, Handler, signed_in
 from authz.services import Services
 
@@ -33,6 +33,7 @@ def routes(services: Services) -> list[BaseRoute]:
         get(HOME + "/signin", signed_in(signin.already_out, anonymous=signin.at_bank)),
         post(HOME + "/logout", signed_in(signin.logout, anonymous=signin.already_out)),
         get(HOME + "/history", signed_in(apps.history)),
+        get(HOME + "/notices", signed_in(inbox.notices)),
         get(HOME + "/export.json", signed_in(export.export)),
         get(CONSENT, signed_in(detail.consent_page)),
         get(CONSENT + "/revoke", signed_in(changes.confirm_revoke)),

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentEvent, ConsentStatus, DurationType
 from authz.consent.receipts import AccountLabel
+from authz.notices import dates
 from authz.pushed import ConsentRequest
+from authz.registration import languages
 from authz.services import Services
 from authz.store.base import ClientRecord
 from config.policy import Policy
@@ -23,12 +24,14 @@ RENEW_WITHIN_DAYS = 30  # the renew button shows this close to the end
 ENDINGS = ("revoked", "expired", "denied")
 
 
-def when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") + " UTC"
+def when(ts: float, lang: str = "en", tz: str = "UTC") -> str:
+    """Date and time in words, in ``lang`` and the zone ``tz``: "7 March 2027, 14:05 UTC"."""
+    return dates.at(ts, lang, tz)
 
 
-def day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+def day(ts: float, lang: str = "en", tz: str = "UTC") -> str:
+    """The date in words: "7 March 2027"."""
+    return dates.in_words(ts, lang, tz)
 
 
 def web_link(uri: str | None) -> str | None:
@@ -152,7 +155,13 @@ def actor(party: str, t: Mapping[str, str], *, client_name: str, provider: str) 
 
 
 def event_rows(
-    events: Sequence[ConsentEvent], consent: Consent, t: Mapping[str, str], **names: str
+    events: Sequence[ConsentEvent],
+    consent: Consent,
+    t: Mapping[str, str],
+    *,
+    lang: str = "en",
+    tz: str = "UTC",
+    **names: str,
 ) -> list[dict[str, str]]:
     rows = []
     for e in events:
@@ -161,7 +170,7 @@ def event_rows(
             at = min(e.time, consent.expires_at)
         rows.append(
             {
-                "when": when(at),
+                "when": when(at, lang, tz),
                 "what": t.get("event_" + e.event, e.event),
                 "by": actor(e.actor, t, **names),
             }
@@ -169,13 +178,21 @@ def event_rows(
     return rows
 
 
-async def client_map(services: Services, client_ids: Iterable[str]) -> dict[str, ClientRecord]:
+async def client_map(
+    services: Services, client_ids: Iterable[str], lang: str = "en"
+) -> dict[str, ClientRecord]:
+    """Each recipient, named in ``lang`` where it registered a name in it (RFC 7591 §2.2)."""
     out = {}
     for client_id in set(client_ids):
         client = await services.records.clients.get(client_id)
         if client is not None:
-            out[client_id] = client
+            out[client_id] = languages.localized(client, lang)[0]
     return out
+
+
+async def client_in(services: Services, client_id: str, lang: str) -> ClientRecord | None:
+    client = await services.records.clients.get(client_id)
+    return languages.localized(client, lang)[0] if client is not None else None
 
 
 def client_name(clients: Mapping[str, ClientRecord], client_id: str) -> str:

@@ -17,6 +17,8 @@ from adapters.errors import AdapterError
 from authz.consent.model import Consent
 from authz.errors import OAuth2Error, RequestTooLargeError
 from authz.forms import read_form
+from authz.notices import dates as views_dates
+from authz.notices.notices import remember_language
 from authz.screens import csrf, i18n
 from authz.screens.pages import with_language
 from authz.screens.render import page, security_headers
@@ -58,6 +60,13 @@ class Visit:
     @property
     def t(self) -> Mapping[str, str]:
         return i18n.text(self.lang)
+
+    def when(self, ts: float) -> str:
+        """Date and time in the visitor's language and the consumers' zone, in words."""
+        return views_dates.at(ts, self.lang, self.services.settings.display_timezone)
+
+    def day(self, ts: float) -> str:
+        return views_dates.in_words(ts, self.lang, self.services.settings.display_timezone)
 
     @property
     def customer_id(self) -> str:
@@ -147,6 +156,7 @@ def signed_in(handler: PortalHandler, *, anonymous: PortalHandler | None = None)
                 if request.method == "GET":
                     return redirect(HOME)
                 raise PortalError("signed_out")
+            await remember_language(services, session.customer_id, lang)  # notices' language
             return await handler(visit)
         except PortalError as exc:
             return visit.error(exc.reason)

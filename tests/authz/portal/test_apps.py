@@ -22,9 +22,9 @@ def test_each_active_consent_is_a_card_with_what_it_shares(signed_in: Portal) ->
     assert "Everyday Checking" in html
     assert "••••1234" in html
     assert "••••5678" in html
-    assert "2026-01-01" in html  # granted
-    assert "2026-04-01 00:00 UTC" in html  # 90 days later
-    assert "2026-01-01 00:10 UTC" in html  # last accessed
+    assert "1 January 2026" in html  # granted
+    assert "1 April 2026, 00:00 UTC" in html  # 90 days later
+    assert "1 January 2026, 00:10 UTC" in html  # last accessed
     assert f'href="/consumer/consents/{consent.id}/revoke"' in html
 
 

@@ -38,7 +38,7 @@ def test_history_names_who_ended_each_consent(signed_in: Portal) -> None:
     assert "<td>You</td>" in row_of(html, by_me.id)
     assert "<td>Budget &lt;App&gt;</td>" in row_of(html, by_app.id)
     assert "<td>Sandbox Bank</td>" in row_of(html, by_bank.id)
-    assert "<td>2026-01-01 00:01 UTC</td>" in row_of(html, by_me.id)
+    assert "<td>1 January 2026, 00:01 UTC</td>" in row_of(html, by_me.id)
     assert "<td>Stopped</td>" in row_of(html, by_me.id)
 
 
@@ -52,7 +52,7 @@ def test_an_expired_consent_is_history_even_before_anyone_recorded_it(signed_in:
 
     row = row_of(html, consent.id)
     assert "Ended: the agreed time ran out" in row
-    assert "<td>2026-01-02 00:00 UTC</td>" in row
+    assert "<td>2 January 2026, 00:00 UTC</td>" in row
     assert "<td>The agreed time ran out</td>" in row
 
 
@@ -66,7 +66,7 @@ def test_a_recorded_expiry_is_dated_when_it_happened(signed_in: Portal) -> None:
 
     row = row_of(signed_in.client.get("/consumer/history").text, consent.id)
 
-    assert "<td>2026-01-02 00:00 UTC</td>" in row
+    assert "<td>2 January 2026, 00:00 UTC</td>" in row
 
 
 def test_a_refused_request_is_in_the_history(signed_in: Portal) -> None:

@@ -112,10 +112,16 @@ def test_the_readable_receipt_states_the_same_facts(signed_in: Portal) -> None:
     assert "Budget &lt;App&gt;" in html
     assert "Everyday Checking" in html
     assert "••••1234" in html
-    assert "2026-04-01 00:00 UTC" in html
-    assert f"{BASE}/jwks" in html
+    assert "1 April 2026, 00:00 UTC" in html
+    assert "signed by Sandbox Bank, so anyone can check that it was not changed" in html
     assert f'href="/consumer/consents/{consent.id}/receipts/1.jws" download' in html
     assert CUSTOMER not in html
+    # No ids or JOSE words on the page: they are in the signed file.
+    for jargon in (consent.id, "JWS", "JSON Web", "ES256", "jwks", "<code>"):
+        assert jargon not in html.split("</head>", 1)[1].replace(
+            f"/consumer/consents/{consent.id}", ""
+        )
+    assert "@media print" in signed_in.client.get("/static/portal.css").text
 
 
 @pytest.mark.parametrize("n", ["0", "2", "999999"])

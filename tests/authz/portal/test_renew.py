@@ -37,7 +37,7 @@ def test_the_renew_button_shows_within_thirty_days(signed_in: Portal) -> None:
 
     assert f'href="/consumer/consents/{consent_id}/renew"' in home
     assert f'href="/consumer/consents/{consent_id}/renew"' in page
-    assert "Sharing ends soon, on 2026-04-01 00:00 UTC." in home
+    assert "Sharing ends soon, on 1 April 2026, 00:00 UTC." in home
 
 
 def test_the_confirmation_restates_who_what_and_until_when(signed_in: Portal) -> None:
@@ -50,7 +50,7 @@ def test_the_confirmation_restates_who_what_and_until_when(signed_in: Portal) ->
     assert "Basic account information" in html
     assert "Everyday Checking" in html
     assert "For 90 days." in html
-    assert "sharing ends on 2026-06-10 00:00 UTC at the latest" in html  # 03-12 + 90 days
+    assert "sharing ends on 10 June 2026, 00:00 UTC at the latest" in html  # 03-12 + 90 days
 
 
 def test_renewing_extends_the_expiry_from_now(signed_in: Portal) -> None:
@@ -67,7 +67,7 @@ def test_renewing_extends_the_expiry_from_now(signed_in: Portal) -> None:
     last = signed_in.events(consent_id)[-1]
     assert (last.event, last.actor) == ("renewed", "INDIVIDUAL")
     page = signed_in.client.get(response.headers["location"]).text
-    assert "Renewed: sharing with Budget &lt;App&gt; now ends on 2026-06-10 00:00 UTC." in page
+    assert "Renewed: sharing with Budget &lt;App&gt; now ends on 10 June 2026, 00:00 UTC." in page
 
 
 def test_renewing_without_the_csrf_value_is_refused(signed_in: Portal) -> None:

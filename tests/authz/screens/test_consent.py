@@ -199,15 +199,16 @@ def test_a_decision_needs_the_session_of_the_customer_who_signed_in(world: World
 
 
 def test_the_screen_says_what_is_shared_in_plain_words_and_exact_fields(world: World) -> None:
-    """Each cluster's title, summary and releases, and its exact JSON fields in <details>."""
+    """Each cluster's title and summary, and what it releases in plain words, folded in
+    <details>; never the raw FDX field names (they stay in the export and the receipt file)."""
     _, html = world.consent_page()
 
     for title in ("Basic account information", "Transactions", "Balances and account details"):
         assert title in html
     assert "Masked account number (last 4 digits)" in html
     assert "<details>" in html
-    assert "accountNumberDisplay" in html
-    assert "transactionId" in html
+    assert "accountNumberDisplay" not in html
+    assert "transactionId" not in html
     assert html.count("Required</span>") == 2
     assert html.count('name="cluster:') == 1
 
@@ -222,9 +223,13 @@ def test_the_screen_says_who_why_how_long_how_far_back_and_how_to_stop(world: Wo
     assert "Shows your spending by category." in html
     assert "Sandbox Bank will send the data to Budget &lt;App&gt;" in html
     assert "For 90 days." in html
-    assert "2026-04-01 00:00 UTC" in html  # 2026-01-01 + 90 days
-    assert "Transactions from 2025-12-02 on." in html  # 30 days back
-    assert "ask Budget &lt;App&gt; to disconnect, or contact Sandbox Bank" in html
+    assert "1 April 2026, 00:00 UTC" in html  # 2026-01-01 + 90 days
+    assert "Transactions from 2 December 2025 on." in html  # 30 days back
+    assert (
+        "You can stop sharing at any time in Sandbox Bank&#39;s portal at "
+        "http://127.0.0.1:8000/consumer, or ask Budget &lt;App&gt; to disconnect." in html
+    )
+    assert '<a href="http://127.0.0.1:8000/consumer">' in html
 
 
 def test_the_screen_lists_open_accounts_unticked(world: World) -> None:
@@ -264,10 +269,10 @@ def test_persistent_and_one_time_durations_read_plainly(world: World) -> None:
     _, html_one_time = world.consent_page(consent=one_time)
 
     assert "Until you stop it" in html_persistent
-    assert "2027-01-01 00:00 UTC" in html_persistent
+    assert "1 January 2027, 00:00 UTC" in html_persistent
     assert "All available history." in html_persistent
     assert "One time only." in html_one_time
-    assert "2026-01-01 00:06 UTC" in html_one_time
+    assert "1 January 2026, 00:06 UTC" in html_one_time
 
 
 def test_a_one_time_consent_grants_no_offline_access(world: World) -> None:
@@ -280,3 +285,20 @@ def test_a_one_time_consent_grants_no_offline_access(world: World) -> None:
     [consent] = consents(world)
     assert "offline_access" not in consent.scope
     assert consent.expires_at == world.clock() + 360
+
+
+def test_the_app_is_named_in_the_screen_language_or_says_it_is_not(world: World) -> None:
+    """RFC 7591 §2.2: client_name#ja shown on a Japanese screen; without one, the registered
+    name and a note saying the app gave none in Japanese."""
+    _, plain = world.consent_page()
+    assert "has not given its name" not in plain
+    world.client.cookies.set("lang", "ja")
+    _, untranslated = world.consent_page()
+    assert "Budget &lt;App&gt;は日本語の名称と利用目的を登録していない" in untranslated
+    records = world.services.records
+    client = world.run(records.clients.get, CLIENT_ID)
+    localized = {"localized": {"client_name": {"ja": "家計簿アプリ"}}}
+    world.run(records.clients.put, replace(client, extra=localized))
+    _, translated = world.consent_page()
+    assert "<h1>家計簿アプリにデータを共有しますか？</h1>" in translated
+    assert "登録していない" not in translated
