@@ -97,7 +97,7 @@ class Settings:
     languages: tuple[str, ...] = field(default=("en", "ja", "es"))
     provider_name: str = "Sandbox Bank"
     # The FDX 6.2 OpenAPI document the adapter conformance kit validates against (FDX_OPENAPI);
-    # empty: look beside the project (../shared/fdx/).
+    # empty: look in shared/fdx/ beside the checkout (FDX licenses the document; we do not ship it).
     openapi: str = ""
     # The ecosystem registry's public JWK Set (a file) that verifies software statements at
     # POST /register (RFC 7591 §2.3); empty turns dynamic registration off.

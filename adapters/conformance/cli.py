@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-file", type=Path, help="file holding that login's password")
     parser.add_argument("--other-username", help="a second test customer (isolation check)")
     parser.add_argument("--other-password-file", type=Path)
-    parser.add_argument("--spec", help="FDX 6.2 OpenAPI JSON (default: $FDX_OPENAPI, ../shared)")
+    parser.add_argument(
+        "--spec", help="FDX 6.2 OpenAPI JSON (default: $FDX_OPENAPI, else shared/fdx/ beside us)"
+    )
     parser.add_argument("--only", help=f"comma-separated checks of: {', '.join(CHECKS)}")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 

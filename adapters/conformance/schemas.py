@@ -1,4 +1,8 @@
-"""The FDX 6.2 OpenAPI schemas, when the document is at hand ($FDX_OPENAPI or ../shared/fdx/)."""
+"""The FDX 6.2 OpenAPI schemas, when the document is at hand.
+
+FDX licenses that document and the project does not ship it: it is read from $FDX_OPENAPI, or
+from a folder shared/fdx/ beside the checkout, where development machines and CI keep it.
+"""
 
 from __future__ import annotations
 
