@@ -8,17 +8,13 @@ the browser (``page.route``), so no server is needed there.
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import pytest
-import uvicorn
 
 from adapters import load_adapter
 from authz.consent.model import DurationType
@@ -33,16 +29,8 @@ from examples.budget_app import Recipient
 from gateway.app import create_app
 from gateway.cli import _seed_demo
 from tests.bank_op.conftest import DEMO, OP_PASSWORD, BankOP
+from tests.served import CHROMIUM, CHROMIUM_ARGS, free_socket, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 pytestmark = [
@@ -61,9 +49,7 @@ class Running:
 
 @pytest.fixture
 def server(bank_op: BankOP) -> Iterator[Running]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = free_socket()
     base = f"http://127.0.0.1:{port}"
     client = bank_op.register(base + "/oauth/login/callback")
     settings = Settings(
@@ -91,20 +77,8 @@ def server(bank_op: BankOP) -> Iterator[Running]:
         keys=SigningKeys.generate(),
     )
     app = create_app(settings, services=services)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert uv.started, "uvicorn did not start"
-    try:
+    with serving(app, sock, lifespan="on"):
         yield Running(base, services)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def push(services: Services, recipient: Recipient) -> str:
@@ -144,7 +118,7 @@ def test_consent_and_portal_sign_in_at_the_bank_op_in_chromium(
         route.fulfill(status=200, content_type="text/html", body="<p>back at the app</p>")
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="en-US", viewport={"width": 900, "height": 900})
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -8,7 +8,6 @@ made over HTTP with a token the test mints. Each test saves a screenshot under v
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx
 import pytest
-import uvicorn
 
 from authz.consent import lifecycle
 from authz.consent.model import Consent, ConsentStatus, DurationType
@@ -43,17 +41,9 @@ from tests.authz.screens.conftest import (
     USERNAME,
     FakeBank,
 )
+from tests.served import CHROMIUM, CHROMIUM_ARGS, free_socket, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DAY = 86400
 
 pytestmark = [
@@ -137,9 +127,7 @@ class Running:
 
 @pytest.fixture
 def server() -> Iterator[Running]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = free_socket()
     base = f"http://127.0.0.1:{port}"
     records = memory_records()
     services = Services.build(
@@ -154,25 +142,8 @@ def server() -> Iterator[Running]:
     anyio.run(
         records.clients.put, replace(CLIENT, logo_uri=f"{base}/static/demo-recipient-logo.svg")
     )
-    config = uvicorn.Config(
-        create_app(services.settings, services=services),
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert uv.started, "uvicorn did not start"
-    try:
+    with serving(create_app(services.settings, services=services), sock):
         yield Running(base, services)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture
@@ -180,7 +151,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:

@@ -23,8 +23,6 @@ import pytest
 from authz.consent import lifecycle
 from authz.notices.store import DeletionRequest, Notice
 from tests.authz.portal.test_browser import (  # noqa: F401 (fixtures)
-    ARGS,
-    CHROMIUM,
     SCREENSHOTS,
     Running,
     Tab,
@@ -33,6 +31,7 @@ from tests.authz.portal.test_browser import (  # noqa: F401 (fixtures)
     sign_in,
 )
 from tests.authz.screens.conftest import ACCOUNTS, CUSTOMER, PASSWORD, USERNAME
+from tests.served import CHROMIUM
 
 A11Y = Path(__file__).resolve().parents[2] / "a11y"
 AXE = A11Y / "node_modules" / "axe-core" / "axe.min.js"

@@ -6,8 +6,6 @@ redirect URI is intercepted inside the browser (``page.route``), so no server is
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -16,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from authz.keys import SigningKeys
@@ -37,17 +34,9 @@ from tests.authz.screens.conftest import (
     USERNAME,
     FakeBank,
 )
+from tests.served import CHROMIUM, CHROMIUM_ARGS, free_socket, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[3] / "var" / "consent-screen.png"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -65,9 +54,7 @@ class Running:
 
 @pytest.fixture
 def server() -> Iterator[Running]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = free_socket()
     base = f"http://127.0.0.1:{port}"
     records = memory_records()
     services = Services.build(
@@ -81,22 +68,8 @@ def server() -> Iterator[Running]:
     anyio.run(records.schema.migrate)
     client = replace(CLIENT, logo_uri=f"{base}/static/demo-recipient-logo.svg")
     anyio.run(records.clients.put, client)
-    config = uvicorn.Config(
-        Starlette(routes=routes(services)), log_level="warning", lifespan="off", ws="none"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert uv.started, "uvicorn did not start"
-    try:
+    with serving(Starlette(routes=routes(services)), sock):
         yield Running(base, services)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def push(services: Services) -> str:
@@ -126,7 +99,7 @@ def test_a_consumer_approves_in_a_real_browser(server: Running) -> None:
         route.fulfill(status=200, content_type="text/html", body="<p>back at the app</p>")
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="en-US", viewport={"width": 900, "height": 900})
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

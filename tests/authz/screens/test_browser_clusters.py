@@ -7,15 +7,12 @@ config/clusters.toml; the consumer signs in as the sandbox's alice.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 import anyio
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from adapters.sandbox import SandboxBank
@@ -29,7 +26,8 @@ from authz.store.memory import MemoryStateStore, memory_records
 from config.policy import load_policy
 from config.settings import Settings
 from tests.authz.screens.conftest import CHALLENGE, CLIENT, CLIENT_ID, REDIRECT_URI
-from tests.authz.screens.test_browser import ARGS, CHROMIUM, Running
+from tests.authz.screens.test_browser import Running
+from tests.served import CHROMIUM, CHROMIUM_ARGS, free_socket, serving
 
 pytestmark = [
     pytest.mark.browser,
@@ -63,9 +61,7 @@ LANGUAGES = [
 
 @pytest.fixture
 def server() -> Iterator[Running]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = free_socket()
     base = f"http://127.0.0.1:{port}"
     records = memory_records()
     services = Services.build(
@@ -80,22 +76,8 @@ def server() -> Iterator[Running]:
     clusters = ("ACCOUNT_BASIC", "BILLS", "REWARDS", "TAX", "IMAGES")
     client = replace(CLIENT, logo_uri=f"{base}/static/demo-recipient-logo.svg", clusters=clusters)
     anyio.run(records.clients.put, client)
-    config = uvicorn.Config(
-        Starlette(routes=routes(services)), log_level="warning", lifespan="off", ws="none"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert uv.started, "uvicorn did not start"
-    try:
+    with serving(Starlette(routes=routes(services)), sock):
         yield Running(base, services)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def _push(services: Services, key: str) -> str:
@@ -127,7 +109,7 @@ def test_the_screen_offers_the_covered_data_clusters(
     problems: list[str] = []
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale=locale, viewport={"width": 900, "height": 900})
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
