@@ -441,25 +441,18 @@ OAUTH_OPERATIONS: tuple[OAuthOperation, ...] = (
         },
         body=(FORM, "IntrospectionRequest"),
     ),
-    OAuthOperation(
-        "GET",
-        "/oauth/userinfo",
-        "getUserInfo",
-        *_USERINFO,
-        USERINFO_ERRORS,
-        {"200": _json("UserInfo", {"sub": "Jf6x0wQm2u7pVb1kR9sT3yLd"}, "The claims.")},
-        resource=True,
-        tags=("OpenID Connect",),
-    ),
-    OAuthOperation(
-        "POST",
-        "/oauth/userinfo",
-        "postUserInfo",
-        *_USERINFO,
-        USERINFO_ERRORS,
-        {"200": _json("UserInfo", {"sub": "Jf6x0wQm2u7pVb1kR9sT3yLd"}, "The claims.")},
-        resource=True,
-        tags=("OpenID Connect",),
+    *(  # OIDC Core §5.3.1: the same resource by GET and by POST
+        OAuthOperation(
+            method,
+            "/oauth/userinfo",
+            operation_id,
+            *_USERINFO,
+            USERINFO_ERRORS,
+            {"200": _json("UserInfo", {"sub": "Jf6x0wQm2u7pVb1kR9sT3yLd"}, "The claims.")},
+            resource=True,
+            tags=("OpenID Connect",),
+        )
+        for method, operation_id in (("GET", "getUserInfo"), ("POST", "postUserInfo"))
     ),
     OAuthOperation(
         "POST",
