@@ -133,6 +133,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: the CFPB §1033 response rate counts a month's accesses by status (gateway/response_rate.py)
     ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
+    # 7: PostgreSQL links an audit batch in a stored function; SQLite links it in Python
+    # (authz/store/sqlite/links.py), so it has nothing to add.
+    (),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -255,6 +258,62 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: the CFPB §1033 response rate's count of a month's accesses by status
     ("CREATE INDEX audit_events_time ON audit_events (time, status)",),
+    # 7: an audit batch appended and linked by one prepared call (authz/store/postgres/audit.py).
+    # A function's plans are kept by each session, where the same batch sent as text was parsed
+    # and planned on every call: 1.0 → 0.4 ms a batch of one, and half the gateway's CPU for it.
+    # Each statement of a VOLATILE function takes a new snapshot under READ COMMITTED, so the
+    # head is read after the trail's lock was granted, as the chain needs (links.py). It refuses
+    # any other isolation level rather than link after a stale head.
+    (
+        """CREATE FUNCTION fdxgw_append_audit(
+            events json, links json, lock_space integer, lock_id integer, genesis text
+        ) RETURNS void LANGUAGE plpgsql VOLATILE AS $fn$
+        DECLARE
+            at_seq bigint;
+            at_hash text;
+            next_hash text;
+            item record;
+        BEGIN
+            IF current_setting('transaction_isolation') <> 'read committed' THEN
+                RAISE EXCEPTION 'the audit trail is linked under READ COMMITTED only';
+            END IF;
+            INSERT INTO audit_events (id, time, consent_id, client_id, customer_id, endpoint,
+                account_ids, clusters, record_count, status, interaction_id)
+            SELECT e.id, e.time, e.consent_id, e.client_id, e.customer_id, e.endpoint,
+                e.account_ids, e.clusters, e.record_count, e.status, e.interaction_id
+            FROM ROWS FROM (json_to_recordset(events) AS (id text, time double precision,
+                consent_id text, client_id text, customer_id text, endpoint text,
+                account_ids json, clusters json, record_count integer, status integer,
+                interaction_id text)) WITH ORDINALITY AS e
+            ORDER BY e.ordinality;
+            PERFORM pg_advisory_xact_lock(lock_space, lock_id);
+            -- The chain's head: the last link, or the anchor when retention pruned them all.
+            SELECT h.seq, h.hash INTO at_seq, at_hash FROM (
+                SELECT a.seq, a.hash FROM trail_anchor a WHERE a.id = 1
+                UNION ALL (SELECT t.seq, t.hash FROM trail t ORDER BY t.seq DESC LIMIT 1)
+            ) h ORDER BY h.seq DESC LIMIT 1;
+            IF NOT FOUND THEN
+                at_seq := 0;
+                at_hash := genesis;
+            END IF;
+            -- Link i hashes the previous hash, then the link's canonical JSON, which the caller
+            -- sends cut around the seq (head, tail) that only this lock holder knows.
+            FOR item IN
+                SELECT i.time, i.kind, i.record, i.head, i.tail
+                FROM ROWS FROM (json_to_recordset(links) AS (time double precision,
+                    kind text, record text, head text, tail text)) WITH ORDINALITY AS i
+                ORDER BY i.ordinality
+            LOOP
+                at_seq := at_seq + 1;
+                next_hash := encode(sha256(convert_to(
+                    at_hash || item.head || at_seq::text || item.tail, 'UTF8')), 'hex');
+                INSERT INTO trail (seq, time, kind, record, prev_hash, hash)
+                VALUES (at_seq, item.time, item.kind, item.record, at_hash, next_hash);
+                at_hash := next_hash;
+            END LOOP;
+        END
+        $fn$""",
+    ),
 )
 
 DIALECTS: dict[str, tuple[tuple[str, ...], ...]] = {

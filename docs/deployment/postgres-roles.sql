@@ -14,6 +14,3 @@ CREATE ROLE fdxgw_app LOGIN;
 CREATE DATABASE fdxgw_records OWNER fdxgw_owner ENCODING 'UTF8' TEMPLATE template0;
 REVOKE ALL ON DATABASE fdxgw_records FROM PUBLIC;
 GRANT CONNECT ON DATABASE fdxgw_records TO fdxgw_app;
--- The audit batch's statement text holds consumers' identifiers: keep it out of the server log
--- when a statement fails (only a superuser may set this for the role).
-ALTER ROLE fdxgw_app SET log_min_error_statement = panic;

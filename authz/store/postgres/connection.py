@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg import AsyncConnection, IsolationLevel, errors
+from psycopg import AsyncConnection, IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
@@ -51,7 +51,6 @@ class PostgresDb:
         # that finds no idle connection fails at once instead of waiting for the timeout.
         self._suspect = False
         self._errors_at_connect = 0
-        self._told_log_setting = False
         self._next_probe = 0.0  # while failing: when a call may next try the server itself
 
     async def aclose(self) -> None:
@@ -96,23 +95,14 @@ class PostgresDb:
         COMMITTED whatever the role's or database's default, because linking the trail reads
         the chain's head in a statement after the lock, and only READ COMMITTED gives that
         statement a snapshot taken after the lock was granted (a REPEATABLE READ default would
-        read a stale head and fail the batch on the seq's key)."""
+        read a stale head and fail the batch on the seq's key). psycopg's level applies to the
+        transactions it begins; the session's default covers the single statements autocommit
+        runs on their own, such as the audit batch's call (which refuses any other level)."""
         set_json_loads(orjson.loads, conn)
         await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
-        # The audit batch is bound on the client side (one multi-statement query), so its text
-        # holds the consumers' identifiers, and PostgreSQL logs a failing statement's text by
-        # default (log_min_error_statement = error). Not for this session's statements: the
-        # error itself is still logged. Only a superuser may set it here; otherwise the
-        # operator sets it on the gateway's role (docs/operations.md).
-        try:
-            await conn.execute("SET log_min_error_statement = panic")
-        except errors.InsufficientPrivilege:
-            if not self._told_log_setting:
-                self._told_log_setting = True
-                log.warning(
-                    "records.statement_logging_on: PostgreSQL logs failing statements' text;"
-                    " set log_min_error_statement = panic on the gateway's role"
-                )
+        await conn.execute(
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"
+        )
         if self._pool is not None:
             self._errors_at_connect = self._pool.get_stats().get("connections_errors", 0)
         self._suspect = False

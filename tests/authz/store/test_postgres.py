@@ -731,18 +731,19 @@ async def test_the_trail_links_under_a_repeatable_read_default(
     assert 61 == len(await first.audit.trail(limit=1000))
 
 
-async def test_failing_statements_text_stays_out_of_the_server_log(
+async def test_the_audit_function_refuses_to_link_under_another_isolation_level(
     open_store: Opener, database: str
 ) -> None:
-    """The audit batch's text holds consumers' identifiers (client-side binding); a pooled
-    connection asks PostgreSQL not to log a failing statement's text (the tests connect as a
-    superuser, who may; others get a warning naming the role setting)."""
+    """The stored function reads the chain's head after the trail's lock, which only READ
+    COMMITTED makes safe: called in a REPEATABLE READ transaction it refuses, storing nothing."""
     store = open_store()
     await store.schema.migrate()
-    db = PostgresDb(database)
+    conn = await psycopg.AsyncConnection.connect(database, autocommit=True)
     try:
-        async with db.connection() as conn:
-            row = await (await conn.execute("SHOW log_min_error_statement")).fetchone()
+        await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        with pytest.raises(psycopg.errors.RaiseException, match="READ COMMITTED"):
+            await conn.execute("SELECT fdxgw_append_audit('[]', '[]', 1, 2, 'genesis')")
+        await conn.execute("ROLLBACK")
     finally:
-        await db.aclose()
-    assert ("panic",) == row
+        await conn.close()
+    assert [] == await store.audit.trail()
