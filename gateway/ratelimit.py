@@ -9,13 +9,15 @@ Over either limit the call is refused with HTTP 429, FDX code 1207 and ``Retry-A
 seconds until the window ends: RFC 9110 §10.2.3), and audited as a 429.
 
 The counters live in the StateStore, so every gateway instance sharing it enforces one limit:
-two increments a call, in one round trip (``StateStore.incr_many``). The consumer's revocation
-(the portal) and the recipient's ``PUT /consents/{id}/revocation`` never pass here: ending a
-consent must never be blocked.
+two increments a call, sent beside the gate's own reads (``RateLimiter.admit``), so a call that
+the gate then refuses (a revoked token, an ended consent) may have been counted: it was traffic
+of that recipient all the same. The consumer's revocation (the portal) and the recipient's
+``PUT /consents/{id}/revocation`` never pass here: ending a consent must never be blocked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 
@@ -64,6 +66,15 @@ class RateLimiter:
 
     async def check(self, client_id: str, consent_id: str) -> None:
         """Count one call; raises ``TooManyRequests`` when it is over either limit."""
+        await self.admit(client_id, consent_id)
+
+    def admit(self, client_id: str, consent_id: str) -> asyncio.Future[None]:
+        """Start counting one call now and answer later: the future fails with
+        ``TooManyRequests`` when the call is over either limit. The FDX gate starts it beside
+        its own reads, so on a shared Redis the two counters travel in the gate's pipeline
+        (authz.store.redis) instead of a round trip of their own, and awaits it once its checks
+        pass: a refusal of the gate still wins over a 429. A caller that stops waiting cancels
+        the future; counters already sent stay counted."""
         now = self._clock()
         index = int(now // self._window)
         names: list[str] = []
@@ -75,7 +86,12 @@ class RateLimiter:
             names.append(f"k:{consent_id}:{index}")
             limits.append(self._consent_limit)
         if not names:
-            return
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return asyncio.ensure_future(self._judge(names, limits, index, now))
+
+    async def _judge(self, names: list[str], limits: list[int], index: int, now: float) -> None:
         # The TTL only cleans up: the window index in the key decides which window counts.
         counts = await self._state.incr_many(Kind.RATE, names, ttl=self._window + 1)
         if any(count > limit for count, limit in zip(counts, limits, strict=True)):

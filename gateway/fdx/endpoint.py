@@ -2,7 +2,7 @@
 
 Every operation runs the same steps in the same order, so none can forget one::
 
-    GET only → authorize (token, revoked jti, live consent) → rate limit → handler → audit
+    GET only → authorize (token, revoked jti, live consent, rate limit) → handler → audit
     → response
 
 The handler parses, calls the adapter once, projects and says what it served; it never builds an
@@ -90,9 +90,9 @@ class FdxEndpoint:
         try:
             if request.method != "GET":
                 raise MethodNotAllowed()
-            ctx = await authorize(request, self.services, self.endpoint)
-            # After the gate, so limits are per recipient and consent and a refusal is audited.
-            await self.limiter.check(ctx.claims.client_id, ctx.consent.id)
+            # Counted beside the gate's reads, judged after them: limits are per recipient and
+            # consent, and a 429 is audited against the consent like any refusal.
+            ctx = await authorize(request, self.services, self.endpoint, self.limiter)
             call = Call(request, read_query(request), ctx, self.services, request.path_params)
             served = await self.handler(call)
             # Recorded before the data leaves: an access that cannot be audited is not served.

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -16,13 +17,16 @@ from starlette.testclient import TestClient
 from authz.access_tokens import CONSENTS_SCOPE
 from authz.keys import SigningKeys
 from authz.services import Services
+from authz.store.base import Kind
 from authz.store.memory import MemoryStateStore
+from authz.store.redis import Command, RedisStateStore
 from config.policy import load_policy
 from config.settings import Settings
 from gateway.errors import fdx_exception_handlers
 from gateway.fdx import routes, version_routes
 from gateway.middleware import InteractionIdMiddleware
 from gateway.ratelimit import RateLimiter, TooManyRequests
+from tests.contracts.conftest import REDIS_URL, new_prefix, purge_prefix, require_redis
 from tests.gateway.conftest import FakeClock, Harness, assert_fdx_error
 
 ACCOUNTS = "/fdx/v6/accounts"
@@ -53,12 +57,14 @@ class Limited(Harness):
             keys=SigningKeys.generate(),
             clock=self.clock,
         )
-        app = Starlette(
+        self.client = TestClient(self.app(), raise_server_exceptions=False)
+
+    def app(self) -> Starlette:
+        return Starlette(
             routes=[Mount("/fdx/v6", routes=routes(self.services)), *version_routes()],
             middleware=[Middleware(InteractionIdMiddleware)],
             exception_handlers=fdx_exception_handlers,
         )
-        self.client = TestClient(app, raise_server_exceptions=False)
 
     def calls(self, token: str, n: int) -> list[int]:
         return [self.get(ACCOUNTS, token).status_code for _ in range(n)]
@@ -188,3 +194,46 @@ def test_the_published_defaults_are_in_the_settings_and_the_docs():
         assert "50 requests per second" in text
         assert "10 requests per second" in text
         assert "1207" in text
+
+
+def test_the_gate_refusal_wins_over_the_limit(lim):
+    """Counted beside the gate's reads, judged after them: over the limit, a call on a revoked
+    token is still told 401, not 429."""
+    _, token = lim.grant()
+    lim.calls(token, 10)
+    jti = lim.services.tokens.verify(token).jti
+    anyio.run(lambda: lim.state.put(Kind.REVOKED_ACCESS, jti, {}, ttl=600))
+
+    assert 401 == lim.get(ACCOUNTS, token).status_code
+
+
+class CountingRedis(RedisStateStore):
+    """A Redis state store that counts the commands of each round trip."""
+
+    round_trips: list[int]
+
+    async def _pipeline(self, calls: list[tuple[Command, ...]]) -> list[list[object]]:
+        self.round_trips.append(sum(len(call) for call in calls))
+        return await super()._pipeline(calls)
+
+
+def test_the_counters_travel_in_the_gates_own_round_trip():
+    """On Redis, an FDX call's two counters and its revoked-token read are one pipeline: the
+    limit costs no round trip of its own."""
+    require_redis()
+    prefix = new_prefix()
+    harness = Limited()
+    store = CountingRedis(REDIS_URL, clock=harness.clock, prefix=prefix)
+    store.round_trips = []
+    harness.services = replace(harness.services, state=store)
+    harness.client = TestClient(harness.app(), raise_server_exceptions=False)
+    try:
+        with harness.client:
+            _, token = harness.grant()
+            assert 200 == harness.get(ACCOUNTS, token).status_code
+            assert harness.client.portal is not None
+            harness.client.portal.call(store.aclose)
+    finally:
+        purge_prefix(prefix)
+
+    assert [3] == store.round_trips  # GET revoked:<jti>, then EVALSHA incr × 2
