@@ -33,11 +33,15 @@ def open_records(
     """The record store named by ``url``; nothing is opened yet. The pool arguments apply to
     PostgreSQL only (connections kept open, at most open, seconds to wait for one).
 
-    ``state``: the deployment's state store. When it is shared (Redis), every consent and
-    client write moves a stamp in it and the gate trusts a cached consent while the stamps stand
-    (``authz.store.stamped``): every process that writes records must then open them this way."""
+    ``state``: the deployment's state store. When it is shared (Redis) and the records are on
+    PostgreSQL, every consent and client write moves a stamp in it and the gate trusts a cached
+    consent while the stamps stand (``authz.store.stamped``): every process that writes records
+    must then open them this way."""
     records = _backend(url, clock, pool_min_size, pool_max_size, timeout)
-    stamps = stamps_of(state) if url != "memory://" else None
+    # SQLite stamps itself (authz/store/sqlite/stamps.py): every process reaching the file sees
+    # its commits, more cheaply than a Redis round trip. The in-process store has no cache.
+    shared = url.startswith("postgresql://")
+    stamps = stamps_of(state) if shared else None
     return records if stamps is None else with_stamps(records, stamps)
 
 

@@ -66,6 +66,26 @@ async def test_every_change_is_seen_by_the_next_question(records: Records) -> No
     assert revoked == after.consent
 
 
+async def test_this_stores_own_changes_after_a_cached_answer_are_seen(records: Records) -> None:
+    """Asked twice, the second answer may come from the cache; a revocation and then a
+    suspension through this same store (no other writer to notice) are each seen next."""
+    await _granted(records)
+    await records.consents.live("consent-1")
+    await records.consents.live("consent-1")
+
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await records.consents.update(revoked, event(name="revoked"), expected_version=1)
+    after_revoke = await records.consents.live("consent-1")
+    await records.consents.live("consent-1")
+    await records.clients.put(client(status="suspended"))
+    after_suspend = await records.consents.live("consent-1")
+
+    assert after_revoke is not None
+    assert ConsentStatus.REVOKED is after_revoke.consent.status
+    assert after_suspend is not None
+    assert "suspended" == after_suspend.recipient_status
+
+
 async def test_a_revocation_through_another_store_is_seen_by_the_next_question(
     records: Records, reopen: Reopen
 ) -> None:

@@ -16,13 +16,16 @@ from authz.store.sqlite.consents import SqliteConsents
 from authz.store.sqlite.outbox import SqliteOutbox
 from authz.store.sqlite.schema import SqliteSchema
 from authz.store.sqlite.secrets import SqliteSecrets
+from authz.store.sqlite.stamps import SqliteStamps
 from authz.store.sqlite.tokens import SqliteRefreshTokens
+from authz.store.stamped import with_stamps
 
 
 def sqlite_records(path: str) -> Records:
-    """The record store in the file at ``path``; nothing is opened until first used."""
+    """The record store in the file at ``path``; nothing is opened until first used. The gate
+    trusts a parsed consent while the file's own stamps stand (``stamps.SqliteStamps``)."""
     db = SqliteDb(path)
-    return Records(
+    records = Records(
         schema=SqliteSchema(db),
         clients=SqliteClients(db),
         consents=SqliteConsents(db),
@@ -32,6 +35,7 @@ def sqlite_records(path: str) -> Records:
         secrets=SqliteSecrets(db),
         closer=db.aclose,
     )
+    return with_stamps(records, SqliteStamps(db))
 
 
 __all__ = ["SqliteDb", "sqlite_records"]
