@@ -34,6 +34,7 @@ pool before use, so recovery needs no retry either.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -96,6 +97,7 @@ return n
 _UNAVAILABLE: tuple[type[Exception], ...] = (
     rexc.ConnectionError,
     rexc.TimeoutError,
+    TimeoutError,  # the round trip's own deadline (asyncio.timeout)
     rexc.ReadOnlyError,
     rexc.OutOfMemoryError,
     rexc.ClusterDownError,
@@ -123,9 +125,12 @@ class RedisStateStore:
             raise ValueError("prefix must not contain '{' or '}' (the hash tag is the item's)")
         self._clock = clock
         self._prefix = prefix
+        self._timeout = timeout
         self._redis = aioredis.Redis.from_url(
             url,
-            socket_timeout=timeout,
+            # No timeout of redis-py's own on each reply: one per round trip (_pipeline) costs a
+            # twentieth as much on a pipeline of twenty, and bounds the whole exchange alike.
+            socket_timeout=None,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
             # redis-py 8's default ("auto") skips the pool's check for connections the server
@@ -209,25 +214,47 @@ class RedisStateStore:
     async def _pipeline(self, calls: list[tuple[Command, ...]]) -> list[list[Any]]:
         """One round trip for every caller's commands; each caller's replies, in its order.
 
-        Scripts go as plain ``EVALSHA``, not redis-py's script objects on the pipeline: those
-        make every ``execute()`` ask ``SCRIPT EXISTS`` first, a second round trip. A command
-        Redis refuses with NOSCRIPT (after a restart, a ``SCRIPT FLUSH``) did not run, so it is
-        sent again through its script, which loads it."""
+        Scripts go as plain ``EVALSHA``, not redis-py's script objects: those make every call
+        ask ``SCRIPT EXISTS`` first, a second round trip. A command Redis refuses with NOSCRIPT
+        (after a restart, a ``SCRIPT FLUSH``) did not run, so it is sent again through its
+        script, which loads it. The whole exchange, reloads included, gets the store's timeout
+        once; a reply cut off by it leaves redis-py to close that connection, not reuse it."""
         commands = [command for call in calls for command in call]
         with self._counting_failures(), _translate_errors():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for command in commands:
-                    pipe.execute_command(*command)
-                replies = await pipe.execute(raise_on_error=False)
-            for i, reply in enumerate(replies):
-                if isinstance(reply, rexc.NoScriptError):
-                    replies[i] = await self._evaluate(commands[i])
+            async with asyncio.timeout(self._timeout):
+                replies = await self._round_trip(commands)
+                for i, reply in enumerate(replies):
+                    if isinstance(reply, rexc.NoScriptError):
+                        replies[i] = await self._evaluate(commands[i])
         answers: list[list[Any]] = []
         at = 0
         for call in calls:
             answers.append(replies[at : at + len(call)])
             at += len(call)
         return answers
+
+    async def _round_trip(self, commands: list[Command]) -> list[Any]:
+        """``commands`` written at once on a pooled connection and their replies read in order,
+        raw (bytes, integers, None), a refused command's error in its place. This is a
+        pipeline without redis-py's ``Pipeline`` object, whose per-command bookkeeping (its
+        command stack, a reply callback each) cost as much client CPU as the round trip
+        itself; none of the commands here needs a callback."""
+        pool = self._redis.connection_pool
+        # Connected, and checked for a closed socket if it was idle (a restarted Redis).
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_packed_command(
+                connection.pack_commands(commands), check_health=False
+            )
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except rexc.ResponseError as exc:  # this command's own error, in its place
+                    replies.append(exc)
+            return replies
+        finally:
+            await pool.release(connection)
 
     @contextmanager
     def _counting_failures(self) -> Iterator[None]:

@@ -350,6 +350,28 @@ async def test_every_caller_of_a_pipeline_to_a_stopped_redis_fails_closed() -> N
     assert all(isinstance(o, StateUnavailable) for o in outcomes), outcomes
 
 
+async def test_a_redis_that_stops_answering_fails_the_round_trip_within_the_timeout(
+    prefix: str, sync_redis: redis.Redis
+) -> None:
+    """Redis accepts the commands but answers nothing (paused): the round trip fails closed
+    after the store's timeout, not never, and the connection it left is not reused: once
+    Redis answers again, the next call is served."""
+    store = RedisStateStore(REDIS_URL, prefix=prefix, timeout=0.2)
+    try:
+        await store.put(Kind.CODE, "c", {"v": 1}, ttl=60)  # connected before the pause
+        sync_redis.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+        with anyio.fail_after(1.2):  # a hang guard, well inside the pause
+            with pytest.raises(StateUnavailable):
+                await store.get(Kind.CODE, "c")
+        await anyio.sleep(1.5)  # the pause is over
+        served = await store.get(Kind.CODE, "c")
+    finally:
+        sync_redis.execute_command("CLIENT", "UNPAUSE")
+        await store.aclose()
+
+    assert {"v": 1} == served
+
+
 # ---------------------------------------------------------------------------- outages
 
 OPERATIONS: dict[str, Callable[[StateStore], Awaitable[object]]] = {
