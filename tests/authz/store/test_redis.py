@@ -359,14 +359,14 @@ async def test_a_redis_that_stops_answering_fails_the_round_trip_within_the_time
     store = RedisStateStore(REDIS_URL, prefix=prefix, timeout=0.2)
     try:
         await store.put(Kind.CODE, "c", {"v": 1}, ttl=60)  # connected before the pause
-        sync_redis.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+        sync_redis.client_pause(1500, all=True)
         with anyio.fail_after(1.2):  # a hang guard, well inside the pause
             with pytest.raises(StateUnavailable):
                 await store.get(Kind.CODE, "c")
         await anyio.sleep(1.5)  # the pause is over
         served = await store.get(Kind.CODE, "c")
     finally:
-        sync_redis.execute_command("CLIENT", "UNPAUSE")
+        sync_redis.client_unpause()
         await store.aclose()
 
     assert {"v": 1} == served
