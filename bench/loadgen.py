@@ -63,9 +63,13 @@ def pinned(cmd: list[str], cpus: str | None) -> list[str]:
     return ["taskset", "-c", cpus, *cmd]
 
 
-def spawn(cmd: list[str], *, cpus: str | None, log: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    cmd: list[str], *, cpus: str | None, log: Path, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """``cmd`` pinned to ``cpus``, run in ``cwd`` (another checkout's tree imports its own code:
+    ``python -m`` puts the working folder first on the path)."""
     out = log.open("wb")
-    return subprocess.Popen(pinned(cmd, cpus), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(pinned(cmd, cpus), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_up(proc: subprocess.Popen[bytes], port: int, info: Path, *, timeout: float = 120) -> None:
