@@ -10,7 +10,6 @@ other stores do.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -22,7 +21,6 @@ import orjson
 import psycopg
 from psycopg import AsyncConnection, IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
@@ -52,8 +50,11 @@ class PostgresDb:
         self._suspect = False
         self._errors_at_connect = 0
         self._next_probe = 0.0  # while failing: when a call may next try the server itself
+        self._kept: Conn | None = None  # kept()'s connection while it is not in use
 
     async def aclose(self) -> None:
+        kept, self._kept = self._kept, None
+        await self._give_back(kept)
         async with self._opening:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -140,6 +141,40 @@ class PostgresDb:
             raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
 
     @asynccontextmanager
+    async def kept(self) -> AsyncIterator[Conn]:
+        """A pooled connection kept from one call to the next, for a caller that never runs
+        two at once (the audit log sends one batch at a time: authz.store.batch). Taking a
+        connection from the pool and giving it back cost a lone FDX request about a tenth of
+        its time on PostgreSQL (docs/performance.md). As with ``connection``, a
+        connection-level failure becomes RecordsUnavailable; on any failure the connection
+        goes back to the pool, which discards it if it is broken or still busy, and the next
+        call takes another. A call that finds the kept one in use takes its own. A pool of one
+        connection keeps none: everything else would wait for it."""
+        conn, self._kept = self._kept, None
+        try:
+            if conn is None:
+                pool = await self._open()
+                if self._failing(pool):
+                    await self._retry()
+                conn = await pool.getconn()
+            yield conn
+        except psycopg.OperationalError as exc:
+            self._suspect = True
+            await self._give_back(conn)
+            raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
+        except BaseException:
+            await self._give_back(conn)
+            raise
+        if self._kept is None and self._pool is not None and self._max_size > 1:
+            self._kept = conn
+        else:
+            await self._give_back(conn)
+
+    async def _give_back(self, conn: Conn | None) -> None:
+        if conn is not None and self._pool is not None:
+            await self._pool.putconn(conn)
+
+    @asynccontextmanager
     async def bounded(self, what: str) -> AsyncIterator[None]:
         """A batched round trip (the gate's consent check, the audit batch) within the store's
         timeout. One batch is in flight at a time (authz.store.batch), so a query stuck on a
@@ -186,22 +221,6 @@ async def integrity(message: str) -> AsyncIterator[None]:
         yield
     except psycopg.IntegrityError as exc:
         raise ValueError(message) from exc
-
-
-@asynccontextmanager
-async def rolled_back_on_error(conn: Conn) -> AsyncIterator[None]:
-    """For a transaction the caller opened with ``BEGIN`` itself: nothing of it is left open
-    (or committed) when it fails half-way, or when the connection is returned."""
-    try:
-        yield
-    except BaseException:
-        # ACTIVE: a query cancelled mid-way (a timeout); the pool closes such a connection,
-        # which ends its transaction, where a ROLLBACK would only wait behind the query.
-        status = conn.info.transaction_status
-        if not conn.closed and status not in (TransactionStatus.IDLE, TransactionStatus.ACTIVE):
-            with contextlib.suppress(psycopg.Error):
-                await conn.rollback()
-        raise
 
 
 def to_json(value: Any) -> str:

@@ -351,9 +351,9 @@ async def test_links_the_database_computes_are_the_python_chains_links(
 async def test_a_failed_audit_batch_stores_nothing_and_the_next_one_links_on(
     database: str, open_store: Opener
 ) -> None:
-    """A batch is one transaction though it is sent as one multi-statement query with its own
-    BEGIN and COMMIT: when its links fail (after its events went in), none of its events stay,
-    and the connection serves the next batch."""
+    """A batch is one transaction (one call of the stored function): when its links fail
+    (after its events went in), none of its events stay, and the next batch is served, by a
+    pool of one connection too."""
     store = open_store(max_size=1)
     await store.schema.migrate()
     await store.consents.create(consent(), event())
@@ -484,6 +484,39 @@ async def test_a_connection_lost_mid_life_fails_one_call_and_then_recovers(
 
     assert outcomes[0] == "unavailable"
     assert outcomes[-1] == "ok"
+
+
+async def test_the_audit_logs_kept_connection_lost_fails_one_batch_and_then_recovers(
+    open_store: Opener, database: str
+) -> None:
+    """The audit keeps its connection between batches; when the server kills it, the next batch
+    fails closed (RecordsUnavailable) and stores nothing, and a later one is served on a new
+    connection, linked after the last stored batch."""
+    store = open_store()
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
+    await store.audit.append([audit("a-1")])
+    name = database.rsplit("/", 1)[1]
+    sql(
+        database.rsplit("/", 1)[0] + "/postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = %s AND pid <> pg_backend_pid()",
+        (name,),
+    )
+
+    with pytest.raises(RecordsUnavailable):
+        await store.audit.append([audit("a-2")])
+    for attempt in range(10):  # the pool's idle connections died too: it replaces them
+        try:
+            await store.audit.append([audit(f"b-{attempt}")])
+            break
+        except RecordsUnavailable:
+            await anyio.sleep(0.2)
+
+    stored = [a.id for a in await store.audit.of_consent("consent-1")]
+    assert ["a-1", f"b-{attempt}"] == stored
+    result = await verify_chain(store)
+    assert result.ok, result.broken
 
 
 class Outage:
