@@ -18,10 +18,12 @@ consent or a client sets a *pending* stamp before its commit and a fresh random 
 before the change is acknowledged. A cached entry remembers the stamps read *before* the
 database read that filled it, so a change committed after that read moves the stamps and the
 next question reads the database again; a pending stamp is never trusted (the writer may have
-committed and died before its second stamp). Stamps are random, never counted, so a stamp store
-that lost its data (a restart, a failover) cannot hand back a stamp an entry was cached under;
-and whenever the stamp store was lost or its connections were made anew, every entry is dropped
-all the same. An entry also records the epoch its stamps were read in and is trusted only in
+committed and died before its second stamp). Redis stamps are random, never counted, so a stamp
+store that lost its data (a restart, a failover) cannot hand back a stamp an entry was cached
+under; SQLite's (``authz.store.sqlite.stamps``) are the file's own count of other connections'
+commits beside this process's count of its own changes, and hold while its connection does; and
+whenever the stamp store was lost or its connections were made anew, every entry is dropped all
+the same. An entry also records the epoch its stamps were read in and is trusted only in
 that epoch: a read that began before the loss may store its entry after the clearing, and a
 stamp store restored from an old snapshot can hand back the very stamps it was filled under.
 When the stamps cannot be read the question goes to the database.

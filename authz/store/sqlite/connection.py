@@ -37,6 +37,8 @@ class SqliteDb:
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
         self._catch_up = False  # the background checkpoint left frames only this one can copy
+        # Connections opened so far: PRAGMA data_version counts afresh on each (stamps.py).
+        self.opened = 0
         # The loop thread is the only caller in practice; the lock keeps a transaction whole if a
         # worker thread (e.g. a sync bridge) ever calls in too. Uncontended it costs ~50 ns.
         self.lock = threading.Lock()
@@ -84,6 +86,7 @@ class SqliteDb:
                 conn.close()
                 raise
             self._conn = conn
+            self.opened += 1
         return self._conn
 
     @contextmanager

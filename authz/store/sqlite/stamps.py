@@ -9,7 +9,9 @@ stamp is both numbers. One stamp stands for every consent and every client of th
 change anywhere makes every cached consent read again once, which is cheap where the rare writes
 are, and leaves the common request one pragma instead of a select (docs/performance.md).
 
-Nothing is ever lost, so the epoch never moves.
+The data version counts per connection, from wherever SQLite starts it: a connection opened
+anew (after ``aclose``) may hand back a number an entry was cached under, so the epoch is the
+number of connections opened, and ``authz.store.live`` drops every entry when it moves.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ class SqliteStamps:
 
     @property
     def epoch(self) -> int:
-        return 0
+        return self._db.opened
 
     async def read(self, names: Sequence[str]) -> list[str]:
         with self._db.lock:
-            (version,) = self._db.db().execute("PRAGMA data_version").fetchone()
+            # db() first: opening a connection moves the epoch before its first version is read.
+            connection = self._db.db()
+            (version,) = connection.execute("PRAGMA data_version").fetchone()
         stamp = f"{version}.{self._local}"
         return [stamp] * len(names)
 

@@ -257,3 +257,31 @@ async def test_the_wal_restarts_while_writes_go_on(tmp_path):
     assert header() != first, "the WAL was started afresh"
     assert len(await store.of_consent("c")) == len(events)
     await db.aclose()
+
+
+async def test_a_consent_changed_while_this_store_was_closed_is_read_afresh(
+    tmp_path: Path,
+) -> None:
+    """The gate's cache outlives a closed connection, and a connection opened anew counts its
+    data version from the start again: a revocation made meanwhile by another connection must
+    not be vouched for by a stamp that happens to come back (the stamps' epoch moves)."""
+    from authz.records import ConsentStatus
+    from tests.contracts.test_record_store import T0
+
+    path = str(tmp_path / "gw.db")
+    mine, other = sqlite_records(path), sqlite_records(path)
+    await mine.schema.migrate()
+    await mine.clients.put(client())
+    await mine.consents.create(consent(), event())
+    await mine.consents.live("consent-1")
+    await mine.consents.live("consent-1")  # served from the cache, under its stamps
+    await mine.aclose()
+    revoked = consent().with_status(ConsentStatus.REVOKED, T0 + 10)
+    assert await other.consents.update(revoked, event(name="revoked"), expected_version=1)
+    await other.aclose()
+
+    live = await mine.consents.live("consent-1")
+    await mine.aclose()
+
+    assert live is not None
+    assert ConsentStatus.REVOKED is live.consent.status
