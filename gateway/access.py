@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 
@@ -104,7 +104,7 @@ async def authorize(
     return ctx
 
 
-def _abandon(future: asyncio.Future[None]) -> None:
+def _abandon(future: asyncio.Future[Any]) -> None:
     """A future nobody will await: cancelled if pending, its outcome taken if done (so asyncio
     does not log an exception that was never retrieved)."""
     if not future.done():
@@ -152,9 +152,9 @@ async def _revoked_and_live(
     services: Services, jti: str, consent_id: str
 ) -> tuple[bool, LiveConsent | None]:
     """Whether the token was revoked (RFC 7009), and the gate's one read: the consent and its
-    recipient, never older than this request (authz.store.live). When the consent's stamps are
-    in Redis too, both reads are asked in the same turn of the event loop, so they share one
-    pipeline (authz.store.redis); otherwise the consent is read only for an unrevoked token."""
+    recipient, never older than this request (authz.store.live). For stamped consents both
+    reads are asked in the same turn of the event loop, so on Redis they share one pipeline
+    (authz.store.redis); otherwise the consent is read only for an unrevoked token."""
     consents = services.records.consents
     if not isinstance(consents, StampedConsents):
         if await services.state.get(Kind.REVOKED_ACCESS, jti) is not None:
@@ -164,10 +164,10 @@ async def _revoked_and_live(
     try:
         revoked = await services.state.get(Kind.REVOKED_ACCESS, jti) is not None
     except BaseException:
-        reading.cancel()
+        _abandon(reading)
         raise
     if revoked:
-        reading.cancel()  # not needed: the token is refused whatever the consent says
+        _abandon(reading)  # not needed: the token is refused whatever the consent says
         return True, None
     return False, await reading
 

@@ -14,15 +14,19 @@ GRANT SELECT, INSERT, UPDATE ON refresh_tokens TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON notification_deliveries TO fdxgw_app;
 -- Recipients' notification subscriptions (a deleted one is marked, not removed).
 GRANT SELECT, INSERT, UPDATE ON notification_subscriptions TO fdxgw_app;
--- The audit trail is append-only for the gateway: no UPDATE, no DELETE (retention is
--- `fdxgw audit prune`, run as fdxgw_owner).
 GRANT SELECT, INSERT, UPDATE ON notice_emails TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON notice_inbox TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON notice_languages TO fdxgw_app;
 GRANT SELECT, INSERT, UPDATE ON deletion_requests TO fdxgw_app;
+-- The audit trail is append-only for the gateway: no UPDATE, no DELETE (retention is
+-- `fdxgw audit prune`, run as fdxgw_owner).
 GRANT SELECT, INSERT ON audit_events TO fdxgw_app;
 GRANT SELECT, INSERT ON trail TO fdxgw_app;
 GRANT SELECT ON trail_anchor TO fdxgw_app;
+-- The audit batch is one call of this function, which runs with the caller's rights (the two
+-- INSERTs above). Only the gateway needs it, whatever a database's default for new functions.
+REVOKE EXECUTE ON FUNCTION fdxgw_append_audit(json, json, integer, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fdxgw_append_audit(json, json, integer, integer, text) TO fdxgw_app;
 -- Signing keys and the session secret, sealed under the key-encryption key: instances read
 -- them; adding, rotating or deleting one (`fdxgw keys rotate|prune`) is the owner's, so an
 -- instance cannot slip in a key of its own.

@@ -77,6 +77,15 @@ def gateway(roles: Roles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         folder,
         {"issuer": issuer, "port": port, "var_dir": "var", "notification_sweep_interval": 0},
     )
+    # A hardened database: functions the owner creates are not callable by everyone, so the
+    # audit's stored function works only through its documented grant.
+    execute(
+        roles.url(roles.owner),
+        [
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {roles.owner}"
+            " REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"
+        ],
+    )
     as_owner = Fdxgw(folder, env=clean_environment(FDX_DATABASE_URL=roles.url(roles.owner)))
     for command in (("db", "migrate"), ("init",)):
         answer = as_owner.run("--config", str(config), *command)
@@ -144,3 +153,19 @@ def test_every_table_has_its_grants_documented(roles: Roles, gateway: str):
         }
 
     assert set() == {t for t in tables if not re.search(rf"\bON {t} TO\b", grants)}
+
+
+def test_every_function_has_its_grant_documented(roles: Roles, gateway: str):
+    """A stored function a migration adds must get its EXECUTE line in postgres-grants.sql."""
+    grants = (DOCS / "postgres-grants.sql").read_text(encoding="utf-8")
+    with psycopg.connect(roles.url(roles.owner)) as conn:
+        functions = {
+            row[0]
+            for row in conn.execute(
+                "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                " WHERE n.nspname = 'public'"
+            ).fetchall()
+        }
+
+    assert functions  # the audit's, at least
+    assert set() == {f for f in functions if not re.search(rf"\bFUNCTION {f}\(.*\) TO\b", grants)}

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
+
 from authz.records import AuditEvent, TrailAnchor, TrailEntry
 from authz.store import chain
+from authz.store.base import RecordsUnavailable
 from authz.store.postgres.connection import PostgresDb, fetch_one, to_json
 from authz.store.postgres.links import LOCK_TRAIL, TRAIL_LOCK, audit_event
 from authz.store.schema import APPLICATION_ID
@@ -38,7 +41,18 @@ class PostgresAudit:
         rows = to_json([_audit_dict(e) for e in events])
         links = to_json([_link_parts(chain.access_item(e)) for e in events])
         async with self._db.bounded("audit batch"), self._db.kept() as conn:
-            await conn.execute(_APPEND_AUDIT, (rows, links, *TRAIL_LOCK, chain.GENESIS))
+            try:
+                await conn.execute(_APPEND_AUDIT, (rows, links, *TRAIL_LOCK, chain.GENESIS))
+            except psycopg.OperationalError:
+                raise  # the connection's: kept() says RecordsUnavailable
+            except psycopg.Error as exc:
+                # Refused by the server (no EXECUTE right, a session not READ COMMITTED, a
+                # broken trail): the access cannot be recorded, so it is not served: 503, never
+                # a 500. The SQLSTATE only, for the operator: no statement text, no values.
+                raise RecordsUnavailable(
+                    f"PostgreSQL refused the audit batch ({type(exc).__name__},"
+                    f" SQLSTATE {exc.sqlstate})"
+                ) from None
 
     async def of_consent(self, consent_id: str) -> list[AuditEvent]:
         return [audit_event(r) for r in await self._db.all(_SELECT_AUDIT, (consent_id,))]

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -34,6 +35,18 @@ Conn = AsyncConnection[TupleRow]
 _RETRY_EVERY = 1.0  # seconds between direct tries of a server that failed
 
 
+_KEEP_FOR = 600.0  # seconds a kept connection serves before going back to the pool
+_KEEP_IDLE = 60.0  # seconds unused after which it goes back rather than being trusted
+
+
+@dataclass(slots=True)
+class _Kept:
+    pool: AsyncConnectionPool[Conn]
+    conn: Conn
+    taken: float  # time.monotonic() when taken from the pool
+    used: float  # ... when last given back by its caller
+
+
 class PostgresDb:
     def __init__(
         self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 5.0
@@ -50,11 +63,11 @@ class PostgresDb:
         self._suspect = False
         self._errors_at_connect = 0
         self._next_probe = 0.0  # while failing: when a call may next try the server itself
-        self._kept: Conn | None = None  # kept()'s connection while it is not in use
+        self._kept: _Kept | None = None  # kept()'s connection while it is not in use
 
     async def aclose(self) -> None:
         kept, self._kept = self._kept, None
-        await self._give_back(kept)
+        await self._release(kept)
         async with self._opening:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -149,30 +162,48 @@ class PostgresDb:
         connection-level failure becomes RecordsUnavailable; on any failure the connection
         goes back to the pool, which discards it if it is broken or still busy, and the next
         call takes another. A call that finds the kept one in use takes its own. A pool of one
-        connection keeps none: everything else would wait for it."""
-        conn, self._kept = self._kept, None
+        connection keeps none: everything else would wait for it.
+
+        The pool's own upkeep (its connections' lifetime and idle limits) does not reach a kept
+        connection, so it goes back to the pool after ``_KEEP_FOR`` seconds, or when it sat
+        unused for ``_KEEP_IDLE`` (a server or a firewall may have dropped it meanwhile); one
+        from a pool that was closed or replaced since is closed, not kept."""
+        now = time.monotonic()
+        held, self._kept = self._kept, None
+        if held is not None and (
+            held.pool is not self._pool
+            or now - held.taken > _KEEP_FOR
+            or now - held.used > _KEEP_IDLE
+        ):
+            await self._release(held)
+            held = None
         try:
-            if conn is None:
+            if held is None:
                 pool = await self._open()
                 if self._failing(pool):
                     await self._retry()
-                conn = await pool.getconn()
-            yield conn
+                held = _Kept(pool, await pool.getconn(), now, now)
+            yield held.conn
         except psycopg.OperationalError as exc:
             self._suspect = True
-            await self._give_back(conn)
+            await self._release(held)
             raise RecordsUnavailable(f"PostgreSQL at {self._where}: {_reason(exc)}") from None
         except BaseException:
-            await self._give_back(conn)
+            await self._release(held)
             raise
-        if self._kept is None and self._pool is not None and self._max_size > 1:
-            self._kept = conn
+        held.used = time.monotonic()
+        if self._kept is None and held.pool is self._pool and self._max_size > 1:
+            self._kept = held
         else:
-            await self._give_back(conn)
+            await self._release(held)
 
-    async def _give_back(self, conn: Conn | None) -> None:
-        if conn is not None and self._pool is not None:
-            await self._pool.putconn(conn)
+    async def _release(self, held: _Kept | None) -> None:
+        if held is None:
+            return
+        if held.pool is self._pool:
+            await held.pool.putconn(held.conn)
+        else:  # its pool was closed (aclose) or replaced: nobody else will close it
+            await held.conn.close()
 
     @asynccontextmanager
     async def bounded(self, what: str) -> AsyncIterator[None]:

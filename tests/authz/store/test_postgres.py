@@ -362,7 +362,7 @@ async def test_a_failed_audit_batch_stores_nothing_and_the_next_one_links_on(
                   " AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$")  # fmt: skip
     sql(database, "CREATE TRIGGER refuse BEFORE INSERT ON trail EXECUTE FUNCTION refuse()")
 
-    with pytest.raises(psycopg.errors.RaiseException):
+    with pytest.raises(RecordsUnavailable, match="RaiseException"):  # 503, not a 500
         await store.audit.append([audit("a-2"), audit("a-3")])
     sql(database, "DROP TRIGGER refuse ON trail")
     await store.audit.append([audit("a-4"), audit("a-5")])
@@ -515,6 +515,28 @@ async def test_the_audit_logs_kept_connection_lost_fails_one_batch_and_then_reco
 
     stored = [a.id for a in await store.audit.of_consent("consent-1")]
     assert ["a-1", f"b-{attempt}"] == stored
+    result = await verify_chain(store)
+    assert result.ok, result.broken
+
+
+async def test_the_audit_connection_is_given_back_when_stale_and_not_kept_past_a_close(
+    open_store: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept connection goes back to the pool once it has sat unused too long, and a store
+    closed between two batches and used again keeps linking on a connection of its new pool."""
+    from authz.store.postgres import connection
+
+    store = open_store()
+    await store.schema.migrate()
+    await store.consents.create(consent(), event())
+    await store.audit.append([audit("a-1")])
+    monkeypatch.setattr(connection, "_KEEP_IDLE", 0.0)
+    await store.audit.append([audit("a-2")])  # the kept one is given back, another taken
+    monkeypatch.undo()
+    await store.aclose()
+    await store.audit.append([audit("a-3")])  # a new pool: the old pool's connection is gone
+
+    assert ["a-1", "a-2", "a-3"] == [a.id for a in await store.audit.of_consent("consent-1")]
     result = await verify_chain(store)
     assert result.ok, result.broken
 
