@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from authz.records import NotificationDelivery
-from authz.store.postgres.connection import PostgresDb, to_json
+from authz.store.postgres.connection import PostgresDb
+from authz.store.rows import delivery_row
 
 _INSERT_DELIVERY = (
     "INSERT INTO notification_deliveries (id, client_id, consent_id, kind, notification,"
@@ -43,23 +44,9 @@ class PostgresOutbox:
         self._db = db
 
     async def enqueue(self, delivery: NotificationDelivery) -> bool:
-        d = delivery
         stored = await self._db.run(
             _INSERT_DELIVERY,
-            (
-                d.id,
-                d.client_id,
-                d.consent_id,
-                d.kind,
-                to_json(d.notification),
-                d.created_at,
-                d.next_attempt_at,
-                d.dedupe_key,
-                d.attempts,
-                d.last_status,
-                d.delivered_at,
-                d.given_up_at,
-            ),
+            delivery_row(delivery),
         )
         return stored == 1
 

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from authz.records import NotificationDelivery
-from authz.store.sqlite.connection import SqliteDb, to_json
+from authz.store.rows import delivery_row
+from authz.store.sqlite.connection import SqliteDb
 
 _INSERT = (
     "INSERT OR IGNORE INTO notification_deliveries (id, client_id, consent_id, kind,"
@@ -30,24 +31,10 @@ class SqliteOutbox:
         self._db = db
 
     async def enqueue(self, delivery: NotificationDelivery) -> bool:
-        d = delivery
         with self._db.tx() as db:
             cursor = db.execute(
                 _INSERT,
-                (
-                    d.id,
-                    d.client_id,
-                    d.consent_id,
-                    d.kind,
-                    to_json(d.notification),
-                    d.created_at,
-                    d.next_attempt_at,
-                    d.dedupe_key,
-                    d.attempts,
-                    d.last_status,
-                    d.delivered_at,
-                    d.given_up_at,
-                ),
+                delivery_row(delivery),
             )
             return cursor.rowcount == 1
 
